@@ -1,0 +1,28 @@
+# Portable unit tests: every tests/unit/test_*.c becomes one executable and
+# one ctest entry. On the host they run natively (sanitized); in a bare-metal
+# cross build they are linked for the board and run under qemu through
+# CMAKE_CROSSCOMPILING_EMULATOR (see cmake/arm-none-eabi.cmake).
+file(GLOB RUNNEL_TEST_SUPPORT CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/support/*.c)
+file(GLOB RUNNEL_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
+
+function(runnel_add_unit_test src)
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src} ${RUNNEL_TEST_SUPPORT})
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/support)
+  target_link_libraries(${name} PRIVATE runnel)
+  if(TARGET runnel_port_ram)
+    target_link_libraries(${name} PRIVATE runnel_port_ram)
+  endif()
+  if(TARGET runnel_port_emu)
+    target_link_libraries(${name} PRIVATE runnel_port_emu)
+  endif()
+  if(COMMAND runnel_board_link)
+    runnel_board_link(${name})
+  endif()
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES TIMEOUT 600)
+endfunction()
+
+foreach(src ${RUNNEL_UNIT_TESTS})
+  runnel_add_unit_test(${src})
+endforeach()

@@ -1,0 +1,97 @@
+/*
+ * internal.h - the seams between core modules (not part of the public API).
+ *
+ * The engine has two halves:
+ *   - the stream half (stream table, node index, entries in the log,
+ *     trimming, key space): core/stream*.c, core/keyspace.c, ...
+ *   - the group half (consumer groups, consumers, PEL, lag): core/group*.c
+ * and shared utilities (arena, crc32c, little-endian, varints: core/util*.c)
+ * and the log layer (core/log.c).
+ *
+ * struct runnel itself is defined in core/store.h (stream half), which embeds
+ * struct runnel_groups from core/group.h (group half). Functions named
+ * runnel__* are internal; the double underscore keeps them out of the
+ * public namespace.
+ */
+#ifndef RUNNEL_INTERNAL_H
+#define RUNNEL_INTERNAL_H
+
+#include "runnel.h"
+
+/* ---- arena: a bump allocator over the caller's memory (init only) ---- */
+typedef struct runnel__arena {
+    uint8_t *base;
+    size_t size;
+    size_t used;
+} runnel__arena_t;
+
+/* Returns size bytes aligned to `align` (a power of two, <= 8), zeroed, or
+ * NULL when the arena is exhausted. With base == NULL it only counts, which
+ * is how runnel_arena_size() measures a configuration. */
+void *runnel__arena_take(runnel__arena_t *a, size_t size, size_t align);
+
+/* The configuration with every default applied (set by runnel_format). */
+const runnel_config_t *runnel__config(const runnel_t *r);
+
+/* Clock: milliseconds from the port. */
+uint64_t runnel__now(runnel_t *r);
+
+/* ---- stream half, used by the group half ---- */
+
+/* Finds the stream `key` in the current database. 0 and *sidx, or
+ * RUNNEL_ERR_NO_SUCH_KEY. */
+int runnel__lookup(runnel_t *r, runnel_str_t key, uint32_t *sidx);
+
+/* Creates an empty stream at `key` (XGROUP CREATE ... MKSTREAM). Journals
+ * the creation and notifies RUNNEL_EV_CREATED. NAME_TOO_LONG, POOL_STREAMS. */
+int runnel__create_stream(runnel_t *r, runnel_str_t key, uint32_t *sidx);
+
+typedef struct runnel__stream_state {
+    uint32_t db;
+    runnel_str_t key;
+    uint64_t length;
+    runnel_id_t last_id;        /* last generated */
+    runnel_id_t first_id;       /* first live, 0-0 when empty */
+    runnel_id_t last_valid_id;  /* newest live entry, 0-0 when empty */
+    runnel_id_t max_deleted;
+    uint64_t entries_added;
+} runnel__stream_state_t;
+
+void runnel__stream_state(runnel_t *r, uint32_t sidx, runnel__stream_state_t *out);
+
+/* Iterates live entries of stream sidx in [start, end], ascending or
+ * descending, at most count (< 0 = all). Returns the number delivered. */
+int runnel__entries(runnel_t *r, uint32_t sidx, runnel_id_t start, runnel_id_t end,
+                    int64_t count, bool reverse, runnel_entry_fn fn, void *ctx);
+
+/* Delivers the live entry with exactly this ID to fn. 1 if it exists
+ * (fn called), 0 if not (fn not called), negative on error. fn may be NULL
+ * to test existence only. */
+int runnel__entry_get(runnel_t *r, uint32_t sidx, runnel_id_t id,
+                      runnel_entry_fn fn, void *ctx);
+
+/* Reports a key-space event for stream sidx to config.notify, if set. */
+void runnel__notify(runnel_t *r, uint32_t sidx, runnel_key_event_t ev);
+
+/* Appends one metadata record (group create, delivery, ack, claim, ...) to
+ * the log under the store's commit policy; the record types are listed in
+ * FORMAT.md. May reclaim the oldest block; NOSPC when the ring is full and
+ * the policy refuses (the caller must then change nothing). */
+int runnel__journal(runnel_t *r, uint8_t type, const void *body, size_t len);
+
+/* ---- group half, used by the stream half ---- */
+
+/* Arena needs and initialisation of the group tables. */
+int runnel__groups_init(runnel_t *r, runnel__arena_t *arena);
+
+/* Number of groups of stream sidx. */
+uint32_t runnel__groups_count(runnel_t *r, uint32_t sidx);
+
+/* Frees every group, consumer and PEL entry of stream sidx (DEL, FLUSH*,
+ * RENAME over it). Blocked-client wake-ups are the caller's business. */
+void runnel__groups_drop_stream(runnel_t *r, uint32_t sidx);
+
+/* Fills the group half of runnel_stats_t. */
+void runnel__groups_stats(runnel_t *r, runnel_stats_t *out);
+
+#endif /* RUNNEL_INTERNAL_H */

@@ -1,0 +1,114 @@
+/*
+ * log.h - the log-structured page layer: records in blocks in a ring.
+ *
+ * The log owns the block device. It appends typed records at one head,
+ * programs them a page at a time (a caller-provided page buffer holds the
+ * hot, not yet programmed bytes), reads any record back by position, and
+ * gives blocks back at the tail when the owner of the data says so.
+ *
+ * Positions are free-running logical byte offsets (as kfifo's indices):
+ *     pos = block_seq * block_size + offset_in_block
+ * The block with sequence number s lives at physical block s % block_count,
+ * so positions never repeat over the life of a store, a stale position can
+ * be recognised (pos < tail), and wear is even by construction.
+ *
+ * Byte layouts (block header, record framing) are in FORMAT.md. In short: a
+ * block starts with a header (magic, format version, sequence, CRC) padded
+ * to prog_size; a record is  type:u8 | body_len:varint | crc32c:u32le | body
+ * and never straddles blocks; the CRC covers type, length and body.
+ *
+ * Appends are atomic per record: a record that does not fit into the rest of
+ * the current block starts the next block. When the ring has no free block,
+ * the owner's reclaim callback is asked to release the oldest block; if it
+ * refuses, the append returns RUNNEL_ERR_NOSPC and nothing is written.
+ */
+#ifndef RUNNEL_LOG_H
+#define RUNNEL_LOG_H
+
+#include "internal.h"
+
+typedef uint64_t runnel_pos_t;
+
+/* Record types live in FORMAT.md; the log only reserves these. Type bytes
+ * 0x00 and 0xFF are never used (they are what erased or zeroed flash reads). */
+#define RUNNEL_REC_PAD 0x01u      /* a single pad byte written by a commit */
+
+/* Gather list for a record body assembled from several pieces. */
+typedef struct runnel__iov {
+    const void *p;
+    size_t len;
+} runnel__iov_t;
+
+/* A record's header as found in the log. */
+typedef struct runnel__rec {
+    runnel_pos_t pos;     /* position of the type byte */
+    runnel_pos_t body;    /* position of the first body byte */
+    runnel_pos_t next;    /* position just after the record */
+    uint32_t len;         /* body length */
+    uint32_t crc;         /* stored crc32c */
+    uint8_t type;
+} runnel__rec_t;
+
+/* Called when the head needs the oldest block [start, end). Return 0 once
+ * nothing live remains there (the log may then erase it), or NOSPC. */
+typedef int (*runnel__reclaim_fn)(void *ctx, runnel_pos_t start, runnel_pos_t end);
+
+typedef struct runnel_log {
+    const runnel_bd_t *bd;
+    uint32_t block_size, block_count, prog_size, hdr_size;
+    uint8_t *page;              /* page buffer, page_size bytes */
+    uint32_t page_size;
+    runnel_pos_t page_pos;      /* logical position of page[0] (prog aligned) */
+    uint32_t page_fill;         /* bytes of page[] holding appended data */
+    runnel_pos_t head;          /* next append position */
+    runnel_pos_t tail;          /* first position still owned (block aligned) */
+    runnel_pos_t committed;     /* everything before it is durable */
+    runnel__reclaim_fn reclaim;
+    void *reclaim_ctx;
+    runnel_stats_t *stats;      /* counters updated by the log (may be NULL) */
+} runnel_log_t;
+
+/* Binds the log to a device and a page buffer (page_size a multiple of
+ * prog_size). Checks geometry: INVAL if unusable. */
+int runnel__log_init(runnel_log_t *log, const runnel_bd_t *bd, uint8_t *page,
+                     uint32_t page_size, runnel__reclaim_fn reclaim, void *reclaim_ctx,
+                     runnel_stats_t *stats);
+
+/* Starts an empty log on the device (erases the first block, writes its
+ * header). Later issues add runnel__log_mount(). */
+int runnel__log_format(runnel_log_t *log);
+
+/* Largest body a single record may have with this geometry. */
+uint32_t runnel__log_max_body(const runnel_log_t *log);
+
+/* Appends one record; *pos receives its position. NOSPC (ring full and the
+ * reclaim callback refused), ENTRY_TOO_LARGE (body > max_body), IO. */
+int runnel__log_append(runnel_log_t *log, uint8_t type, const runnel__iov_t *iov,
+                       int niov, runnel_pos_t *pos);
+
+/* Programs the partial page (padded to prog_size with RUNNEL_REC_PAD) and
+ * syncs the device. After it, every record appended so far is durable. */
+int runnel__log_commit(runnel_log_t *log);
+
+/* Reads the record header at pos (pos must be a record start returned by
+ * append or next). CORRUPT if it does not parse. */
+int runnel__log_header(runnel_log_t *log, runnel_pos_t pos, runnel__rec_t *rec);
+
+/* The first record at or after pos, skipping pad bytes and unused block
+ * tails. Returns 1 and *rec, or 0 when pos reached the head. */
+int runnel__log_next(runnel_log_t *log, runnel_pos_t pos, runnel__rec_t *rec);
+
+/* Reads n bytes of a record's body starting at body offset off (from flash
+ * or the page buffer, as the position requires). */
+int runnel__log_read(runnel_log_t *log, const runnel__rec_t *rec, uint32_t off,
+                     void *buf, uint32_t n);
+
+/* Reads the whole body into buf (cap >= rec->len) and checks the CRC:
+ * CORRUPT on mismatch. */
+int runnel__log_read_body(runnel_log_t *log, const runnel__rec_t *rec, void *buf,
+                          uint32_t cap);
+
+/* Blocks in use (tail block .. head block inclusive). */
+uint32_t runnel__log_blocks_used(const runnel_log_t *log);
+
+#endif /* RUNNEL_LOG_H */
