@@ -17,6 +17,7 @@
 #define RUNNEL_INTERNAL_H
 
 #include "runnel.h"
+#include "util.h"
 
 /* ---- arena: a bump allocator over the caller's memory (init only) ---- */
 typedef struct runnel__arena {
@@ -26,9 +27,25 @@ typedef struct runnel__arena {
 } runnel__arena_t;
 
 /* Returns size bytes aligned to `align` (a power of two, <= 8), zeroed, or
- * NULL when the arena is exhausted. With base == NULL it only counts, which
- * is how runnel_arena_size() measures a configuration. */
+ * NULL when the arena is exhausted (or align is not a power of two <= 8).
+ *
+ * Counting mode (base == NULL), which is how runnel_arena_size() measures a
+ * configuration: take() only advances `used` (by padding + size) and never
+ * fails, except when `used` would overflow size_t. It then returns a non-NULL
+ * placeholder that points at a read-only dummy object: callers must not
+ * write through it (on the host that faults), so an init function that runs
+ * in both modes tests runnel__arena_counting() before it initialises what it
+ * took. In counting mode alignment padding is computed on the offset, as if
+ * base were 8-byte aligned; a real buffer that is not 8-byte aligned may need
+ * up to RUNNEL__ARENA_SLACK more bytes than counted. */
+#define RUNNEL__ARENA_SLACK 7u
 void *runnel__arena_take(runnel__arena_t *a, size_t size, size_t align);
+
+/* True when the arena only counts (see runnel__arena_take). */
+static inline bool runnel__arena_counting(const runnel__arena_t *a)
+{
+    return a->base == NULL;
+}
 
 /* The configuration with every default applied (set by runnel_format). */
 const runnel_config_t *runnel__config(const runnel_t *r);
