@@ -1,0 +1,185 @@
+/*
+ * store.h - struct runnel (the whole state of one open store) and the seams
+ * between the stream-half files.
+ *
+ * Everything below lives in the caller's arena, carved once by
+ * runnel_format() (core/open.c). Nothing is ever allocated later, so every
+ * pool has a fixed capacity and running out of one is an error that names
+ * the pool (RUNNEL_ERR_POOL_*), checked before anything is changed.
+ *
+ * The stream half keeps indexes in RAM and payloads only in the log:
+ *
+ *   stream table   one slot per key: name, database, the Redis counters
+ *                  (last_id, first_id, max_deleted, entries_added, length)
+ *                  and our own `dropped`. Found by (db, name) through a small
+ *                  open-addressing hash of slot numbers (stream_table.c).
+ *
+ *   node pool      Redis keeps a stream as a radix tree of listpacks
+ *                  ("nodes"); node boundaries are visible to users through
+ *                  XINFO radix-tree-keys, `~` trimming and LIMIT. We keep
+ *                  the same nodes, but a node here is only a descriptor: ID
+ *                  range, counts, the log positions of its first and last
+ *                  record, a model of the listpack size Redis would have,
+ *                  and a deletion bitmap (node.c).
+ *
+ *   node order     one array of node slots sorted by (stream slot, first
+ *                  ID): a stream's nodes are contiguous and sorted, so a
+ *                  read binary-searches to its first node and never scans
+ *                  the log to find it.
+ *
+ * The group half (core/group.h) lives inside as `groups`.
+ */
+#ifndef RUNNEL_STORE_H
+#define RUNNEL_STORE_H
+
+#include "internal.h"
+#include "log.h"
+#include "group.h"
+
+/* ---- record types of the stream half (FORMAT.md, "Entry records") ---- */
+#define RUNNEL_REC_ENTRY_NODE_START 0x10u /* first entry of a node: absolute ID */
+#define RUNNEL_REC_ENTRY            0x11u /* next entry of a node: ID as delta */
+#define RUNNEL_REC_STREAM_CREATE    0x12u /* {slot, db, name} */
+#define RUNNEL_REC_STREAM_DELETE    0x13u /* {slot} */
+#define RUNNEL_REC_XDEL             0x14u /* {slot, ids...} */
+#define RUNNEL_REC_TRIM             0x15u /* {slot, flags, cut id} */
+#define RUNNEL_REC_XSETID           0x16u /* {slot, flags, last id, [added], [maxdel]} */
+#define RUNNEL_REC_RENAME           0x17u /* {slot, new name} */
+#define RUNNEL_REC_FLUSH            0x18u /* {flags, db} */
+
+#define RUNNEL__NONE UINT32_MAX
+
+struct runnel__stream {
+    runnel_id_t last_id;        /* last-generated-id */
+    runnel_id_t first_id;       /* recorded-first-entry-id (0-0 when empty) */
+    runnel_id_t max_deleted;    /* max-deleted-entry-id (XDEL, XSETID only) */
+    uint64_t entries_added;
+    uint64_t length;            /* live entries */
+    uint64_t dropped;           /* entries lost to the DROP_OLDEST policy */
+    uint32_t db;
+    uint32_t name_len;
+    bool used;
+};
+
+struct runnel__node {
+    runnel_id_t first;          /* master ID: first entry ever added */
+    runnel_id_t last;           /* newest entry added (live or deleted) */
+    runnel_pos_t first_pos;     /* log position of the first record */
+    runnel_pos_t last_pos;      /* log position of the newest record */
+    uint32_t sidx;              /* owning stream; RUNNEL__NONE = free slot */
+    uint32_t count;             /* entries added (live + deleted) */
+    uint32_t live;
+    uint32_t lp_rest;           /* modelled listpack bytes minus header,
+                                   EOF and the master count/deleted ints */
+    uint32_t fields_hash;       /* master field names, for the lp model */
+    bool sealed;                /* never append to it again (see node.c) */
+};
+
+/* One entry of a node as the node scanner found it in the log. */
+struct runnel__slot_entry {
+    runnel_pos_t pos;
+    runnel_id_t id;
+};
+
+struct runnel {
+    runnel_config_t cfg;        /* with every default applied */
+    runnel_log_t log;
+    runnel_stats_t stats;       /* log counters + dropped_entries */
+    uint32_t db;                /* SELECTed database */
+    uint32_t node_max_entries, node_max_bytes;  /* current (CONFIG SET) */
+
+    /* stream table */
+    struct runnel__stream *streams;
+    uint8_t *names;             /* streams_cap * name_max */
+    uint32_t *hash;             /* slot + 1, 0 empty, RUNNEL__NONE tombstone */
+    uint32_t hash_cap, hash_tombs;
+    uint32_t streams_cap, streams_used;
+
+    /* node pool and index */
+    struct runnel__node *nodes;
+    uint8_t *bitmaps;           /* nodes_cap * bitmap_bytes: deletion bits */
+    uint32_t bitmap_bytes;
+    uint32_t *node_order;       /* nodes_used slots sorted by (sidx, first) */
+    uint32_t *node_free;        /* stack of free node slots */
+    uint32_t nodes_cap, nodes_used;
+    uint32_t node_gen;          /* bumped whenever nodes are removed */
+
+    /* scratch */
+    uint8_t *scratch;           /* one record body */
+    uint32_t scratch_cap;
+    runnel_str_t *fv;           /* 2 * max_fields decoded strings */
+    struct runnel__slot_entry *scan; /* node_entries_cap scanned entries */
+    uint32_t scan_node;         /* node slot whose scan[] is valid, or NONE */
+    uint32_t scan_gen;
+    uint32_t scan_count;
+
+    /* commit policy bookkeeping */
+    uint64_t last_commit_ms;
+    uint64_t bytes_at_commit;
+
+    struct runnel_groups groups;
+};
+
+/* ---- open.c ---- */
+void runnel__lock(runnel_t *r);
+void runnel__unlock(runnel_t *r);
+/* Appends a record without committing (NOSPC, ENTRY_TOO_LARGE, IO). */
+int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len,
+                   runnel_pos_t *pos);
+/* Applies the commit policy after a mutation. */
+int runnel__after_mutation(runnel_t *r);
+
+/* ---- id helpers (id.c) ---- */
+runnel_id_t runnel__id_incr(runnel_id_t id, bool *overflow);
+runnel_id_t runnel__id_decr(runnel_id_t id, bool *underflow);
+
+/* ---- stream table (stream_table.c) ---- */
+const uint8_t *runnel__stream_name(const runnel_t *r, uint32_t sidx);
+int runnel__find(const runnel_t *r, uint32_t db, runnel_str_t key, uint32_t *sidx);
+/* Takes a free slot for (db, key) in RAM only (no journal, no event). */
+int runnel__stream_alloc(runnel_t *r, uint32_t db, runnel_str_t key, uint32_t *sidx);
+void runnel__stream_free(runnel_t *r, uint32_t sidx);
+int runnel__stream_set_name(runnel_t *r, uint32_t sidx, runnel_str_t key);
+void runnel__hash_rebuild(runnel_t *r);
+/* Journals the creation of an allocated slot. */
+int runnel__journal_create(runnel_t *r, uint32_t sidx);
+
+/* ---- nodes (node.c) ---- */
+uint32_t runnel__node_alloc(runnel_t *r);     /* RUNNEL__NONE when full */
+void runnel__node_insert(runnel_t *r, uint32_t nslot);  /* into node_order */
+void runnel__node_remove(runnel_t *r, uint32_t nslot);  /* from order + free */
+/* Range [*lo, *hi) in node_order of stream sidx's nodes. */
+void runnel__stream_nodes(const runnel_t *r, uint32_t sidx, uint32_t *lo, uint32_t *hi);
+bool runnel__node_deleted(const runnel_t *r, uint32_t nslot, uint32_t i);
+void runnel__node_mark(runnel_t *r, uint32_t nslot, uint32_t i);
+/* Fills r->scan with the node's entries (pos, id) in order. Returns the
+ * number of entries or a negative error. */
+int runnel__node_scan(runnel_t *r, uint32_t nslot);
+/* Reads and decodes entry i of the last scanned node into *e (fields point
+ * into r->scratch / r->fv). */
+int runnel__node_entry(runnel_t *r, uint32_t i, runnel_entry_t *e);
+/* Modelled listpack bytes of a node (Redis's lpBytes). */
+uint32_t runnel__node_lp_bytes(const struct runnel__node *n);
+uint32_t runnel__lp_int_size(int64_t v);
+uint32_t runnel__lp_str_size(const char *p, size_t len);
+/* Removes the whole node, updating the stream's length. Returns the live
+ * entries removed. */
+uint64_t runnel__node_drop(runnel_t *r, uint32_t nslot);
+/* Recomputes first_id of a stream from its head node. */
+int runnel__refresh_first_id(runnel_t *r, uint32_t sidx);
+/* Newest live entry of a stream (0-0 when empty). */
+int runnel__last_valid_id(runnel_t *r, uint32_t sidx, runnel_id_t *out);
+/* Removes every node of a stream (DEL, FLUSH). */
+void runnel__stream_nodes_clear(runnel_t *r, uint32_t sidx);
+
+/* ---- trimming (trim.c) ---- */
+int runnel__trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, uint64_t *deleted);
+
+/* ---- key space (keyspace.c) ---- */
+/* Deletes stream sidx: groups, nodes, slot; journal + event. */
+int runnel__delete_stream(runnel_t *r, uint32_t sidx, bool journal);
+
+/* ---- full ring (reclaim.c) ---- */
+int runnel__reclaim(void *ctx, runnel_pos_t start, runnel_pos_t end);
+
+#endif /* RUNNEL_STORE_H */
