@@ -1,0 +1,219 @@
+#!/usr/bin/python3
+"""servers.py - start and stop redis-server / runneld instances for the
+interop tests.
+
+Every server gets a free loopback port (bound with port 0 by the kernel, so
+parallel ctest runs never collide), a private temp dir as cwd, and is killed
+when the `with` block ends, when the process exits (atexit), or on SIGTERM /
+SIGINT (ctest TIMEOUT sends SIGTERM... and then SIGKILL, which nobody can
+catch; the servers are started in our own process group's session so the
+kill of ctest's child tree reaches them too).
+
+    with Server.redis() as r, Server.runneld(path) as d:
+        c = r.connect(); ...
+
+find_runneld() resolves the runneld binary: explicit arg, env RUNNELD, or
+build*/tools/runneld/runneld in the source tree (newest).
+"""
+import atexit
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC_ROOT = os.path.dirname(os.path.dirname(HERE))
+
+sys.path.insert(0, HERE)
+import respclient  # noqa: E402
+
+_LIVE = []
+
+
+def _cleanup_all():
+    for s in list(_LIVE):
+        s.stop()
+
+
+atexit.register(_cleanup_all)
+
+
+def _on_signal(signum, frame):
+    _cleanup_all()
+    sys.exit(128 + signum)
+
+
+for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    try:
+        signal.signal(_sig, _on_signal)
+    except (ValueError, OSError):
+        pass
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def find_redis_server():
+    return shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None)
+
+
+def find_runneld(explicit=None):
+    if explicit:
+        return explicit
+    env = os.environ.get("RUNNELD")
+    if env:
+        return env
+    cands = glob.glob(os.path.join(SRC_ROOT, "build*", "tools", "runneld", "runneld"))
+    cands = [c for c in cands if os.access(c, os.X_OK)]
+    if not cands:
+        return None
+    return max(cands, key=os.path.getmtime)
+
+
+class Server(object):
+    """A server process on 127.0.0.1:<port>."""
+
+    def __init__(self, kind, argv_fn, label=None, password=None, unixsocket=False):
+        self.kind = kind
+        self.label = label or kind
+        self.password = password
+        self.dir = tempfile.mkdtemp(prefix="runnel-interop-%s-" % kind)
+        self.unix = os.path.join(self.dir, "s.sock") if unixsocket else None
+        self.port = None
+        self.proc = None
+        self._argv_fn = argv_fn
+
+    @classmethod
+    def redis(cls, password=None, extra=(), label=None, unixsocket=False):
+        exe = find_redis_server()
+        if not exe:
+            raise RuntimeError("redis-server not found (apt-get install redis-server)")
+
+        def argv(port, d, unix):
+            a = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--daemonize", "no", "--dir", d,
+                 "--logfile", os.path.join(d, "server.log")]
+            if password:
+                a += ["--requirepass", password]
+            if unix:
+                a += ["--unixsocket", unix]
+            return a + list(extra)
+        return cls("redis", argv, label, password, unixsocket)
+
+    @classmethod
+    def runneld(cls, exe, password=None, extra=(), label=None, unixsocket=False):
+        if not exe or not os.access(exe, os.X_OK):
+            raise RuntimeError("runneld binary not found or not executable: %r" % exe)
+
+        def argv(port, d, unix):
+            a = [exe, "--port", str(port), "--bind", "127.0.0.1"]
+            if password:
+                a += ["--requirepass", password]
+            if unix:
+                a += ["--unixsocket", unix]
+            return a + list(extra)
+        return cls("runneld", argv, label, password, unixsocket)
+
+    def start(self, timeout=10.0):
+        last_err = None
+        for _attempt in range(3):
+            self.port = free_port()
+            argv = self._argv_fn(self.port, self.dir, self.unix)
+            self.log = open(os.path.join(self.dir, "stdout.log"), "wb")
+            self.proc = subprocess.Popen(argv, cwd=self.dir, stdout=self.log,
+                                         stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+            _LIVE.append(self)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    last_err = "exited with %s" % self.proc.returncode
+                    break
+                try:
+                    c = respclient.Conn(port=self.port, timeout=2)
+                    raw, node = c.call("PING")
+                    c.close()
+                    if raw in (b"+PONG\r\n",) or raw.startswith(b"-NOAUTH"):
+                        return self
+                    last_err = "PING replied %r" % raw
+                except (OSError, respclient.ConnectionClosed, respclient.ReplyTimeout) as e:
+                    last_err = repr(e)
+                time.sleep(0.05)
+            self.stop()
+        raise RuntimeError("%s failed to start: %s; log:\n%s" % (
+            self.label, last_err, self.read_log()))
+
+    def read_log(self, limit=4000):
+        try:
+            data = b""
+            for name in ("stdout.log", "server.log"):
+                p = os.path.join(self.dir, name)
+                if os.path.exists(p):
+                    with open(p, "rb") as f:
+                        data += f.read()[-limit:]
+            return data.decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def connect(self, auth=True, timeout=10.0):
+        c = respclient.Conn(port=self.port, timeout=timeout)
+        if auth and self.password:
+            raw, _ = c.call("AUTH", self.password)
+            if raw != b"+OK\r\n":
+                raise RuntimeError("AUTH failed on %s: %r" % (self.label, raw))
+        return c
+
+    def stop(self):
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                try:
+                    self.proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    pass
+            self.proc = None
+            try:
+                self.log.close()
+            except Exception:
+                pass
+        if self in _LIVE:
+            _LIVE.remove(self)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        if self.proc is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
+
+    def rss_kib(self):
+        """VmRSS of the server process in KiB (Linux /proc)."""
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return None
