@@ -144,6 +144,9 @@ struct runnel_server {
     uint64_t keyspace_hits, keyspace_misses;
     /* Clock. */
     const runnel_clock_t *clock;
+    /* Current stream-node-max-entries / -bytes as CONFIG SET left them
+     * (cmd_server_config.c); 0 = the store's configured value. */
+    uint32_t node_max_entries, node_max_bytes;
 };
 
 /* Bytes the host must give each client for block_buf and multi_buf to
@@ -246,5 +249,37 @@ void runnel__cmd_error_text(runnel_cmd_t *cmd, const char *text, size_t n);
 bool runnel__arg_is(runnel_str_t arg, const char *keyword);
 /* Redis's string2ll / getLongLongFromObject: strict base-10 int64. */
 bool runnel__arg_i64(runnel_str_t arg, int64_t *out);
+
+/* ---- server command handlers shared between cmd_server*.c and cmd_info.c ---- */
+runnel_cmd_result_t runnel__cmd_info(runnel_cmd_t *cmd);          /* cmd_info.c */
+runnel_cmd_result_t runnel__cmd_client(runnel_cmd_t *cmd);        /* cmd_server_client.c */
+runnel_cmd_result_t runnel__cmd_command(runnel_cmd_t *cmd);       /* cmd_server_command.c */
+runnel_cmd_result_t runnel__cmd_config(runnel_cmd_t *cmd);        /* cmd_server_config.c */
+/* Redis's stringmatchlen (glob: * ? [...] [^...] ranges, \ escapes). */
+bool runnel__glob_match(const char *pat, size_t plen, const char *s, size_t slen, bool nocase);
+/* "ERR unknown subcommand '<sub as typed>'. Try <CONTAINER> HELP." */
+void runnel__cmd_error_unknown_sub(runnel_cmd_t *cmd, const char *container_upper);
+/* "ERR wrong number of arguments for '<full>' command" (full = "client|setname"). */
+void runnel__cmd_error_arity_name(runnel_cmd_t *cmd, const char *full);
+
+/* Text replies (INFO, CLIENT LIST) composed in place in the output buffer:
+ * the text is written after a gap big enough for the bulk/verbatim header,
+ * then moved down once its length is known. No scratch memory needed. */
+typedef struct runnel__text {
+    runnel_resp_writer_t *w;
+    size_t start;      /* offset of the text in w->buf */
+    size_t len;        /* text bytes so far */
+    bool overflow;
+} runnel__text_t;
+void runnel__text_begin(runnel__text_t *t, runnel_resp_writer_t *w);
+void runnel__text_put(runnel__text_t *t, const void *p, size_t n);
+void runnel__text_str(runnel__text_t *t, const char *s);
+void runnel__text_u64(runnel__text_t *t, uint64_t v);
+void runnel__text_i64(runnel__text_t *t, int64_t v);
+/* Free room after the text (for a host callback to write into) and commit. */
+char *runnel__text_room(runnel__text_t *t, size_t *cap);
+void runnel__text_commit(runnel__text_t *t, size_t n);
+/* Finishes the reply: a bulk string, or with verbatim and RESP3 "=n\r\ntxt:". */
+void runnel__text_end(runnel__text_t *t, bool verbatim);
 
 #endif /* RUNNEL_CMD_H */
