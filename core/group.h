@@ -85,7 +85,7 @@ struct runnel_groups {
 #define RUNNEL_REC_ACK             0x26u
 #define RUNNEL_REC_CLAIM           0x27u
 #define RUNNEL_REC_NACK_STATE      0x28u /* checkpoint: one NACK as it is */
-#define RUNNEL_REC_PEL_PURGE       0x29u /* NACKs of vanished entries dropped */
+#define RUNNEL_REC_AUTOCLAIM       0x29u
 #define RUNNEL_REC_GROUP_LAST      0x2Fu
 
 /* The declarations the stream half calls live in internal.h:

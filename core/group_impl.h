@@ -1,0 +1,110 @@
+/*
+ * group_impl.h - private seams between the group-half files (group*.c).
+ *
+ *   group.c          the tables: slots, sorted indexes, find/insert/remove,
+ *                    init, stats, drop/move of a stream's groups, locking
+ *   group_lag.c      entries-read / lag (Redis 7.0 algorithm, section 8)
+ *   group_cmd.c      XGROUP *, XINFO GROUPS / CONSUMERS
+ *   group_read.c     XREADGROUP, XACK
+ *   group_claim.c    XPENDING, XCLAIM, XAUTOCLAIM
+ *   group_journal.c  the 0x20..0x2F records: encode, replay, snapshot
+ *
+ * Every mutation follows one shape: look up, check pools (plan), journal,
+ * apply. The apply step is a deterministic function of the journalled
+ * arguments, so mount replay calls the very same apply functions.
+ */
+#ifndef RUNNEL_GROUP_IMPL_H
+#define RUNNEL_GROUP_IMPL_H
+
+#include "group.h"
+#include "store.h"
+#include "util.h"
+
+/* ---- tables (group.c) ---- */
+static inline struct runnel_groups *grp_tables(runnel_t *r) { return &r->groups; }
+
+void grp_lock(runnel_t *r);
+void grp_unlock(runnel_t *r);
+
+int grp_name_cmp(const uint8_t *a, size_t alen, const char *b, size_t blen);
+const uint8_t *grp_group_name(const struct runnel_groups *g, uint32_t gslot);
+const uint8_t *grp_consumer_name(const struct runnel_groups *g, uint32_t cslot);
+
+/* Group slot of (sidx, name) or RUNNEL__FREE; *pos = its position (or
+ * insertion position) in group_order. */
+uint32_t grp_find(const struct runnel_groups *g, uint32_t sidx, runnel_str_t name, uint32_t *pos);
+/* First position in group_order of stream sidx's groups, and how many. */
+uint32_t grp_stream_range(const struct runnel_groups *g, uint32_t sidx, uint32_t *first);
+uint32_t grp_add(struct runnel_groups *g, uint32_t pos, uint32_t sidx, runnel_str_t name,
+                 runnel_id_t last_id, int64_t entries_read);
+void grp_remove(struct runnel_groups *g, uint32_t gslot);
+
+uint32_t grp_consumer_find(const struct runnel_groups *g, uint32_t gslot, runnel_str_t name,
+                           uint32_t *pos);
+uint32_t grp_consumer_range(const struct runnel_groups *g, uint32_t gslot, uint32_t *first);
+uint32_t grp_consumer_add(struct runnel_groups *g, uint32_t pos, uint32_t gslot,
+                          runnel_str_t name, uint64_t now);
+void grp_consumer_remove(struct runnel_groups *g, uint32_t cslot);
+
+/* PEL: positions in pel_order. lower_bound = first (gslot', id') >= (gslot, id). */
+uint32_t grp_pel_lower(const struct runnel_groups *g, uint32_t gslot, runnel_id_t id);
+uint32_t grp_pel_end(const struct runnel_groups *g, uint32_t gslot);
+/* NACK slot with exactly (gslot, id), or RUNNEL__FREE; *pos as lower_bound. */
+uint32_t grp_pel_find(const struct runnel_groups *g, uint32_t gslot, runnel_id_t id, uint32_t *pos);
+uint32_t grp_pel_insert(struct runnel_groups *g, uint32_t pos, uint32_t gslot, uint32_t cslot,
+                        runnel_id_t id, uint64_t time, uint64_t count);
+void grp_pel_remove_at(struct runnel_groups *g, uint32_t pos);
+void grp_nack_move(struct runnel_groups *g, uint32_t nslot, uint32_t cslot);
+static inline uint32_t grp_pel_free(const struct runnel_groups *g) { return g->pel_cap - g->pel_used; }
+
+runnel_str_t grp_str(const uint8_t *p, size_t len);
+runnel_id_t grp_id_next(runnel_id_t id, bool *overflow);
+
+/* ---- lag (group_lag.c) ---- */
+/* Redis's streamEstimateDistanceFromFirstEverEntry: -1 when unknown. */
+int64_t grp_estimate(const runnel__stream_state_t *s, runnel_id_t id);
+bool grp_tombstones_after(const runnel__stream_state_t *s, runnel_id_t id);
+/* Delivery of id (> group.last_id) through ">": entries_read then last_id. */
+void grp_advance(struct runnel__group *grp, const runnel__stream_state_t *s, runnel_id_t id);
+bool grp_lag(const struct runnel__group *grp, const runnel__stream_state_t *s, uint64_t *lag);
+
+/* ---- apply functions (shared by the commands and replay) ---- */
+int grp_apply_readgroup(runnel_t *r, uint32_t sidx, uint32_t gslot, runnel_str_t consumer,
+                        bool new_entries, runnel_id_t after, int64_t count, bool noack,
+                        uint64_t now, runnel_entry_fn fn, void *ctx);
+uint64_t grp_apply_ack(runnel_t *r, uint32_t gslot, const runnel_id_t *ids, size_t n);
+
+typedef struct grp_claim_params {
+    uint64_t now;
+    uint64_t min_idle;
+    uint64_t delivery_time;
+    int64_t retrycount;     /* -1 = not given */
+    bool force, justid;
+    bool has_lastid;
+    runnel_id_t lastid;
+} grp_claim_params_t;
+int grp_apply_claim(runnel_t *r, uint32_t sidx, uint32_t gslot, runnel_str_t consumer,
+                    const grp_claim_params_t *p, const runnel_id_t *ids, size_t n,
+                    runnel_entry_fn fn, void *ctx);
+int grp_apply_autoclaim(runnel_t *r, uint32_t sidx, uint32_t gslot, runnel_str_t consumer,
+                        uint64_t now, uint64_t min_idle, runnel_id_t start, uint64_t count,
+                        bool justid, runnel_id_t *next, runnel_id_t *deleted, size_t *ndeleted,
+                        runnel_entry_fn fn, void *ctx);
+
+/* ---- journal (group_journal.c) ---- */
+typedef struct grp_rec {
+    uint8_t *buf;
+    size_t cap, len;
+    bool overflow;
+} grp_rec_t;
+/* Starts a record for (stream sidx, group name). */
+void grp_rec_begin(runnel_t *r, grp_rec_t *w, uint32_t sidx, runnel_str_t group);
+void grp_rec_u64(grp_rec_t *w, uint64_t v);
+void grp_rec_str(grp_rec_t *w, runnel_str_t s);
+void grp_rec_id(grp_rec_t *w, runnel_id_t id);
+/* Bytes still free in the record. */
+size_t grp_rec_room(const grp_rec_t *w);
+/* Appends the record (unless replaying). INVAL if it overflowed. */
+int grp_rec_commit(runnel_t *r, grp_rec_t *w, uint8_t type);
+
+#endif /* RUNNEL_GROUP_IMPL_H */

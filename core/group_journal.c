@@ -1,0 +1,373 @@
+/*
+ * group_journal.c - the group half's log records (types 0x20..0x2F):
+ * encoding them, replaying them at mount, and snapshotting a stream's
+ * group state as records for a checkpoint.
+ *
+ * Every body starts with the stream and group it concerns:
+ *     db:varint  key_len:varint key  group_len:varint group
+ * followed by the fields of the type (FORMAT.md, "Group records"). IDs
+ * are two varints (ms, seq). Mutations are journalled as their arguments
+ * plus the time they ran with; replay runs the same apply functions the
+ * commands run, so the state after replay is the state before the cut.
+ * Replay assumes the stream records before it in the log were applied
+ * first (the log is replayed in order).
+ */
+#include <string.h>
+
+#include "group_impl.h"
+
+void grp_rec_begin(runnel_t *r, grp_rec_t *w, uint32_t sidx, runnel_str_t group)
+{
+    struct runnel_groups *g = grp_tables(r);
+    runnel__stream_state_t st;
+
+    w->buf = g->rec_buf;
+    w->cap = g->rec_cap;
+    w->len = 0;
+    w->overflow = false;
+    runnel__stream_state(r, sidx, &st);
+    grp_rec_u64(w, st.db);
+    grp_rec_str(w, st.key);
+    grp_rec_str(w, group);
+}
+
+void grp_rec_u64(grp_rec_t *w, uint64_t v)
+{
+    if (w->cap - w->len < runnel__varint_len(v)) {
+        w->overflow = true;
+        return;
+    }
+    w->len += runnel__varint_put(w->buf + w->len, v);
+}
+
+void grp_rec_str(grp_rec_t *w, runnel_str_t s)
+{
+    grp_rec_u64(w, s.len);
+    if (w->overflow || w->cap - w->len < s.len) {
+        w->overflow = true;
+        return;
+    }
+    if (s.len)
+        memcpy(w->buf + w->len, s.p, s.len);
+    w->len += s.len;
+}
+
+void grp_rec_id(grp_rec_t *w, runnel_id_t id)
+{
+    grp_rec_u64(w, id.ms);
+    grp_rec_u64(w, id.seq);
+}
+
+size_t grp_rec_room(const grp_rec_t *w)
+{
+    return w->overflow ? 0 : w->cap - w->len;
+}
+
+int grp_rec_commit(runnel_t *r, grp_rec_t *w, uint8_t type)
+{
+    if (w->overflow)
+        return RUNNEL_ERR_INVAL;
+    if (grp_tables(r)->replaying)
+        return 0;
+    return runnel__journal(r, type, w->buf, w->len);
+}
+
+/* ---- replay ---- */
+
+typedef struct grp_reader {
+    const uint8_t *p;
+    size_t len, off;
+    bool bad;
+} grp_reader_t;
+
+static uint64_t rd_u64(grp_reader_t *rd)
+{
+    uint64_t v = 0;
+    int n;
+    if (rd->bad)
+        return 0;
+    n = runnel__varint_get(rd->p + rd->off, rd->len - rd->off, &v);
+    if (n <= 0) {
+        rd->bad = true;
+        return 0;
+    }
+    rd->off += (size_t)n;
+    return v;
+}
+
+static runnel_str_t rd_str(grp_reader_t *rd)
+{
+    runnel_str_t s;
+    uint64_t n = rd_u64(rd);
+    s.p = NULL;
+    s.len = 0;
+    if (rd->bad || n > rd->len - rd->off) {
+        rd->bad = true;
+        return s;
+    }
+    s.p = (const char *)rd->p + rd->off;
+    s.len = (size_t)n;
+    rd->off += (size_t)n;
+    return s;
+}
+
+static runnel_id_t rd_id(grp_reader_t *rd)
+{
+    runnel_id_t id;
+    id.ms = rd_u64(rd);
+    id.seq = rd_u64(rd);
+    return id;
+}
+
+static bool rd_more(const grp_reader_t *rd)
+{
+    return !rd->bad && rd->off < rd->len;
+}
+
+/* Looks a key up in database db (not necessarily the SELECTed one). */
+static int replay_lookup(runnel_t *r, uint64_t db, runnel_str_t key, uint32_t *sidx)
+{
+    if (db > UINT32_MAX)
+        return RUNNEL_ERR_CORRUPT;
+    return runnel__find(r, (uint32_t)db, key, sidx);
+}
+
+int runnel__groups_replay(runnel_t *r, uint8_t type, const uint8_t *body, size_t len)
+{
+    struct runnel_groups *g = grp_tables(r);
+    grp_reader_t rd;
+    runnel_str_t key, group, consumer;
+    uint32_t sidx, gslot, gpos, cslot, cpos;
+    uint64_t db;
+    int rc = 0;
+
+    rd.p = body;
+    rd.len = len;
+    rd.off = 0;
+    rd.bad = false;
+    db = rd_u64(&rd);
+    key = rd_str(&rd);
+    group = rd_str(&rd);
+    if (rd.bad)
+        return RUNNEL_ERR_CORRUPT;
+    rc = replay_lookup(r, db, key, &sidx);
+    if (rc < 0)
+        return rc == RUNNEL_ERR_NO_SUCH_KEY ? RUNNEL_ERR_CORRUPT : rc;
+    gslot = grp_find(g, sidx, group, &gpos);
+    if (type != RUNNEL_REC_GROUP_CREATE && gslot == RUNNEL__FREE)
+        return RUNNEL_ERR_CORRUPT;
+
+    g->replaying = true;
+    switch (type) {
+    case RUNNEL_REC_GROUP_CREATE:
+    case RUNNEL_REC_GROUP_SETID: {
+        runnel_id_t id = rd_id(&rd);
+        int64_t er = (int64_t)rd_u64(&rd) - 1;
+        if (rd.bad) {
+            rc = RUNNEL_ERR_CORRUPT;
+        } else if (gslot == RUNNEL__FREE) {
+            if (grp_add(g, gpos, sidx, group, id, er) == RUNNEL__FREE)
+                rc = RUNNEL_ERR_POOL_GROUPS;
+        } else {
+            g->groups[gslot].last_id = id;
+            g->groups[gslot].entries_read = er;
+        }
+        break;
+    }
+    case RUNNEL_REC_GROUP_DESTROY:
+        grp_remove(g, gslot);
+        break;
+    case RUNNEL_REC_CONSUMER_CREATE: {
+        uint64_t seen;
+        consumer = rd_str(&rd);
+        seen = rd_u64(&rd);
+        if (rd.bad) {
+            rc = RUNNEL_ERR_CORRUPT;
+            break;
+        }
+        cslot = grp_consumer_find(g, gslot, consumer, &cpos);
+        if (cslot == RUNNEL__FREE)
+            cslot = grp_consumer_add(g, cpos, gslot, consumer, seen);
+        if (cslot == RUNNEL__FREE)
+            rc = RUNNEL_ERR_POOL_CONSUMERS;
+        else
+            g->consumers[cslot].seen_time = seen;
+        break;
+    }
+    case RUNNEL_REC_CONSUMER_DELETE:
+        consumer = rd_str(&rd);
+        if (rd.bad) {
+            rc = RUNNEL_ERR_CORRUPT;
+            break;
+        }
+        cslot = grp_consumer_find(g, gslot, consumer, NULL);
+        if (cslot != RUNNEL__FREE)
+            grp_consumer_remove(g, cslot);
+        break;
+    case RUNNEL_REC_DELIVERY: {
+        uint64_t flags, count, now;
+        runnel_id_t after;
+        consumer = rd_str(&rd);
+        flags = rd_u64(&rd);
+        after = rd_id(&rd);
+        count = rd_u64(&rd);
+        now = rd_u64(&rd);
+        if (rd.bad || count > INT64_MAX) {
+            rc = RUNNEL_ERR_CORRUPT;
+            break;
+        }
+        rc = grp_apply_readgroup(r, sidx, gslot, consumer, (flags & 1u) != 0, after,
+                                 count ? (int64_t)count : -1, (flags & 2u) != 0, now, NULL,
+                                 NULL);
+        break;
+    }
+    case RUNNEL_REC_ACK:
+        while (rd_more(&rd)) {
+            runnel_id_t id = rd_id(&rd);
+            if (!rd.bad)
+                (void)grp_apply_ack(r, gslot, &id, 1);
+        }
+        if (rd.bad)
+            rc = RUNNEL_ERR_CORRUPT;
+        break;
+    case RUNNEL_REC_CLAIM: {
+        grp_claim_params_t p;
+        uint64_t flags;
+        memset(&p, 0, sizeof p);
+        consumer = rd_str(&rd);
+        p.now = rd_u64(&rd);
+        p.min_idle = rd_u64(&rd);
+        p.delivery_time = rd_u64(&rd);
+        p.retrycount = (int64_t)rd_u64(&rd) - 1;
+        flags = rd_u64(&rd);
+        p.lastid = rd_id(&rd);
+        p.force = (flags & 1u) != 0;
+        p.justid = (flags & 2u) != 0;
+        p.has_lastid = (flags & 4u) != 0;
+        if (rd.bad) {
+            rc = RUNNEL_ERR_CORRUPT;
+            break;
+        }
+        rc = grp_apply_claim(r, sidx, gslot, consumer, &p, NULL, 0, NULL, NULL);
+        while (rc >= 0 && rd_more(&rd)) {
+            runnel_id_t id = rd_id(&rd);
+            if (!rd.bad)
+                rc = grp_apply_claim(r, sidx, gslot, consumer, &p, &id, 1, NULL, NULL);
+        }
+        if (rd.bad)
+            rc = RUNNEL_ERR_CORRUPT;
+        break;
+    }
+    case RUNNEL_REC_AUTOCLAIM: {
+        uint64_t now, min_idle, count, justid;
+        runnel_id_t start;
+        consumer = rd_str(&rd);
+        now = rd_u64(&rd);
+        min_idle = rd_u64(&rd);
+        start = rd_id(&rd);
+        count = rd_u64(&rd);
+        justid = rd_u64(&rd);
+        if (rd.bad) {
+            rc = RUNNEL_ERR_CORRUPT;
+            break;
+        }
+        rc = grp_apply_autoclaim(r, sidx, gslot, consumer, now, min_idle, start, count,
+                                 justid != 0, NULL, NULL, NULL, NULL, NULL);
+        break;
+    }
+    case RUNNEL_REC_NACK_STATE: {
+        runnel_id_t id;
+        uint64_t time, dcount;
+        uint32_t npos, nslot;
+        consumer = rd_str(&rd);
+        id = rd_id(&rd);
+        time = rd_u64(&rd);
+        dcount = rd_u64(&rd);
+        if (rd.bad) {
+            rc = RUNNEL_ERR_CORRUPT;
+            break;
+        }
+        cslot = grp_consumer_find(g, gslot, consumer, NULL);
+        if (cslot == RUNNEL__FREE) {
+            rc = RUNNEL_ERR_CORRUPT;
+            break;
+        }
+        nslot = grp_pel_find(g, gslot, id, &npos);
+        if (nslot == RUNNEL__FREE)
+            nslot = grp_pel_insert(g, npos, gslot, cslot, id, time, dcount);
+        if (nslot == RUNNEL__FREE) {
+            rc = RUNNEL_ERR_POOL_PEL;
+            break;
+        }
+        grp_nack_move(g, nslot, cslot);
+        g->nacks[nslot].delivery_time = time;
+        g->nacks[nslot].delivery_count = dcount;
+        break;
+    }
+    default:
+        rc = RUNNEL_ERR_CORRUPT;
+        break;
+    }
+    g->replaying = false;
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- snapshot ---- */
+
+/* Emits, per group of the stream in name order: GROUP_CREATE with its
+ * position and entries_read, CONSUMER_CREATE per consumer with its
+ * seen_time, and NACK_STATE per PEL entry. Replaying these onto a stream
+ * with no groups rebuilds exactly the current state. */
+int runnel__groups_snapshot(runnel_t *r, uint32_t sidx, runnel__record_fn emit, void *ctx)
+{
+    struct runnel_groups *g = grp_tables(r);
+    uint32_t first, n, i;
+    int rc;
+
+    n = grp_stream_range(g, sidx, &first);
+    for (i = 0; i < n; i++) {
+        uint32_t gslot = g->group_order[first + i];
+        const struct runnel__group *grp = &g->groups[gslot];
+        runnel_str_t gname = grp_str(grp_group_name(g, gslot), grp->name_len);
+        uint32_t cfirst, cn, k, pos, end;
+        grp_rec_t w;
+
+        grp_rec_begin(r, &w, sidx, gname);
+        grp_rec_id(&w, grp->last_id);
+        grp_rec_u64(&w, (uint64_t)(grp->entries_read + 1));
+        if (w.overflow)
+            return RUNNEL_ERR_INVAL;
+        rc = emit(ctx, RUNNEL_REC_GROUP_CREATE, w.buf, w.len);
+        if (rc < 0)
+            return rc;
+        cn = grp_consumer_range(g, gslot, &cfirst);
+        for (k = 0; k < cn; k++) {
+            uint32_t cslot = g->consumer_order[cfirst + k];
+            grp_rec_begin(r, &w, sidx, gname);
+            grp_rec_str(&w, grp_str(grp_consumer_name(g, cslot), g->consumers[cslot].name_len));
+            grp_rec_u64(&w, g->consumers[cslot].seen_time);
+            if (w.overflow)
+                return RUNNEL_ERR_INVAL;
+            rc = emit(ctx, RUNNEL_REC_CONSUMER_CREATE, w.buf, w.len);
+            if (rc < 0)
+                return rc;
+        }
+        pos = grp_pel_lower(g, gslot, RUNNEL_ID_MIN);
+        end = grp_pel_end(g, gslot);
+        for (; pos < end; pos++) {
+            const struct runnel__nack *nk = &g->nacks[g->pel_order[pos]];
+            grp_rec_begin(r, &w, sidx, gname);
+            grp_rec_str(&w, grp_str(grp_consumer_name(g, nk->consumer),
+                                    g->consumers[nk->consumer].name_len));
+            grp_rec_id(&w, nk->id);
+            grp_rec_u64(&w, nk->delivery_time);
+            grp_rec_u64(&w, nk->delivery_count);
+            if (w.overflow)
+                return RUNNEL_ERR_INVAL;
+            rc = emit(ctx, RUNNEL_REC_NACK_STATE, w.buf, w.len);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
