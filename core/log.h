@@ -50,12 +50,23 @@ typedef struct runnel__rec {
 } runnel__rec_t;
 
 /* Called when the head needs the oldest block [start, end). Return 0 once
- * nothing live remains there (the log may then erase it), or NOSPC. */
+ * nothing live remains there (the log may then erase it), or NOSPC. The
+ * callback runs in the middle of an append: it must not append to, commit
+ * or otherwise change the log (relocate live data before the ring fills).
+ * A NULL callback refuses (NOSPC). */
 typedef int (*runnel__reclaim_fn)(void *ctx, runnel_pos_t start, runnel_pos_t end);
+
+/* Bytes of the block header (FORMAT.md); records start right after it. */
+#define RUNNEL_LOG_HDR_SIZE 24u
+/* Largest read_size the log supports (it bounces unaligned read edges
+ * through a buffer of this size inside runnel_log_t). */
+#define RUNNEL_LOG_READ_MAX 64u
 
 typedef struct runnel_log {
     const runnel_bd_t *bd;
     uint32_t block_size, block_count, prog_size, hdr_size;
+    uint32_t read_size;         /* from the geometry */
+    uint8_t erase_value;        /* from the geometry */
     uint8_t *page;              /* page buffer, page_size bytes */
     uint32_t page_size;
     runnel_pos_t page_pos;      /* logical position of page[0] (prog aligned) */
@@ -66,6 +77,7 @@ typedef struct runnel_log {
     runnel__reclaim_fn reclaim;
     void *reclaim_ctx;
     runnel_stats_t *stats;      /* counters updated by the log (may be NULL) */
+    uint8_t rbuf[RUNNEL_LOG_READ_MAX]; /* bounce buffer for unaligned read edges */
 } runnel_log_t;
 
 /* Binds the log to a device and a page buffer (page_size a multiple of
