@@ -555,6 +555,16 @@ static void test_corruption(void)
         CHECK_EQ_INT(runnel__log_header(&log_, pos, &rec), 0);
     }
 
+    /* A length varint still unfinished where the head ends is CORRUPT. */
+    CHECK_EQ_INT(runnel__log_append(&log_, 0x13, NULL, 0, &pos), 0);
+    CHECK_EQ_INT(runnel__log_commit(&log_), 0);
+    CHECK_EQ_U64(log_.head, pos + 6);
+    flash = runnel_ram_bd_data(&rb, (uint32_t)((pos / 4096) % 4), (uint32_t)(pos % 4096));
+    for (i = 1; i < 6; i++)
+        flash[i] = 0x80;
+    CHECK_EQ_INT(runnel__log_header(&log_, pos, &rec), RUNNEL_ERR_CORRUPT);
+    CHECK_EQ_INT(runnel__log_next(&log_, pos, &rec), RUNNEL_ERR_CORRUPT);
+
     /* Random damage: walks terminate with records or errors, bounded. */
     for (round = 0; round < 200; round++) {
         uint32_t steps = 0, k;
