@@ -33,6 +33,7 @@
 #define RUNNEL_STORE_H
 
 #include "internal.h"
+#include "util.h"
 #include "log.h"
 #include "group.h"
 
@@ -59,6 +60,9 @@ struct runnel__stream {
     uint32_t db;
     uint32_t name_len;
     bool used;
+    bool first_stale;           /* first_id needs runnel__refresh_first_id
+                                   (set by the full-ring drop, which may not
+                                   read the log while the log is appending) */
 };
 
 struct runnel__node {
@@ -167,8 +171,17 @@ uint32_t runnel__lp_str_size(const char *p, size_t len);
 uint64_t runnel__node_drop(runnel_t *r, uint32_t nslot);
 /* Recomputes first_id of a stream from its head node. */
 int runnel__refresh_first_id(runnel_t *r, uint32_t sidx);
+/* first_id, refreshed first when stale. */
+runnel_id_t runnel__first_id(runnel_t *r, uint32_t sidx);
 /* Newest live entry of a stream (0-0 when empty). */
 int runnel__last_valid_id(runnel_t *r, uint32_t sidx, runnel_id_t *out);
+/* Position in node_order of the node of stream sidx holding id (first <=
+ * id <= last), or RUNNEL__NONE. */
+uint32_t runnel__node_find(const runnel_t *r, uint32_t sidx, runnel_id_t id);
+/* First position in [lo, hi) whose node has last >= id (hi if none). */
+uint32_t runnel__node_seek_fwd(const runnel_t *r, uint32_t lo, uint32_t hi, runnel_id_t id);
+/* Last position in [lo, hi) whose node has first <= id, or RUNNEL__NONE. */
+uint32_t runnel__node_seek_rev(const runnel_t *r, uint32_t lo, uint32_t hi, runnel_id_t id);
 /* Removes every node of a stream (DEL, FLUSH). */
 void runnel__stream_nodes_clear(runnel_t *r, uint32_t sidx);
 

@@ -1,0 +1,469 @@
+/*
+ * node.c - stream nodes: the pool of node descriptors, the sorted node
+ * index, reading a node's entries back from the log, and the model of the
+ * listpack size Redis would have used for the node.
+ *
+ * Why nodes at all: Redis stores a stream as listpacks of up to
+ * stream-node-max-entries entries / stream-node-max-bytes bytes, and users
+ * see those boundaries (XINFO radix-tree-keys, `~` trimming, LIMIT). We keep
+ * the same boundaries, but a node is only a RAM descriptor; its entries are
+ * records in the log between first_pos and last_pos, mixed with records of
+ * other streams and metadata.
+ *
+ * Reading a node (runnel__node_scan) walks the log from first_pos, reads
+ * only the header and the first bytes of each record (type, stream slot,
+ * ID delta), skips everything that is not an entry of this stream, and
+ * stops after node.count entries. Payloads are read only for entries that
+ * are returned (runnel__node_entry). The result, (position, ID) for every
+ * entry of the node, is cached for the last scanned node.
+ *
+ * Invariant that makes the position range unambiguous: entries are only
+ * ever appended to a stream's tail node, and only while that node holds the
+ * stream's newest entry record. When the tail node is removed (XDEL of its
+ * last live entry) or XSETID moves last_id below it, the previous node is
+ * "sealed": the next XADD starts a new node. Redis would append to it
+ * again; the only visible difference is radix-tree-keys in that corner.
+ *
+ * The first entry of a node gets its ID from the descriptor (node.first),
+ * whatever its record says; later ones are deltas against the previous
+ * entry of the same node. That keeps a node readable when the full-ring
+ * policy dropped the node an entry record was delta-encoded against (the
+ * drop can happen inside the append of that very record).
+ */
+#include <string.h>
+
+#include "store.h"
+
+/* ---- pool and index ---- */
+
+/* Peeks the next free slot and clears it; runnel__node_insert consumes it.
+ * Nothing may run between the two (no log append: a reclaim could free a
+ * node and push it onto the same stack). */
+uint32_t runnel__node_alloc(runnel_t *r)
+{
+    uint32_t nslot;
+    struct runnel__node *n;
+
+    if (r->nodes_used >= r->nodes_cap)
+        return RUNNEL__NONE;
+    nslot = r->node_free[r->nodes_cap - 1u - r->nodes_used];
+    n = &r->nodes[nslot];
+    memset(n, 0, sizeof(*n));
+    n->sidx = RUNNEL__NONE;
+    memset(r->bitmaps + (size_t)nslot * r->bitmap_bytes, 0, r->bitmap_bytes);
+    r->node_gen++;
+    return nslot;
+}
+
+static int node_key_cmp(const struct runnel__node *n, uint32_t sidx, runnel_id_t first)
+{
+    if (n->sidx != sidx)
+        return n->sidx < sidx ? -1 : 1;
+    return runnel_id_cmp(n->first, first);
+}
+
+/* First position in node_order whose (sidx, first) >= the key. */
+static uint32_t order_lower(const runnel_t *r, uint32_t sidx, runnel_id_t first)
+{
+    uint32_t lo = 0, hi = r->nodes_used;
+
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2u;
+        if (node_key_cmp(&r->nodes[r->node_order[mid]], sidx, first) < 0)
+            lo = mid + 1u;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The free stack lives in node_free[nodes_used .. nodes_cap) read from the
+ * top (index nodes_cap - 1 - nodes_used is the next free slot). Inserting a
+ * node consumes that slot. */
+void runnel__node_insert(runnel_t *r, uint32_t nslot)
+{
+    const struct runnel__node *n = &r->nodes[nslot];
+    uint32_t pos = order_lower(r, n->sidx, n->first);
+
+    memmove(&r->node_order[pos + 1u], &r->node_order[pos],
+            sizeof(uint32_t) * (size_t)(r->nodes_used - pos));
+    r->node_order[pos] = nslot;
+    r->nodes_used++;
+}
+
+void runnel__node_remove(runnel_t *r, uint32_t nslot)
+{
+    struct runnel__node *n = &r->nodes[nslot];
+    uint32_t pos = order_lower(r, n->sidx, n->first);
+
+    if (pos >= r->nodes_used || r->node_order[pos] != nslot)
+        return; /* not indexed: nothing to do */
+    memmove(&r->node_order[pos], &r->node_order[pos + 1u],
+            sizeof(uint32_t) * (size_t)(r->nodes_used - pos - 1u));
+    r->nodes_used--;
+    r->node_free[r->nodes_cap - 1u - r->nodes_used] = nslot;
+    n->sidx = RUNNEL__NONE;
+    r->node_gen++;
+    if (r->scan_node == nslot)
+        r->scan_node = RUNNEL__NONE;
+}
+
+void runnel__stream_nodes(const runnel_t *r, uint32_t sidx, uint32_t *lo, uint32_t *hi)
+{
+    *lo = order_lower(r, sidx, RUNNEL_ID_MIN);
+    *hi = sidx == UINT32_MAX - 1u ? r->nodes_used : order_lower(r, sidx + 1u, RUNNEL_ID_MIN);
+}
+
+uint32_t runnel__node_seek_fwd(const runnel_t *r, uint32_t lo, uint32_t hi, runnel_id_t id)
+{
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2u;
+        if (runnel_id_cmp(r->nodes[r->node_order[mid]].last, id) < 0)
+            lo = mid + 1u;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+uint32_t runnel__node_seek_rev(const runnel_t *r, uint32_t lo, uint32_t hi, runnel_id_t id)
+{
+    uint32_t a = lo, b = hi;
+
+    /* first position whose first > id, minus one */
+    while (a < b) {
+        uint32_t mid = a + (b - a) / 2u;
+        if (runnel_id_cmp(r->nodes[r->node_order[mid]].first, id) <= 0)
+            a = mid + 1u;
+        else
+            b = mid;
+    }
+    return a == lo ? RUNNEL__NONE : a - 1u;
+}
+
+uint32_t runnel__node_find(const runnel_t *r, uint32_t sidx, runnel_id_t id)
+{
+    uint32_t lo, hi, p;
+
+    runnel__stream_nodes(r, sidx, &lo, &hi);
+    p = runnel__node_seek_rev(r, lo, hi, id);
+    if (p == RUNNEL__NONE || runnel_id_cmp(r->nodes[r->node_order[p]].last, id) < 0)
+        return RUNNEL__NONE;
+    return p;
+}
+
+bool runnel__node_deleted(const runnel_t *r, uint32_t nslot, uint32_t i)
+{
+    const uint8_t *bm = r->bitmaps + (size_t)nslot * r->bitmap_bytes;
+    return (bm[i >> 3] >> (i & 7u)) & 1u;
+}
+
+void runnel__node_mark(runnel_t *r, uint32_t nslot, uint32_t i)
+{
+    uint8_t *bm = r->bitmaps + (size_t)nslot * r->bitmap_bytes;
+
+    if ((bm[i >> 3] >> (i & 7u)) & 1u)
+        return;
+    bm[i >> 3] = (uint8_t)(bm[i >> 3] | (1u << (i & 7u)));
+    r->nodes[nslot].live--;
+}
+
+/* ---- reading entries back ---- */
+
+/* Decodes the (slot, ID) prefix of an entry record. prev is the previous
+ * entry of the same node (unused for a node start). Returns 0 or CORRUPT. */
+static int decode_prefix(const uint8_t *b, size_t n, uint8_t type, runnel_id_t prev,
+                         uint64_t *slot, runnel_id_t *id, size_t *used)
+{
+    size_t off = 0;
+    uint64_t a, c;
+    int k;
+
+    k = runnel__varint_get(b, n, slot);
+    if (k <= 0)
+        return RUNNEL_ERR_CORRUPT;
+    off += (size_t)k;
+    k = runnel__varint_get(b + off, n - off, &a);
+    if (k <= 0)
+        return RUNNEL_ERR_CORRUPT;
+    off += (size_t)k;
+    k = runnel__varint_get(b + off, n - off, &c);
+    if (k <= 0)
+        return RUNNEL_ERR_CORRUPT;
+    off += (size_t)k;
+    if (type == RUNNEL_REC_ENTRY_NODE_START) {
+        id->ms = a;
+        id->seq = c;
+    } else if (a == 0) {
+        id->ms = prev.ms;
+        id->seq = prev.seq + 1u + c;
+    } else {
+        id->ms = prev.ms + a;
+        id->seq = c;
+    }
+    if (used != NULL)
+        *used = off;
+    return 0;
+}
+
+int runnel__node_scan(runnel_t *r, uint32_t nslot)
+{
+    const struct runnel__node *n = &r->nodes[nslot];
+    runnel__rec_t rec;
+    runnel_pos_t pos = n->first_pos;
+    uint32_t k = 0;
+    runnel_id_t prev = n->first;
+    uint8_t pre[3 * RUNNEL_VARINT_MAX];
+
+    if (r->scan_node == nslot && r->scan_gen == r->node_gen && r->scan_count == n->count)
+        return (int)n->count;
+    r->scan_node = RUNNEL__NONE;
+    if (n->count > r->cfg.node_entries_cap)
+        return RUNNEL_ERR_CORRUPT;
+    while (k < n->count) {
+        uint64_t slot;
+        runnel_id_t id;
+        uint32_t want;
+        int got = runnel__log_next(&r->log, pos, &rec);
+        int err;
+
+        if (got < 0)
+            return got;
+        if (got == 0 || rec.pos > n->last_pos)
+            return RUNNEL_ERR_CORRUPT;   /* fewer entries than counted */
+        pos = rec.next;
+        if (rec.type != RUNNEL_REC_ENTRY_NODE_START && rec.type != RUNNEL_REC_ENTRY)
+            continue;
+        want = rec.len < sizeof(pre) ? rec.len : (uint32_t)sizeof(pre);
+        err = runnel__log_read(&r->log, &rec, 0, pre, want);
+        if (err < 0)
+            return err;
+        err = decode_prefix(pre, want, rec.type, prev, &slot, &id, NULL);
+        if (err < 0)
+            return err;
+        if (slot != n->sidx)
+            continue;
+        if (k == 0)
+            id = n->first;
+        r->scan[k].pos = rec.pos;
+        r->scan[k].id = id;
+        prev = id;
+        k++;
+    }
+    r->scan_node = nslot;
+    r->scan_gen = r->node_gen;
+    r->scan_count = n->count;
+    return (int)k;
+}
+
+int runnel__node_entry(runnel_t *r, uint32_t i, runnel_entry_t *e)
+{
+    runnel__rec_t rec;
+    const uint8_t *b = r->scratch;
+    size_t off, n;
+    uint64_t slot, nf, f;
+    runnel_id_t dummy;
+    int err, k;
+
+    err = runnel__log_header(&r->log, r->scan[i].pos, &rec);
+    if (err < 0)
+        return err;
+    if (rec.len > r->scratch_cap)
+        return RUNNEL_ERR_CORRUPT;
+    err = runnel__log_read_body(&r->log, &rec, r->scratch, r->scratch_cap);
+    if (err < 0)
+        return err;
+    n = rec.len;
+    err = decode_prefix(b, n, rec.type, RUNNEL_ID_MIN, &slot, &dummy, &off);
+    if (err < 0)
+        return err;
+    k = runnel__varint_get(b + off, n - off, &nf);
+    if (k <= 0 || nf == 0 || nf > r->cfg.max_fields)
+        return RUNNEL_ERR_CORRUPT;
+    off += (size_t)k;
+    for (f = 0; f < 2u * nf; f++) {
+        uint64_t len;
+        k = runnel__varint_get(b + off, n - off, &len);
+        if (k <= 0 || len > n - off - (size_t)k)
+            return RUNNEL_ERR_CORRUPT;
+        off += (size_t)k;
+        r->fv[f].p = (const char *)(b + off);
+        r->fv[f].len = (size_t)len;
+        off += (size_t)len;
+    }
+    if (off != n)
+        return RUNNEL_ERR_CORRUPT;
+    e->id = r->scan[i].id;
+    e->nfields = (uint32_t)nf;
+    e->fv = r->fv;
+    e->deleted = false;
+    return 0;
+}
+
+/* ---- the listpack size model (reference section 2) ---- */
+
+static uint32_t lp_backlen(uint32_t n)
+{
+    if (n <= 127u)
+        return 1;
+    if (n < 16383u)
+        return 2;
+    if (n < 2097151u)
+        return 3;
+    if (n < 268435455u)
+        return 4;
+    return 5;
+}
+
+uint32_t runnel__lp_int_size(int64_t v)
+{
+    uint32_t enc;
+
+    if (v >= 0 && v <= 127)
+        enc = 1;
+    else if (v >= -4096 && v <= 4095)
+        enc = 2;
+    else if (v >= -32768 && v <= 32767)
+        enc = 3;
+    else if (v >= -8388608 && v <= 8388607)
+        enc = 4;
+    else if (v >= -2147483647 - 1 && v <= 2147483647)
+        enc = 5;
+    else
+        enc = 9;
+    return enc + lp_backlen(enc);
+}
+
+/* A string listpack stores as an integer: canonical decimal int64 ("0", or
+ * an optional '-' and no leading zero), as lpStringToInt64 accepts. */
+static bool lp_string_int(const char *p, size_t len, int64_t *out)
+{
+    uint64_t v = 0, lim;
+    size_t i = 0;
+    bool neg = false;
+
+    if (len == 0 || len > 20)
+        return false;
+    if (len == 1 && p[0] == '0') {
+        *out = 0;
+        return true;
+    }
+    if (p[0] == '-') {
+        neg = true;
+        i = 1;
+        if (len == 1)
+            return false;
+    }
+    if (p[i] < '1' || p[i] > '9')
+        return false;
+    lim = neg ? (uint64_t)INT64_MAX + 1u : (uint64_t)INT64_MAX;
+    for (; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        if (v > (lim - (uint64_t)(p[i] - '0')) / 10u)
+            return false;
+        v = v * 10u + (uint64_t)(p[i] - '0');
+    }
+    *out = neg ? (int64_t)(0u - v) : (int64_t)v;
+    return true;
+}
+
+uint32_t runnel__lp_str_size(const char *p, size_t len)
+{
+    int64_t v;
+    uint32_t enc;
+
+    if (lp_string_int(p, len, &v))
+        return runnel__lp_int_size(v);
+    if (len < 64u)
+        enc = 1u + (uint32_t)len;
+    else if (len < 4096u)
+        enc = 2u + (uint32_t)len;
+    else
+        enc = 5u + (uint32_t)len;
+    return enc + lp_backlen(enc);
+}
+
+uint32_t runnel__node_lp_bytes(const struct runnel__node *n)
+{
+    return 6u + 1u + runnel__lp_int_size(n->live) + runnel__lp_int_size(n->count - n->live) +
+           n->lp_rest;
+}
+
+/* ---- whole-node operations ---- */
+
+uint64_t runnel__node_drop(runnel_t *r, uint32_t nslot)
+{
+    struct runnel__node *n = &r->nodes[nslot];
+    uint64_t live = n->live;
+
+    r->streams[n->sidx].length -= live;
+    runnel__node_remove(r, nslot);
+    return live;
+}
+
+void runnel__stream_nodes_clear(runnel_t *r, uint32_t sidx)
+{
+    uint32_t lo, hi;
+
+    runnel__stream_nodes(r, sidx, &lo, &hi);
+    while (hi > lo) {
+        runnel__node_drop(r, r->node_order[lo]);
+        hi--;
+    }
+}
+
+int runnel__refresh_first_id(runnel_t *r, uint32_t sidx)
+{
+    struct runnel__stream *s = &r->streams[sidx];
+    uint32_t lo, hi, p;
+
+    s->first_id = RUNNEL_ID_MIN;
+    s->first_stale = false;
+    if (s->length == 0)
+        return 0;
+    runnel__stream_nodes(r, sidx, &lo, &hi);
+    for (p = lo; p < hi; p++) {
+        uint32_t nslot = r->node_order[p], i;
+        int cnt = runnel__node_scan(r, nslot);
+        if (cnt < 0)
+            return cnt;
+        for (i = 0; i < (uint32_t)cnt; i++) {
+            if (!runnel__node_deleted(r, nslot, i)) {
+                s->first_id = r->scan[i].id;
+                return 0;
+            }
+        }
+    }
+    return 0;
+}
+
+int runnel__last_valid_id(runnel_t *r, uint32_t sidx, runnel_id_t *out)
+{
+    uint32_t lo, hi, p;
+
+    *out = RUNNEL_ID_MIN;
+    if (r->streams[sidx].length == 0)
+        return 0;
+    runnel__stream_nodes(r, sidx, &lo, &hi);
+    for (p = hi; p > lo; p--) {
+        uint32_t nslot = r->node_order[p - 1u], i;
+        int cnt = runnel__node_scan(r, nslot);
+        if (cnt < 0)
+            return cnt;
+        for (i = (uint32_t)cnt; i > 0; i--) {
+            if (!runnel__node_deleted(r, nslot, i - 1u)) {
+                *out = r->scan[i - 1u].id;
+                return 0;
+            }
+        }
+    }
+    return 0;
+}
+
+runnel_id_t runnel__first_id(runnel_t *r, uint32_t sidx)
+{
+    if (r->streams[sidx].first_stale)
+        (void)runnel__refresh_first_id(r, sidx);
+    return r->streams[sidx].first_id;
+}

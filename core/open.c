@@ -1,0 +1,345 @@
+/*
+ * open.c - configuration defaults, carving the arena, formatting a store,
+ * the commit policy, and the small public calls around them (select,
+ * poll, commit, node limits, stats, locking).
+ *
+ * One layout function serves runnel_arena_size() and runnel_format(): the
+ * arena's counting mode (base == NULL) measures exactly what the real run
+ * takes, so the two can never disagree.
+ */
+#include <string.h>
+
+#include "store.h"
+
+#define DEFAULT_MAX_STREAMS 16u
+#define DEFAULT_MAX_NODES 256u
+#define DEFAULT_MAX_GROUPS 16u
+#define DEFAULT_MAX_CONSUMERS 64u
+#define DEFAULT_MAX_PENDING 1024u
+#define DEFAULT_NAME_MAX 64u
+#define DEFAULT_MAX_FIELDS 32u
+#define DEFAULT_NODE_MAX_ENTRIES 100u
+#define DEFAULT_NODE_MAX_BYTES 4096u
+#define DEFAULT_NODE_ENTRIES_CAP 128u
+#define DEFAULT_COMMIT_INTERVAL_MS 1000u
+
+/* Fills in every zero field and checks the rules a store relies on.
+ * Returns INVAL when a rule is broken. */
+static int apply_defaults(runnel_config_t *c, const runnel_config_t *in)
+{
+    const runnel_bd_geometry_t *g;
+
+    if (in == NULL || in->bd == NULL || in->clock == NULL || in->clock->now_ms == NULL)
+        return RUNNEL_ERR_INVAL;
+    *c = *in;
+    g = &c->bd->geometry;
+    if (g->prog_size == 0 || g->read_size == 0 || g->block_size == 0 || g->block_count < 4 ||
+        g->block_size % g->prog_size != 0 || g->block_size % g->read_size != 0)
+        return RUNNEL_ERR_INVAL;
+    if (c->page_size == 0) {
+        uint32_t p = g->prog_size > 256u ? g->prog_size : 256u;
+        c->page_size = (p + g->prog_size - 1u) / g->prog_size * g->prog_size;
+    }
+    if (c->page_size % g->prog_size != 0 || c->page_size > g->block_size)
+        return RUNNEL_ERR_INVAL;
+    if (c->max_streams == 0)
+        c->max_streams = DEFAULT_MAX_STREAMS;
+    if (c->max_nodes == 0)
+        c->max_nodes = DEFAULT_MAX_NODES;
+    if (c->max_groups == 0)
+        c->max_groups = DEFAULT_MAX_GROUPS;
+    if (c->max_consumers == 0)
+        c->max_consumers = DEFAULT_MAX_CONSUMERS;
+    if (c->max_pending == 0)
+        c->max_pending = DEFAULT_MAX_PENDING;
+    if (c->name_max == 0)
+        c->name_max = DEFAULT_NAME_MAX;
+    if (c->max_fields == 0)
+        c->max_fields = DEFAULT_MAX_FIELDS;
+    if (c->node_max_entries == 0)
+        c->node_max_entries = DEFAULT_NODE_MAX_ENTRIES;
+    if (c->node_max_bytes == 0)
+        c->node_max_bytes = DEFAULT_NODE_MAX_BYTES;
+    if (c->node_entries_cap == 0)
+        c->node_entries_cap = c->node_max_entries > DEFAULT_NODE_ENTRIES_CAP
+                                  ? c->node_max_entries
+                                  : DEFAULT_NODE_ENTRIES_CAP;
+    if (c->databases == 0)
+        c->databases = 1;
+    if (c->commit_interval_ms == 0)
+        c->commit_interval_ms = DEFAULT_COMMIT_INTERVAL_MS;
+    if (c->node_max_entries > c->node_entries_cap || c->node_entries_cap > 65536u)
+        return RUNNEL_ERR_INVAL;
+    if (c->max_streams > (UINT32_MAX / 4u) || c->max_nodes > (UINT32_MAX / 4u) ||
+        c->max_fields > 65536u || c->name_max > 65536u)
+        return RUNNEL_ERR_INVAL;
+    if ((unsigned)c->full_policy > RUNNEL_FULL_DROP_OLDEST ||
+        (unsigned)c->commit_policy > RUNNEL_COMMIT_NONE)
+        return RUNNEL_ERR_INVAL;
+    return 0;
+}
+
+static uint32_t hash_capacity(uint32_t streams)
+{
+    uint32_t cap = 8;
+    while (cap < streams * 2u)
+        cap <<= 1;
+    return cap;
+}
+
+/* Takes every table from the arena. In counting mode (a->base == NULL) the
+ * pointers are placeholders that must not be written; r is then a scratch
+ * struct that only carries the configuration. */
+static int layout(runnel_t *r, runnel__arena_t *a)
+{
+    const runnel_config_t *c = &r->cfg;
+    uint32_t bs = c->bd->geometry.block_size;
+
+    r->streams_cap = c->max_streams;
+    r->hash_cap = hash_capacity(c->max_streams);
+    r->nodes_cap = c->max_nodes;
+    r->bitmap_bytes = (c->node_entries_cap + 7u) / 8u;
+    r->scratch_cap = bs;
+
+    r->streams = runnel__arena_take(a, sizeof(*r->streams) * (size_t)r->streams_cap, 8);
+    r->names = runnel__arena_take(a, (size_t)c->name_max * r->streams_cap, 1);
+    r->hash = runnel__arena_take(a, sizeof(uint32_t) * (size_t)r->hash_cap, 4);
+    r->nodes = runnel__arena_take(a, sizeof(*r->nodes) * (size_t)r->nodes_cap, 8);
+    r->bitmaps = runnel__arena_take(a, (size_t)r->bitmap_bytes * r->nodes_cap, 1);
+    r->node_order = runnel__arena_take(a, sizeof(uint32_t) * (size_t)r->nodes_cap, 4);
+    r->node_free = runnel__arena_take(a, sizeof(uint32_t) * (size_t)r->nodes_cap, 4);
+    r->scratch = runnel__arena_take(a, r->scratch_cap, 8);
+    r->fv = runnel__arena_take(a, sizeof(runnel_str_t) * 2u * (size_t)c->max_fields, 8);
+    r->scan = runnel__arena_take(a, sizeof(*r->scan) * (size_t)c->node_entries_cap, 8);
+    r->log.page = runnel__arena_take(a, c->page_size, 8);
+    if (!r->streams || !r->names || !r->hash || !r->nodes || !r->bitmaps || !r->node_order ||
+        !r->node_free || !r->scratch || !r->fv || !r->scan || !r->log.page)
+        return RUNNEL_ERR_NOMEM;
+    return runnel__groups_init(r, a);
+}
+
+size_t runnel_arena_size(const runnel_config_t *cfg)
+{
+    /* Counting mode needs a runnel_t to hold the configuration; it lives on
+     * the stack only for this call. */
+    runnel_t tmp;
+    runnel__arena_t a = {NULL, 0, 0};
+
+    memset(&tmp, 0, sizeof(tmp));
+    if (apply_defaults(&tmp.cfg, cfg) < 0)
+        return 0;
+    if (runnel__arena_take(&a, sizeof(runnel_t), 8) == NULL)
+        return 0;
+    if (layout(&tmp, &a) < 0)
+        return 0;
+    return a.used + 8u;  /* slack for an arena that is not 8-aligned */
+}
+
+int runnel_format(runnel_t **out, const runnel_config_t *cfg)
+{
+    runnel_config_t c;
+    runnel__arena_t a;
+    runnel_t *r;
+    uint32_t i;
+    int err;
+
+    if (out == NULL)
+        return RUNNEL_ERR_INVAL;
+    *out = NULL;
+    err = apply_defaults(&c, cfg);
+    if (err < 0)
+        return err;
+    if (c.arena == NULL)
+        return RUNNEL_ERR_INVAL;
+    a.base = c.arena;
+    a.size = c.arena_size;
+    a.used = 0;
+    r = runnel__arena_take(&a, sizeof(*r), 8);
+    if (r == NULL)
+        return RUNNEL_ERR_NOMEM;
+    r->cfg = c;
+    err = layout(r, &a);
+    if (err < 0)
+        return err;
+
+    for (i = 0; i < r->nodes_cap; i++) {
+        r->nodes[i].sidx = RUNNEL__NONE;
+        r->node_free[i] = r->nodes_cap - 1u - i;
+    }
+    r->scan_node = RUNNEL__NONE;
+    r->node_max_entries = c.node_max_entries;
+    r->node_max_bytes = c.node_max_bytes;
+
+    err = runnel__log_init(&r->log, c.bd, r->log.page, c.page_size, runnel__reclaim, r,
+                           &r->stats);
+    if (err < 0)
+        return err;
+    if (runnel__log_max_body(&r->log) > r->scratch_cap)
+        return RUNNEL_ERR_INVAL;
+    err = runnel__log_format(&r->log);
+    if (err < 0)
+        return err;
+    r->last_commit_ms = runnel__now(r);
+    r->bytes_at_commit = r->stats.bytes_appended;
+    *out = r;
+    return 0;
+}
+
+const runnel_config_t *runnel__config(const runnel_t *r)
+{
+    return &r->cfg;
+}
+
+uint64_t runnel__now(runnel_t *r)
+{
+    return r->cfg.clock->now_ms(r->cfg.clock->ctx);
+}
+
+void runnel__lock(runnel_t *r)
+{
+    if (r->cfg.lock != NULL && r->cfg.lock->lock != NULL)
+        r->cfg.lock->lock(r->cfg.lock->ctx);
+}
+
+void runnel__unlock(runnel_t *r)
+{
+    if (r->cfg.lock != NULL && r->cfg.lock->unlock != NULL)
+        r->cfg.lock->unlock(r->cfg.lock->ctx);
+}
+
+int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len, runnel_pos_t *pos)
+{
+    runnel__iov_t iov;
+    runnel_pos_t ignored;
+
+    if (len > runnel__log_max_body(&r->log))
+        return RUNNEL_ERR_ENTRY_TOO_LARGE;
+    iov.p = body;
+    iov.len = len;
+    return runnel__log_append(&r->log, type, &iov, 1, pos != NULL ? pos : &ignored);
+}
+
+static int commit_now(runnel_t *r)
+{
+    int err = 0;
+
+    if (r->log.committed != r->log.head)
+        err = runnel__log_commit(&r->log);
+    if (err == 0) {
+        r->last_commit_ms = runnel__now(r);
+        r->bytes_at_commit = r->stats.bytes_appended;
+    }
+    return err;
+}
+
+/* INTERVAL commits when either trigger fired. The clock may stand still or
+ * go backwards (a device without RTC): a backwards step counts as elapsed
+ * so a wrong clock can delay a commit by at most one interval. */
+static bool interval_due(runnel_t *r)
+{
+    uint64_t now = runnel__now(r);
+
+    if (now < r->last_commit_ms || now - r->last_commit_ms >= r->cfg.commit_interval_ms)
+        return true;
+    return r->cfg.commit_interval_bytes != 0 &&
+           r->stats.bytes_appended - r->bytes_at_commit >= r->cfg.commit_interval_bytes;
+}
+
+int runnel__after_mutation(runnel_t *r)
+{
+    switch (r->cfg.commit_policy) {
+    case RUNNEL_COMMIT_ALWAYS:
+        return commit_now(r);
+    case RUNNEL_COMMIT_INTERVAL:
+        return interval_due(r) ? commit_now(r) : 0;
+    default:
+        return 0;
+    }
+}
+
+int runnel__journal(runnel_t *r, uint8_t type, const void *body, size_t len)
+{
+    int err = runnel__append(r, type, body, len, NULL);
+    if (err < 0)
+        return err;
+    return runnel__after_mutation(r);
+}
+
+void runnel__notify(runnel_t *r, uint32_t sidx, runnel_key_event_t ev)
+{
+    runnel_str_t key;
+
+    if (r->cfg.notify == NULL || sidx >= r->streams_cap || !r->streams[sidx].used)
+        return;
+    key.p = (const char *)runnel__stream_name(r, sidx);
+    key.len = r->streams[sidx].name_len;
+    r->cfg.notify(r->cfg.notify_ctx, r->streams[sidx].db, key, ev);
+}
+
+int runnel_commit(runnel_t *r)
+{
+    int err;
+
+    if (r == NULL)
+        return RUNNEL_ERR_INVAL;
+    runnel__lock(r);
+    err = commit_now(r);
+    runnel__unlock(r);
+    return err;
+}
+
+int runnel_poll(runnel_t *r)
+{
+    int err = 0;
+
+    if (r == NULL)
+        return RUNNEL_ERR_INVAL;
+    runnel__lock(r);
+    if (r->cfg.commit_policy == RUNNEL_COMMIT_INTERVAL && r->log.committed != r->log.head &&
+        interval_due(r))
+        err = commit_now(r);
+    runnel__unlock(r);
+    return err;
+}
+
+int runnel_select(runnel_t *r, uint32_t db)
+{
+    if (r == NULL || db >= r->cfg.databases)
+        return RUNNEL_ERR_INVAL;
+    runnel__lock(r);
+    r->db = db;
+    runnel__unlock(r);
+    return 0;
+}
+
+uint32_t runnel_current_db(const runnel_t *r)
+{
+    return r->db;
+}
+
+int runnel_set_node_limits(runnel_t *r, uint32_t entries, uint32_t bytes)
+{
+    if (r == NULL || entries > r->cfg.node_entries_cap)
+        return RUNNEL_ERR_INVAL;
+    runnel__lock(r);
+    r->node_max_entries = entries;
+    r->node_max_bytes = bytes;
+    runnel__unlock(r);
+    return 0;
+}
+
+void runnel_stats(runnel_t *r, runnel_stats_t *out)
+{
+    if (r == NULL || out == NULL)
+        return;
+    runnel__lock(r);
+    *out = r->stats;
+    out->block_count = r->log.block_count;
+    out->blocks_used = runnel__log_blocks_used(&r->log);
+    out->streams_used = r->streams_used;
+    out->streams_cap = r->streams_cap;
+    out->nodes_used = r->nodes_used;
+    out->nodes_cap = r->nodes_cap;
+    runnel__groups_stats(r, out);
+    runnel__unlock(r);
+}

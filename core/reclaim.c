@@ -1,0 +1,64 @@
+/*
+ * reclaim.c - the full-ring policy: what happens when the log needs its
+ * oldest block back.
+ *
+ * The log calls runnel__reclaim(start, end) before it erases the oldest
+ * block. A block is "live" when a node that still has live entries starts
+ * in it (node.first_pos < end): such a node has, or may have, live entries
+ * there. We decide from the descriptors alone, without reading the log,
+ * because the log is in the middle of an append.
+ *
+ *   REFUSE       a live block is kept: the append fails with NOSPC and the
+ *                caller changes nothing.
+ *   DROP_OLDEST  every node starting before `end` is removed - for each
+ *                stream these are its oldest nodes - and its live entries
+ *                are counted as dropped (per stream, shown by XINFO, and in
+ *                runnel_stats). first_id is refreshed lazily (first_stale)
+ *                because refreshing reads the log.
+ * Nodes with no live entry left (an exact-trim remnant) never block.
+ *
+ * Consumer-group PEL entries that refer to dropped entries simply dangle,
+ * exactly as after trimming.
+ */
+#include "store.h"
+
+int runnel__reclaim(void *ctx, runnel_pos_t start, runnel_pos_t end)
+{
+    runnel_t *r = ctx;
+    uint32_t p;
+    bool live = false;
+
+    (void)start;
+    for (p = 0; p < r->nodes_used; p++) {
+        const struct runnel__node *n = &r->nodes[r->node_order[p]];
+        if (n->first_pos < end && n->live > 0) {
+            live = true;
+            break;
+        }
+    }
+    if (live && r->cfg.full_policy != RUNNEL_FULL_DROP_OLDEST)
+        return RUNNEL_ERR_NOSPC;
+
+    p = 0;
+    while (p < r->nodes_used) {
+        uint32_t nslot = r->node_order[p];
+        struct runnel__node *n = &r->nodes[nslot];
+        struct runnel__stream *s;
+        uint64_t gone;
+
+        if (n->first_pos >= end) {
+            p++;
+            continue;
+        }
+        s = &r->streams[n->sidx];
+        gone = runnel__node_drop(r, nslot);
+        s->dropped += gone;
+        r->stats.dropped_entries += gone;
+        s->first_stale = true;
+        if (s->length == 0) {
+            s->first_id = RUNNEL_ID_MIN;
+            s->first_stale = false;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,270 @@
+/*
+ * stream_read.c - reading streams: XRANGE / XREVRANGE, XREAD (one key),
+ * XLEN, XINFO STREAM numbers, and the internal iterators the group half
+ * uses (runnel__entries, runnel__entry_get, runnel__stream_state).
+ *
+ * A range read binary-searches the node index for its first node, scans
+ * that node's records (headers only, see node.c), and reads the payload of
+ * each entry it hands out. Callbacks may append to the log (XREADGROUP
+ * journals deliveries from inside them), and an append may drop nodes
+ * under the DROP_OLDEST policy, so after every callback the iterator checks
+ * whether the node index changed and, if so, seeks again from the next ID
+ * instead of trusting positions it held.
+ */
+#include "store.h"
+
+static bool iter_disturbed(const runnel_t *r, uint32_t nslot, uint32_t gen, uint32_t cnt)
+{
+    return r->node_gen != gen || r->scan_node != nslot || r->nodes[nslot].count != cnt ||
+           r->nodes[nslot].sidx == RUNNEL__NONE;
+}
+
+static int iter_forward(runnel_t *r, uint32_t sidx, runnel_id_t cur, runnel_id_t end,
+                        int64_t count, runnel_entry_fn fn, void *ctx)
+{
+    int delivered = 0;
+
+    for (;;) {
+        uint32_t lo, hi, p, nslot, gen, i, cnt;
+        bool restart = false, ovf;
+        int got;
+
+        runnel__stream_nodes(r, sidx, &lo, &hi);
+        p = runnel__node_seek_fwd(r, lo, hi, cur);
+        if (p >= hi)
+            return delivered;
+        nslot = r->node_order[p];
+        if (runnel_id_cmp(r->nodes[nslot].first, end) > 0 &&
+            runnel_id_cmp(r->nodes[nslot].last, end) > 0)
+            return delivered;
+        got = runnel__node_scan(r, nslot);
+        if (got < 0)
+            return got;
+        cnt = (uint32_t)got;
+        gen = r->node_gen;
+        for (i = 0; i < cnt; i++) {
+            runnel_entry_t e;
+            runnel_id_t id = r->scan[i].id;
+            int rc;
+
+            if (runnel__node_deleted(r, nslot, i) || runnel_id_cmp(id, cur) < 0)
+                continue;
+            if (runnel_id_cmp(id, end) > 0)
+                return delivered;
+            rc = runnel__node_entry(r, i, &e);
+            if (rc < 0)
+                return rc;
+            if (fn != NULL) {
+                rc = fn(ctx, &e);
+                if (rc < 0)
+                    return rc;
+            }
+            delivered++;
+            if (count > 0 && delivered >= count)
+                return delivered;
+            cur = runnel__id_incr(id, &ovf);
+            if (ovf)
+                return delivered;
+            if (iter_disturbed(r, nslot, gen, cnt)) {
+                restart = true;
+                break;
+            }
+        }
+        if (!restart) {
+            runnel_id_t next = runnel__id_incr(r->nodes[nslot].last, &ovf);
+            if (ovf)
+                return delivered;
+            if (runnel_id_cmp(next, cur) > 0)
+                cur = next;
+        }
+    }
+}
+
+static int iter_reverse(runnel_t *r, uint32_t sidx, runnel_id_t start, runnel_id_t cur,
+                        int64_t count, runnel_entry_fn fn, void *ctx)
+{
+    int delivered = 0;
+
+    for (;;) {
+        uint32_t lo, hi, p, nslot, gen, i, cnt;
+        bool restart = false, unf;
+        int got;
+
+        runnel__stream_nodes(r, sidx, &lo, &hi);
+        p = runnel__node_seek_rev(r, lo, hi, cur);
+        if (p == RUNNEL__NONE)
+            return delivered;
+        nslot = r->node_order[p];
+        if (runnel_id_cmp(r->nodes[nslot].last, start) < 0)
+            return delivered;
+        got = runnel__node_scan(r, nslot);
+        if (got < 0)
+            return got;
+        cnt = (uint32_t)got;
+        gen = r->node_gen;
+        for (i = cnt; i > 0; i--) {
+            runnel_entry_t e;
+            runnel_id_t id = r->scan[i - 1u].id;
+            int rc;
+
+            if (runnel__node_deleted(r, nslot, i - 1u) || runnel_id_cmp(id, cur) > 0)
+                continue;
+            if (runnel_id_cmp(id, start) < 0)
+                return delivered;
+            rc = runnel__node_entry(r, i - 1u, &e);
+            if (rc < 0)
+                return rc;
+            if (fn != NULL) {
+                rc = fn(ctx, &e);
+                if (rc < 0)
+                    return rc;
+            }
+            delivered++;
+            if (count > 0 && delivered >= count)
+                return delivered;
+            cur = runnel__id_decr(id, &unf);
+            if (unf)
+                return delivered;
+            if (iter_disturbed(r, nslot, gen, cnt)) {
+                restart = true;
+                break;
+            }
+        }
+        if (!restart) {
+            runnel_id_t prev = runnel__id_decr(r->nodes[nslot].first, &unf);
+            if (unf)
+                return delivered;
+            if (runnel_id_cmp(prev, cur) < 0)
+                cur = prev;
+        }
+    }
+}
+
+int runnel__entries(runnel_t *r, uint32_t sidx, runnel_id_t start, runnel_id_t end,
+                    int64_t count, bool reverse, runnel_entry_fn fn, void *ctx)
+{
+    if (count == 0 || runnel_id_cmp(start, end) > 0 || r->streams[sidx].length == 0)
+        return 0;
+    if (reverse)
+        return iter_reverse(r, sidx, start, end, count, fn, ctx);
+    return iter_forward(r, sidx, start, end, count, fn, ctx);
+}
+
+int runnel__entry_get(runnel_t *r, uint32_t sidx, runnel_id_t id, runnel_entry_fn fn,
+                      void *ctx)
+{
+    uint32_t p, nslot, i;
+    int cnt, rc;
+
+    p = runnel__node_find(r, sidx, id);
+    if (p == RUNNEL__NONE)
+        return 0;
+    nslot = r->node_order[p];
+    cnt = runnel__node_scan(r, nslot);
+    if (cnt < 0)
+        return cnt;
+    for (i = 0; i < (uint32_t)cnt; i++) {
+        runnel_entry_t e;
+        if (runnel_id_cmp(r->scan[i].id, id) != 0 || runnel__node_deleted(r, nslot, i))
+            continue;
+        if (fn == NULL)
+            return 1;
+        rc = runnel__node_entry(r, i, &e);
+        if (rc < 0)
+            return rc;
+        rc = fn(ctx, &e);
+        return rc < 0 ? rc : 1;
+    }
+    return 0;
+}
+
+void runnel__stream_state(runnel_t *r, uint32_t sidx, runnel__stream_state_t *out)
+{
+    const struct runnel__stream *s = &r->streams[sidx];
+
+    out->db = s->db;
+    out->key.p = (const char *)runnel__stream_name(r, sidx);
+    out->key.len = s->name_len;
+    out->length = s->length;
+    out->last_id = s->last_id;
+    out->first_id = runnel__first_id(r, sidx);
+    out->max_deleted = s->max_deleted;
+    out->entries_added = s->entries_added;
+    if (runnel__last_valid_id(r, sidx, &out->last_valid_id) < 0)
+        out->last_valid_id = s->last_id;
+}
+
+int runnel_xrange(runnel_t *r, runnel_str_t key, runnel_id_t start, runnel_id_t end,
+                  int64_t count, bool reverse, runnel_entry_fn fn, void *ctx)
+{
+    uint32_t sidx;
+    int rc = 0;
+
+    if (r == NULL)
+        return RUNNEL_ERR_INVAL;
+    runnel__lock(r);
+    if (runnel__lookup(r, key, &sidx) == 0)
+        rc = reverse ? runnel__entries(r, sidx, start, end, count, true, fn, ctx)
+                     : runnel__entries(r, sidx, start, end, count, false, fn, ctx);
+    runnel__unlock(r);
+    return rc;
+}
+
+int runnel_xread(runnel_t *r, runnel_str_t key, runnel_id_t after, int64_t count,
+                 runnel_entry_fn fn, void *ctx)
+{
+    uint32_t sidx;
+    runnel_id_t start;
+    bool ovf;
+    int rc = 0;
+
+    if (r == NULL)
+        return RUNNEL_ERR_INVAL;
+    start = runnel__id_incr(after, &ovf);
+    if (ovf)
+        return 0;
+    runnel__lock(r);
+    if (runnel__lookup(r, key, &sidx) == 0)
+        rc = runnel__entries(r, sidx, start, RUNNEL_ID_MAX, count > 0 ? count : -1, false,
+                             fn, ctx);
+    runnel__unlock(r);
+    return rc;
+}
+
+int runnel_xlen(runnel_t *r, runnel_str_t key, uint64_t *len)
+{
+    uint32_t sidx;
+
+    if (r == NULL || len == NULL)
+        return RUNNEL_ERR_INVAL;
+    runnel__lock(r);
+    *len = runnel__lookup(r, key, &sidx) == 0 ? r->streams[sidx].length : 0;
+    runnel__unlock(r);
+    return 0;
+}
+
+int runnel_stream_info(runnel_t *r, runnel_str_t key, runnel_stream_info_t *out)
+{
+    const struct runnel__stream *s;
+    uint32_t sidx, lo, hi;
+
+    if (r == NULL || out == NULL)
+        return RUNNEL_ERR_INVAL;
+    runnel__lock(r);
+    if (runnel__lookup(r, key, &sidx) < 0) {
+        runnel__unlock(r);
+        return RUNNEL_ERR_NO_SUCH_KEY;
+    }
+    s = &r->streams[sidx];
+    runnel__stream_nodes(r, sidx, &lo, &hi);
+    out->length = s->length;
+    out->nodes = hi - lo;
+    out->last_id = s->last_id;
+    out->max_deleted = s->max_deleted;
+    out->entries_added = s->entries_added;
+    out->first_id = runnel__first_id(r, sidx);
+    out->groups = runnel__groups_count(r, sidx);
+    out->dropped = s->dropped;
+    runnel__unlock(r);
+    return 0;
+}

@@ -1,0 +1,191 @@
+/*
+ * stream_table.c - the stream table: one slot per key, found by
+ * (database, name) through an open-addressing hash of slot numbers.
+ *
+ * The hash holds slot + 1 (0 = never used, RUNNEL__NONE = tombstone) with
+ * linear probing and at least twice as many buckets as slots, so a probe
+ * is short. Deleting leaves a tombstone; when tombstones pile up (many
+ * create/delete cycles) the hash is rebuilt from the slots, which is cheap
+ * and needs no extra memory.
+ */
+#include <string.h>
+
+#include "store.h"
+
+const uint8_t *runnel__stream_name(const runnel_t *r, uint32_t sidx)
+{
+    return r->names + (size_t)sidx * r->cfg.name_max;
+}
+
+/* FNV-1a over the database number and the name. */
+static uint32_t key_hash(uint32_t db, runnel_str_t key)
+{
+    uint32_t h = 2166136261u;
+    size_t i;
+
+    for (i = 0; i < 4; i++) {
+        h ^= (db >> (8 * i)) & 0xffu;
+        h *= 16777619u;
+    }
+    for (i = 0; i < key.len; i++) {
+        h ^= (uint8_t)key.p[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static bool slot_is(const runnel_t *r, uint32_t sidx, uint32_t db, runnel_str_t key)
+{
+    const struct runnel__stream *s = &r->streams[sidx];
+    return s->used && s->db == db && s->name_len == key.len &&
+           (key.len == 0 || memcmp(runnel__stream_name(r, sidx), key.p, key.len) == 0);
+}
+
+int runnel__find(const runnel_t *r, uint32_t db, runnel_str_t key, uint32_t *sidx)
+{
+    uint32_t mask = r->hash_cap - 1u, i, n;
+
+    if (key.len > r->cfg.name_max || (key.p == NULL && key.len != 0))
+        return RUNNEL_ERR_NO_SUCH_KEY;
+    i = key_hash(db, key) & mask;
+    for (n = 0; n < r->hash_cap; n++, i = (i + 1u) & mask) {
+        uint32_t v = r->hash[i];
+        if (v == 0)
+            break;
+        if (v != RUNNEL__NONE && slot_is(r, v - 1u, db, key)) {
+            *sidx = v - 1u;
+            return 0;
+        }
+    }
+    return RUNNEL_ERR_NO_SUCH_KEY;
+}
+
+static void hash_insert(runnel_t *r, uint32_t sidx)
+{
+    const struct runnel__stream *s = &r->streams[sidx];
+    runnel_str_t key;
+    uint32_t mask = r->hash_cap - 1u, i;
+
+    key.p = (const char *)runnel__stream_name(r, sidx);
+    key.len = s->name_len;
+    i = key_hash(s->db, key) & mask;
+    while (r->hash[i] != 0 && r->hash[i] != RUNNEL__NONE)
+        i = (i + 1u) & mask;
+    if (r->hash[i] == RUNNEL__NONE)
+        r->hash_tombs--;
+    r->hash[i] = sidx + 1u;
+}
+
+static void hash_remove(runnel_t *r, uint32_t sidx)
+{
+    uint32_t i;
+
+    for (i = 0; i < r->hash_cap; i++) {
+        if (r->hash[i] == sidx + 1u) {
+            r->hash[i] = RUNNEL__NONE;
+            r->hash_tombs++;
+            break;
+        }
+    }
+    if (r->hash_tombs > r->hash_cap / 4u)
+        runnel__hash_rebuild(r);
+}
+
+void runnel__hash_rebuild(runnel_t *r)
+{
+    uint32_t i;
+
+    memset(r->hash, 0, sizeof(uint32_t) * (size_t)r->hash_cap);
+    r->hash_tombs = 0;
+    for (i = 0; i < r->streams_cap; i++)
+        if (r->streams[i].used)
+            hash_insert(r, i);
+}
+
+int runnel__stream_alloc(runnel_t *r, uint32_t db, runnel_str_t key, uint32_t *sidx)
+{
+    uint32_t i;
+
+    if (key.len > r->cfg.name_max)
+        return RUNNEL_ERR_NAME_TOO_LONG;
+    if (key.p == NULL && key.len != 0)
+        return RUNNEL_ERR_INVAL;
+    if (r->streams_used >= r->streams_cap)
+        return RUNNEL_ERR_POOL_STREAMS;
+    for (i = 0; i < r->streams_cap; i++) {
+        if (!r->streams[i].used)
+            break;
+    }
+    if (i == r->streams_cap)
+        return RUNNEL_ERR_POOL_STREAMS;
+    memset(&r->streams[i], 0, sizeof(r->streams[i]));
+    r->streams[i].used = true;
+    r->streams[i].db = db;
+    r->streams[i].name_len = (uint32_t)key.len;
+    if (key.len != 0)
+        memcpy(r->names + (size_t)i * r->cfg.name_max, key.p, key.len);
+    r->streams_used++;
+    hash_insert(r, i);
+    *sidx = i;
+    return 0;
+}
+
+void runnel__stream_free(runnel_t *r, uint32_t sidx)
+{
+    if (!r->streams[sidx].used)
+        return;
+    hash_remove(r, sidx);
+    r->streams[sidx].used = false;
+    r->streams_used--;
+}
+
+int runnel__stream_set_name(runnel_t *r, uint32_t sidx, runnel_str_t key)
+{
+    if (key.len > r->cfg.name_max)
+        return RUNNEL_ERR_NAME_TOO_LONG;
+    hash_remove(r, sidx);
+    r->streams[sidx].name_len = (uint32_t)key.len;
+    if (key.len != 0)
+        memcpy(r->names + (size_t)sidx * r->cfg.name_max, key.p, key.len);
+    hash_insert(r, sidx);
+    return 0;
+}
+
+/* Record 0x12: slot varint | db varint | name bytes (the rest). */
+int runnel__journal_create(runnel_t *r, uint32_t sidx)
+{
+    const struct runnel__stream *s = &r->streams[sidx];
+    uint8_t *b = r->scratch;
+    size_t n = 0;
+
+    n += runnel__varint_put(b + n, sidx);
+    n += runnel__varint_put(b + n, s->db);
+    memcpy(b + n, runnel__stream_name(r, sidx), s->name_len);
+    n += s->name_len;
+    return runnel__append(r, RUNNEL_REC_STREAM_CREATE, b, n, NULL);
+}
+
+int runnel__lookup(runnel_t *r, runnel_str_t key, uint32_t *sidx)
+{
+    return runnel__find(r, r->db, key, sidx);
+}
+
+/* MKSTREAM: the slot exists in RAM only once its creation is journalled. */
+int runnel__create_stream(runnel_t *r, runnel_str_t key, uint32_t *sidx)
+{
+    uint32_t s;
+    int err;
+
+    err = runnel__stream_alloc(r, r->db, key, &s);
+    if (err < 0)
+        return err;
+    err = runnel__journal_create(r, s);
+    if (err < 0) {
+        runnel__stream_free(r, s);
+        return err;
+    }
+    err = runnel__after_mutation(r);
+    *sidx = s;
+    runnel__notify(r, s, RUNNEL_EV_CREATED);
+    return err;
+}

@@ -1,0 +1,186 @@
+/*
+ * trim.c - XTRIM and the trimming step of XADD (reference section 4).
+ *
+ * Redis walks nodes from the head: a node that can go entirely is removed;
+ * with `~` the walk stops at the first node that cannot; exact trimming
+ * then marks entries deleted inside that one node. LIMIT (approximate only)
+ * stops before a node whose removal would take the count past the limit.
+ *
+ * We split this into a plan (no change) and an apply step. The plan's
+ * result is always expressible as one "cut" ID X:
+ *     remove every node whose last ID < X, then mark deleted the live
+ *     entries < X of the next node
+ * (X = the first surviving entry for MAXLEN, the threshold for MINID, the
+ * first kept node's master ID for `~`; or "everything"). That cut is what
+ * the TRIM record journals, so replay does not depend on the node limits
+ * in force at the time, and the apply step is the same code either way.
+ */
+#include "store.h"
+
+/* Redis: default LIMIT for `~` = 100 * stream-node-max-entries, clamped. */
+static int64_t default_limit(const runnel_t *r)
+{
+    int64_t l = 100 * (int64_t)r->node_max_entries;
+    if (l <= 0)
+        l = 10000;
+    if (l > 1000000)
+        l = 1000000;
+    return l;
+}
+
+struct trim_plan {
+    uint64_t count;     /* entries that will go */
+    bool all;
+    runnel_id_t cut;
+};
+
+static int plan_trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, struct trim_plan *pl)
+{
+    const struct runnel__stream *s = &r->streams[sidx];
+    uint64_t len = s->length;
+    int64_t limit = 0;
+    uint32_t lo, hi, p;
+
+    pl->count = 0;
+    pl->all = false;
+    pl->cut = RUNNEL_ID_MIN;
+    if (len == 0)
+        return 0;
+    if (t->strategy == RUNNEL_TRIM_MAXLEN && len <= t->maxlen)
+        return 0;
+    if (t->approx)
+        limit = t->limit < 0 ? default_limit(r) : t->limit;
+
+    runnel__stream_nodes(r, sidx, &lo, &hi);
+    for (p = lo; p < hi; p++) {
+        uint32_t nslot = r->node_order[p], i;
+        const struct runnel__node *n = &r->nodes[nslot];
+        bool removable;
+        int cnt;
+
+        if (limit != 0 && pl->count + n->live > (uint64_t)limit) {
+            pl->cut = n->first;
+            return 0;
+        }
+        if (t->strategy == RUNNEL_TRIM_MAXLEN)
+            removable = len - n->live >= t->maxlen;
+        else
+            removable = runnel_id_cmp(n->last, t->minid) < 0;
+        if (removable) {
+            pl->count += n->live;
+            len -= n->live;
+            continue;
+        }
+        if (t->approx) {
+            pl->cut = n->first;
+            return 0;
+        }
+        /* exact: entries inside this node */
+        cnt = runnel__node_scan(r, nslot);
+        if (cnt < 0)
+            return cnt;
+        if (t->strategy == RUNNEL_TRIM_MINID) {
+            pl->cut = t->minid;
+            for (i = 0; i < (uint32_t)cnt; i++)
+                if (!runnel__node_deleted(r, nslot, i) &&
+                    runnel_id_cmp(r->scan[i].id, t->minid) < 0)
+                    pl->count++;
+            return 0;
+        }
+        for (i = 0; i < (uint32_t)cnt; i++) {
+            if (runnel__node_deleted(r, nslot, i))
+                continue;
+            if (len <= t->maxlen) {
+                pl->cut = r->scan[i].id;
+                return 0;
+            }
+            pl->count++;
+            len--;
+        }
+        /* cannot happen (the node was not removable), but stay safe */
+        pl->cut = n->last;
+        return 0;
+    }
+    pl->all = true;
+    return 0;
+}
+
+/* Applies a cut (see the file comment). Returns entries removed. */
+static int apply_cut(runnel_t *r, uint32_t sidx, bool all, runnel_id_t cut, uint64_t *deleted)
+{
+    struct runnel__stream *s = &r->streams[sidx];
+
+    *deleted = 0;
+    for (;;) {
+        uint32_t lo, hi, nslot, i;
+        int cnt;
+
+        runnel__stream_nodes(r, sidx, &lo, &hi);
+        if (lo == hi)
+            break;
+        nslot = r->node_order[lo];
+        if (all || runnel_id_cmp(r->nodes[nslot].last, cut) < 0) {
+            *deleted += runnel__node_drop(r, nslot);
+            continue;
+        }
+        cnt = runnel__node_scan(r, nslot);
+        if (cnt < 0)
+            return cnt;
+        for (i = 0; i < (uint32_t)cnt; i++) {
+            if (runnel__node_deleted(r, nslot, i) || runnel_id_cmp(r->scan[i].id, cut) >= 0)
+                continue;
+            runnel__node_mark(r, nslot, i);
+            s->length--;
+            (*deleted)++;
+        }
+        break;
+    }
+    if (*deleted > 0)
+        return runnel__refresh_first_id(r, sidx);
+    return 0;
+}
+
+int runnel__trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, uint64_t *deleted)
+{
+    struct trim_plan pl;
+    uint8_t b[3 * RUNNEL_VARINT_MAX + 1];
+    size_t n = 0;
+    int err;
+
+    *deleted = 0;
+    if (t->strategy != RUNNEL_TRIM_MAXLEN && t->strategy != RUNNEL_TRIM_MINID)
+        return RUNNEL_ERR_INVAL;
+    err = plan_trim(r, sidx, t, &pl);
+    if (err < 0 || pl.count == 0)
+        return err;
+    /* Record 0x15: slot | flags (bit 0: everything) | cut ms | cut seq */
+    n += runnel__varint_put(b + n, sidx);
+    b[n++] = pl.all ? 1u : 0u;
+    n += runnel__varint_put(b + n, pl.cut.ms);
+    n += runnel__varint_put(b + n, pl.cut.seq);
+    err = runnel__append(r, RUNNEL_REC_TRIM, b, n, NULL);
+    if (err < 0)
+        return err;
+    return apply_cut(r, sidx, pl.all, pl.cut, deleted);
+}
+
+int runnel_xtrim(runnel_t *r, runnel_str_t key, const runnel_trim_t *trim, uint64_t *deleted)
+{
+    uint64_t ignored;
+    uint32_t sidx;
+    int err = 0;
+
+    if (r == NULL || trim == NULL)
+        return RUNNEL_ERR_INVAL;
+    if (deleted == NULL)
+        deleted = &ignored;
+    *deleted = 0;
+    runnel__lock(r);
+    if (runnel__lookup(r, key, &sidx) == 0) {
+        err = runnel__trim(r, sidx, trim, deleted);
+        if (err == 0 && *deleted > 0)
+            err = runnel__after_mutation(r);
+    }
+    runnel__unlock(r);
+    return err;
+}
