@@ -49,6 +49,7 @@ typedef struct runnel_block {
     uint64_t since_ms;       /* block start (FIFO order) */
     uint32_t db;
     uint32_t nkeys;
+    uint32_t stat_index;     /* cmdstats slot, counted when the block ends */
     /* Layout inside block_buf is private to cmd_block.c. */
 } runnel_block_t;
 
@@ -191,6 +192,12 @@ void runnel_cmd_client_closed(runnel_server_t *s, runnel_client_t *c);
 /* Replies with a protocol error as Redis does before closing. */
 void runnel_cmd_protocol_error(runnel_server_t *s, runnel_client_t *c, const char *msg);
 
+/* Redis's one-line client description (CLIENT LIST, and the server log
+ * when a client is dropped): "id=.. addr=.. laddr=.. fd=.. name=.. ...".
+ * Writes at most cap bytes (no NUL) and returns the length written. */
+size_t runnel_client_info_string(const runnel_client_t *c, uint64_t now_ms, char *buf,
+                                 size_t cap);
+
 /* Number of commands in the table (for cmdstats sizing). */
 size_t runnel_cmd_count(void);
 
@@ -207,6 +214,7 @@ typedef struct runnel_cmd {
     bool in_exec;        /* inside EXEC: BLOCK is ignored */
     bool error_written;  /* set by runnel__cmd_error* (failed_calls, errorstats) */
     uint64_t now_ms;
+    size_t stat_index;   /* this command's cmdstats slot (set by the dispatcher) */
 } runnel_cmd_t;
 
 typedef runnel_cmd_result_t (*runnel_cmd_handler_t)(runnel_cmd_t *cmd);
@@ -235,7 +243,23 @@ extern const runnel_cmd_def_t runnel__server_commands[];  /* cmd_server*.c */
 /* Looks a command up in all tables, case-insensitively; NULL if unknown.
  * *index receives its cmdstats index. */
 const runnel_cmd_def_t *runnel__cmd_lookup(runnel_str_t name, size_t *index);
-/* Visits every command (COMMAND, COMMAND COUNT/INFO/DOCS). */
+/* Subcommand of a container (case-insensitive); *index its cmdstats slot. */
+const runnel_cmd_def_t *runnel__cmd_lookup_sub(const runnel_cmd_def_t *parent, size_t parent_index,
+                                               runnel_str_t name, size_t *index);
+/* The command at cmdstats slot `index` (0 .. runnel_cmd_count()-1): slots
+ * number every table entry in table order, each container followed by its
+ * subcommands. *parent is the container for a subcommand (INFO names it
+ * "cmdstat_<parent>|<name>"), NULL otherwise. NULL past the end. */
+const runnel_cmd_def_t *runnel__cmd_at(size_t index, const runnel_cmd_def_t **parent);
+/* MULTI/WATCH state reset (RESET): leaves MULTI, drops the queue, unwatches. */
+void runnel__cmd_multi_discard(runnel_client_t *c);
+void runnel__cmd_unwatch(runnel_client_t *c);
+/* Writes an error to any writer and counts it in errorstats (replies to
+ * blocked clients, which have no runnel_cmd_t). */
+void runnel__server_error_reply(runnel_server_t *s, runnel_resp_writer_t *w,
+                                const char *text, size_t n);
+/* Visits every top-level command (COMMAND, COMMAND COUNT/INFO/DOCS);
+ * subcommands hang off d->subcommands. */
 void runnel__cmd_foreach(void (*fn)(void *ctx, const runnel_cmd_def_t *d), void *ctx);
 
 /* Writes an error reply for code (runnel_strerror text; name arguments as
@@ -257,6 +281,9 @@ runnel_cmd_result_t runnel__cmd_command(runnel_cmd_t *cmd);       /* cmd_server_
 runnel_cmd_result_t runnel__cmd_config(runnel_cmd_t *cmd);        /* cmd_server_config.c */
 /* Redis's stringmatchlen (glob: * ? [...] [^...] ranges, \ escapes). */
 bool runnel__glob_match(const char *pat, size_t plen, const char *s, size_t slen, bool nocase);
+/* Sets or (empty) clears the client name after Redis's checks; 0, or -1
+ * with the error already replied (HELLO SETNAME, CLIENT SETNAME). */
+int runnel__client_setname(runnel_cmd_t *cmd, runnel_str_t name);
 /* "ERR unknown subcommand '<sub as typed>'. Try <CONTAINER> HELP." */
 void runnel__cmd_error_unknown_sub(runnel_cmd_t *cmd, const char *container_upper);
 /* "ERR wrong number of arguments for '<full>' command" (full = "client|setname"). */
