@@ -234,17 +234,27 @@ int runnel__node_scan(runnel_t *r, uint32_t nslot)
         pos = rec.next;
         if (rec.type != RUNNEL_REC_ENTRY_NODE_START && rec.type != RUNNEL_REC_ENTRY)
             continue;
-        want = rec.len < sizeof(pre) ? rec.len : (uint32_t)sizeof(pre);
+        /* The stream slot first (a varint of at most 5 bytes): records of
+         * other streams cost only their header and these bytes. */
+        want = rec.len < 5u ? rec.len : 5u;
         err = runnel__log_read(&r->log, &rec, 0, pre, want);
         if (err < 0)
             return err;
-        err = decode_prefix(pre, want, rec.type, prev, &slot, &id, NULL);
-        if (err < 0)
-            return err;
+        if (runnel__varint_get(pre, want, &slot) <= 0)
+            return RUNNEL_ERR_CORRUPT;
         if (slot != n->sidx)
             continue;
-        if (k == 0)
+        if (k == 0) {
             id = n->first;
+        } else {
+            want = rec.len < sizeof(pre) ? rec.len : (uint32_t)sizeof(pre);
+            err = runnel__log_read(&r->log, &rec, 0, pre, want);
+            if (err < 0)
+                return err;
+            err = decode_prefix(pre, want, rec.type, prev, &slot, &id, NULL);
+            if (err < 0)
+                return err;
+        }
         r->scan[k].pos = rec.pos;
         r->scan[k].id = id;
         prev = id;
