@@ -41,6 +41,9 @@ typedef struct runnel_resp_cmd_state {
     size_t scanned;      /* bytes already validated */
     uint32_t argc_seen;
     uint64_t need;       /* total bytes known to be needed, 0 = unknown */
+    size_t line_scan;    /* how far the current header line was searched */
+    /* Text behind *errmsg for "expected '$', got 'x'" (embeds a byte). */
+    char errbuf[48];
 } runnel_resp_cmd_state_t;
 
 void runnel_resp_cmd_reset(runnel_resp_cmd_state_t *st);
@@ -49,7 +52,8 @@ void runnel_resp_cmd_reset(runnel_resp_cmd_state_t *st);
  *   > 0  bytes consumed; *argc set, argv[0..argc) point into buf
  *        (argc may be 0 for an empty inline line: skip it);
  *   RUNNEL_ERR_AGAIN  need more bytes (state remembers progress);
- *   RUNNEL_ERR_PROTO  malformed or over a limit; *errmsg gets Redis's text,
+ *   RUNNEL_ERR_PROTO  malformed or over a limit; *errmsg gets Redis's text
+ *        (static, or inside *st: valid until st is used again),
  *        e.g. "ERR Protocol error: invalid bulk length",
  *        "ERR Protocol error: invalid multibulk length",
  *        "ERR Protocol error: expected '$', got 'x'",
@@ -58,7 +62,10 @@ void runnel_resp_cmd_reset(runnel_resp_cmd_state_t *st);
  *   RUNNEL_ERR_NOMEM  more arguments than argv_cap (caller grows nothing:
  *        it answers with an error; Redis's limit is far higher).
  * Inline commands are split on spaces with Redis's quoting rules
- * ("...", '...', \xHH escapes). */
+ * ("...", '...', \xHH escapes). An inline argument whose bytes differ from
+ * the line (escapes, quotes inside an argument) is unescaped IN PLACE in the
+ * consumed line, so buf must be writable memory (a socket query buffer
+ * always is); multibulk parsing never writes. */
 int runnel_resp_parse_command(runnel_resp_cmd_state_t *st, const runnel_resp_limits_t *lim,
                               const uint8_t *buf, size_t len,
                               runnel_str_t *argv, size_t argv_cap, size_t *argc,
@@ -81,8 +88,12 @@ typedef enum runnel_resp_type {
 typedef struct runnel_resp_item {
     runnel_resp_type_t type;
     bool is_null;          /* $-1, *-1, _ */
-    int64_t integer;       /* INTEGER, BOOL (0/1), aggregate element count */
-    runnel_str_t str;      /* SIMPLE, ERROR, BULK, DOUBLE, BIGNUM, VERBATIM (points into buf) */
+    int64_t integer;       /* INTEGER, BOOL (0/1), aggregate element count
+                            * (MAP and ATTR: pairs; they have 2*n children) */
+    runnel_str_t str;      /* SIMPLE, ERROR, BULK, BLOBERR, DOUBLE, BIGNUM,
+                            * VERBATIM (points into buf). For VERBATIM, str
+                            * is the text after "fmt:"; the 3-letter format
+                            * is the 3 bytes at str.p - 4. */
     uint32_t depth;        /* nesting depth of this item (0 = top level) */
     bool ends_value;       /* this item completes a top-level reply */
 } runnel_resp_item_t;
@@ -93,6 +104,8 @@ typedef struct runnel_resp_reader {
     uint32_t depth;
     int64_t remaining[RUNNEL_RESP_MAX_DEPTH]; /* children still expected per level */
     runnel_resp_limits_t lim;
+    uint32_t attr_levels; /* bit i: level i is an attribute (not a value) */
+    bool failed;          /* sticky PROTO */
 } runnel_resp_reader_t;
 
 void runnel_resp_reader_init(runnel_resp_reader_t *rd, const runnel_resp_limits_t *lim);
