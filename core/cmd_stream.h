@@ -1,0 +1,74 @@
+/*
+ * cmd_stream.h - private seams between the stream command files:
+ *
+ *   cmd_stream.c        the table (runnel__stream_commands); XADD, XTRIM,
+ *                       XRANGE, XREVRANGE, XLEN, XDEL, XSETID; shared helpers
+ *   cmd_stream_read.c   XREAD, XREADGROUP (the synchronous part)
+ *   cmd_stream_group.c  XGROUP *, XACK, XPENDING, XCLAIM, XAUTOCLAIM
+ *   cmd_stream_info.c   XINFO STREAM [FULL], GROUPS, CONSUMERS, HELP
+ *   cmd_block.c         blocked XREAD / XREADGROUP: store, serve, expire
+ */
+#ifndef RUNNEL_CMD_STREAM_H
+#define RUNNEL_CMD_STREAM_H
+
+#include "cmd.h"
+
+#define CMD_ERR_LIT(cmd, lit) runnel__cmd_error_text((cmd), (lit), sizeof(lit) - 1)
+
+/* A strict stream ID (no "-", "+", "*"; missing seq = 0). */
+bool runnel__parse_strict_id(runnel_str_t a, runnel_id_t *id);
+
+/* Entry callback writing one entry to the runnel_resp_writer_t in ctx. */
+int runnel__write_entry(void *w, const runnel_entry_t *e);
+
+/* Drops everything written after `len` (a reply abandoned half-way, e.g.
+ * an engine error after a deferred header). No-op once overflowed. */
+void runnel__rollback(runnel_resp_writer_t *w, size_t len);
+
+/* "ERR unknown subcommand or wrong number of arguments for '<argv[1]>'.
+ * Try <CONTAINER> HELP." (Redis's addReplySubcommandSyntaxError). */
+void runnel__sub_syntax_error(runnel_cmd_t *cmd, const char *container_upper);
+
+/* Writes "+line" for each line of a HELP reply, with Redis's addReplyHelp
+ * header and trailer ("HELP", "    Prints this help."). */
+void runnel__reply_help(runnel_cmd_t *cmd, const char *container_upper,
+                        const char *const *lines, size_t n);
+
+/* Handlers, by file. */
+runnel_cmd_result_t runnel__cmd_xread(runnel_cmd_t *cmd);
+runnel_cmd_result_t runnel__cmd_xreadgroup(runnel_cmd_t *cmd);
+
+runnel_cmd_result_t runnel__cmd_xgroup_create(runnel_cmd_t *cmd);
+runnel_cmd_result_t runnel__cmd_xgroup_setid(runnel_cmd_t *cmd);
+runnel_cmd_result_t runnel__cmd_xgroup_destroy(runnel_cmd_t *cmd);
+runnel_cmd_result_t runnel__cmd_xgroup_createconsumer(runnel_cmd_t *cmd);
+runnel_cmd_result_t runnel__cmd_xgroup_delconsumer(runnel_cmd_t *cmd);
+runnel_cmd_result_t runnel__cmd_xgroup_help(runnel_cmd_t *cmd);
+runnel_cmd_result_t runnel__cmd_xack(runnel_cmd_t *cmd);
+runnel_cmd_result_t runnel__cmd_xpending(runnel_cmd_t *cmd);
+runnel_cmd_result_t runnel__cmd_xclaim(runnel_cmd_t *cmd);
+runnel_cmd_result_t runnel__cmd_xautoclaim(runnel_cmd_t *cmd);
+
+runnel_cmd_result_t runnel__cmd_xinfo_stream(runnel_cmd_t *cmd);
+runnel_cmd_result_t runnel__cmd_xinfo_groups(runnel_cmd_t *cmd);
+runnel_cmd_result_t runnel__cmd_xinfo_consumers(runnel_cmd_t *cmd);
+runnel_cmd_result_t runnel__cmd_xinfo_help(runnel_cmd_t *cmd);
+
+/* ---- blocking (cmd_block.c) ---- */
+
+/* Parks the client on the keys of an XREAD / XREADGROUP whose arguments
+ * were already validated: keys are argv[streams_arg .. +nkeys), their IDs
+ * follow. "$" is resolved to the stream's last_id now (0-0 when missing),
+ * ">" is re-read from the group at wake-up. count as given (0 = absent),
+ * timeout_ms 0 = forever. Returns RUNNEL_CMD_BLOCKED, or DONE with an error
+ * written when block_buf cannot hold the request. */
+runnel_cmd_result_t runnel__block_client(runnel_cmd_t *cmd, int streams_arg, int nkeys,
+                                         bool group_read, runnel_str_t group,
+                                         runnel_str_t consumer, int64_t count, bool noack,
+                                         uint64_t timeout_ms);
+
+/* Writes the reply header for one served key of XREAD / XREADGROUP:
+ * RESP2 "*2 $key" (inside the outer array), RESP3 "$key" (inside the map). */
+void runnel__read_key_header(runnel_resp_writer_t *w, runnel_str_t key);
+
+#endif /* RUNNEL_CMD_STREAM_H */
