@@ -64,6 +64,9 @@ def free_port():
 
 
 def find_redis_server():
+    env = os.environ.get("REDIS_SERVER")
+    if env:
+        return env if os.access(env, os.X_OK) else None
     return shutil.which("redis-server") or (
         "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None)
 
