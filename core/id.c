@@ -142,7 +142,7 @@ static bool parse_u64(const char *s, size_t len, uint64_t *out)
 static int parse_id(const char *s, size_t len, unsigned flags, uint64_t missing_seq,
                     runnel_id_t *out, bool *seq_auto)
 {
-    size_t i, dash = len;
+    size_t i, dash;
     runnel_id_t id;
 
     if (s == NULL || out == NULL || len > 127)
@@ -161,6 +161,7 @@ static int parse_id(const char *s, size_t len, unsigned flags, uint64_t missing_
         *out = s[0] == '-' ? RUNNEL_ID_MIN : RUNNEL_ID_MAX;
         return 0;
     }
+    dash = len;
     for (i = 0; i < len; i++) {
         if (s[i] == '-') {
             dash = i;
