@@ -616,7 +616,54 @@ static void test_reformat(void)
     CHECK_EQ_U64(rb.prog_violations, 0);
 }
 
+/* The exact bytes on flash, computed independently (Python, from
+ * FORMAT.md): pins the format on every host, big-endian ones included. */
+static void test_golden_bytes(void)
+{
+    static const uint8_t want[24 + 11] = {
+        /* block header: magic, version 1, header_len 24, seq 0, hint 0,
+         * block_size 4096, crc32c of bytes 0..19 */
+        0x52, 0x55, 0x4E, 0x4C, 0x01, 0x00, 0x18, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x54, 0x48, 0xEA, 0xA6,
+        /* record: type 0x10, len 5, crc32c(10 05 "hello"), "hello" */
+        0x10, 0x05, 0xDC, 0x01, 0xA3, 0xA5, 'h', 'e', 'l', 'l', 'o',
+    };
+    runnel__iov_t iov;
+    runnel_pos_t p;
+    uint8_t *flash;
+    uint32_t i;
+
+    iov.p = "hello";
+    iov.len = 5;
+
+    /* prog 1: format commits the bare header, the record follows it. */
+    CHECK_EQ_INT(setup(1, 1, 4096, 4, 0xFF, 64), 0);
+    CHECK_EQ_INT(runnel__log_append(&log_, 0x10, &iov, 1, &p), 0);
+    CHECK_EQ_U64(p, 24);
+    CHECK_EQ_INT(runnel__log_commit(&log_), 0);
+    flash = runnel_ram_bd_data(&rb, 0, 0);
+    CHECK_MEM(flash, want, sizeof want);
+    CHECK(flash[sizeof want] == 0xFF);
+
+    /* prog 16: each commit pads with PAD bytes to the program unit. */
+    CHECK_EQ_INT(setup(1, 16, 4096, 4, 0xFF, 64), 0);
+    flash = runnel_ram_bd_data(&rb, 0, 0);
+    CHECK_MEM(flash, want, 24);
+    for (i = 24; i < 32; i++)
+        CHECK(flash[i] == RUNNEL_REC_PAD);
+    CHECK(flash[32] == 0xFF);
+    CHECK_EQ_INT(runnel__log_append(&log_, 0x10, &iov, 1, &p), 0);
+    CHECK_EQ_U64(p, 32);
+    CHECK_EQ_INT(runnel__log_commit(&log_), 0);
+    CHECK_MEM(flash + 32, want + 24, 11);
+    for (i = 43; i < 48; i++)
+        CHECK(flash[i] == RUNNEL_REC_PAD);
+    CHECK(flash[48] == 0xFF);
+    CHECK_EQ_U64(rb.bytes_programmed, 48);
+}
+
 TEST_MAIN(
+    RUN(test_golden_bytes);
     RUN(test_bad_init);
     RUN(test_commit_padding);
     RUN(test_sizes);
