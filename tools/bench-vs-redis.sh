@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# bench-vs-redis.sh - runneld vs redis-server 7.0, side by side, same machine.
+#
+# Usage: tools/bench-vs-redis.sh [path/to/runneld]      (or env RUNNELD=...)
+#        env: BENCH_N (default 200000), BENCH_MEM_N (default 1000000),
+#             BENCH_CLIENTS (default 50), BENCH_CONSUME_N (default 200000)
+#
+# Starts redis-server (--save '' --appendonly no) and runneld on free loopback
+# ports, then for every row runs the SAME redis-benchmark command against
+# redis and then runneld (alternating, so drift in machine load hits both):
+#   XADD s * f v                       -P 1  and -P 64, 50 clients, -n 200000
+#   XADD s2 MAXLEN ~ 10000 * f v       -P 64
+#   XRANGE s - + COUNT 10              -P 1
+#   consumer loop: XREADGROUP GROUP g c COUNT 100 STREAMS q > then one XACK of
+#     the delivered IDs, repeated until BENCH_CONSUME_N entries are consumed;
+#     redis-benchmark cannot chain a read into an ack, so this row is a small
+#     Python loop over tests/interop/respclient.py (raw sockets, no redis-py),
+#     identical for both servers; its "req/s" column is entries consumed+acked
+#     per second (each entry = one delivery + one ack).
+# then memory per entry after 1,000,000 XADDs (XADD mem * f v, -P 64):
+#   redis:   delta of INFO used_memory / entries
+#   runneld: delta of INFO runnel_bytes_appended (log bytes) / entries, and
+#            runnel_store_bytes_used (whole blocks) / entries; falls back to
+#            used_memory when those fields are absent.
+# Prints a markdown table: req/s for both and the ratio runneld/redis.
+# This is a benchmark, not a test: it never fails on numbers. Both servers
+# share the 2 cores with redis-benchmark, so absolute numbers are noisy.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+N=${BENCH_N:-200000}
+MEM_N=${BENCH_MEM_N:-1000000}
+C=${BENCH_CLIENTS:-50}
+CONSUME_N=${BENCH_CONSUME_N:-200000}
+PY=${PYTHON:-python3}
+
+runneld=${1:-${RUNNELD:-}}
+if [ -z "$runneld" ]; then
+  runneld=$(ls -t "$here"/build*/tools/runneld/runneld 2>/dev/null | head -n1 || true)
+fi
+for tool in redis-server redis-cli redis-benchmark; do
+  command -v "$tool" >/dev/null || { echo "error: $tool not found (apt-get install redis-server redis-tools)" >&2; exit 2; }
+done
+[ -n "$runneld" ] && [ -x "$runneld" ] || { echo "error: runneld binary not found; pass its path" >&2; exit 2; }
+
+tmp=$(mktemp -d /tmp/bench-vs-redis.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_ping() {
+  for _ in $(seq 100); do
+    [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ] && return 0
+    sleep 0.1
+  done
+  echo "error: server on port $1 did not answer PING" >&2; exit 2
+}
+
+rport=$(free_port)
+mkdir -p "$tmp/redis" "$tmp/runneld"
+redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+  --dir "$tmp/redis" --logfile "$tmp/redis/log" &
+pids+=($!)
+wait_ping "$rport"
+dport=$(free_port)
+(cd "$tmp/runneld" && exec "$runneld" --port "$dport" --bind 127.0.0.1 >"$tmp/runneld/log" 2>&1) &
+pids+=($!)
+wait_ping "$dport"
+
+echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on :$rport, runneld ($runneld) on :$dport" >&2
+echo "clients=$C n=$N, cores=$(nproc)" >&2
+
+# rps PORT ARGS... -> requests per second from redis-benchmark --csv
+rps() {
+  local port=$1; shift
+  redis-benchmark -h 127.0.0.1 -p "$port" --csv "$@" 2>/dev/null | awk -F'","' 'NR==2 {print $2}'
+}
+
+rows=()
+bench_row() {
+  local label=$1; shift
+  redis-cli -p "$rport" flushall >/dev/null
+  redis-cli -p "$dport" flushall >/dev/null
+  local r d
+  r=$(rps "$rport" "$@")
+  d=$(rps "$dport" "$@")
+  rows+=("$label|$r|$d")
+  echo "  $label: redis $r, runneld $d" >&2
+}
+
+bench_row "XADD s * f v, -P 1" -c "$C" -n "$N" -P 1 XADD s '*' f v
+bench_row "XADD s * f v, -P 64" -c "$C" -n "$N" -P 64 XADD s '*' f v
+bench_row "XADD s2 MAXLEN ~ 10000 * f v, -P 64" -c "$C" -n "$N" -P 64 XADD s2 MAXLEN '~' 10000 '*' f v
+# XRANGE needs data: fill both with 1000 entries first (flushall happens in bench_row, so inline)
+redis-cli -p "$rport" flushall >/dev/null; redis-cli -p "$dport" flushall >/dev/null
+for p in "$rport" "$dport"; do redis-benchmark -h 127.0.0.1 -p "$p" -c 10 -n 1000 -P 16 -q XADD s '*' f v >/dev/null 2>&1; done
+r=$(rps "$rport" -c "$C" -n "$N" -P 1 XRANGE s - + COUNT 10)
+d=$(rps "$dport" -c "$C" -n "$N" -P 1 XRANGE s - + COUNT 10)
+rows+=("XRANGE s - + COUNT 10, -P 1|$r|$d")
+echo "  XRANGE: redis $r, runneld $d" >&2
+
+consume() {  # port -> entries consumed+acked per second
+  "$PY" - "$1" "$CONSUME_N" "$here/tests/interop" <<'EOF'
+import sys, time
+sys.path.insert(0, sys.argv[3])
+import respclient
+port, n = int(sys.argv[1]), int(sys.argv[2])
+c = respclient.Conn(port=port, timeout=60)
+c.call("DEL", "q")
+batch = 1000
+for i in range(0, n, batch):
+    c.pipeline([("XADD", "q", "*", "f", "v")] * min(batch, n - i))
+c.call("XGROUP", "CREATE", "q", "g", "0")
+done = 0
+t0 = time.monotonic()
+while done < n:
+    raw, node = c.call("XREADGROUP", "GROUP", "g", "c", "COUNT", "100", "STREAMS", "q", ">")
+    v = node.value()
+    if not v:
+        break
+    ids = [e[0] for e in v[0][1]]
+    raw, node = c.call("XACK", "q", "g", *ids)
+    done += node.value()
+dt = time.monotonic() - t0
+print("%.2f" % (done / dt))
+EOF
+}
+redis-cli -p "$rport" flushall >/dev/null; redis-cli -p "$dport" flushall >/dev/null
+r=$(consume "$rport")
+d=$(consume "$dport")
+rows+=("XREADGROUP COUNT 100 + XACK loop (entries/s, 1 client)|$r|$d")
+echo "  consume: redis $r, runneld $d" >&2
+
+info_field() {  # port field -> value or empty
+  redis-cli -p "$1" info everything 2>/dev/null | tr -d '\r' | awk -F: -v f="$2" '$1==f && !seen {print $2; seen=1}' || true
+}
+redis-cli -p "$rport" flushall >/dev/null; redis-cli -p "$dport" flushall >/dev/null
+sleep 0.2
+r_before=$(info_field "$rport" used_memory)
+d_app_before=$(info_field "$dport" runnel_bytes_appended)
+d_blk_before=$(info_field "$dport" runnel_store_bytes_used)
+d_mem_before=$(info_field "$dport" used_memory)
+for p in "$rport" "$dport"; do
+  redis-benchmark -h 127.0.0.1 -p "$p" -c "$C" -n "$MEM_N" -P 64 -q XADD mem '*' f v >/dev/null 2>&1
+done
+r_after=$(info_field "$rport" used_memory)
+r_len=$(redis-cli -p "$rport" xlen mem)
+d_len=$(redis-cli -p "$dport" xlen mem)
+d_added=$(redis-cli -p "$dport" xinfo stream mem 2>/dev/null | awk 'prev=="entries-added" && !seen {print; seen=1} {prev=$0}' || true)
+[ -n "$d_added" ] || d_added=$d_len
+d_app_after=$(info_field "$dport" runnel_bytes_appended)
+d_blk_after=$(info_field "$dport" runnel_store_bytes_used)
+d_mem_after=$(info_field "$dport" used_memory)
+
+per() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { if (n > 0 && a != "" && b != "") printf "%.1f", (b - a) / n; else print "n/a" }'; }
+r_per=$(per "$r_before" "$r_after" "$r_len")
+if [ -n "$d_app_after" ]; then
+  d_per=$(per "$d_app_before" "$d_app_after" "$d_added")
+  d_note="runnel_bytes_appended; whole blocks: $(per "$d_blk_before" "$d_blk_after" "$d_added") B/entry"
+else
+  d_per=$(per "$d_mem_before" "$d_mem_after" "$d_added")
+  d_note="used_memory"
+fi
+
+echo
+echo "| benchmark (redis-benchmark -c $C -n $N unless noted) | redis req/s | runneld req/s | runneld/redis |"
+echo "| --- | ---: | ---: | ---: |"
+for row in "${rows[@]}"; do
+  IFS='|' read -r label r d <<<"$row"
+  ratio=$(awk -v r="$r" -v d="$d" 'BEGIN { if (r > 0 && d != "") printf "%.2f", d / r; else print "n/a" }')
+  echo "| $label | ${r:-n/a} | ${d:-n/a} | $ratio |"
+done
+ratio=$(awk -v r="$r_per" -v d="$d_per" 'BEGIN { if (r > 0 && d != "n/a") printf "%.2f", d / r; else print "n/a" }')
+echo "| bytes per entry after $MEM_N x XADD mem * f v (redis: used_memory; runneld: $d_note) | $r_per | $d_per | $ratio |"
+echo
+echo "entries kept: redis XLEN $r_len, runneld XLEN $d_len (entries-added $d_added)"
