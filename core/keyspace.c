@@ -29,7 +29,8 @@ int runnel__delete_stream(runnel_t *r, uint32_t sidx, bool journal)
     if (journal) {
         uint8_t b[RUNNEL_VARINT_MAX];
         size_t n = runnel__varint_put(b, sidx);
-        int err = runnel__append(r, RUNNEL_REC_STREAM_DELETE, b, n, NULL);
+        struct runnel__doom d = {true, -1, 0, sidx, true, RUNNEL_ID_MIN};
+        int err = runnel__append_dooming(r, &d, RUNNEL_REC_STREAM_DELETE, b, n);
         if (err < 0)
             return err;
     }
@@ -174,7 +175,10 @@ static int flush_locked(runnel_t *r, bool all)
 
     b[n++] = all ? 1u : 0u;
     n += runnel__varint_put(b + n, r->db);
-    err = runnel__append(r, RUNNEL_REC_FLUSH, b, n, NULL);
+    {
+        struct runnel__doom d = {true, all ? 1 : 0, r->db, RUNNEL__NONE, false, RUNNEL_ID_MIN};
+        err = runnel__append_dooming(r, &d, RUNNEL_REC_FLUSH, b, n);
+    }
     if (err < 0)
         return err;
     for (i = 0; i < r->streams_cap; i++)

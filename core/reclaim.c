@@ -17,10 +17,43 @@
  *                because refreshing reads the log.
  * Nodes with no live entry left (an exact-trim remnant) never block.
  *
+ * Doomed nodes: while XTRIM, DEL or FLUSH appends its record, the nodes it
+ * is about to remove count as gone (they neither block nor are counted as
+ * dropped; the caller removes them right after the append). Without this a
+ * ring filled under REFUSE could never be emptied again, since freeing
+ * space itself needs a record.
+ *
  * Consumer-group PEL entries that refer to dropped entries simply dangle,
  * exactly as after trimming.
  */
 #include "store.h"
+
+static bool doomed(const runnel_t *r, const struct runnel__node *n)
+{
+    const struct runnel__doom *d = &r->doom;
+
+    if (!d->active)
+        return false;
+    if (d->flush == 1)
+        return true;
+    if (d->flush == 0)
+        return r->streams[n->sidx].db == d->db;
+    if (n->sidx != d->sidx)
+        return false;
+    return d->all || runnel_id_cmp(n->last, d->cut) < 0;
+}
+
+int runnel__append_dooming(runnel_t *r, const struct runnel__doom *d, uint8_t type,
+                           const void *body, size_t len)
+{
+    int err;
+
+    r->doom = *d;
+    r->doom.active = true;
+    err = runnel__append(r, type, body, len, NULL);
+    r->doom.active = false;
+    return err;
+}
 
 int runnel__reclaim(void *ctx, runnel_pos_t start, runnel_pos_t end)
 {
@@ -31,7 +64,7 @@ int runnel__reclaim(void *ctx, runnel_pos_t start, runnel_pos_t end)
     (void)start;
     for (p = 0; p < r->nodes_used; p++) {
         const struct runnel__node *n = &r->nodes[r->node_order[p]];
-        if (n->first_pos < end && n->live > 0) {
+        if (n->first_pos < end && n->live > 0 && !doomed(r, n)) {
             live = true;
             break;
         }
@@ -46,7 +79,7 @@ int runnel__reclaim(void *ctx, runnel_pos_t start, runnel_pos_t end)
         struct runnel__stream *s;
         uint64_t gone;
 
-        if (n->first_pos >= end) {
+        if (n->first_pos >= end || doomed(r, n)) {
             p++;
             continue;
         }

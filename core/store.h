@@ -85,6 +85,18 @@ struct runnel__slot_entry {
     runnel_id_t id;
 };
 
+/* Nodes a mutation is about to remove (see reclaim.c): while its record is
+ * appended, the full-ring check treats them as already gone, so XTRIM, DEL
+ * and FLUSH can free a full ring under the REFUSE policy. */
+struct runnel__doom {
+    bool active;
+    int flush;                  /* -1 none, 0 database `db`, 1 everything */
+    uint32_t db;
+    uint32_t sidx;              /* RUNNEL__NONE: no single stream */
+    bool all;                   /* every node of sidx ... */
+    runnel_id_t cut;            /* ... else nodes whose last < cut */
+};
+
 struct runnel {
     runnel_config_t cfg;        /* with every default applied */
     runnel_log_t log;
@@ -116,6 +128,8 @@ struct runnel {
     uint32_t scan_node;         /* node slot whose scan[] is valid, or NONE */
     uint32_t scan_gen;
     uint32_t scan_count;
+
+    struct runnel__doom doom;
 
     /* commit policy bookkeeping */
     uint64_t last_commit_ms;
@@ -194,5 +208,8 @@ int runnel__delete_stream(runnel_t *r, uint32_t sidx, bool journal);
 
 /* ---- full ring (reclaim.c) ---- */
 int runnel__reclaim(void *ctx, runnel_pos_t start, runnel_pos_t end);
+/* Appends a record while the given nodes count as gone (struct runnel__doom). */
+int runnel__append_dooming(runnel_t *r, const struct runnel__doom *d, uint8_t type,
+                           const void *body, size_t len);
 
 #endif /* RUNNEL_STORE_H */

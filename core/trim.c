@@ -158,7 +158,10 @@ int runnel__trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, uint64_t *d
     b[n++] = pl.all ? 1u : 0u;
     n += runnel__varint_put(b + n, pl.cut.ms);
     n += runnel__varint_put(b + n, pl.cut.seq);
-    err = runnel__append(r, RUNNEL_REC_TRIM, b, n, NULL);
+    {
+        struct runnel__doom d = {true, -1, 0, sidx, pl.all, pl.cut};
+        err = runnel__append_dooming(r, &d, RUNNEL_REC_TRIM, b, n);
+    }
     if (err < 0)
         return err;
     return apply_cut(r, sidx, pl.all, pl.cut, deleted);

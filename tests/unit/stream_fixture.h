@@ -40,12 +40,12 @@ typedef struct fx {
     unsigned nevents;
 } fx_t;
 
-static uint64_t fx_now(void *ctx)
+static inline uint64_t fx_now(void *ctx)
 {
     return ((fx_t *)ctx)->now;
 }
 
-static void fx_notify(void *ctx, uint32_t db, runnel_str_t key, runnel_key_event_t ev)
+static inline void fx_notify(void *ctx, uint32_t db, runnel_str_t key, runnel_key_event_t ev)
 {
     fx_t *f = ctx;
     if (f->nevents < 64) {
@@ -60,7 +60,7 @@ static void fx_notify(void *ctx, uint32_t db, runnel_str_t key, runnel_key_event
 
 /* Fills f->cfg with a geometry and defaults; the caller may tweak cfg and
  * then call fx_open. */
-static void fx_setup(fx_t *f, uint32_t prog, uint32_t block, uint32_t count)
+static inline void fx_setup(fx_t *f, uint32_t prog, uint32_t block, uint32_t count)
 {
     runnel_bd_geometry_t g;
 
@@ -85,12 +85,12 @@ static void fx_setup(fx_t *f, uint32_t prog, uint32_t block, uint32_t count)
     f->cfg.notify_ctx = f;
 }
 
-static int fx_open(fx_t *f)
+static inline int fx_open(fx_t *f)
 {
     return runnel_format(&f->r, &f->cfg);
 }
 
-static runnel_str_t fx_s(const char *s)
+static inline runnel_str_t fx_s(const char *s)
 {
     runnel_str_t r;
     r.p = s;
@@ -99,7 +99,7 @@ static runnel_str_t fx_s(const char *s)
 }
 
 /* XADD key <mode/id> f v (one pair). */
-static int fx_add(fx_t *f, const char *key, runnel_xadd_id_mode_t mode, uint64_t ms,
+static inline int fx_add(fx_t *f, const char *key, runnel_xadd_id_mode_t mode, uint64_t ms,
                   uint64_t seq, const char *field, const char *value, runnel_id_t *out)
 {
     runnel_xadd_args_t a;
@@ -117,7 +117,7 @@ static int fx_add(fx_t *f, const char *key, runnel_xadd_id_mode_t mode, uint64_t
     return runnel_xadd(f->r, &a, out);
 }
 
-static int fx_add_id(fx_t *f, const char *key, uint64_t ms, uint64_t seq)
+static inline int fx_add_id(fx_t *f, const char *key, uint64_t ms, uint64_t seq)
 {
     runnel_id_t id;
     return fx_add(f, key, RUNNEL_XADD_EXPLICIT, ms, seq, "f", "v", &id);
@@ -134,7 +134,7 @@ typedef struct fx_collect {
 
 static fx_collect_t fx_col;
 
-static int fx_collect_fn(void *ctx, const runnel_entry_t *e)
+static inline int fx_collect_fn(void *ctx, const runnel_entry_t *e)
 {
     fx_collect_t *c = ctx;
     if (c->n < FX_MAX_COLLECT)
@@ -156,13 +156,13 @@ static int fx_collect_fn(void *ctx, const runnel_entry_t *e)
     return 0;
 }
 
-static fx_collect_t *fx_reset_col(void)
+static inline fx_collect_t *fx_reset_col(void)
 {
     memset(&fx_col, 0, sizeof(fx_col));
     return &fx_col;
 }
 
-static runnel_id_t fx_id(uint64_t ms, uint64_t seq)
+static inline runnel_id_t fx_id(uint64_t ms, uint64_t seq)
 {
     runnel_id_t id;
     id.ms = ms;
@@ -170,21 +170,21 @@ static runnel_id_t fx_id(uint64_t ms, uint64_t seq)
     return id;
 }
 
-static int fx_range(fx_t *f, const char *key, runnel_id_t a, runnel_id_t b, int64_t count,
+static inline int fx_range(fx_t *f, const char *key, runnel_id_t a, runnel_id_t b, int64_t count,
                     bool rev)
 {
     fx_collect_t *c = fx_reset_col();
     return runnel_xrange(f->r, fx_s(key), a, b, count, rev, fx_collect_fn, c);
 }
 
-static uint64_t fx_len(fx_t *f, const char *key)
+static inline uint64_t fx_len(fx_t *f, const char *key)
 {
     uint64_t n = 0;
     runnel_xlen(f->r, fx_s(key), &n);
     return n;
 }
 
-static runnel_stream_info_t fx_info(fx_t *f, const char *key)
+static inline runnel_stream_info_t fx_info(fx_t *f, const char *key)
 {
     runnel_stream_info_t si;
     memset(&si, 0, sizeof(si));
