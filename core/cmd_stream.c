@@ -435,6 +435,24 @@ static runnel_cmd_result_t cmd_xsetid(runnel_cmd_t *cmd)
 #define F RUNNEL_CMDF_FAST
 #define B RUNNEL_CMDF_BLOCKING
 
+static const runnel_cmd_def_t xgroup_subcommands[] = {
+    {"create",         -5, W,     runnel__cmd_xgroup_create,         NULL, 2, 2, 1},
+    {"setid",          -5, W,     runnel__cmd_xgroup_setid,          NULL, 2, 2, 1},
+    {"destroy",         4, W,     runnel__cmd_xgroup_destroy,        NULL, 2, 2, 1},
+    {"createconsumer",  5, W,     runnel__cmd_xgroup_createconsumer, NULL, 2, 2, 1},
+    {"delconsumer",     5, W,     runnel__cmd_xgroup_delconsumer,    NULL, 2, 2, 1},
+    {"help",            2, 0,     runnel__cmd_xgroup_help,           NULL, 0, 0, 0},
+    {NULL, 0, 0, NULL, NULL, 0, 0, 0},
+};
+
+static const runnel_cmd_def_t xinfo_subcommands[] = {
+    {"stream",         -3, R,     runnel__cmd_xinfo_stream,          NULL, 2, 2, 1},
+    {"groups",          3, R,     runnel__cmd_xinfo_groups,          NULL, 2, 2, 1},
+    {"consumers",       4, R,     runnel__cmd_xinfo_consumers,       NULL, 2, 2, 1},
+    {"help",            2, 0,     runnel__cmd_xinfo_help,            NULL, 0, 0, 0},
+    {NULL, 0, 0, NULL, NULL, 0, 0, 0},
+};
+
 const runnel_cmd_def_t runnel__stream_commands[] = {
     /* name        arity flags   handler                   sub                 keys */
     {"xadd",        -5, W | F,   cmd_xadd,                 NULL,               1, 1, 1},
@@ -446,5 +464,11 @@ const runnel_cmd_def_t runnel__stream_commands[] = {
     {"xsetid",      -3, W | F,   cmd_xsetid,               NULL,               1, 1, 1},
     {"xread",       -4, R | B,   runnel__cmd_xread,        NULL,               0, 0, 0},
     {"xreadgroup",  -7, W | B,   runnel__cmd_xreadgroup,   NULL,               0, 0, 0},
+    {"xack",        -4, W | F,   runnel__cmd_xack,         NULL,               1, 1, 1},
+    {"xpending",    -3, R,       runnel__cmd_xpending,     NULL,               1, 1, 1},
+    {"xclaim",      -6, W | F,   runnel__cmd_xclaim,       NULL,               1, 1, 1},
+    {"xautoclaim",  -6, W | F,   runnel__cmd_xautoclaim,   NULL,               1, 1, 1},
+    {"xgroup",      -2, 0,       NULL,                     xgroup_subcommands, 0, 0, 0},
+    {"xinfo",       -2, 0,       NULL,                     xinfo_subcommands,  0, 0, 0},
     {NULL, 0, 0, NULL, NULL, 0, 0, 0},
 };
