@@ -1,0 +1,612 @@
+/*
+ * config.c - runneld's configuration: one table of directives shared by the
+ * config file ("key value" lines, as redis.conf), the command line
+ * ("--key value", as redis-server) and CONFIG GET/SET.
+ *
+ * A file line is split with Redis's quoting rules ("..." with \n \r \t \b
+ * \a \\ \" \xHH escapes, '...' with \' ). Unknown directives and bad values
+ * are errors with the line they came from, in redis-server's words.
+ *
+ * Defaults (documented in --help):
+ *   port 6379, bind 127.0.0.1, maxclients 1000, timeout 0,
+ *   store-size 64mb of 64kb blocks, pools derived from store-size,
+ *   client-query-buffer-limit 1mb, client-output-buffer-limit 4mb,
+ *   commit-policy interval (1000 ms), store-full-policy refuse.
+ * Every client slot reserves its buffers up front (see main.c), so
+ * maxclients x (query limit x 7 + output limit) bytes of address space are
+ * reserved at start-up; only the pages a client really uses become
+ * resident, and they are given back when it disconnects.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "runneld.h"
+
+void rd_config_defaults(rd_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->port = 6379;
+    strcpy(cfg->bind[0], "127.0.0.1");
+    cfg->nbind = 1;
+    cfg->maxclients = 1000;
+    cfg->timeout = 0;
+    cfg->store_size = 64ull * 1024 * 1024;
+    cfg->store_block_size = 64 * 1024;
+    cfg->max_key_len = 256;
+    cfg->max_fields = 256;
+    cfg->node_max_entries = 100;
+    cfg->node_max_bytes = 4096;
+    cfg->databases = 16;
+    cfg->loglevel = RD_LL_NOTICE;
+    cfg->protected_mode = true;
+    cfg->query_limit = 1024 * 1024;
+    cfg->output_limit = 4 * 1024 * 1024;
+    cfg->commit_policy = RUNNEL_COMMIT_INTERVAL;
+    cfg->commit_interval_ms = 1000;
+    cfg->full_policy = RUNNEL_FULL_REFUSE;
+}
+
+/* Redis's memtoull: <n>[b|k|kb|m|mb|g|gb]. */
+bool rd_parse_memory(const char *s, uint64_t *out)
+{
+    char *end;
+    if (*s == '\0' || *s == '-' || *s == '+' || *s == ' ')
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s)
+        return false;
+    unsigned long long mul;
+    if (*end == '\0' || !strcasecmp(end, "b"))
+        mul = 1;
+    else if (!strcasecmp(end, "k"))
+        mul = 1000;
+    else if (!strcasecmp(end, "kb"))
+        mul = 1024;
+    else if (!strcasecmp(end, "m"))
+        mul = 1000 * 1000;
+    else if (!strcasecmp(end, "mb"))
+        mul = 1024 * 1024;
+    else if (!strcasecmp(end, "g"))
+        mul = 1000ull * 1000 * 1000;
+    else if (!strcasecmp(end, "gb"))
+        mul = 1024ull * 1024 * 1024;
+    else
+        return false;
+    if (v != 0 && mul > UINT64_MAX / v)
+        return false;
+    *out = v * mul;
+    return true;
+}
+
+static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    char *end;
+    if (*s == '\0' || *s == '-' || *s == '+' || *s == ' ')
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static int parse_yesno(const char *s)
+{
+    if (!strcasecmp(s, "yes"))
+        return 1;
+    if (!strcasecmp(s, "no"))
+        return 0;
+    return -1;
+}
+
+/* Applies one directive. Returns NULL or the error text. */
+static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtime)
+{
+    const char *k = argv[0];
+    uint64_t v;
+#define NEED(n) do { if (argc != (n)) return "wrong number of arguments"; } while (0)
+#define U32(field, lo, hi, what)                                            \
+    do {                                                                    \
+        NEED(2);                                                            \
+        if (!parse_u64(argv[1], (hi), &v) || v + 1 < (uint64_t)(lo) + 1) return what;          \
+        cfg->field = (uint32_t)v;                                           \
+        return NULL;                                                        \
+    } while (0)
+#define MEM(field, lo, hi, what)                                            \
+    do {                                                                    \
+        NEED(2);                                                            \
+        if (!rd_parse_memory(argv[1], &v) || v + 1 < (uint64_t)(lo) + 1 || v > (hi)) return what; \
+        cfg->field = v;                                                     \
+        return NULL;                                                        \
+    } while (0)
+    if (!strcasecmp(k, "port")) {
+        NEED(2);
+        if (!parse_u64(argv[1], 65535, &v))
+            return "Invalid port";
+        cfg->port = (int)v;
+        return NULL;
+    }
+    if (!strcasecmp(k, "bind")) {
+        if (argc < 2 || argc - 1 > RUNNELD_MAX_BIND)
+            return "Too many bind addresses specified.";
+        for (int i = 1; i < argc; i++) {
+            if (strlen(argv[i]) >= sizeof cfg->bind[0])
+                return "Invalid bind address";
+            strcpy(cfg->bind[i - 1], argv[i]);
+        }
+        cfg->nbind = argc - 1;
+        return NULL;
+    }
+    if (!strcasecmp(k, "unixsocket")) {
+        NEED(2);
+        if (strlen(argv[1]) >= 108)
+            return "unixsocket path too long";
+        strcpy(cfg->unixsocket, argv[1]);
+        return NULL;
+    }
+    if (!strcasecmp(k, "unixsocketperm")) {
+        NEED(2);
+        char *end;
+        errno = 0;
+        long p = strtol(argv[1], &end, 8);
+        if (errno != 0 || *end != '\0' || p < 0 || p > 0777)
+            return "Invalid socket file permissions";
+        cfg->unixsocketperm = (unsigned)p;
+        return NULL;
+    }
+    if (!strcasecmp(k, "requirepass")) {
+        NEED(2);
+        if (strlen(argv[1]) >= sizeof cfg->requirepass)
+            return "Password is longer than 511 bytes";
+        strcpy(cfg->requirepass, argv[1]);
+        return NULL;
+    }
+    if (!strcasecmp(k, "maxclients")) {
+        NEED(2);
+        if (!parse_u64(argv[1], 1000000, &v) || v < 1)
+            return "Invalid max clients limit";
+        if (at_runtime && v > rd_server->cfg.maxclients)
+            return "maxclients can only be lowered at run time (slots are allocated at start-up)";
+        cfg->maxclients = (uint32_t)v;
+        return NULL;
+    }
+    if (!strcasecmp(k, "timeout"))
+        U32(timeout, 0, INT_MAX, "Invalid timeout value");
+    if (!strcasecmp(k, "dir")) {
+        NEED(2);
+        if (strlen(argv[1]) >= sizeof cfg->dir)
+            return "dir path too long";
+        strcpy(cfg->dir, argv[1]);
+        return NULL;
+    }
+    if (!strcasecmp(k, "store-size"))
+        MEM(store_size, 4 * 4096, UINT64_MAX, "Invalid store-size (a memory value of at least 16kb)");
+    if (!strcasecmp(k, "store-block-size")) {
+        NEED(2);
+        if (!rd_parse_memory(argv[1], &v) || v < 512 || v > (1u << 30) || (v & (v - 1)) != 0)
+            return "Invalid store-block-size (a power of two between 512 and 1gb)";
+        cfg->store_block_size = (uint32_t)v;
+        return NULL;
+    }
+    if (!strcasecmp(k, "max-streams"))
+        U32(max_streams, 1, UINT32_MAX, "Invalid max-streams");
+    if (!strcasecmp(k, "max-pending"))
+        U32(max_pending, 1, UINT32_MAX, "Invalid max-pending");
+    if (!strcasecmp(k, "max-groups"))
+        U32(max_groups, 1, UINT32_MAX, "Invalid max-groups");
+    if (!strcasecmp(k, "max-consumers"))
+        U32(max_consumers, 1, UINT32_MAX, "Invalid max-consumers");
+    if (!strcasecmp(k, "max-nodes"))
+        U32(max_nodes, 1, UINT32_MAX, "Invalid max-nodes");
+    if (!strcasecmp(k, "max-key-len"))
+        U32(max_key_len, 1, 65536, "Invalid max-key-len");
+    if (!strcasecmp(k, "max-fields"))
+        U32(max_fields, 1, 65536, "Invalid max-fields");
+    if (!strcasecmp(k, "stream-node-max-entries"))
+        U32(node_max_entries, 0, UINT32_MAX, "Invalid stream-node-max-entries");
+    if (!strcasecmp(k, "stream-node-max-bytes")) {
+        NEED(2);
+        if (!rd_parse_memory(argv[1], &v) || v > UINT32_MAX)
+            return "Invalid stream-node-max-bytes";
+        cfg->node_max_bytes = (uint32_t)v;
+        return NULL;
+    }
+    if (!strcasecmp(k, "databases"))
+        U32(databases, 1, 16, "Invalid number of databases (1..16)");
+    if (!strcasecmp(k, "loglevel")) {
+        NEED(2);
+        static const char *const names[] = {"debug", "verbose", "notice", "warning", "nothing"};
+        for (int i = 0; i < 5; i++) {
+            if (!strcasecmp(argv[1], names[i])) {
+                cfg->loglevel = i;
+                return NULL;
+            }
+        }
+        return "Invalid log level. Must be one of debug, verbose, notice, warning, nothing";
+    }
+    if (!strcasecmp(k, "logfile")) {
+        NEED(2);
+        if (strlen(argv[1]) >= sizeof cfg->logfile)
+            return "logfile path too long";
+        strcpy(cfg->logfile, argv[1]);
+        return NULL;
+    }
+    if (!strcasecmp(k, "protected-mode")) {
+        NEED(2);
+        int yn = parse_yesno(argv[1]);
+        if (yn < 0)
+            return "argument must be 'yes' or 'no'";
+        cfg->protected_mode = yn != 0;
+        return NULL;
+    }
+    if (!strcasecmp(k, "client-query-buffer-limit"))
+        MEM(query_limit, 1024, 1ull << 32, "Invalid client-query-buffer-limit (1kb .. 4gb)");
+    if (!strcasecmp(k, "client-output-buffer-limit")) {
+        /* Either one size, or Redis's "normal <hard> <soft> <secs>" triplets
+         * of which only the normal class's hard limit means anything here. */
+        if (argc == 2)
+            MEM(output_limit, 1024, 1ull << 32, "Invalid client-output-buffer-limit (1kb .. 4gb)");
+        if (argc < 5 || (argc - 1) % 4 != 0)
+            return "wrong number of arguments";
+        for (int i = 1; i < argc; i += 4) {
+            if (strcasecmp(argv[i], "normal") && strcasecmp(argv[i], "replica") &&
+                strcasecmp(argv[i], "slave") && strcasecmp(argv[i], "pubsub"))
+                return "Invalid client class specified in buffer limit configuration.";
+            uint64_t hard, soft, secs;
+            if (!rd_parse_memory(argv[i + 1], &hard) || !rd_parse_memory(argv[i + 2], &soft) ||
+                !parse_u64(argv[i + 3], INT_MAX, &secs))
+                return "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+            if (!strcasecmp(argv[i], "normal")) {
+                if (hard == 0)
+                    hard = 4 * 1024 * 1024;   /* "no limit": our fixed default */
+                if (hard < 1024 || hard > (1ull << 32))
+                    return "Invalid client-output-buffer-limit (1kb .. 4gb)";
+                cfg->output_limit = hard;
+            }
+        }
+        return NULL;
+    }
+    if (!strcasecmp(k, "commit-policy") || !strcasecmp(k, "appendfsync")) {
+        NEED(2);
+        if (!strcasecmp(argv[1], "always"))
+            cfg->commit_policy = RUNNEL_COMMIT_ALWAYS;
+        else if (!strcasecmp(argv[1], "interval") || !strcasecmp(argv[1], "everysec"))
+            cfg->commit_policy = RUNNEL_COMMIT_INTERVAL;
+        else if (!strcasecmp(argv[1], "none") || !strcasecmp(argv[1], "no"))
+            cfg->commit_policy = RUNNEL_COMMIT_NONE;
+        else
+            return "argument must be 'always', 'interval' or 'none'";
+        return NULL;
+    }
+    if (!strcasecmp(k, "commit-interval-ms"))
+        U32(commit_interval_ms, 1, 86400000, "Invalid commit-interval-ms");
+    if (!strcasecmp(k, "store-full-policy")) {
+        NEED(2);
+        if (!strcasecmp(argv[1], "refuse"))
+            cfg->full_policy = RUNNEL_FULL_REFUSE;
+        else if (!strcasecmp(argv[1], "drop-oldest"))
+            cfg->full_policy = RUNNEL_FULL_DROP_OLDEST;
+        else
+            return "argument must be 'refuse' or 'drop-oldest'";
+        return NULL;
+    }
+    /* redis.conf directives that mean "what runneld does anyway". */
+    if (!strcasecmp(k, "daemonize")) {
+        NEED(2);
+        if (parse_yesno(argv[1]) != 0)
+            return "runneld does not daemonize: run it under systemd (daemonize no)";
+        return NULL;
+    }
+    if (!strcasecmp(k, "appendonly")) {
+        NEED(2);
+        if (parse_yesno(argv[1]) < 0)
+            return "argument must be 'yes' or 'no'";
+        return NULL;
+    }
+    if (!strcasecmp(k, "save") || !strcasecmp(k, "tcp-backlog") ||
+        !strcasecmp(k, "tcp-keepalive") || !strcasecmp(k, "hz") ||
+        !strcasecmp(k, "supervised") || !strcasecmp(k, "pidfile"))
+        return NULL;
+    return "Bad directive or wrong number of arguments";
+#undef NEED
+#undef U32
+#undef MEM
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Splits a config line in place (sdssplitargs rules). Returns argc or -1
+ * for unbalanced quotes. */
+static int split_line(char *line, char **argv, int max)
+{
+    int argc = 0;
+    char *p = line;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            p++;
+        if (*p == '\0')
+            return argc;
+        if (argc == max)
+            return -1;
+        char *out = p, *start = p;
+        bool inq = false, insq = false;
+        for (;;) {
+            if (inq) {
+                if (*p == '\0')
+                    return -1;
+                if (p[0] == '\\' && p[1] == 'x' && hexval(p[2]) >= 0 && hexval(p[3]) >= 0) {
+                    *out++ = (char)(hexval(p[2]) * 16 + hexval(p[3]));
+                    p += 4;
+                } else if (p[0] == '\\' && p[1] != '\0') {
+                    p++;
+                    char c = *p == 'n' ? '\n' : *p == 'r' ? '\r' : *p == 't' ? '\t'
+                           : *p == 'b' ? '\b' : *p == 'a' ? '\a' : *p;
+                    *out++ = c;
+                    p++;
+                } else if (*p == '"') {
+                    p++;
+                    if (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+                        return -1;
+                    break;
+                } else {
+                    *out++ = *p++;
+                }
+            } else if (insq) {
+                if (*p == '\0')
+                    return -1;
+                if (p[0] == '\\' && p[1] == '\'') {
+                    *out++ = '\'';
+                    p += 2;
+                } else if (*p == '\'') {
+                    p++;
+                    if (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+                        return -1;
+                    break;
+                } else {
+                    *out++ = *p++;
+                }
+            } else {
+                if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '\0')
+                    break;
+                if (*p == '"' && out == start) {
+                    inq = true;
+                    p++;
+                } else if (*p == '\'' && out == start) {
+                    insq = true;
+                    p++;
+                } else {
+                    *out++ = *p++;
+                }
+            }
+        }
+        bool at_end = *p == '\0';
+        *out = '\0';
+        argv[argc++] = start;
+        if (at_end)
+            return argc;
+        p++;
+    }
+}
+
+static void format_error(char *err, size_t cap, const char *where, int line, const char *text,
+                         const char *msg)
+{
+    snprintf(err, cap,
+             "\n*** FATAL CONFIG FILE ERROR (runneld %s) ***\n"
+             "Reading the configuration file%s%s, at line %d\n"
+             ">>> '%s'\n%s",
+             RUNNELD_VERSION, where[0] ? " " : "", where, line, text, msg);
+}
+
+int rd_config_load(rd_config_t *cfg, const char *path, int argc, char **argv, char *err,
+                   size_t errcap)
+{
+    char line[8192];
+    char *args[64];
+    if (path != NULL) {
+        FILE *f = fopen(path, "r");
+        if (f == NULL) {
+            snprintf(err, errcap, "Fatal error, can't open config file '%s': %s", path,
+                     strerror(errno));
+            return -1;
+        }
+        if (realpath(path, cfg->config_file) == NULL)
+            snprintf(cfg->config_file, sizeof cfg->config_file, "%s", path);
+        int lineno = 0;
+        while (fgets(line, sizeof line, f) != NULL) {
+            lineno++;
+            char shown[sizeof line];
+            snprintf(shown, sizeof shown, "%s", line);
+            shown[strcspn(shown, "\r\n")] = '\0';
+            char *p = line;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (*p == '#' || *p == '\0' || *p == '\n' || *p == '\r')
+                continue;
+            int n = split_line(p, args, 64);
+            if (n < 0) {
+                format_error(err, errcap, path, lineno, shown, "Unbalanced quotes in configuration line");
+                fclose(f);
+                return -1;
+            }
+            if (n == 0)
+                continue;
+            const char *e = apply(cfg, n, args, false);
+            if (e != NULL) {
+                format_error(err, errcap, path, lineno, shown, e);
+                fclose(f);
+                return -1;
+            }
+        }
+        fclose(f);
+    }
+    /* Flags: "--name v1 v2 --other v" as redis-server; each --name starts
+     * a directive, the following non-"--" words are its arguments. Lines
+     * are numbered after the file's, as redis-server does. */
+    int i = 0, lineno = 0;
+    while (i < argc) {
+        if (strncmp(argv[i], "--", 2) != 0 || argv[i][2] == '\0') {
+            snprintf(err, errcap, "Invalid option '%s': options start with -- (see --help)",
+                     argv[i]);
+            return -1;
+        }
+        int n = 0;
+        args[n++] = argv[i] + 2;
+        i++;
+        while (i < argc && n < 64 && strncmp(argv[i], "--", 2) != 0)
+            args[n++] = argv[i++];
+        lineno++;
+        const char *e = apply(cfg, n, args, false);
+        if (e != NULL) {
+            char shown[1024];
+            size_t off = 0;
+            for (int k = 0; k < n && off < sizeof shown; k++)
+                off += (size_t)snprintf(shown + off, sizeof shown - off, "%s%s", k ? " " : "",
+                                        args[k]);
+            format_error(err, errcap, "(command line)", lineno, shown, e);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int rd_config_finish(rd_config_t *cfg, char *err, size_t errcap)
+{
+    if (cfg->store_size % cfg->store_block_size != 0 ||
+        cfg->store_size / cfg->store_block_size < 4 ||
+        cfg->store_size / cfg->store_block_size > UINT32_MAX) {
+        snprintf(err, errcap,
+                 "store-size must be a multiple of store-block-size and hold at least 4 blocks");
+        return -1;
+    }
+    /* Pools left at 0 scale with the store: one node per KiB (a node is up
+     * to stream-node-max-entries entries; 1 KiB covers ~50 small entries),
+     * a PEL slot per KiB, a stream per 64 KiB (at least 64). */
+    uint64_t kib = cfg->store_size / 1024;
+    if (cfg->max_nodes == 0)
+        cfg->max_nodes = (uint32_t)(kib < 256 ? 256 : kib > 4000000 ? 4000000 : kib);
+    if (cfg->max_pending == 0)
+        cfg->max_pending = (uint32_t)(kib < 1024 ? 1024 : kib > 4000000 ? 4000000 : kib);
+    if (cfg->max_streams == 0)
+        cfg->max_streams = (uint32_t)(kib / 64 < 64 ? 64 : kib / 64 > 1000000 ? 1000000 : kib / 64);
+    if (cfg->max_groups == 0)
+        cfg->max_groups = cfg->max_streams < 256 ? 256 : cfg->max_streams;
+    if (cfg->max_consumers == 0)
+        cfg->max_consumers = cfg->max_groups * 4;
+    if (cfg->output_limit < 1024) {
+        snprintf(err, errcap, "client-output-buffer-limit too small");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- CONFIG GET / SET of the host's parameters ---- */
+
+const char *const rd_config_names[] = {
+    "port", "bind", "unixsocket", "unixsocketperm", "requirepass", "maxclients", "timeout",
+    "dir", "store-size", "store-block-size", "max-streams", "max-pending", "max-groups",
+    "max-consumers", "max-nodes", "max-key-len", "max-fields", "loglevel", "logfile",
+    "protected-mode", "client-query-buffer-limit", "client-output-buffer-limit",
+    "commit-policy", "appendfsync", "commit-interval-ms", "store-full-policy", NULL,
+};
+
+int rd_config_get(void *ctx, const char *name, char *buf, size_t cap)
+{
+    rd_server_t *s = ctx;
+    const rd_config_t *c = &s->cfg;
+    int n = -1;
+#define OUT(...) n = snprintf(buf, cap, __VA_ARGS__)
+    if (!strcmp(name, "port")) OUT("%d", c->port);
+    else if (!strcmp(name, "bind")) {
+        size_t off = 0;
+        buf[0] = '\0';
+        for (int i = 0; i < c->nbind && off < cap; i++)
+            off += (size_t)snprintf(buf + off, cap - off, "%s%s", i ? " " : "", c->bind[i]);
+        n = (int)(off < cap ? off : cap);
+    }
+    else if (!strcmp(name, "unixsocket")) OUT("%s", c->unixsocket);
+    else if (!strcmp(name, "unixsocketperm")) OUT("%o", c->unixsocketperm);
+    else if (!strcmp(name, "requirepass")) OUT("%s", c->requirepass);
+    else if (!strcmp(name, "maxclients")) OUT("%u", c->maxclients);
+    else if (!strcmp(name, "timeout")) OUT("%u", c->timeout);
+    else if (!strcmp(name, "dir")) {
+        char cwd[RUNNELD_PATH_MAX];
+        OUT("%s", getcwd(cwd, sizeof cwd) ? cwd : c->dir);
+    }
+    else if (!strcmp(name, "store-size")) OUT("%llu", (unsigned long long)c->store_size);
+    else if (!strcmp(name, "store-block-size")) OUT("%u", c->store_block_size);
+    else if (!strcmp(name, "max-streams")) OUT("%u", c->max_streams);
+    else if (!strcmp(name, "max-pending")) OUT("%u", c->max_pending);
+    else if (!strcmp(name, "max-groups")) OUT("%u", c->max_groups);
+    else if (!strcmp(name, "max-consumers")) OUT("%u", c->max_consumers);
+    else if (!strcmp(name, "max-nodes")) OUT("%u", c->max_nodes);
+    else if (!strcmp(name, "max-key-len")) OUT("%u", c->max_key_len);
+    else if (!strcmp(name, "max-fields")) OUT("%u", c->max_fields);
+    else if (!strcmp(name, "loglevel")) {
+        static const char *const names[] = {"debug", "verbose", "notice", "warning", "nothing"};
+        OUT("%s", names[c->loglevel]);
+    }
+    else if (!strcmp(name, "logfile")) OUT("%s", c->logfile);
+    else if (!strcmp(name, "protected-mode")) OUT("%s", c->protected_mode ? "yes" : "no");
+    else if (!strcmp(name, "client-query-buffer-limit")) OUT("%llu", (unsigned long long)c->query_limit);
+    else if (!strcmp(name, "client-output-buffer-limit"))
+        OUT("normal %llu 0 0 slave 0 0 0 pubsub 0 0 0", (unsigned long long)c->output_limit);
+    else if (!strcmp(name, "commit-policy"))
+        OUT("%s", c->commit_policy == RUNNEL_COMMIT_ALWAYS ? "always"
+                  : c->commit_policy == RUNNEL_COMMIT_INTERVAL ? "interval" : "none");
+    else if (!strcmp(name, "appendfsync"))
+        OUT("%s", c->commit_policy == RUNNEL_COMMIT_ALWAYS ? "always"
+                  : c->commit_policy == RUNNEL_COMMIT_INTERVAL ? "everysec" : "no");
+    else if (!strcmp(name, "commit-interval-ms")) OUT("%u", c->commit_interval_ms);
+    else if (!strcmp(name, "store-full-policy"))
+        OUT("%s", c->full_policy == RUNNEL_FULL_DROP_OLDEST ? "drop-oldest" : "refuse");
+#undef OUT
+    if (n < 0)
+        return -1;
+    return (size_t)n < cap ? n : (int)cap;
+}
+
+/* Parameters that can change while running; the rest are fixed by the
+ * start-up allocation (CONFIG SET answers "can't set immutable config"). */
+int rd_config_set(void *ctx, const char *name, const char *value, size_t vlen)
+{
+    rd_server_t *s = ctx;
+    static const char *const mutable_names[] = {"requirepass", "maxclients", "timeout",
+                                                 "loglevel", "protected-mode", NULL};
+    bool ok = false;
+    for (int i = 0; mutable_names[i] != NULL; i++)
+        if (!strcmp(name, mutable_names[i]))
+            ok = true;
+    if (!ok)
+        return -1;
+    char val[600];
+    if (vlen >= sizeof val || memchr(value, '\0', vlen) != NULL)
+        return RUNNEL_ERR_INVAL;
+    memcpy(val, value, vlen);
+    val[vlen] = '\0';
+    rd_config_t tmp = s->cfg;
+    char namebuf[64];
+    snprintf(namebuf, sizeof namebuf, "%s", name);
+    char *args[2] = {namebuf, val};
+    if (apply(&tmp, 2, args, true) != NULL)
+        return RUNNEL_ERR_INVAL;
+    s->cfg = tmp;
+    s->srv.requirepass = s->cfg.requirepass;
+    s->srv.requirepass_len = strlen(s->cfg.requirepass);
+    rd_log_set_level(s->cfg.loglevel);
+    return 0;
+}

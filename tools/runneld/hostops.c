@@ -1,0 +1,181 @@
+/*
+ * hostops.c - what the command layer asks of the broker
+ * (runnel_server_ops_t): the client list, CLIENT KILL, wake-ups of blocked
+ * clients, and the INFO lines only the process knows (pid, port, memory,
+ * network counters, cpu).
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "runneld.h"
+
+static void foreach_client(void *ctx, void (*fn)(void *arg, runnel_client_t *c), void *arg)
+{
+    rd_server_t *s = ctx;
+    for (uint32_t i = 0; i < s->cfg.maxclients; i++)
+        if (s->clients[i].used && !s->clients[i].close_asap)
+            fn(arg, &s->clients[i].c);
+}
+
+/* Only marks the client: it is closed from the loop, never in the middle of
+ * the command that asked for it (which may be iterating the client list). */
+static int kill_client(void *ctx, uint64_t id)
+{
+    rd_server_t *s = ctx;
+    for (uint32_t i = 0; i < s->cfg.maxclients; i++) {
+        rd_client_t *c = &s->clients[i];
+        if (c->used && !c->close_asap && c->c.id == id) {
+            c->close_asap = true;
+            rd_client_schedule(s, c);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void client_woken(void *ctx, runnel_client_t *cc)
+{
+    rd_server_t *s = ctx;
+    rd_client_schedule(s, (rd_client_t *)cc->host);
+}
+
+typedef struct out {
+    char *buf;
+    size_t cap, len;
+} out_t;
+
+static void line(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void line(out_t *o, const char *fmt, ...)
+{
+    if (o->len >= o->cap) {
+        o->len = o->cap;
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= o->cap - o->len)
+        o->len = o->cap;       /* did not fit: the caller sees len == cap */
+    else
+        o->len += (size_t)n;
+}
+
+static void human(char *buf, size_t cap, uint64_t n)
+{
+    double d = (double)n;
+    if (n < 1024)
+        snprintf(buf, cap, "%lluB", (unsigned long long)n);
+    else if (n < 1024ull * 1024)
+        snprintf(buf, cap, "%.2fK", d / 1024);
+    else if (n < 1024ull * 1024 * 1024)
+        snprintf(buf, cap, "%.2fM", d / (1024 * 1024));
+    else
+        snprintf(buf, cap, "%.2fG", d / (1024.0 * 1024 * 1024));
+}
+
+static uint64_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, res = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%lu %lu", &size, &res) != 2)
+            res = 0;
+        fclose(f);
+    }
+    return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static size_t info(void *ctx, const char *section, char *buf, size_t cap)
+{
+    rd_server_t *s = ctx;
+    out_t o = {buf, cap, 0};
+    if (!strcmp(section, "server")) {
+        struct utsname u;
+        uname(&u);
+        struct timeval tv;
+        gettimeofday(&tv, NULL);
+        line(&o, "os:%s %s %s\r\n", u.sysname, u.release, u.machine);
+        line(&o, "arch_bits:%d\r\n", (int)(sizeof(void *) * 8));
+        line(&o, "monotonic_clock:POSIX clock_gettime\r\n");
+        line(&o, "multiplexing_api:epoll\r\n");
+        line(&o, "atomicvar_api:c11-builtin\r\n");
+#ifdef __GNUC__
+        line(&o, "gcc_version:%d.%d.%d\r\n", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
+#endif
+        line(&o, "process_id:%d\r\n", (int)getpid());
+        line(&o, "process_supervised:no\r\n");
+        line(&o, "run_id:%s\r\n", s->run_id);
+        line(&o, "tcp_port:%d\r\n", s->cfg.port);
+        line(&o, "server_time_usec:%llu\r\n",
+             (unsigned long long)tv.tv_sec * 1000000ull + (unsigned long long)tv.tv_usec);
+        line(&o, "hz:10\r\nconfigured_hz:10\r\n");
+        line(&o, "executable:%s\r\n", s->executable);
+        line(&o, "config_file:%s\r\n", s->cfg.config_file);
+        line(&o, "io_threads_active:0\r\n");
+    } else if (!strcmp(section, "clients")) {
+        line(&o, "maxclients:%u\r\n", s->cfg.maxclients);
+        line(&o, "client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\n");
+    } else if (!strcmp(section, "memory")) {
+        char h1[32], h2[32], h3[32];
+        uint64_t rss = rss_bytes();
+        human(h1, sizeof h1, s->map_size);
+        human(h2, sizeof h2, rss);
+        human(h3, sizeof h3, s->map_size);
+        /* used_memory is what the process set aside for data at start-up:
+         * it never changes at run time, which is the point. */
+        line(&o, "used_memory:%llu\r\nused_memory_human:%s\r\n",
+             (unsigned long long)s->map_size, h1);
+        line(&o, "used_memory_rss:%llu\r\nused_memory_rss_human:%s\r\n",
+             (unsigned long long)rss, h2);
+        line(&o, "used_memory_peak:%llu\r\nused_memory_peak_human:%s\r\n",
+             (unsigned long long)s->map_size, h3);
+        line(&o, "maxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n");
+        line(&o, "mem_allocator:runneld-fixed\r\n");
+        line(&o, "runnel_memory_store:%llu\r\n", (unsigned long long)s->mem_store);
+        line(&o, "runnel_memory_arena:%llu\r\n", (unsigned long long)s->mem_arena);
+        line(&o, "runnel_memory_clients:%llu\r\n", (unsigned long long)s->mem_clients);
+        line(&o, "runnel_memory_other:%llu\r\n", (unsigned long long)s->mem_misc);
+    } else if (!strcmp(section, "persistence")) {
+        line(&o, "rdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n");
+        line(&o, "rdb_last_save_time:%llu\r\n", (unsigned long long)(s->start_ms / 1000));
+        line(&o, "rdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n");
+        line(&o, "aof_last_write_status:ok\r\n");
+        line(&o, "runnel_store:ram\r\n");
+    } else if (!strcmp(section, "stats")) {
+        line(&o, "total_net_input_bytes:%llu\r\n", (unsigned long long)s->net_in);
+        line(&o, "total_net_output_bytes:%llu\r\n", (unsigned long long)s->net_out);
+        line(&o, "total_reads_processed:%llu\r\n", (unsigned long long)s->reads);
+        line(&o, "total_writes_processed:%llu\r\n", (unsigned long long)s->writes);
+        line(&o, "client_query_buffer_limit_disconnections:%llu\r\n",
+             (unsigned long long)s->qbuf_disconnects);
+        line(&o, "client_output_buffer_limit_disconnections:%llu\r\n",
+             (unsigned long long)s->obuf_disconnects);
+    } else if (!strcmp(section, "cpu")) {
+        struct rusage self;
+        getrusage(RUSAGE_SELF, &self);
+        line(&o, "used_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n",
+             (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
+             (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec);
+    }
+    return o.len;
+}
+
+void rd_hostops_init(rd_server_t *s)
+{
+    memset(&s->ops, 0, sizeof s->ops);
+    s->ops.ctx = s;
+    s->ops.foreach_client = foreach_client;
+    s->ops.kill_client = kill_client;
+    s->ops.client_woken = client_woken;
+    s->ops.info = info;
+    s->ops.config_get = rd_config_get;
+    s->ops.config_set = rd_config_set;
+    s->ops.config_names = rd_config_names;
+}
