@@ -420,9 +420,22 @@ def hello_keys(node):
     return sorted(names), proto
 
 
+SEEN_ERRORS = set()
+
+
+def collect_errors(node):
+    if node is None:
+        return
+    if node.kind == b"-":
+        SEEN_ERRORS.add(node.head)
+    for c in node.children or ():
+        collect_errors(c)
+
+
 def compare(res, step, sides, replies, args):
     """replies: [(raw, node), (raw, node)] for side A (reference) and B."""
     res.compared += 1
+    collect_errors(replies[0][1])
     names = (sides[0].name, sides[1].name)
     (ra, na), (rb, nb) = replies
     if na is None or nb is None:
@@ -646,6 +659,8 @@ def main():
     ap.add_argument("--against-redis-only", action="store_true",
                     help="compare redis-server against a second redis-server (validates the harness)")
     ap.add_argument("--no-shape", action="store_true", help="skip the INFO/CLIENT/HELLO shape check")
+    ap.add_argument("--list-errors", action="store_true",
+                    help="print every distinct error reply the reference server gave")
     ap.add_argument("cases", nargs="*", help="case files (default: cases/*.txt)")
     opts = ap.parse_args()
 
@@ -695,6 +710,9 @@ def main():
     finally:
         for s in started:
             s.cleanup()
+    if opts.list_errors:
+        for e in sorted(SEEN_ERRORS):
+            print("ERROR SEEN: %s" % e.decode("utf-8", "replace"))
     total = len(res.mismatches) + len(problems)
     print("difftest: %d case files, %d steps, %d replies compared, %d mismatches, "
           "%d optional mismatches (not counted), %d shape problems"
