@@ -111,7 +111,7 @@ static int parse_add_trim(runnel_cmd_t *cmd, add_trim_args_t *a, bool xadd)
     const runnel_str_t *argv = cmd->argv;
     int64_t limit = 0;
     bool limit_given = false;
-    int i = xadd ? 2 : 1;
+    int i = 2; /* after the key, for XADD and XTRIM alike */
 
     memset(a, 0, sizeof *a);
     a->trim.strategy = RUNNEL_TRIM_NONE;

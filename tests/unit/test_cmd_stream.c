@@ -1,17 +1,225 @@
 /*
- * test_cmd_stream.c - the stream commands through runnel_cmd_execute, reply
- * bytes compared with what Redis 7.0.15 sends for the same input.
+ * test_cmd_stream.c - the stream commands and the dispatcher through
+ * runnel_cmd_execute, reply bytes compared with what Redis 7.0.15 sends.
+ *
+ * The expected bytes of test_redis_transcript were recorded from a real
+ * redis-server 7.0.15 (Debian bookworm) fed the same commands in the same
+ * order after FLUSHALL; they cover every error text of sections 0 and 11
+ * of docs/redis-streams-7.0.md that a single-type server can produce, and
+ * the main reply shapes. Replies that depend on time (idle, delivery
+ * times) are tested separately with the fake clock.
  */
 #include "cmd_fixture.h"
 
-static void test_basic(void)
+static void test_redis_transcript(void)
 {
     CHECK(cf_setup() == 0);
-    EXPECT("XADD s 1-1 f v", "$3\r\n1-1\r\n");
-    EXPECT("XRANGE s - +", "*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
     EXPECT("foo a b", "-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n");
+    EXPECT("foo", "-ERR unknown command 'foo', with args beginning with: \r\n");
+    EXPECT("dping 1 2 3 4", "-ERR unknown command 'dping', with args beginning with: '1' '2' '3' '4' \r\n");
+    EXPECT("xgroup foo", "-ERR unknown subcommand 'foo'. Try XGROUP HELP.\r\n");
+    EXPECT("xgroup", "-ERR wrong number of arguments for 'xgroup' command\r\n");
+    EXPECT("XINFO foo k", "-ERR unknown subcommand 'foo'. Try XINFO HELP.\r\n");
+    EXPECT("XADD s", "-ERR wrong number of arguments for 'xadd' command\r\n");
+    EXPECT("XLEN", "-ERR wrong number of arguments for 'xlen' command\r\n");
+    EXPECT("XLEN a b", "-ERR wrong number of arguments for 'xlen' command\r\n");
+    EXPECT("xgroup create s", "-ERR wrong number of arguments for 'xgroup|create' command\r\n");
+    EXPECT("XINFO HELP x", "-ERR wrong number of arguments for 'xinfo|help' command\r\n");
+    EXPECT("XINFO HELP", "*9\r\n+XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+CONSUMERS <key> <groupname>\r\n+    Show consumers of <groupname>.\r\n+GROUPS <key>\r\n+    Show the stream consumer groups.\r\n+STREAM <key> [FULL [COUNT <count>]\r\n+    Show information about the stream.\r\n+HELP\r\n+    Prints this help.\r\n");
+    EXPECT("XGROUP HELP", "*17\r\n+XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+CREATE <key> <groupname> <id|$> [option]\r\n+    Create a new consumer group. Options are:\r\n+    * MKSTREAM\r\n+      Create the empty stream if it does not exist.\r\n+    * ENTRIESREAD entries_read\r\n+      Set the group's entries_read counter (internal use).\r\n+CREATECONSUMER <key> <groupname> <consumer>\r\n+    Create a new consumer in the specified group.\r\n+DELCONSUMER <key> <groupname> <consumer>\r\n+    Remove the specified consumer.\r\n+DESTROY <key> <groupname>\r\n+    Remove the specified group.\r\n+SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]\r\n+    Set the current group ID and entries_read counter.\r\n+HELP\r\n+    Prints this help.\r\n");
+    EXPECT("XINFO STREAM nokey", "-ERR no such key\r\n");
+    EXPECT("XADD s 1-1 f v", "$3\r\n1-1\r\n");
+    EXPECT("XADD s 1-1 f v", "-ERR The ID specified in XADD is equal or smaller than the target stream top item\r\n");
+    EXPECT("XADD s 0-0 f v", "-ERR The ID specified in XADD must be greater than 0-0\r\n");
+    EXPECT("XADD s 0 f v", "-ERR The ID specified in XADD must be greater than 0-0\r\n");
+    EXPECT("XADD z 0-0 f v", "-ERR The ID specified in XADD must be greater than 0-0\r\n");
+    EXPECT("EXISTS z", ":0\r\n");
+    EXPECT("XADD s 1-1 f", "-ERR wrong number of arguments for 'xadd' command\r\n");
+    EXPECT("XADD s 2-1 f v g", "-ERR wrong number of arguments for 'xadd' command\r\n");
+    EXPECT("XADD s MAXLEN 1 MINID 1 3-0 f v", "-ERR syntax error, MAXLEN and MINID options at the same time are not compatible\r\n");
+    EXPECT("XADD s MAXLEN -1 3-0 f v", "-ERR The MAXLEN argument must be >= 0.\r\n");
+    EXPECT("XADD s MAXLEN abc 3-0 f v", "-ERR value is not an integer or out of range\r\n");
+    EXPECT("XADD s MAXLEN ~ 10 LIMIT -1 3-0 f v", "-ERR The LIMIT argument must be >= 0.\r\n");
+    EXPECT("XADD s LIMIT 10 3-0 f v", "-ERR syntax error, LIMIT cannot be used without specifying a trimming strategy\r\n");
+    EXPECT("XADD s LIMIT 0 3-0 f v", "-ERR syntax error, LIMIT cannot be used without the special ~ option\r\n");
+    EXPECT("XADD s MAXLEN 1 LIMIT 10 3-0 f v", "-ERR syntax error, LIMIT cannot be used without the special ~ option\r\n");
+    EXPECT("XADD s MAXLEN = 1 LIMIT 10 3-0 f v", "-ERR syntax error, LIMIT cannot be used without the special ~ option\r\n");
+    EXPECT("XADD s MINID - 3-0 f v", "-ERR Invalid stream ID specified as stream command argument\r\n");
+    EXPECT("XADD s MINID abc 3-0 f v", "-ERR Invalid stream ID specified as stream command argument\r\n");
+    EXPECT("XADD s abc f v", "-ERR Invalid stream ID specified as stream command argument\r\n");
+    EXPECT("XADD s 1-* f v", "$3\r\n1-2\r\n");
+    EXPECT("XADD s 5-* f v", "$3\r\n5-0\r\n");
+    EXPECT("XADD s 5-* f v", "$3\r\n5-1\r\n");
+    EXPECT("XADD s NOMKSTREAM 6-0 a b", "$3\r\n6-0\r\n");
+    EXPECT("XADD nos NOMKSTREAM 6-0 a b", "$-1\r\n");
+    EXPECT("XADD s 18446744073709551615-18446744073709551615 f v", "$41\r\n18446744073709551615-18446744073709551615\r\n");
+    EXPECT("XADD s * f v", "-ERR The stream has exhausted the last possible ID, unable to add more items\r\n");
+    EXPECT("XADD s 18446744073709551615-* f v", "-ERR The stream has exhausted the last possible ID, unable to add more items\r\n");
+    EXPECT("XTRIM k MAXLEN ~", "-ERR value is not an integer or out of range\r\n");
+    EXPECT("XTRIM k MAXLEN 5 NOMKSTREAM", "-ERR syntax error\r\n");
+    EXPECT("XTRIM k LIMIT 0 LIMIT 0", "-ERR syntax error, XTRIM must be called with a trimming strategy\r\n");
+    EXPECT("XTRIM k LIMIT 10 MAXLEN 5", "-ERR syntax error, LIMIT cannot be used without the special ~ option\r\n");
+    EXPECT("XTRIM k", "-ERR wrong number of arguments for 'xtrim' command\r\n");
+    EXPECT("XTRIM nokey MAXLEN 5", ":0\r\n");
+    EXPECT("XADD t 1-0 a 1", "$3\r\n1-0\r\n");
+    EXPECT("XADD t 2-0 b 2 c 3", "$3\r\n2-0\r\n");
+    EXPECT("XADD t 3-0 '' ''", "$3\r\n3-0\r\n");
+    EXPECT("XADD t 4-0 d 4", "$3\r\n4-0\r\n");
+    EXPECT("XRANGE t - +", "*4\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$3\r\n2-0\r\n*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$3\r\n3-0\r\n*2\r\n$0\r\n\r\n$0\r\n\r\n*2\r\n$3\r\n4-0\r\n*2\r\n$1\r\nd\r\n$1\r\n4\r\n");
+    EXPECT("XRANGE t - + COUNT 2", "*2\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$3\r\n2-0\r\n*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n");
+    EXPECT("XRANGE t - + COUNT 0", "*-1\r\n");
+    EXPECT("XRANGE nokey - + COUNT 0", "*0\r\n");
+    EXPECT("XRANGE t - + COUNT -5", "*-1\r\n");
+    EXPECT("XRANGE t - + COUNT", "-ERR syntax error\r\n");
+    EXPECT("XRANGE t - + FOO 1", "-ERR syntax error\r\n");
+    EXPECT("XRANGE t - + COUNT x", "-ERR value is not an integer or out of range\r\n");
+    EXPECT("XRANGE t (1-0 (4-0", "*2\r\n*2\r\n$3\r\n2-0\r\n*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$3\r\n3-0\r\n*2\r\n$0\r\n\r\n$0\r\n\r\n");
+    EXPECT("XRANGE t (18446744073709551615-18446744073709551615 +", "-ERR invalid start ID for the interval\r\n");
+    EXPECT("XRANGE t - (0-0", "-ERR invalid end ID for the interval\r\n");
+    EXPECT("XRANGE t 2 3", "*2\r\n*2\r\n$3\r\n2-0\r\n*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$3\r\n3-0\r\n*2\r\n$0\r\n\r\n$0\r\n\r\n");
+    EXPECT("XRANGE t 3 2", "*0\r\n");
+    EXPECT("XRANGE t x +", "-ERR Invalid stream ID specified as stream command argument\r\n");
+    EXPECT("XRANGE t ( +", "-ERR Invalid stream ID specified as stream command argument\r\n");
+    EXPECT("XREVRANGE t + -", "*4\r\n*2\r\n$3\r\n4-0\r\n*2\r\n$1\r\nd\r\n$1\r\n4\r\n*2\r\n$3\r\n3-0\r\n*2\r\n$0\r\n\r\n$0\r\n\r\n*2\r\n$3\r\n2-0\r\n*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n");
+    EXPECT("XREVRANGE t + - COUNT 1", "*1\r\n*2\r\n$3\r\n4-0\r\n*2\r\n$1\r\nd\r\n$1\r\n4\r\n");
+    EXPECT("XREVRANGE t (4 -", "*4\r\n*2\r\n$3\r\n4-0\r\n*2\r\n$1\r\nd\r\n$1\r\n4\r\n*2\r\n$3\r\n3-0\r\n*2\r\n$0\r\n\r\n$0\r\n\r\n*2\r\n$3\r\n2-0\r\n*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n");
+    EXPECT("XLEN t", ":4\r\n");
+    EXPECT("XLEN nokey", ":0\r\n");
+    EXPECT("XDEL nokey bad", ":0\r\n");
+    EXPECT("XDEL t bad", "-ERR Invalid stream ID specified as stream command argument\r\n");
+    EXPECT("XDEL t 2-0 2-0 9-0", ":1\r\n");
+    EXPECT("XRANGE t - +", "*3\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$3\r\n3-0\r\n*2\r\n$0\r\n\r\n$0\r\n\r\n*2\r\n$3\r\n4-0\r\n*2\r\n$1\r\nd\r\n$1\r\n4\r\n");
+    EXPECT("XTRIM t MAXLEN 1", ":2\r\n");
+    EXPECT("XRANGE t - +", "*1\r\n*2\r\n$3\r\n4-0\r\n*2\r\n$1\r\nd\r\n$1\r\n4\r\n");
+    EXPECT("XSETID t 1-0", "-ERR The ID specified in XSETID is smaller than the target stream top item\r\n");
+    EXPECT("XSETID t 9-0 ENTRIESADDED -1", "-ERR entries_added must be positive\r\n");
+    EXPECT("XSETID t 9-0 ENTRIESADDED x", "-ERR value is not an integer or out of range\r\n");
+    EXPECT("XSETID t 9-0 MAXDELETEDID 10-0", "-ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id\r\n");
+    EXPECT("XSETID t 9-0 FOO", "-ERR syntax error\r\n");
+    EXPECT("XSETID t bad", "-ERR Invalid stream ID specified as stream command argument\r\n");
+    EXPECT("XSETID nokey 9-0", "-ERR no such key\r\n");
+    EXPECT("XSETID t 9-0 ENTRIESADDED 0", "-ERR The entries_added specified in XSETID is smaller than the target stream length\r\n");
+    EXPECT("XSETID t 9-0 ENTRIESADDED 10 MAXDELETEDID 3-0", "+OK\r\n");
+    EXPECT("XINFO STREAM t", "*20\r\n$6\r\nlength\r\n:1\r\n$15\r\nradix-tree-keys\r\n:1\r\n$16\r\nradix-tree-nodes\r\n:2\r\n$17\r\nlast-generated-id\r\n$3\r\n9-0\r\n$20\r\nmax-deleted-entry-id\r\n$3\r\n3-0\r\n$13\r\nentries-added\r\n:10\r\n$23\r\nrecorded-first-entry-id\r\n$3\r\n4-0\r\n$6\r\ngroups\r\n:0\r\n$11\r\nfirst-entry\r\n*2\r\n$3\r\n4-0\r\n*2\r\n$1\r\nd\r\n$1\r\n4\r\n$10\r\nlast-entry\r\n*2\r\n$3\r\n4-0\r\n*2\r\n$1\r\nd\r\n$1\r\n4\r\n");
+    EXPECT("XINFO STREAM t FOO", "-ERR unknown subcommand or wrong number of arguments for 'STREAM'. Try XINFO HELP.\r\n");
+    EXPECT("XINFO STREAM t FULL COUNT", "-ERR unknown subcommand or wrong number of arguments for 'STREAM'. Try XINFO HELP.\r\n");
+    EXPECT("XINFO STREAM t FULL COUNT x", "-ERR value is not an integer or out of range\r\n");
+    EXPECT("XREAD STREAMS t", "-ERR wrong number of arguments for 'xread' command\r\n");
+    EXPECT("XREAD STREAMS t a b", "-ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.\r\n");
+    EXPECT("XREAD GROUP g c STREAMS t 0", "-ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.\r\n");
+    EXPECT("XREAD NOACK STREAMS t 0", "-ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.\r\n");
+    EXPECT("XREAD STREAMS t >", "-ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.\r\n");
+    EXPECT("XREAD COUNT 1 t 0", "-ERR syntax error\r\n");
+    EXPECT("XREAD BLOCK x STREAMS t 0", "-ERR timeout is not an integer or out of range\r\n");
+    EXPECT("XREAD BLOCK -1 STREAMS t 0", "-ERR timeout is negative\r\n");
+    EXPECT("XREAD COUNT x STREAMS t 0", "-ERR value is not an integer or out of range\r\n");
+    EXPECT("XREAD STREAMS t bad", "-ERR Invalid stream ID specified as stream command argument\r\n");
+    EXPECT("XREAD STREAMS t 0", "*1\r\n*2\r\n$1\r\nt\r\n*1\r\n*2\r\n$3\r\n4-0\r\n*2\r\n$1\r\nd\r\n$1\r\n4\r\n");
+    EXPECT("XREAD STREAMS t $", "*-1\r\n");
+    EXPECT("XREAD STREAMS nokey 0", "*-1\r\n");
+    EXPECT("XREAD COUNT 1 STREAMS t t 0 0", "*2\r\n*2\r\n$1\r\nt\r\n*1\r\n*2\r\n$3\r\n4-0\r\n*2\r\n$1\r\nd\r\n$1\r\n4\r\n*2\r\n$1\r\nt\r\n*1\r\n*2\r\n$3\r\n4-0\r\n*2\r\n$1\r\nd\r\n$1\r\n4\r\n");
+    EXPECT("XREADGROUP STREAMS t 0 x x", "-ERR wrong number of arguments for 'xreadgroup' command\r\n");
+    EXPECT("XREADGROUP GROUP g c STREAMS t >", "-NOGROUP No such key 't' or consumer group 'g' in XREADGROUP with GROUP option\r\n");
+    EXPECT("XREADGROUP GROUP g c COUNT 1 STREAMS t", "-ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.\r\n");
+    EXPECT("XGROUP CREATE nokey g $", "-ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.\r\n");
+    EXPECT("XGROUP CREATE t g bad", "-ERR Invalid stream ID specified as stream command argument\r\n");
+    EXPECT("XGROUP CREATE t g -", "-ERR Invalid stream ID specified as stream command argument\r\n");
+    EXPECT("XGROUP CREATE t g $ FOO", "-ERR unknown subcommand or wrong number of arguments for 'CREATE'. Try XGROUP HELP.\r\n");
+    EXPECT("XGROUP CREATE t g $ ENTRIESREAD x", "-ERR value is not an integer or out of range\r\n");
+    EXPECT("XGROUP CREATE t g $ ENTRIESREAD -2", "-ERR value for ENTRIESREAD must be positive or -1\r\n");
+    EXPECT("XGROUP CREATE t g 0", "+OK\r\n");
+    EXPECT("XGROUP CREATE t g 0", "-BUSYGROUP Consumer Group name already exists\r\n");
+    EXPECT("XGROUP CREATE mk g $ MKSTREAM", "+OK\r\n");
+    EXPECT("XGROUP CREATE mk2 g bad MKSTREAM", "-ERR Invalid stream ID specified as stream command argument\r\n");
+    EXPECT("EXISTS mk2", ":0\r\n");
+    EXPECT("XGROUP SETID t nog 0", "-NOGROUP No such consumer group 'nog' for key name 't'\r\n");
+    EXPECT("XGROUP SETID t g bad", "-ERR Invalid stream ID specified as stream command argument\r\n");
+    EXPECT("XGROUP SETID t g 0 ENTRIESREAD", "-ERR unknown subcommand or wrong number of arguments for 'SETID'. Try XGROUP HELP.\r\n");
+    EXPECT("XGROUP SETID nokey g 0", "-ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.\r\n");
+    EXPECT("XGROUP CREATECONSUMER t nog c", "-NOGROUP No such consumer group 'nog' for key name 't'\r\n");
+    EXPECT("XGROUP CREATECONSUMER t g c1", ":1\r\n");
+    EXPECT("XGROUP CREATECONSUMER t g c1", ":0\r\n");
+    EXPECT("XGROUP DELCONSUMER t g nobody", ":0\r\n");
+    EXPECT("XGROUP DESTROY t nog", ":0\r\n");
+    EXPECT("XGROUP DESTROY nokey g", "-ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.\r\n");
+    EXPECT("XREADGROUP GROUP nog c STREAMS t >", "-NOGROUP No such key 't' or consumer group 'nog' in XREADGROUP with GROUP option\r\n");
+    EXPECT("XREADGROUP GROUP g c STREAMS t $", "-ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.\r\n");
+    EXPECT("XREADGROUP GROUP g c STREAMS t bad", "-ERR Invalid stream ID specified as stream command argument\r\n");
+    EXPECT("XREADGROUP GROUP g c STREAMS nokey >", "-NOGROUP No such key 'nokey' or consumer group 'g' in XREADGROUP with GROUP option\r\n");
+    EXPECT("XREADGROUP GROUP g c1 STREAMS t >", "*1\r\n*2\r\n$1\r\nt\r\n*1\r\n*2\r\n$3\r\n4-0\r\n*2\r\n$1\r\nd\r\n$1\r\n4\r\n");
+    EXPECT("XREADGROUP GROUP g c1 STREAMS t >", "*-1\r\n");
+    EXPECT("XREADGROUP GROUP g c1 STREAMS t 0", "*1\r\n*2\r\n$1\r\nt\r\n*1\r\n*2\r\n$3\r\n4-0\r\n*2\r\n$1\r\nd\r\n$1\r\n4\r\n");
+    EXPECT("XINFO GROUPS t", "*1\r\n*12\r\n$4\r\nname\r\n$1\r\ng\r\n$9\r\nconsumers\r\n:1\r\n$7\r\npending\r\n:1\r\n$17\r\nlast-delivered-id\r\n$3\r\n4-0\r\n$12\r\nentries-read\r\n:10\r\n$3\r\nlag\r\n:0\r\n");
+    EXPECT("XINFO GROUPS nokey", "-ERR no such key\r\n");
+    EXPECT("XINFO CONSUMERS t nog", "-NOGROUP No such consumer group 'nog' for key name 't'\r\n");
+    EXPECT("XINFO CONSUMERS nokey g", "-ERR no such key\r\n");
+    EXPECT("XPENDING t g a", "-ERR syntax error\r\n");
+    EXPECT("XPENDING t g - + 10 c x y z", "-ERR syntax error\r\n");
+    EXPECT("XPENDING t g IDLE x - + 10", "-ERR value is not an integer or out of range\r\n");
+    EXPECT("XPENDING t g IDLE 10 - +", "-ERR syntax error\r\n");
+    EXPECT("XPENDING t g - + x", "-ERR value is not an integer or out of range\r\n");
+    EXPECT("XPENDING t g bad + 10", "-ERR Invalid stream ID specified as stream command argument\r\n");
+    EXPECT("XPENDING t g - bad 10", "-ERR Invalid stream ID specified as stream command argument\r\n");
+    EXPECT("XPENDING t nog", "-NOGROUP No such key 't' or consumer group 'nog'\r\n");
+    EXPECT("XPENDING nokey g - + 10", "-NOGROUP No such key 'nokey' or consumer group 'g'\r\n");
+    EXPECT("XPENDING t g - + 0", "*0\r\n");
+    EXPECT("XPENDING t g - + 10 nobody", "*0\r\n");
+    EXPECT("XPENDING t g", "*4\r\n:1\r\n$3\r\n4-0\r\n$3\r\n4-0\r\n*1\r\n*2\r\n$2\r\nc1\r\n$1\r\n1\r\n");
+    EXPECT("XPENDING t g2", "-NOGROUP No such key 't' or consumer group 'g2'\r\n");
+    EXPECT("XACK nokey g bad", ":0\r\n");
+    EXPECT("XACK t nog bad", ":0\r\n");
+    EXPECT("XACK t g bad", "-ERR Invalid stream ID specified as stream command argument\r\n");
+    EXPECT("XACK t g 1-0 1-0 99-0", ":0\r\n");
+    EXPECT("XPENDING t g", "*4\r\n:1\r\n$3\r\n4-0\r\n$3\r\n4-0\r\n*1\r\n*2\r\n$2\r\nc1\r\n$1\r\n1\r\n");
+    EXPECT("XCLAIM nokey g c 0 1-0", "-NOGROUP No such key 'nokey' or consumer group 'g'\r\n");
+    EXPECT("XCLAIM t nog c 0 1-0", "-NOGROUP No such key 't' or consumer group 'nog'\r\n");
+    EXPECT("XCLAIM t g c x 1-0", "-ERR Invalid min-idle-time argument for XCLAIM\r\n");
+    EXPECT("XCLAIM t g c 0 1-0 abc", "-ERR Unrecognized XCLAIM option 'abc'\r\n");
+    EXPECT("XCLAIM t g c 0 1-0 IDLE x", "-ERR Invalid IDLE option argument for XCLAIM\r\n");
+    EXPECT("XCLAIM t g c 0 1-0 TIME x", "-ERR Invalid TIME option argument for XCLAIM\r\n");
+    EXPECT("XCLAIM t g c 0 1-0 RETRYCOUNT x", "-ERR Invalid RETRYCOUNT option argument for XCLAIM\r\n");
+    EXPECT("XCLAIM t g c 0 1-0 LASTID bad", "-ERR Invalid stream ID specified as stream command argument\r\n");
+    EXPECT("XCLAIM t g c 0 1-0 IDLE", "-ERR Unrecognized XCLAIM option 'IDLE'\r\n");
+    EXPECT("XCLAIM t g c 0 LASTID 0-1", "*0\r\n");
+    EXPECT("XAUTOCLAIM t g c x 0", "-ERR Invalid min-idle-time argument for XAUTOCLAIM\r\n");
+    EXPECT("XAUTOCLAIM t g c 0 bad", "-ERR Invalid stream ID specified as stream command argument\r\n");
+    EXPECT("XAUTOCLAIM t g c 0 (18446744073709551615-18446744073709551615", "-ERR invalid start ID for the interval\r\n");
+    EXPECT("XAUTOCLAIM t g c 0 0 COUNT 0", "-ERR COUNT must be > 0\r\n");
+    EXPECT("XAUTOCLAIM t g c 0 0 COUNT x", "-ERR COUNT must be > 0\r\n");
+    EXPECT("XAUTOCLAIM t g c 0 0 COUNT 576460752303423488", "-ERR COUNT must be > 0\r\n");
+    EXPECT("XAUTOCLAIM t g c 0 0 COUNT 576460752303423487", "-ERR Insufficient memory, failed allocating transient memory, COUNT too high.\r\n");
+    EXPECT("XAUTOCLAIM t g c 0 0 FOO", "-ERR syntax error\r\n");
+    EXPECT("XAUTOCLAIM nokey g c 0 0", "-NOGROUP No such key 'nokey' or consumer group 'g'\r\n");
+    EXPECT("XAUTOCLAIM t g c 0 0 JUSTID", "*3\r\n$3\r\n0-0\r\n*1\r\n$3\r\n4-0\r\n*0\r\n");
+    EXPECT("XGROUP DELCONSUMER t g c1", ":0\r\n");
+    EXPECT("XGROUP DESTROY t g", ":1\r\n");
+    EXPECT("XGROUP CREATE t g $ ENTRIESREAD 3", "+OK\r\n");
+    EXPECT("XINFO GROUPS t", "*1\r\n*12\r\n$4\r\nname\r\n$1\r\ng\r\n$9\r\nconsumers\r\n:0\r\n$7\r\npending\r\n:0\r\n$17\r\nlast-delivered-id\r\n$3\r\n9-0\r\n$12\r\nentries-read\r\n:3\r\n$3\r\nlag\r\n:7\r\n");
+    EXPECT("EXEC", "-ERR EXEC without MULTI\r\n");
+    EXPECT("DISCARD", "-ERR DISCARD without MULTI\r\n");
+    EXPECT("MULTI", "+OK\r\n");
+    EXPECT("MULTI", "-ERR MULTI calls can not be nested\r\n");
+    EXPECT("XADD m 1-0 a b", "+QUEUED\r\n");
+    EXPECT("XLEN m", "+QUEUED\r\n");
+    EXPECT("EXEC", "*2\r\n$3\r\n1-0\r\n:1\r\n");
+    EXPECT("MULTI", "+OK\r\n");
+    EXPECT("XADD m 2-0 a", "-ERR wrong number of arguments for 'xadd' command\r\n");
+    EXPECT("XLEN m", "+QUEUED\r\n");
+    EXPECT("EXEC", "-EXECABORT Transaction discarded because of previous errors.\r\n");
+    EXPECT("MULTI", "+OK\r\n");
+    EXPECT("nosuch", "-ERR unknown command 'nosuch', with args beginning with: \r\n");
+    EXPECT("EXEC", "-EXECABORT Transaction discarded because of previous errors.\r\n");
+    EXPECT("MULTI", "+OK\r\n");
+    EXPECT("XADD m 3-0 a b", "+QUEUED\r\n");
+    EXPECT("DISCARD", "+OK\r\n");
+    EXPECT("XLEN m", ":1\r\n");
+    EXPECT("WATCH m", "+OK\r\n");
+    EXPECT("MULTI", "+OK\r\n");
+    EXPECT("WATCH m", "-ERR WATCH inside MULTI is not allowed\r\n");
+    EXPECT("EXEC", "*0\r\n");
+    EXPECT("UNWATCH", "+OK\r\n");
 }
 
 TEST_MAIN(
-    RUN(test_basic);
+    RUN(test_redis_transcript);
 )
