@@ -41,6 +41,8 @@ static uint64_t cf_multi[CF_CLIENTS][CF_BUF / 8];
 static uint8_t cf_watch[CF_CLIENTS][512];
 static uint64_t cf_blockbuf[CF_CLIENTS][CF_BUF / 8];
 static unsigned cf_woken[CF_CLIENTS];
+static int cf_wake_order[16];
+static unsigned cf_nwakes;
 
 static void cf_foreach(void *ctx, void (*fn)(void *arg, runnel_client_t *c), void *arg)
 {
@@ -53,6 +55,8 @@ static void cf_client_woken(void *ctx, runnel_client_t *c)
 {
     (void)ctx;
     cf_woken[c - cf_clients]++;
+    if (cf_nwakes < 16)
+        cf_wake_order[cf_nwakes++] = (int)(c - cf_clients);
 }
 
 static const runnel_server_ops_t cf_ops = {
@@ -98,6 +102,7 @@ static inline int cf_setup(void)
                            (uint8_t *)cf_blockbuf[i], CF_BUF, true);
         cf_woken[i] = 0;
     }
+    cf_nwakes = 0;
     return 0;
 }
 
