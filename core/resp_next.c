@@ -153,8 +153,12 @@ int runnel_resp_next(runnel_resp_reader_t *rd, const uint8_t *buf, size_t len,
 
     if (rd->failed)
         return RUNNEL_ERR_PROTO;
+    if (len == 0)
+        return RUNNEL_ERR_AGAIN;
+    if (!is_type_byte(buf[0]))
+        return fail(rd); /* judged at once, however many bytes follow */
     if (len < 3)
-        return len > 0 && !is_type_byte(buf[0]) ? fail(rd) : RUNNEL_ERR_AGAIN;
+        return RUNNEL_ERR_AGAIN;
 
     uint8_t type = buf[0];
     /* Status and error lines may be as long as a bulk; others are short. */
