@@ -371,6 +371,49 @@ def mask_tree(side, node, directives):
 # ----------------------------------------------------------------------------
 # Runner
 
+def compact(raw):
+    """One-line rendering of a reply for mismatch reports: "bulk", :int,
+    +simple, -error, [array], {map}, nil; '*-1' / '$-1' / '_' keep their type."""
+    p = respclient.Parser()
+    p.feed(raw)
+    try:
+        got = p.parse()
+    except Exception:
+        got = None
+    if got is None:
+        return None
+    out = []
+
+    def q(b):
+        r = []
+        for ch in b:
+            if ch in (34, 92):
+                r.append("\\" + chr(ch))
+            elif 32 <= ch < 127:
+                r.append(chr(ch))
+            else:
+                r.append({13: "\\r", 10: "\\n"}.get(ch, "\\x%02x" % ch))
+        return '"' + "".join(r) + '"'
+
+    def w(n):
+        k = n.kind
+        if n.is_null():
+            out.append({b"*": "*-1", b"$": "$-1", b"_": "_"}[k])
+        elif k in (b"$", b"=", b"!"):
+            out.append((k.decode() if k != b"$" else "") + q(n.body))
+        elif k in (b"*", b"~", b">", b"%"):
+            out.append({b"*": "[", b"~": "~[", b">": ">[", b"%": "{"}[k])
+            for i, c in enumerate(n.children):
+                if i:
+                    out.append(": " if k == b"%" and i % 2 else (", " if k == b"%" else " "))
+                w(c)
+            out.append("}" if k == b"%" else "]")
+        else:
+            out.append(k.decode() + n.head.decode("latin-1"))
+    w(got[0])
+    return "".join(out)
+
+
 class Result(object):
     def __init__(self):
         self.steps = 0
@@ -381,10 +424,16 @@ class Result(object):
     def mismatch(self, step, msg, a=None, b=None, names=("redis", "runneld")):
         out = ["MISMATCH %s: %s" % (step.where, step.text), "  " + msg]
         if a is not None or b is not None:
-            for nm, raw in ((names[0], a), (names[1], b)):
-                text = printable(raw if isinstance(raw, bytes) else str(raw).encode())
-                out.append("  --- %s:" % nm)
-                out.extend("      " + ln for ln in text.splitlines())
+            ca = compact(a) if isinstance(a, bytes) else None
+            cb = compact(b) if isinstance(b, bytes) else None
+            if ca is not None and cb is not None and ca != cb:
+                out.append("  %-8s %s" % (names[0] + ":", ca))
+                out.append("  %-8s %s" % (names[1] + ":", cb))
+            else:
+                for nm, raw in ((names[0], a), (names[1], b)):
+                    text = printable(raw if isinstance(raw, bytes) else str(raw).encode())
+                    out.append("  --- %s:" % nm)
+                    out.extend("      " + ln for ln in text.splitlines())
         self.mismatches.append("\n".join(out))
         print(self.mismatches[-1], flush=True)
 
