@@ -220,6 +220,228 @@ static void test_redis_transcript(void)
     EXPECT("UNWATCH", "+OK\r\n");
 }
 
+/* Long arguments in the unknown-command text: the name cut at 128 bytes,
+ * arguments quoted while the list is under 128 bytes (recorded from Redis). */
+static void test_unknown_command_truncation(void)
+{
+    static char line[600];
+    CHECK(cf_setup() == 0);
+    memset(line, 0, sizeof line);
+    strcpy(line, "foo ");
+    memset(line + 4, 'a', 100);
+    line[104] = ' ';
+    memset(line + 105, 'b', 100);
+    strcpy(line + 205, " x");
+    EXPECT(line, "-ERR unknown command 'foo', with args beginning with: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' 'bbbbbbbbbbbbbbbbbbbbbbbbb' \r\n");
+    memset(line, 0, sizeof line);
+    memset(line, 'c', 200);
+    strcpy(line + 200, " 1");
+    EXPECT(line, "-ERR unknown command 'cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc', with args beginning with: '1' \r\n");
+    memset(line, 0, sizeof line);
+    strcpy(line, "xgroup ");
+    memset(line + 7, 'c', 200);
+    EXPECT(line, "-ERR unknown subcommand 'cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc'. Try XGROUP HELP.\r\n");
+}
+
+/* RESP3 shapes (recorded from Redis after HELLO 3). */
+static void test_resp3_shapes(void)
+{
+    CHECK(cf_setup() == 0);
+    cf_clients[0].resp = 3;
+    EXPECT("XADD s 1-0 f v", "$3\r\n1-0\r\n");
+    EXPECT("XINFO STREAM s", "%10\r\n$6\r\nlength\r\n:1\r\n$15\r\nradix-tree-keys\r\n:1\r\n$16\r\nradix-tree-nodes\r\n:2\r\n$17\r\nlast-generated-id\r\n$3\r\n1-0\r\n$20\r\nmax-deleted-entry-id\r\n$3\r\n0-0\r\n$13\r\nentries-added\r\n:1\r\n$23\r\nrecorded-first-entry-id\r\n$3\r\n1-0\r\n$6\r\ngroups\r\n:0\r\n$11\r\nfirst-entry\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n$10\r\nlast-entry\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
+    EXPECT("XINFO GROUPS s", "*0\r\n");
+    EXPECT("XPENDING s nog", "-NOGROUP No such key 's' or consumer group 'nog'\r\n");
+    EXPECT("XREAD STREAMS s 0", "%1\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
+    EXPECT("XRANGE s - + COUNT 0", "_\r\n");
+    EXPECT("XGROUP CREATE s g 0", "+OK\r\n");
+    EXPECT("XPENDING s g", "*4\r\n:0\r\n_\r\n_\r\n_\r\n");
+    EXPECT("XINFO GROUPS s", "*1\r\n%6\r\n$4\r\nname\r\n$1\r\ng\r\n$9\r\nconsumers\r\n:0\r\n$7\r\npending\r\n:0\r\n$17\r\nlast-delivered-id\r\n$3\r\n0-0\r\n$12\r\nentries-read\r\n_\r\n$3\r\nlag\r\n:1\r\n");
+    EXPECT("XAUTOCLAIM s g c 0 0", "*3\r\n$3\r\n0-0\r\n*0\r\n*0\r\n");
+    EXPECT("MULTI", "+OK\r\n");
+    EXPECT("XLEN s", "+QUEUED\r\n");
+    EXPECT("WATCH s", "-ERR WATCH inside MULTI is not allowed\r\n");
+    EXPECT("EXEC", "*1\r\n:1\r\n");
+}
+
+#define T0 "17000000"
+/* Idle times, delivery counts and times with the fake clock: the reply
+ * shapes were checked against Redis, the numbers follow from the clock. */
+static void test_pending_and_claims(void)
+{
+    CHECK(cf_setup() == 0);
+    uint64_t t0 = cf_now;   /* 1700000000000 */
+    EXPECT("XADD s 1-0 f v", "$3\r\n1-0\r\n");
+    EXPECT("XADD s 2-0 f v", "$3\r\n2-0\r\n");
+    EXPECT("XGROUP CREATE s g 0", "+OK\r\n");
+    EXPECT("XREADGROUP GROUP g alice STREAMS s >", "*1\r\n*2\r\n$1\r\ns\r\n*2\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n*2\r\n$3\r\n2-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
+    cf_now = t0 + 500;
+    EXPECT("XPENDING s g - + 10", "*2\r\n*4\r\n$3\r\n1-0\r\n$5\r\nalice\r\n:500\r\n:1\r\n*4\r\n$3\r\n2-0\r\n$5\r\nalice\r\n:500\r\n:1\r\n");
+    EXPECT("XPENDING s g IDLE 600 - + 10", "*0\r\n");
+    EXPECT("XPENDING s g IDLE 500 (1-0 + 10 alice", "*1\r\n*4\r\n$3\r\n2-0\r\n$5\r\nalice\r\n:500\r\n:1\r\n");
+    EXPECT("XINFO CONSUMERS s g", "*1\r\n*6\r\n$4\r\nname\r\n$5\r\nalice\r\n$7\r\npending\r\n:2\r\n$4\r\nidle\r\n:500\r\n");
+    EXPECT("XCLAIM s g bob 600 1-0", "*0\r\n");
+    EXPECT("XCLAIM s g bob 400 1-0", "*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
+    EXPECT("XCLAIM s g bob 0 2-0 JUSTID", "*1\r\n$3\r\n2-0\r\n");
+    cf_now = t0 + 700;
+    EXPECT("XPENDING s g - + 10 bob", "*2\r\n*4\r\n$3\r\n1-0\r\n$3\r\nbob\r\n:200\r\n:2\r\n*4\r\n$3\r\n2-0\r\n$3\r\nbob\r\n:200\r\n:1\r\n");
+    EXPECT("XCLAIM s g carol 0 1-0 IDLE 100 RETRYCOUNT 7 JUSTID", "*1\r\n$3\r\n1-0\r\n");
+    EXPECT("XPENDING s g - + 1", "*1\r\n*4\r\n$3\r\n1-0\r\n$5\r\ncarol\r\n:100\r\n:7\r\n");
+    EXPECT("XCLAIM s g carol 0 1-0 IDLE 300 TIME " T0 "00650 JUSTID", "*1\r\n$3\r\n1-0\r\n");
+    EXPECT("XPENDING s g - + 1", "*1\r\n*4\r\n$3\r\n1-0\r\n$5\r\ncarol\r\n:50\r\n:7\r\n");
+    EXPECT("XPENDING s g", "*4\r\n:2\r\n$3\r\n1-0\r\n$3\r\n2-0\r\n*2\r\n*2\r\n$3\r\nbob\r\n$1\r\n1\r\n*2\r\n$5\r\ncarol\r\n$1\r\n1\r\n");
+    EXPECT("XDEL s 2-0", ":1\r\n");
+    cf_now = t0 + 710;
+    EXPECT("XAUTOCLAIM s g dave 0 0 COUNT 10", "*3\r\n$3\r\n0-0\r\n*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n*1\r\n$3\r\n2-0\r\n");
+    EXPECT("XINFO STREAM s FULL", "*18\r\n$6\r\nlength\r\n:1\r\n$15\r\nradix-tree-keys\r\n:1\r\n$16\r\nradix-tree-nodes\r\n:2\r\n$17\r\nlast-generated-id\r\n$3\r\n2-0\r\n$20\r\nmax-deleted-entry-id\r\n$3\r\n2-0\r\n$13\r\nentries-added\r\n:2\r\n$23\r\nrecorded-first-entry-id\r\n$3\r\n1-0\r\n$7\r\nentries\r\n*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n$6\r\ngroups\r\n*1\r\n*14\r\n$4\r\nname\r\n$1\r\ng\r\n$17\r\nlast-delivered-id\r\n$3\r\n2-0\r\n$12\r\nentries-read\r\n:2\r\n$3\r\nlag\r\n:0\r\n$9\r\npel-count\r\n:1\r\n$7\r\npending\r\n*1\r\n*4\r\n$3\r\n1-0\r\n$4\r\ndave\r\n:" T0 "00710\r\n:8\r\n$9\r\nconsumers\r\n*4\r\n"
+           "*8\r\n$4\r\nname\r\n$5\r\nalice\r\n$9\r\nseen-time\r\n:" T0 "00000\r\n$9\r\npel-count\r\n:0\r\n$7\r\npending\r\n*0\r\n"
+           "*8\r\n$4\r\nname\r\n$3\r\nbob\r\n$9\r\nseen-time\r\n:" T0 "00500\r\n$9\r\npel-count\r\n:0\r\n$7\r\npending\r\n*0\r\n"
+           "*8\r\n$4\r\nname\r\n$5\r\ncarol\r\n$9\r\nseen-time\r\n:" T0 "00700\r\n$9\r\npel-count\r\n:0\r\n$7\r\npending\r\n*0\r\n"
+           "*8\r\n$4\r\nname\r\n$4\r\ndave\r\n$9\r\nseen-time\r\n:" T0 "00710\r\n$9\r\npel-count\r\n:1\r\n$7\r\npending\r\n*1\r\n*3\r\n$3\r\n1-0\r\n:" T0 "00710\r\n:8\r\n");
+    EXPECT("XINFO CONSUMERS s g", "*4\r\n*6\r\n$4\r\nname\r\n$5\r\nalice\r\n$7\r\npending\r\n:0\r\n$4\r\nidle\r\n:710\r\n*6\r\n$4\r\nname\r\n$3\r\nbob\r\n$7\r\npending\r\n:0\r\n$4\r\nidle\r\n:210\r\n*6\r\n$4\r\nname\r\n$5\r\ncarol\r\n$7\r\npending\r\n:0\r\n$4\r\nidle\r\n:10\r\n*6\r\n$4\r\nname\r\n$4\r\ndave\r\n$7\r\npending\r\n:1\r\n$4\r\nidle\r\n:0\r\n");
+    /* FULL COUNT limits entries and pending lists; the group now lags by an
+     * unknown amount (a tombstone at its last ID): nil, as Redis says. */
+    EXPECT("XADD s 3-0 f v", "$3\r\n3-0\r\n");
+    EXPECT("XINFO STREAM s FULL COUNT 1", "*18\r\n$6\r\nlength\r\n:2\r\n$15\r\nradix-tree-keys\r\n:1\r\n$16\r\nradix-tree-nodes\r\n:2\r\n$17\r\nlast-generated-id\r\n$3\r\n3-0\r\n$20\r\nmax-deleted-entry-id\r\n$3\r\n2-0\r\n$13\r\nentries-added\r\n:3\r\n$23\r\nrecorded-first-entry-id\r\n$3\r\n1-0\r\n$7\r\nentries\r\n*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n$6\r\ngroups\r\n*1\r\n*14\r\n$4\r\nname\r\n$1\r\ng\r\n$17\r\nlast-delivered-id\r\n$3\r\n2-0\r\n$12\r\nentries-read\r\n:2\r\n$3\r\nlag\r\n$-1\r\n$9\r\npel-count\r\n:1\r\n$7\r\npending\r\n*1\r\n*4\r\n$3\r\n1-0\r\n$4\r\ndave\r\n:" T0 "00710\r\n:8\r\n$9\r\nconsumers\r\n*4\r\n"
+           "*8\r\n$4\r\nname\r\n$5\r\nalice\r\n$9\r\nseen-time\r\n:" T0 "00000\r\n$9\r\npel-count\r\n:0\r\n$7\r\npending\r\n*0\r\n"
+           "*8\r\n$4\r\nname\r\n$3\r\nbob\r\n$9\r\nseen-time\r\n:" T0 "00500\r\n$9\r\npel-count\r\n:0\r\n$7\r\npending\r\n*0\r\n"
+           "*8\r\n$4\r\nname\r\n$5\r\ncarol\r\n$9\r\nseen-time\r\n:" T0 "00700\r\n$9\r\npel-count\r\n:0\r\n$7\r\npending\r\n*0\r\n"
+           "*8\r\n$4\r\nname\r\n$4\r\ndave\r\n$9\r\nseen-time\r\n:" T0 "00710\r\n$9\r\npel-count\r\n:1\r\n$7\r\npending\r\n*1\r\n*3\r\n$3\r\n1-0\r\n:" T0 "00710\r\n:8\r\n");
+}
+
+static size_t stat_index(const char *name)
+{
+    size_t idx = (size_t)-1;
+    runnel_str_t n = {name, strlen(name)};
+    const runnel_cmd_def_t *d = runnel__cmd_lookup(n, &idx);
+    return d ? idx : (size_t)-1;
+}
+
+static uint64_t error_count(const char *code)
+{
+    for (int i = 0; i < RUNNEL_MAX_ERROR_CODES; i++)
+        if (strcmp(cf_srv.error_codes[i], code) == 0)
+            return cf_srv.error_counts[i];
+    return 0;
+}
+
+/* commandstats and errorstats bookkeeping, NOAUTH, WATCH. */
+static void test_stats_auth_watch(void)
+{
+    CHECK(cf_setup() == 0);
+    size_t xadd = stat_index("xadd"), xlen = stat_index("xlen");
+    EXPECT("XADD s 1-0 f v", "$3\r\n1-0\r\n");
+    EXPECT("XADD s 1-0 f v", "-ERR The ID specified in XADD is equal or smaller than the target stream top item\r\n");
+    EXPECT("XADD s", "-ERR wrong number of arguments for 'xadd' command\r\n");
+    EXPECT("XREADGROUP GROUP g c STREAMS s >", "-NOGROUP No such key 's' or consumer group 'g' in XREADGROUP with GROUP option\r\n");
+    EXPECT("nosuch", "-ERR unknown command 'nosuch', with args beginning with: \r\n");
+    CHECK_EQ_U64(cf_stats[xadd].calls, 2);
+    CHECK_EQ_U64(cf_stats[xadd].failed_calls, 1);
+    CHECK_EQ_U64(cf_stats[xadd].rejected_calls, 1);
+    CHECK_EQ_U64(error_count("ERR"), 3);
+    CHECK_EQ_U64(error_count("NOGROUP"), 1);
+    CHECK_EQ_U64(cf_srv.total_error_replies, 4);
+
+    /* Subcommands have their own slot, right after their container. */
+    size_t xgroup = stat_index("xgroup");
+    const runnel_cmd_def_t *parent = NULL;
+    const runnel_cmd_def_t *d = runnel__cmd_at(xgroup + 1, &parent);
+    CHECK(d != NULL && parent != NULL && strcmp(d->name, "create") == 0 &&
+          strcmp(parent->name, "xgroup") == 0);
+    EXPECT("XGROUP CREATE s g $", "+OK\r\n");
+    CHECK_EQ_U64(cf_stats[xgroup + 1].calls, 1);
+    CHECK(runnel__cmd_at(runnel_cmd_count(), NULL) == NULL);
+    CHECK(runnel__cmd_at(runnel_cmd_count() - 1, NULL) != NULL);
+
+    /* NOAUTH for everything not flagged NOAUTH, before MULTI queueing;
+     * unknown commands are still "unknown" (existence is checked first). */
+    cf_srv.requirepass = "secret";
+    cf_srv.requirepass_len = 6;
+    cf_clients[1].authenticated = false;
+    EXPECT_C(1, "XLEN s", "-NOAUTH Authentication required.\r\n");
+    EXPECT_C(1, "nosuch", "-ERR unknown command 'nosuch', with args beginning with: \r\n");
+    CHECK_EQ_U64(cf_stats[xlen].rejected_calls, 1);
+    CHECK_EQ_U64(cf_stats[xlen].calls, 0);
+    EXPECT_C(0, "XLEN s", ":1\r\n");
+    cf_srv.requirepass_len = 0;
+
+    /* WATCH: a write by another client (or by the engine) makes EXEC fail. */
+    EXPECT_C(0, "WATCH s other", "+OK\r\n");
+    EXPECT_C(1, "XADD s 2-0 f v", "$3\r\n2-0\r\n");
+    EXPECT_C(0, "MULTI", "+OK\r\n");
+    EXPECT_C(0, "XLEN s", "+QUEUED\r\n");
+    EXPECT_C(0, "EXEC", "*-1\r\n");
+    /* EXEC unwatched everything: the next transaction runs. */
+    EXPECT_C(1, "XADD s 3-0 f v", "$3\r\n3-0\r\n");
+    EXPECT_C(0, "MULTI", "+OK\r\n");
+    EXPECT_C(0, "XLEN s", "+QUEUED\r\n");
+    EXPECT_C(0, "EXEC", "*1\r\n:3\r\n");
+    /* Reads and failed writes do not touch; DEL (engine event) does. */
+    EXPECT_C(0, "WATCH s", "+OK\r\n");
+    EXPECT_C(1, "XRANGE s - +  COUNT 1", "-ERR syntax error\r\n");
+    EXPECT_C(1, "XADD s 1-0 f v", "-ERR The ID specified in XADD is equal or smaller than the target stream top item\r\n");
+    CHECK(!cf_clients[0].watch_dirty);
+    EXPECT_C(1, "DEL s", ":1\r\n");
+    CHECK(cf_clients[0].watch_dirty);
+    EXPECT_C(0, "UNWATCH", "+OK\r\n");
+    CHECK(!cf_clients[0].watch_dirty);
+    /* A watched key in another database is another key. */
+    EXPECT_C(0, "WATCH s", "+OK\r\n");
+    cf_clients[1].db = 1;
+    EXPECT_C(1, "XADD s 1-0 f v", "$3\r\n1-0\r\n");
+    CHECK(!cf_clients[0].watch_dirty);
+    cf_clients[1].db = 0;
+    EXPECT_C(1, "XADD s 1-0 f v", "$3\r\n1-0\r\n");
+    CHECK(cf_clients[0].watch_dirty);
+}
+
+/* Redis's string2ll strictness for integer arguments. */
+static void test_arg_i64(void)
+{
+    static const struct { const char *s; int ok; int64_t v; } cases[] = {
+        {"0", 1, 0}, {"-1", 1, -1}, {"123", 1, 123},
+        {"9223372036854775807", 1, INT64_MAX}, {"-9223372036854775808", 1, INT64_MIN},
+        {"9223372036854775808", 0, 0}, {"-9223372036854775809", 0, 0},
+        {"-0", 0, 0}, {"007", 0, 0}, {"+1", 0, 0}, {" 1", 0, 0}, {"1 ", 0, 0},
+        {"", 0, 0}, {"-", 0, 0}, {"1.5", 0, 0}, {"0x10", 0, 0},
+        {"99999999999999999999999", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        runnel_str_t a = {cases[i].s, strlen(cases[i].s)};
+        int64_t v = 42;
+        bool ok = runnel__arg_i64(a, &v);
+        CHECK_EQ_INT(ok, cases[i].ok);
+        if (ok && cases[i].ok)
+            CHECK_EQ_U64((uint64_t)v, (uint64_t)cases[i].v);
+    }
+    CHECK(runnel__arg_is((runnel_str_t){"CoUnT", 5}, "count"));
+    CHECK(!runnel__arg_is((runnel_str_t){"COUNTX", 6}, "count"));
+}
+
+/* A key name with CR/LF cannot break the protocol: Redis turns them into
+ * spaces inside error texts. */
+static void test_error_sanitized(void)
+{
+    static runnel_str_t argv[5];
+    CHECK(cf_setup() == 0);
+    argv[0] = (runnel_str_t){"XPENDING", 8};
+    argv[1] = (runnel_str_t){"a\r\nb", 4};
+    argv[2] = (runnel_str_t){"g", 1};
+    runnel_client_t *c = &cf_clients[0];
+    c->out.len = 0;
+    runnel_cmd_execute(&cf_srv, c, 3, argv);
+    static const char want[] = "-NOGROUP No such key 'a  b' or consumer group 'g'\r\n";
+    CHECK_EQ_U64(c->out.len, sizeof want - 1);
+    CHECK_MEM(c->out.buf, want, sizeof want - 1);
+    c->out.len = 0;
+}
+
 TEST_MAIN(
     RUN(test_redis_transcript);
+    RUN(test_unknown_command_truncation);
+    RUN(test_resp3_shapes);
+    RUN(test_pending_and_claims);
+    RUN(test_stats_auth_watch);
+    RUN(test_arg_i64);
+    RUN(test_error_sanitized);
 )
