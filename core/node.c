@@ -450,7 +450,14 @@ int runnel__refresh_first_id(runnel_t *r, uint32_t sidx)
 
 int runnel__last_valid_id(runnel_t *r, uint32_t sidx, runnel_id_t *out)
 {
+    *out = r->streams[sidx].length == 0 ? RUNNEL_ID_MIN : r->streams[sidx].last_valid;
+    return 0;
+}
+
+int runnel__refresh_last_valid(runnel_t *r, uint32_t sidx)
+{
     uint32_t lo, hi, p;
+    runnel_id_t *out = &r->streams[sidx].last_valid;
 
     *out = RUNNEL_ID_MIN;
     if (r->streams[sidx].length == 0)

@@ -54,6 +54,8 @@ struct runnel__stream {
     runnel_id_t last_id;        /* last-generated-id */
     runnel_id_t first_id;       /* recorded-first-entry-id (0-0 when empty) */
     runnel_id_t max_deleted;    /* max-deleted-entry-id (XDEL, XSETID only) */
+    runnel_id_t last_valid;     /* newest live entry (0-0 when empty): kept
+                                   here because every XREAD/XREADGROUP asks */
     uint64_t entries_added;
     uint64_t length;            /* live entries */
     uint64_t dropped;           /* entries lost to the DROP_OLDEST policy */
@@ -187,8 +189,10 @@ uint64_t runnel__node_drop(runnel_t *r, uint32_t nslot);
 int runnel__refresh_first_id(runnel_t *r, uint32_t sidx);
 /* first_id, refreshed first when stale. */
 runnel_id_t runnel__first_id(runnel_t *r, uint32_t sidx);
-/* Newest live entry of a stream (0-0 when empty). */
+/* Newest live entry of a stream (0-0 when empty), from the cache. */
 int runnel__last_valid_id(runnel_t *r, uint32_t sidx, runnel_id_t *out);
+/* Recomputes the cache from the nodes (after XDEL took the newest). */
+int runnel__refresh_last_valid(runnel_t *r, uint32_t sidx);
 /* Position in node_order of the node of stream sidx holding id (first <=
  * id <= last), or RUNNEL__NONE. */
 uint32_t runnel__node_find(const runnel_t *r, uint32_t sidx, runnel_id_t id);

@@ -277,6 +277,7 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
     {
         struct runnel__stream *w = &r->streams[sidx];
         w->last_id = id;
+        w->last_valid = id;
         w->length++;
         w->entries_added++;
         if (w->length == 1) {

@@ -96,6 +96,9 @@ static int xdel_locked(runnel_t *r, runnel_str_t key, const runnel_id_t *ids, si
         int e2 = runnel__refresh_first_id(r, sidx);
         if (err == 0)
             err = e2;
+        e2 = runnel__refresh_last_valid(r, sidx);
+        if (err == 0)
+            err = e2;
     }
     if (any) {
         int e2 = runnel__after_mutation(r);

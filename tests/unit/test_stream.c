@@ -4,6 +4,7 @@
  * (reference sections 1-3, 5, 6, 9).
  */
 #include "stream_fixture.h"
+#include "internal.h"
 
 static fx_t F;
 
@@ -321,6 +322,48 @@ static void test_xsetid(void)
     CHECK_EQ_INT(fx_add_id(&F, "e", 1, 1), 1);
 }
 
+/* last_valid_id (what XREAD/XREADGROUP serve against) follows XDEL/XTRIM */
+static void test_last_valid(void)
+{
+    runnel__stream_state_t st;
+    runnel_id_t ids[2];
+    runnel_trim_t t;
+    uint32_t sidx;
+    uint64_t del, i;
+
+    open_default();
+    for (i = 1; i <= 150; i++)
+        CHECK_EQ_INT(fx_add_id(&F, "s", i, 0), 1);
+    CHECK_EQ_INT(runnel__lookup(F.r, fx_s("s"), &sidx), 0);
+    runnel__stream_state(F.r, sidx, &st);
+    CHECK_ID(st.last_valid_id, 150, 0);
+    CHECK_ID(st.first_id, 1, 0);
+    CHECK_EQ_U64(st.length, 150);
+    ids[0] = fx_id(150, 0);
+    ids[1] = fx_id(149, 0);
+    CHECK_EQ_INT(runnel_xdel(F.r, fx_s("s"), ids, 2, &del), 0);
+    runnel__stream_state(F.r, sidx, &st);
+    CHECK_ID(st.last_valid_id, 148, 0);
+    CHECK_ID(st.last_id, 150, 0);
+    CHECK_EQ_INT(runnel__entry_get(F.r, sidx, fx_id(149, 0), NULL, NULL), 0);
+    CHECK_EQ_INT(runnel__entry_get(F.r, sidx, fx_id(148, 0), NULL, NULL), 1);
+    fx_reset_col();
+    CHECK_EQ_INT(runnel__entry_get(F.r, sidx, fx_id(7, 0), fx_collect_fn, &fx_col), 1);
+    CHECK_ID(fx_col.ids[0], 7, 0);
+    CHECK_STR(fx_col.text[0], "f=v;");
+    memset(&t, 0, sizeof(t));
+    t.strategy = RUNNEL_TRIM_MAXLEN;
+    CHECK_EQ_INT(runnel_xtrim(F.r, fx_s("s"), &t, &del), 0);
+    CHECK_EQ_U64(del, 148);
+    runnel__stream_state(F.r, sidx, &st);
+    CHECK_ID(st.last_valid_id, 0, 0);
+    CHECK_ID(st.first_id, 0, 0);
+    CHECK_EQ_INT(fx_add_id(&F, "s", 151, 0), 1);
+    runnel__stream_state(F.r, sidx, &st);
+    CHECK_ID(st.last_valid_id, 151, 0);
+    CHECK_ID(st.first_id, 151, 0);
+}
+
 static void test_xread(void)
 {
     fx_collect_t *c;
@@ -598,6 +641,7 @@ TEST_MAIN(
     RUN(test_ranges);
     RUN(test_xdel);
     RUN(test_xsetid);
+    RUN(test_last_valid);
     RUN(test_xread);
     RUN(test_node_counts);
     RUN(test_interleaved);
