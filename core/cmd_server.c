@@ -252,8 +252,12 @@ static runnel_cmd_result_t cmd_select(runnel_cmd_t *cmd)
 {
     int64_t id;
     /* getIntFromObjectOrReply: must be a long long that fits an int. */
-    if (!runnel__arg_i64(cmd->argv[1], &id) || id < INT32_MIN || id > INT32_MAX) {
+    if (!runnel__arg_i64(cmd->argv[1], &id)) {
         runnel__cmd_error(cmd, RUNNEL_ERR_NOT_INTEGER);
+        return RUNNEL_CMD_DONE;
+    }
+    if (id < INT32_MIN || id > INT32_MAX) {
+        ERR_LIT(cmd, "ERR value is out of range, value must between -2147483648 and 2147483647");
         return RUNNEL_CMD_DONE;
     }
     if (id < 0 || runnel_select(cmd->r, (uint32_t)id) != 0) {

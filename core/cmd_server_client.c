@@ -404,6 +404,12 @@ runnel_cmd_result_t runnel__cmd_client(runnel_cmd_t *cmd)
         return RUNNEL_CMD_DONE;
     }
     runnel_client_t *c = cmd->client;
+    /* CLIENT LIST shows "cmd=client|list", as Redis 7.0 names subcommands. */
+    size_t fl = strlen(sub->full);
+    if (fl < sizeof c->last_cmd) {
+        memcpy(c->last_cmd, sub->full, fl);
+        c->last_cmd[fl] = '\0';
+    }
     switch (sub->name[0] == 'g' ? (sub->name[3] == 'n' ? 'N' : 'R') : sub->name[0]) {
     case 'i':
         if (sub->name[1] == 'd') {

@@ -235,7 +235,7 @@ static bool set_one(runnel_cmd_t *cmd, const char *name, runnel_str_t val)
 {
     if (strcmp(name, "stream-node-max-entries") == 0 ||
         strcmp(name, "stream-node-max-bytes") == 0) {
-        bool entries = name[17] == 'e';
+        bool entries = name[16] == 'e';   /* stream-node-max-[e]ntries */
         uint64_t v;
         if (entries) {
             int64_t s;
@@ -277,6 +277,10 @@ static bool set_one(runnel_cmd_t *cmd, const char *name, runnel_str_t val)
     }
     for (size_t i = 0; fixed_params[i].name != NULL; i++) {
         if (strcmp(name, fixed_params[i].name) == 0) {
+            /* Setting what is already true is fine (clients do
+             * "CONFIG SET appendonly no"); anything else is not ours. */
+            if (runnel__arg_is(val, fixed_params[i].value))
+                return true;
             set_failed(cmd, name, "can't set immutable config");
             return false;
         }
@@ -311,8 +315,12 @@ static bool set_one(runnel_cmd_t *cmd, const char *name, runnel_str_t val)
  */
 static void config_set(runnel_cmd_t *cmd)
 {
-    if (cmd->argc < 4 || cmd->argc % 2 != 0) {
+    if (cmd->argc < 4) {
         runnel__cmd_error_arity_name(cmd, "config|set");
+        return;
+    }
+    if (cmd->argc % 2 != 0) {
+        runnel__cmd_error(cmd, RUNNEL_ERR_SYNTAX);
         return;
     }
     char name[64];
