@@ -187,7 +187,7 @@ class Step(object):
 
     @property
     def where(self):
-        return "%s:%d" % (os.path.relpath(self.path), self.lineno)
+        return "%s:%d" % (os.path.relpath(self.path, os.path.dirname(HERE)), self.lineno)
 
 
 def parse_case_file(path):

@@ -287,6 +287,44 @@ def t_redis_cli(r, port):
     r.delete("mass", "cli")
 
 
+def t_config_file_and_unixsocket(exe_or_none):
+    """Start a second server from a Redis-style config file (first argument)
+    that sets port, bind, requirepass and unixsocket; talk to it over the
+    unix socket with redis-cli -s and with redis-py."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="runnel-conf-")
+    sock = os.path.join(d, "r.sock")
+    port = servers.free_port()
+    conf = os.path.join(d, "test.conf")
+    with open(conf, "w") as f:
+        f.write("# test config\nport %d\nbind 127.0.0.1\nrequirepass \"pw 1\"\nunixsocket %s\nmaxclients 64\n"
+                % (port, sock))
+    if exe_or_none:
+        argv = [exe_or_none, conf]
+    else:
+        argv = [servers.find_redis_server(), conf, "--save", "", "--appendonly", "no", "--dir", d]
+    p = subprocess.Popen(argv, cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        time.sleep(0.1)
+        out = subprocess.run(["redis-cli", "-s", sock, "PING"], stdout=subprocess.PIPE, timeout=10)
+        check("config file: unixsocket requires AUTH", b"NOAUTH" in out.stdout, out.stdout)
+        out = subprocess.run(["redis-cli", "-s", sock, "--no-auth-warning", "-a", "pw 1", "XADD", "u", "1-0", "a", "b"],
+                             stdout=subprocess.PIPE, timeout=10)
+        check("config file: unixsocket XADD after AUTH", out.stdout.strip() == b"1-0", out.stdout)
+        r = redis.Redis(port=port, password="pw 1")
+        check("config file: TCP port + requirepass", r.xlen("u") == 1)
+        r.close()
+        cfg = redis.Redis(unix_socket_path=sock, password="pw 1").config_get("maxclients")
+        check("config file: maxclients applied", cfg.get("maxclients") == "64", cfg)
+    finally:
+        p.kill()
+        p.wait()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runneld")
@@ -297,6 +335,7 @@ def main():
         return 2
     if opts.against_redis:
         srv = servers.Server.redis()
+        exe = None
     else:
         exe = servers.find_runneld(opts.runneld)
         if not exe:
@@ -314,6 +353,9 @@ def main():
                     check("server still alive after %s" % fn.__name__, False, srv.read_log())
                     break
             r.close()
+        def t_config_file(r_, p_):
+            t_config_file_and_unixsocket(None if opts.against_redis else exe)
+        run_check(t_config_file, None, None)
     except RuntimeError as e:
         print("FAIL: %s" % e)
         return 2
