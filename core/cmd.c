@@ -383,9 +383,7 @@ void runnel_client_init(runnel_client_t *c, uint64_t id, uint8_t *out_buf, size_
                         size_t watch_cap, uint8_t *block_buf, size_t block_cap,
                         bool authenticated)
 {
-    void *host = c->host;
-    memset(c, 0, sizeof *c);
-    c->host = host;
+    memset(c, 0, sizeof *c);   /* host pointer too: the host sets it after */
     c->id = id;
     c->resp = 2;
     c->fd = -1;
