@@ -1,0 +1,107 @@
+#!/bin/bash
+# runneld_test.sh <runneld> <case> - host tests of the runneld binary, run by
+# ctest (tests/host/runneld.cmake). Each case starts its own server on a
+# private unix socket (and a TCP port derived from the pid) in a temp dir,
+# talks to it with redis-cli / bash's /dev/tcp, and stops it.
+set -u
+RD="$1"
+CASE="$2"
+D=$(mktemp -d /tmp/runneld-test.XXXXXX)
+PID=
+cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$D"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; echo "--- server log:"; cat "$D/log" 2>/dev/null; exit 1; }
+PORT=$(( 20000 + ($$ * 7 + RANDOM) % 30000 ))
+SOCK="$D/s.sock"
+
+start() {
+    "$RD" --port "$PORT" --unixsocket "$SOCK" --dir "$D" "$@" > "$D/log" 2>&1 &
+    PID=$!
+    for _ in $(seq 100); do
+        redis-cli -s "$SOCK" ping 2>&1 | grep -Eq "PONG|NOAUTH" && return 0
+        kill -0 "$PID" 2>/dev/null || fail "runneld exited at start"
+        sleep 0.1
+    done
+    fail "runneld did not answer PING"
+}
+
+stop_term() {
+    kill -TERM "$PID"
+    wait "$PID"
+    local rc=$?
+    PID=
+    [ "$rc" -eq 0 ] || fail "exit status $rc after SIGTERM"
+    grep -q "Received SIGTERM scheduling shutdown..." "$D/log" || fail "no shutdown log line"
+    grep -q "ready to exit, bye bye" "$D/log" || fail "no bye line"
+    [ ! -e "$SOCK" ] || fail "unix socket left behind"
+}
+
+case "$CASE" in
+smoke)
+    start
+    ID=$(redis-cli -p "$PORT" XADD s '*' f v)
+    echo "XADD -> $ID"
+    echo "$ID" | grep -Eq '^[0-9]+-0$' || fail "XADD answered '$ID'"
+    [ "$(redis-cli -s "$SOCK" XLEN s)" = "1" ] || fail "XLEN over the unix socket"
+    redis-cli -p "$PORT" INFO server | grep -q '^redis_version:7.0.15' || fail "INFO server"
+    # A pipeline of 1000 commands in one write comes back complete.
+    N=$( (for i in $(seq 1000); do printf 'XADD p * i %d\r\n' "$i"; done) | redis-cli -p "$PORT" --pipe 2>&1 | grep -o 'replies: [0-9]*')
+    [ "$N" = "replies: 1000" ] || fail "pipe: $N"
+    [ "$(redis-cli -p "$PORT" XLEN p)" = "1000" ] || fail "XLEN p after pipe"
+    grep -q "Ready to accept connections" "$D/log" || fail "no ready line"
+    stop_term
+    ;;
+sigint)
+    start
+    kill -INT "$PID"; wait "$PID"; rc=$?; PID=
+    [ "$rc" -eq 0 ] || fail "exit status $rc after SIGINT"
+    grep -q "Received SIGINT scheduling shutdown..." "$D/log" || fail "no SIGINT line"
+    ;;
+limits)
+    start --maxclients 3 --client-query-buffer-limit 64kb --requirepass pw --timeout 0
+    # NOAUTH gate and AUTH.
+    redis-cli -p "$PORT" XLEN s 2>&1 | grep -q NOAUTH || fail "no NOAUTH"
+    [ "$(redis-cli -p "$PORT" -a pw --no-auth-warning XLEN s)" = "0" ] || fail "AUTH"
+    # A bulk longer than the query limit is refused at its header.
+    exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+    printf '*2\r\n$4\r\nECHO\r\n$999999999\r\n' >&3
+    R=$(timeout 5 head -c 200 <&3 | tr -d '\r')
+    exec 3<&-
+    echo "$R" | grep -q "Protocol error: invalid bulk length" || fail "big bulk: '$R'"
+    # An inline command with no end grows to the limit: closed and logged.
+    exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+    head -c 70000 /dev/zero | tr '\0' 'a' >&3 2>/dev/null
+    timeout 5 cat <&3 >/dev/null
+    exec 3<&-
+    # A command whose arguments together exceed the limit (each bulk is
+    # under it) fills the query buffer: closed with Redis's log line.
+    exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+    { printf '*3\r\n$4\r\nECHO\r\n$40000\r\n'; head -c 40000 /dev/zero | tr '\0' 'b';
+      printf '\r\n$40000\r\n'; head -c 30000 /dev/zero | tr '\0' 'c'; } >&3 2>/dev/null
+    timeout 5 cat <&3 >/dev/null
+    exec 3<&-
+    ok=0
+    for _ in $(seq 50); do
+        grep -q "Closing client that reached max query buffer length" "$D/log" && { ok=1; break; }
+        sleep 0.1
+    done
+    [ "$ok" = 1 ] || fail "no query-buffer log line"
+    grep -q 'qbuf initial bytes: "\*3..\$4..ECHO' "$D/log" || fail "the multibulk was not the one closed"
+    # maxclients: with 3 connections held, the 4th is refused.
+    exec 4<>"/dev/tcp/127.0.0.1/$PORT" 5<>"/dev/tcp/127.0.0.1/$PORT" 6<>"/dev/tcp/127.0.0.1/$PORT"
+    sleep 0.3
+    exec 7<>"/dev/tcp/127.0.0.1/$PORT"
+    R=$(timeout 5 head -c 100 <&7 | tr -d '\r')
+    [ "$R" = "-ERR max number of clients reached" ] || fail "maxclients: '$R'"
+    exec 4<&- 5<&- 6<&- 7<&-
+    sleep 0.3
+    [ "$(redis-cli -p "$PORT" -a pw --no-auth-warning PING)" = "PONG" ] || fail "slots not freed"
+    redis-cli -p "$PORT" -a pw --no-auth-warning INFO stats | grep -q '^rejected_connections:1' || fail "rejected_connections"
+    stop_term
+    ;;
+*)
+    fail "unknown case $CASE"
+    ;;
+esac
+grep -E "Closing|scheduled|Protocol" "$D/log"
+echo "PASS $CASE"
