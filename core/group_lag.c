@@ -67,14 +67,15 @@ bool grp_lag(const struct runnel__group *grp, const runnel__stream_state_t *s, u
         return true;
     }
     if (grp->entries_read != -1 && !grp_tombstones_after(s, grp->last_id)) {
-        /* ENTRIESREAD may claim more than was ever added: no negative lag. */
-        uint64_t er = (uint64_t)grp->entries_read;
-        *lag = er > s->entries_added ? 0 : s->entries_added - er;
+        /* ENTRIESREAD may claim more than was ever added; Redis then
+         * replies a negative lag. The difference wraps here and is read
+         * back as int64_t by whoever prints it (see runnel_group_info_t). */
+        *lag = s->entries_added - (uint64_t)grp->entries_read;
         return true;
     }
     e = grp_estimate(s, grp->last_id);
     if (e < 0)
         return false;
-    *lag = (uint64_t)e > s->entries_added ? 0 : s->entries_added - (uint64_t)e;
+    *lag = s->entries_added - (uint64_t)e;
     return true;
 }

@@ -433,7 +433,8 @@ typedef struct runnel_group_info {
     bool has_entries_read;        /* false -> nil */
     uint64_t entries_read;
     bool has_lag;                 /* false -> nil */
-    uint64_t lag;
+    uint64_t lag;                 /* read as int64_t: negative when ENTRIESREAD
+                                     exceeds entries-added, as Redis replies */
 } runnel_group_info_t;
 typedef int (*runnel_group_fn)(void *ctx, const runnel_group_info_t *g);
 

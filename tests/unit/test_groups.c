@@ -187,6 +187,9 @@ static void test_lag_examples(void)
     /* ENTRIESREAD given at creation is kept and used. */
     CHECK_EQ_INT(runnel_xgroup_create(r, S("s"), S("h"), ID(3, 0), false, false, 3), 0);
     CHECK_LAG(r, "s", "h", true, 3, true, 3);
+    /* ENTRIESREAD beyond entries-added: Redis replies a negative lag. */
+    CHECK_EQ_INT(runnel_xgroup_create(r, S("s"), S("big"), ID(0, 0), false, false, 100), 0);
+    CHECK_EQ_INT((int64_t)group_info(r, "s", "big").lag, -94);
     CHECK_EQ_INT(runnel_xgroup_create(r, S("s"), S("h2"), ID(3, 0), false, false, -2),
                  RUNNEL_ERR_ENTRIESREAD_RANGE);
     /* $ creates at the last ID: lag 0 with unknown entries-read. */

@@ -223,13 +223,12 @@ static bool m_lag(const mgroup_t *g, const mstate_t *t, uint64_t *lag)
     int64_t e;
     if (t->added == 0) { *lag = 0; return true; }
     if (g->entries_read != -1 && !m_tomb(t, g->last_id)) {
-        uint64_t er = (uint64_t)g->entries_read;
-        *lag = er > t->added ? 0 : t->added - er;
+        *lag = t->added - (uint64_t)g->entries_read; /* may wrap: int64 < 0 */
         return true;
     }
     e = m_estimate(t, g->last_id);
     if (e < 0) return false;
-    *lag = (uint64_t)e > t->added ? 0 : t->added - (uint64_t)e;
+    *lag = t->added - (uint64_t)e;
     return true;
 }
 
