@@ -12,7 +12,9 @@
  * Reader, client side (the upstream forwarder): runnel_resp_next() walks any
  * RESP2/RESP3 reply one item at a time with an explicit nesting stack (as
  * hiredis's task stack) and a depth limit; an aggregate reports its element
- * count and the caller consumes its children with further calls.
+ * count and the caller consumes its children with further calls. An
+ * attribute (|n) and its 2n children annotate the value after them: they
+ * never set ends_value and do not count as a child of their parent.
  *
  * Writer: appends replies to a caller buffer. A reply that does not fit sets
  * `overflow` (sticky) and writes nothing more; the server then drops that
