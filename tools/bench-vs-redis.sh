@@ -42,6 +42,7 @@ for tool in redis-server redis-cli redis-benchmark; do
   command -v "$tool" >/dev/null || { echo "error: $tool not found (apt-get install redis-server redis-tools)" >&2; exit 2; }
 done
 [ -n "$runneld" ] && [ -x "$runneld" ] || { echo "error: runneld binary not found; pass its path" >&2; exit 2; }
+runneld=$(realpath "$runneld")
 
 tmp=$(mktemp -d /tmp/bench-vs-redis.XXXXXX)
 pids=()
@@ -51,6 +52,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
+[ -n "${BENCH_KEEP_LOGS:-}" ] && trap 'cat "$tmp"/*/log >&2; cleanup' EXIT INT TERM
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_ping() {
