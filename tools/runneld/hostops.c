@@ -18,9 +18,11 @@
 static void foreach_client(void *ctx, void (*fn)(void *arg, runnel_client_t *c), void *arg)
 {
     rd_server_t *s = ctx;
-    for (uint32_t i = 0; i < s->cfg.maxclients; i++)
-        if (s->clients[i].used && !s->clients[i].close_asap)
-            fn(arg, &s->clients[i].c);
+    for (uint32_t i = 0; i < s->nclients; i++) {
+        rd_client_t *c = &s->clients[s->active[i]];
+        if (!c->close_asap)
+            fn(arg, &c->c);
+    }
 }
 
 /* Only marks the client: it is closed from the loop, never in the middle of
@@ -28,9 +30,9 @@ static void foreach_client(void *ctx, void (*fn)(void *arg, runnel_client_t *c),
 static int kill_client(void *ctx, uint64_t id)
 {
     rd_server_t *s = ctx;
-    for (uint32_t i = 0; i < s->cfg.maxclients; i++) {
-        rd_client_t *c = &s->clients[i];
-        if (c->used && !c->close_asap && c->c.id == id) {
+    for (uint32_t i = 0; i < s->nclients; i++) {
+        rd_client_t *c = &s->clients[s->active[i]];
+        if (!c->close_asap && c->c.id == id) {
             c->close_asap = true;
             rd_client_schedule(s, c);
             return 1;

@@ -157,7 +157,7 @@ static size_t layout_plan(rd_server_t *s, size_t arena)
     s->mem_store = align64((size_t)c->store_size);
     s->mem_arena = align64(arena + 8);
     s->mem_clients = align64(c->maxclients * sizeof(rd_client_t)) +
-                     align64(c->maxclients * sizeof(uint32_t)) + per * c->maxclients;
+                     2 * align64(c->maxclients * sizeof(uint32_t)) + per * c->maxclients;
     s->mem_misc = align64(runnel_cmd_count() * sizeof(runnel_cmdstat_t)) + align64(64 * 1024) +
                   align64(s->argv_cap * sizeof(runnel_str_t));
     return s->mem_store + s->mem_arena + s->mem_clients + s->mem_misc;
@@ -205,6 +205,8 @@ static int start(rd_server_t *s, bool test_only, char *err, size_t errcap)
     s->clients = (rd_client_t *)p;
     p += align64(s->cfg.maxclients * sizeof(rd_client_t));
     s->free_slots = (uint32_t *)p;
+    p += align64(s->cfg.maxclients * sizeof(uint32_t));
+    s->active = (uint32_t *)p;
     p += align64(s->cfg.maxclients * sizeof(uint32_t));
     for (uint32_t i = 0; i < s->cfg.maxclients; i++) {
         rd_client_t *c = &s->clients[i];

@@ -207,7 +207,10 @@ static void free_client(rd_server_t *s, rd_client_t *c)
     release_pages(c->c.block_buf, c->c.block_cap);
     c->used = false;
     s->free_slots[s->nfree++] = c->slot;
-    s->nclients--;
+    /* Swap-remove from the dense active list. */
+    uint32_t last = s->active[--s->nclients];
+    s->active[c->active_pos] = last;
+    s->clients[last].active_pos = c->active_pos;
 }
 
 void rd_client_schedule(rd_server_t *s, rd_client_t *c)
@@ -313,7 +316,8 @@ static void accept_one(rd_server_t *s, int lfd, bool is_unix)
         s->free_slots[s->nfree++] = slot;
         return;
     }
-    s->nclients++;
+    c->active_pos = s->nclients;
+    s->active[s->nclients++] = slot;
     s->srv.total_connections++;
     rd_log(RD_LL_VERBOSE, "Accepted %s", c->c.addr);
 }
@@ -410,7 +414,6 @@ static void process_input(rd_server_t *s, rd_client_t *c)
         runnel_resp_cmd_reset(&c->pst);
         if (argc == 0)
             continue;
-        c->c.last_cmd_ms = rd_now_ms();
         runnel_cmd_result_t res = runnel_cmd_execute(&s->srv, &c->c, (int)argc, s->argv);
         runnel_cmd_serve_ready(&s->srv);
         if (c->c.out.overflow) {
@@ -476,7 +479,7 @@ static void handle_read(rd_server_t *s, rd_client_t *c)
     c->qlen += (size_t)n;
     s->net_in += (uint64_t)n;
     s->reads++;
-    c->last_io_ms = rd_now_ms();
+    c->last_io_ms = s->loop_now;
     process_input(s, c);
     if (c->close_asap) {
         free_client(s, c);
@@ -520,9 +523,10 @@ static void cron(rd_server_t *s, uint64_t now)
 {
     if (s->cfg.timeout == 0)
         return;
-    for (uint32_t i = 0; i < s->cfg.maxclients; i++) {
-        rd_client_t *c = &s->clients[i];
-        if (!c->used || c->c.block.active)
+    /* Backwards: free_client swap-removes, moving a visited entry here. */
+    for (uint32_t i = s->nclients; i-- > 0;) {
+        rd_client_t *c = &s->clients[s->active[i]];
+        if (c->c.block.active)
             continue;
         if (now - c->last_io_ms > (uint64_t)s->cfg.timeout * 1000) {
             rd_log(RD_LL_VERBOSE, "Closing idle client");
@@ -547,6 +551,7 @@ int rd_net_loop(rd_server_t *s)
                 timeout = until;
         }
         int n = epoll_pwait(s->epfd, events, 256, timeout, &waitmask);
+        s->loop_now = rd_now_ms();
         if (n < 0) {
             if (errno == EINTR)
                 continue;

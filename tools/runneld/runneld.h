@@ -91,6 +91,7 @@ typedef struct rd_client {
     uint64_t last_io_ms;
     struct rd_client *next_pending;
     uint32_t slot;
+    uint32_t active_pos;                      /* index in rd_server_t.active */
 } rd_client_t;
 
 typedef struct rd_server {
@@ -108,6 +109,7 @@ typedef struct rd_server {
     rd_client_t *clients;                     /* maxclients slots */
     uint32_t *free_slots;
     uint32_t nfree;
+    uint32_t *active;                         /* slots in use, dense (foreach is O(clients)) */
     uint32_t nclients;
     uint64_t next_client_id;
     rd_client_t *pending_head, *pending_tail;
@@ -123,6 +125,7 @@ typedef struct rd_server {
     uint64_t net_in, net_out, reads, writes;
     uint64_t qbuf_disconnects, obuf_disconnects;
     uint64_t start_ms;
+    uint64_t loop_now;                        /* clock read once per loop turn */
     char run_id[41];
     char executable[RUNNELD_PATH_MAX];
     volatile int shutdown_signal;
