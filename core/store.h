@@ -204,6 +204,8 @@ uint32_t runnel__node_seek_rev(const runnel_t *r, uint32_t lo, uint32_t hi, runn
 void runnel__stream_nodes_clear(runnel_t *r, uint32_t sidx);
 
 /* ---- trimming (trim.c) ---- */
+/* Trims stream sidx; *deleted = entries removed. Returns 1 when anything
+ * changed (a TRIM record was journalled), 0 when nothing had to go. */
 int runnel__trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, uint64_t *deleted);
 
 /* ---- key space (keyspace.c) ---- */

@@ -30,6 +30,7 @@ static int64_t default_limit(const runnel_t *r)
 
 struct trim_plan {
     uint64_t count;     /* entries that will go */
+    uint32_t nodes;     /* whole nodes that will go (some may hold no live entry) */
     bool all;
     runnel_id_t cut;
 };
@@ -42,6 +43,7 @@ static int plan_trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, struct 
     uint32_t lo, hi, p;
 
     pl->count = 0;
+    pl->nodes = 0;
     pl->all = false;
     pl->cut = RUNNEL_ID_MIN;
     if (len == 0)
@@ -68,6 +70,7 @@ static int plan_trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, struct 
             removable = runnel_id_cmp(n->last, t->minid) < 0;
         if (removable) {
             pl->count += n->live;
+            pl->nodes++;
             len -= n->live;
             continue;
         }
@@ -151,7 +154,10 @@ int runnel__trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, uint64_t *d
     if (t->strategy != RUNNEL_TRIM_MAXLEN && t->strategy != RUNNEL_TRIM_MINID)
         return RUNNEL_ERR_INVAL;
     err = plan_trim(r, sidx, t, &pl);
-    if (err < 0 || pl.count == 0)
+    /* Nothing to delete and no node to drop: no record, no change. A node
+     * whose entries are all deleted still goes when the walk reaches it, as
+     * in Redis (it shows in radix-tree-keys and in later '~' trims). */
+    if (err < 0 || (pl.count == 0 && pl.nodes == 0))
         return err;
     /* Record 0x15: slot | flags (bit 0: everything) | cut ms | cut seq */
     n += runnel__varint_put(b + n, sidx);
@@ -164,7 +170,8 @@ int runnel__trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, uint64_t *d
     }
     if (err < 0)
         return err;
-    return apply_cut(r, sidx, pl.all, pl.cut, deleted);
+    err = apply_cut(r, sidx, pl.all, pl.cut, deleted);
+    return err < 0 ? err : 1;
 }
 
 int runnel_xtrim(runnel_t *r, runnel_str_t key, const runnel_trim_t *trim, uint64_t *deleted)
@@ -181,7 +188,7 @@ int runnel_xtrim(runnel_t *r, runnel_str_t key, const runnel_trim_t *trim, uint6
     runnel__lock(r);
     if (runnel__lookup(r, key, &sidx) == 0) {
         err = runnel__trim(r, sidx, trim, deleted);
-        if (err == 0 && *deleted > 0)
+        if (err > 0)
             err = runnel__after_mutation(r);
     }
     runnel__unlock(r);

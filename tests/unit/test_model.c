@@ -233,10 +233,6 @@ static bool m_lag(const mgroup_t *g, const mstate_t *t, uint64_t *lag)
 }
 
 /* ---- trimming, Redis's node walk ---- */
-#ifndef RUNNEL_MODEL_EMPTY_NODE_QUIRK
-#define RUNNEL_MODEL_EMPTY_NODE_QUIRK 1
-#endif
-static mstream_t trim_backup;
 static uint64_t m_trim(mstream_t *s, const runnel_trim_t *tr)
 {
     uint64_t deleted = 0, lim = 0, length = m_length(s);
@@ -249,7 +245,6 @@ static uint64_t m_trim(mstream_t *s, const runnel_trim_t *tr)
             lim = (uint64_t)tr->limit;
         }
     }
-    memcpy(&trim_backup, s, sizeof trim_backup);
     while (s->nn > 0) {
         mnode_t *n = &s->nodes[0];
         bool remove;
@@ -276,13 +271,6 @@ static uint64_t m_trim(mstream_t *s, const runnel_trim_t *tr)
         }
         break;
     }
-#if RUNNEL_MODEL_EMPTY_NODE_QUIRK
-    /* runnel's stream half changes nothing when a trim deletes no entry,
-     * so nodes without live entries are not removed then (Redis removes
-     * them). Visible only in radix-tree-keys and later '~' trims. */
-    if (deleted == 0)
-        memcpy(s, &trim_backup, sizeof trim_backup);
-#endif
     return deleted;
 }
 
