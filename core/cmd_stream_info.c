@@ -166,6 +166,19 @@ static void stream_head(runnel_resp_writer_t *w, const runnel_stream_info_t *si)
     runnel_resp_int(w, (int64_t)si->entries_added);
     field(w, "recorded-first-entry-id");
     runnel_resp_bulk_id(w, si->first_id);
+    /* Ours, not Redis's: entries the full-ring DROP_OLDEST policy removed.
+     * Shown only once something was dropped, so a stream that never lost
+     * data replies exactly as Redis does (clients read these as maps). */
+    if (si->dropped > 0) {
+        field(w, "dropped-entries");
+        runnel_resp_int(w, (int64_t)si->dropped);
+    }
+}
+
+/* Pairs stream_head() adds beyond Redis's fixed set. */
+static size_t extra_pairs(const runnel_stream_info_t *si)
+{
+    return si->dropped > 0 ? 1 : 0;
 }
 
 /* ---- scratch list of names (+ fixed fields) in block_buf ---- */
@@ -287,7 +300,7 @@ static int stream_full(runnel_cmd_t *cmd, const runnel_stream_info_t *si, int64_
     int64_t limit = count == 0 ? INT64_MAX : count;
     int rc;
 
-    runnel_resp_map(w, 9);
+    runnel_resp_map(w, 9 + extra_pairs(si));
     stream_head(w, si);
 
     field(w, "entries");
@@ -413,7 +426,7 @@ runnel_cmd_result_t runnel__cmd_xinfo_stream(runnel_cmd_t *cmd)
         return RUNNEL_CMD_DONE;
     }
 
-    runnel_resp_map(w, 10);
+    runnel_resp_map(w, 10 + extra_pairs(&si));
     stream_head(w, &si);
     field(w, "groups");
     runnel_resp_int(w, (int64_t)si.groups);

@@ -24,6 +24,10 @@
 #define CF_BUF 8192u
 
 static uint8_t cf_storage[CF_BLOCK_SIZE * CF_BLOCK_COUNT];
+/* Ring size and full-ring policy for the next cf_setup() (tests that fill
+ * the ring shrink it; cf_setup() restores the defaults afterwards). */
+static uint32_t cf_blocks = CF_BLOCK_COUNT;
+static runnel_full_policy_t cf_policy = RUNNEL_FULL_REFUSE;
 static uint64_t cf_arena[256 * 1024 / 8];
 static runnel_ram_bd_t cf_ram;
 static runnel_bd_t cf_bd;
@@ -66,7 +70,7 @@ static const runnel_server_ops_t cf_ops = {
 /* Fresh store, server and clients. */
 static inline int cf_setup(void)
 {
-    runnel_bd_geometry_t geo = {1, 16, CF_BLOCK_SIZE, CF_BLOCK_COUNT, 0xFF, 0};
+    runnel_bd_geometry_t geo = {1, 16, CF_BLOCK_SIZE, cf_blocks, 0xFF, 0};
     runnel_config_t cfg;
 
     cf_now = 1700000000000ull;
@@ -78,6 +82,9 @@ static inline int cf_setup(void)
     cfg.arena = cf_arena;
     cfg.arena_size = sizeof cf_arena;
     cfg.commit_policy = RUNNEL_COMMIT_NONE;
+    cfg.full_policy = cf_policy;
+    cf_blocks = CF_BLOCK_COUNT;
+    cf_policy = RUNNEL_FULL_REFUSE;
     cfg.databases = 16;
     cfg.notify = runnel_cmd_notify;
     cfg.notify_ctx = &cf_srv;

@@ -9,6 +9,7 @@
  * the main reply shapes. Replies that depend on time (idle, delivery
  * times) are tested separately with the fake clock.
  */
+#include <stdlib.h>
 #include "cmd_fixture.h"
 
 static void test_redis_transcript(void)
@@ -264,6 +265,43 @@ static void test_resp3_shapes(void)
     EXPECT("EXEC", "*1\r\n:1\r\n");
 }
 
+/* DROP_OLDEST: a ring of 6 blocks takes far fewer than 600 entries of ~100
+ * bytes, so XADD keeps succeeding by dropping whole oldest nodes, and XINFO
+ * STREAM shows the count (an extra pair only once something was dropped). */
+static void test_drop_oldest_visible_in_xinfo(void)
+{
+    static char cmd[256];
+    cf_blocks = 6;
+    cf_policy = RUNNEL_FULL_DROP_OLDEST;
+    CHECK(cf_setup() == 0);
+    EXPECT("XADD s 1-0 f v", "$3\r\n1-0\r\n");
+    CHECK(strstr(cf_run(0, "XINFO STREAM s"), "dropped-entries") == NULL);
+    for (unsigned i = 2; i <= 600; i++) {
+        snprintf(cmd, sizeof cmd, "XADD s %u-0 payload "
+                 "0123456789012345678901234567890123456789012345678901234567890123456789"
+                 "0123456789", i);
+        const char *rep = cf_run(0, cmd);
+        CHECK(rep[0] == '$');
+    }
+    const char *info = cf_run(0, "XINFO STREAM s");
+    const char *at = strstr(info, "$15\r\ndropped-entries\r\n:");
+    CHECK(info[0] == '*' && strncmp(info, "*22\r\n", 5) == 0);
+    CHECK(at != NULL);
+    if (at == NULL)
+        return;
+    unsigned long dropped = strtoul(at + strlen("$15\r\ndropped-entries\r\n:"), NULL, 10);
+    const char *len_at = strstr(info, "$6\r\nlength\r\n:");
+    CHECK(len_at != NULL);
+    if (len_at == NULL)
+        return;
+    unsigned long length = strtoul(len_at + strlen("$6\r\nlength\r\n:"), NULL, 10);
+    CHECK(dropped > 0);
+    CHECK_EQ_U64(length + dropped, 600);
+    /* The survivors are the newest entries, in order. */
+    snprintf(cmd, sizeof cmd, "$5\r\n600-0\r\n");
+    CHECK(strstr(cf_run(0, "XREVRANGE s + - COUNT 1"), cmd) != NULL);
+}
+
 #define T0 "17000000"
 /* Idle times, delivery counts and times with the fake clock: the reply
  * shapes were checked against Redis, the numbers follow from the clock. */
@@ -444,4 +482,5 @@ TEST_MAIN(
     RUN(test_stats_auth_watch);
     RUN(test_arg_i64);
     RUN(test_error_sanitized);
+    RUN(test_drop_oldest_visible_in_xinfo);
 )
