@@ -225,7 +225,7 @@ static runnel_cmd_result_t cmd_hello(runnel_cmd_t *cmd)
         return RUNNEL_CMD_DONE;
     if (!c->authenticated) {
         ERR_LIT(cmd, "NOAUTH HELLO must be called with the client already authenticated, "
-                     "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                     "otherwise the HELLO AUTH <user> <pass> option can be used to "
                      "authenticate the client and select the RESP protocol version at the "
                      "same time");
         return RUNNEL_CMD_DONE;

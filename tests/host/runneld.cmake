@@ -6,6 +6,12 @@
 #   runneld_sigint                         SIGINT exits 0
 #   runneld_limits                         NOAUTH/AUTH, bulk over the query limit, an
 #                                          endless inline line, maxclients, slot reuse
+#   runneld_output                         a reply over the output limit closes the client
+#                                          (logged, counted); a never-reading client is
+#                                          throttled, the server stays responsive
+#   runneld_protected                      protected mode: a non-loopback client is DENIED
+#                                          without requirepass, let in with it (skips when
+#                                          the host has no non-loopback IPv4 address)
 include_guard(GLOBAL)
 if(TARGET runneld)
   set(_rd $<TARGET_FILE:runneld>)
@@ -31,7 +37,7 @@ if(TARGET runneld)
                    ${_rd} ${CMAKE_CURRENT_BINARY_DIR}/runneld_bad.conf)
   set_tests_properties(runneld_test_config_bad PROPERTIES
                        PASS_REGULAR_EXPRESSION "at line 3\n>>> 'port 99999'\nInvalid port\nEXIT1" TIMEOUT 10)
-  foreach(case smoke sigint limits)
+  foreach(case smoke sigint limits output protected)
     add_test(NAME runneld_${case} COMMAND bash ${_rdt} ${_rd} ${case})
     set_tests_properties(runneld_${case} PROPERTIES TIMEOUT 120)
   endforeach()

@@ -99,6 +99,41 @@ limits)
     redis-cli -p "$PORT" -a pw --no-auth-warning INFO stats | grep -q '^rejected_connections:1' || fail "rejected_connections"
     stop_term
     ;;
+output)
+    start --client-output-buffer-limit 16kb
+    (for i in $(seq 2000); do printf 'XADD s * field%d value%d\r\n' "$i" "$i"; done) |
+        redis-cli -p "$PORT" --pipe >/dev/null 2>&1
+    [ "$(redis-cli -p "$PORT" XLEN s)" = "2000" ] || fail "XLEN"
+    # Small replies still work; a reply over the limit drops that client.
+    [ "$(redis-cli -p "$PORT" XRANGE s - + COUNT 1 | wc -l)" = "3" ] || fail "small XRANGE"
+    R=$(redis-cli -p "$PORT" XRANGE s - + 2>&1 | head -c 200)
+    grep -q "scheduled to be closed ASAP for overcoming of output buffer limits." "$D/log" ||
+        fail "no output-limit log line (reply: $R)"
+    # A client that writes but never reads: the server stops reading it
+    # (backpressure) instead of buffering without end, and stays responsive.
+    exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+    (for i in $(seq 20000); do printf 'XRANGE s - + COUNT 20\r\n'; done) >&3 &
+    WP=$!
+    sleep 2
+    [ "$(redis-cli -p "$PORT" PING)" = "PONG" ] || fail "server stuck behind a slow reader"
+    kill "$WP" 2>/dev/null; exec 3<&-
+    redis-cli -p "$PORT" INFO stats | grep -q '^client_output_buffer_limit_disconnections:1' ||
+        fail "disconnection counter"
+    stop_term
+    ;;
+protected)
+    IP=$(hostname -I 2>/dev/null | awk '{print $1}')
+    case "$IP" in ""|127.*|*:*) echo "SKIP: no non-loopback IPv4 address"; exit 0;; esac
+    start --bind 127.0.0.1 "$IP"
+    R=$(redis-cli -h "$IP" -p "$PORT" PING 2>&1)
+    echo "$R" | grep -q "^DENIED Redis is running in protected mode" || fail "not denied: $R"
+    [ "$(redis-cli -p "$PORT" PING)" = "PONG" ] || fail "loopback refused"
+    stop_term
+    start --bind 127.0.0.1 "$IP" --requirepass pw
+    R=$(redis-cli -h "$IP" -p "$PORT" -a pw --no-auth-warning PING 2>&1)
+    [ "$R" = "PONG" ] || fail "with a password the remote client must be let in: $R"
+    stop_term
+    ;;
 *)
     fail "unknown case $CASE"
     ;;

@@ -63,7 +63,7 @@ static void test_auth_hello(void)
     EXPECT_C(1, "AUTH wrong", "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
     EXPECT_C(1, "HELLO 3",
              "-NOAUTH HELLO must be called with the client already authenticated, otherwise "
-             "the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the "
+             "the HELLO AUTH <user> <pass> option can be used to authenticate the "
              "client and select the RESP protocol version at the same time\r\n");
     EXPECT_C(1, "AUTH s3cret", "+OK\r\n");
     EXPECT_C(1, "PING", "+PONG\r\n");
