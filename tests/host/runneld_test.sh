@@ -15,14 +15,25 @@ PORT=$(( 20000 + ($$ * 7 + RANDOM) % 30000 ))
 SOCK="$D/s.sock"
 
 start() {
-    "$RD" --port "$PORT" --unixsocket "$SOCK" --dir "$D" "$@" > "$D/log" 2>&1 &
-    PID=$!
-    for _ in $(seq 100); do
-        redis-cli -s "$SOCK" ping 2>&1 | grep -Eq "PONG|NOAUTH" && return 0
+    local attempt
+    for attempt in 1 2 3 4 5; do
+        "$RD" --port "$PORT" --unixsocket "$SOCK" --dir "$D" "$@" > "$D/log" 2>&1 &
+        PID=$!
+        for _ in $(seq 100); do
+            redis-cli -s "$SOCK" ping 2>&1 | grep -Eq "PONG|NOAUTH" && return 0
+            kill -0 "$PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        # Another test took the port: pick another one.
+        if ! kill -0 "$PID" 2>/dev/null && grep -q "Address already in use" "$D/log"; then
+            wait "$PID" 2>/dev/null
+            PORT=$(( 20000 + (RANDOM * 7 + attempt) % 30000 ))
+            continue
+        fi
         kill -0 "$PID" 2>/dev/null || fail "runneld exited at start"
-        sleep 0.1
+        fail "runneld did not answer PING"
     done
-    fail "runneld did not answer PING"
+    fail "no free port"
 }
 
 stop_term() {

@@ -173,7 +173,7 @@ static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtim
         NEED(2);
         if (!parse_u64(argv[1], 1000000, &v) || v < 1)
             return "Invalid max clients limit";
-        if (at_runtime && v > rd_server->cfg.maxclients)
+        if (at_runtime && v > rd_server->slots)
             return "maxclients can only be lowered at run time (slots are allocated at start-up)";
         cfg->maxclients = (uint32_t)v;
         return NULL;

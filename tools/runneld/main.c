@@ -225,6 +225,7 @@ static int start(rd_server_t *s, bool test_only, char *err, size_t errcap)
         s->free_slots[i] = s->cfg.maxclients - 1 - i;   /* slot 0 first */
     }
     s->nfree = s->cfg.maxclients;
+    s->slots = s->cfg.maxclients;
     runnel_cmdstat_t *cmdstats = (runnel_cmdstat_t *)p;
     p += align64(runnel_cmd_count() * sizeof(runnel_cmdstat_t));
     uint8_t *ready = p;

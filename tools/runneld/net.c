@@ -384,6 +384,11 @@ static bool flush_client(rd_server_t *s, rd_client_t *c)
         c->out_sent = 0;
     }
     refresh_events(s, c);
+    /* Commands left waiting for output room: run them now there is some. */
+    if (c->more_input && !c->paused && w->len <= w->cap / 2) {
+        c->more_input = false;
+        rd_client_schedule(s, c);
+    }
     return true;
 }
 
@@ -392,8 +397,10 @@ static void process_input(rd_server_t *s, rd_client_t *c)
 {
     while (c->qpos < c->qlen && !c->close_after_flush && !c->close_asap &&
            !c->c.block.active) {
-        if (c->c.out.len > c->c.out.cap / 2)
-            break;   /* backpressure: flush_client pauses reading */
+        if (c->c.out.len > c->c.out.cap / 2) {
+            c->more_input = true;   /* flush_client resumes us once it drains */
+            break;
+        }
         size_t argc = 0;
         const char *errmsg = NULL;
         int rc = runnel_resp_parse_command(&c->pst, &s->limits, c->qbuf + c->qpos,

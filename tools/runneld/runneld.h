@@ -84,6 +84,7 @@ typedef struct rd_client {
     bool paused;                              /* input not read: output backlog */
     bool want_write;                          /* EPOLLOUT armed */
     bool pending;                             /* on the work list */
+    bool more_input;                          /* stopped at the output high-water mark */
     uint8_t *qbuf;
     size_t qlen, qpos;
     runnel_resp_cmd_state_t pst;
@@ -111,6 +112,7 @@ typedef struct rd_server {
     uint32_t nfree;
     uint32_t *active;                         /* slots in use, dense (foreach is O(clients)) */
     uint32_t nclients;
+    uint32_t slots;                           /* client slots allocated at start-up */
     uint64_t next_client_id;
     rd_client_t *pending_head, *pending_tail;
     runnel_str_t *argv;
