@@ -431,25 +431,29 @@ static void touch_one(void *arg, runnel_client_t *c)
 static void touch_key(runnel_server_t *s, runnel_client_t *self, uint32_t db, runnel_str_t key)
 {
     touch_ctx_t t = {db, key};
+    if (s->watching_clients == 0)
+        return;
     if (s->ops && s->ops->foreach_client)
         s->ops->foreach_client(s->ops->ctx, touch_one, &t);
     else if (self)
         touch_one(&t, self);
 }
 
-void runnel__cmd_unwatch(runnel_client_t *c)
+void runnel__cmd_unwatch(runnel_server_t *s, runnel_client_t *c)
 {
+    if (c->watch_len > 0 && s->watching_clients > 0)
+        s->watching_clients--;
     c->watch_len = 0;
     c->watch_dirty = false;
 }
 
-void runnel__cmd_multi_discard(runnel_client_t *c)
+void runnel__cmd_multi_discard(runnel_server_t *s, runnel_client_t *c)
 {
     c->in_multi = false;
     c->multi_dirty = false;
     c->multi_len = 0;
     c->multi_count = 0;
-    runnel__cmd_unwatch(c);
+    runnel__cmd_unwatch(s, c);
 }
 
 /* The keys a successful WRITE command modified, for WATCH. The key specs
@@ -813,7 +817,7 @@ static runnel_cmd_result_t cmd_discard(runnel_cmd_t *cmd)
         ERR_LIT(cmd, "ERR DISCARD without MULTI");
         return RUNNEL_CMD_DONE;
     }
-    runnel__cmd_multi_discard(c);
+    runnel__cmd_multi_discard(cmd->srv, c);
     runnel_resp_simple(cmd->w, "OK", 2);
     return RUNNEL_CMD_DONE;
 }
@@ -832,12 +836,12 @@ static runnel_cmd_result_t cmd_exec(runnel_cmd_t *cmd)
         return RUNNEL_CMD_DONE;
     }
     if (c->multi_dirty) {
-        runnel__cmd_multi_discard(c);
+        runnel__cmd_multi_discard(s, c);
         ERR_LIT(cmd, "EXECABORT Transaction discarded because of previous errors.");
         return RUNNEL_CMD_DONE;
     }
     if (c->watch_dirty) {
-        runnel__cmd_multi_discard(c);
+        runnel__cmd_multi_discard(s, c);
         runnel_resp_null_array(cmd->w);
         return RUNNEL_CMD_DONE;
     }
@@ -852,7 +856,7 @@ static runnel_cmd_result_t cmd_exec(runnel_cmd_t *cmd)
      * normal client. Watches end with EXEC whatever happens. */
     c->in_multi = false;
     c->multi_count = 0;
-    runnel__cmd_unwatch(c);
+    runnel__cmd_unwatch(cmd->srv, c);
 
     runnel_resp_array(cmd->w, count);
     size_t at = 0;
@@ -900,6 +904,8 @@ static runnel_cmd_result_t cmd_watch(runnel_cmd_t *cmd)
             ERR_LIT(cmd, "ERR runnel limit reached: too many WATCHed keys (watch_buf is full)");
             return RUNNEL_CMD_DONE;
         }
+        if (c->watch_len == 0)
+            cmd->srv->watching_clients++;
         runnel__put_le32(c->watch_buf + c->watch_len, c->db);
         runnel__put_le32(c->watch_buf + c->watch_len + 4, (uint32_t)key.len);
         memcpy(c->watch_buf + c->watch_len + 8, key.p, key.len);
@@ -911,7 +917,7 @@ static runnel_cmd_result_t cmd_watch(runnel_cmd_t *cmd)
 
 static runnel_cmd_result_t cmd_unwatch(runnel_cmd_t *cmd)
 {
-    runnel__cmd_unwatch(cmd->client);
+    runnel__cmd_unwatch(cmd->srv, cmd->client);
     runnel_resp_simple(cmd->w, "OK", 2);
     return RUNNEL_CMD_DONE;
 }

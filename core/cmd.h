@@ -131,6 +131,10 @@ struct runnel_server {
     /* Blocked clients in block order (FIFO). */
     runnel_client_t *blocked_head, *blocked_tail;
     uint32_t blocked_count;
+    /* Clients with at least one WATCHed key: a write walks the client list
+     * to mark watchers dirty only when this is non-zero (the common case,
+     * no WATCH at all, then costs nothing per write). */
+    uint32_t watching_clients;
     /* Keys signalled ready by the engine during the current command, served
      * after it (runnel_cmd_serve_ready). Fixed ring in host memory. */
     uint8_t *ready_buf;
@@ -252,8 +256,9 @@ const runnel_cmd_def_t *runnel__cmd_lookup_sub(const runnel_cmd_def_t *parent, s
  * "cmdstat_<parent>|<name>"), NULL otherwise. NULL past the end. */
 const runnel_cmd_def_t *runnel__cmd_at(size_t index, const runnel_cmd_def_t **parent);
 /* MULTI/WATCH state reset (RESET): leaves MULTI, drops the queue, unwatches. */
-void runnel__cmd_multi_discard(runnel_client_t *c);
-void runnel__cmd_unwatch(runnel_client_t *c);
+void runnel__cmd_multi_discard(runnel_server_t *s, runnel_client_t *c);
+/* Forgets c's WATCHed keys (keeps s->watching_clients in step). */
+void runnel__cmd_unwatch(runnel_server_t *s, runnel_client_t *c);
 /* Writes an error to any writer and counts it in errorstats (replies to
  * blocked clients, which have no runnel_cmd_t). */
 void runnel__server_error_reply(runnel_server_t *s, runnel_resp_writer_t *w,

@@ -398,4 +398,5 @@ void runnel_cmd_client_closed(runnel_server_t *s, runnel_client_t *c)
     if (s == NULL || c == NULL)
         return;
     unblock(s, c);
+    runnel__cmd_unwatch(s, c);
 }

@@ -284,8 +284,7 @@ static runnel_cmd_result_t cmd_quit(runnel_cmd_t *cmd)
 static runnel_cmd_result_t cmd_reset(runnel_cmd_t *cmd)
 {
     runnel_client_t *c = cmd->client;
-    runnel__cmd_multi_discard(c);
-    runnel__cmd_unwatch(c);
+    runnel__cmd_multi_discard(cmd->srv, c);
     c->db = 0;
     (void)runnel_select(cmd->r, 0);
     c->resp = 2;

@@ -302,6 +302,40 @@ static void test_drop_oldest_visible_in_xinfo(void)
     CHECK(strstr(cf_run(0, "XREVRANGE s + - COUNT 1"), cmd) != NULL);
 }
 
+/* The server counts WATCHing clients so writes skip the client walk when
+ * nobody watches; every way out of a WATCH must bring the count back. */
+static void test_watch_counter(void)
+{
+    CHECK(cf_setup() == 0);
+    CHECK_EQ_U64(cf_srv.watching_clients, 0);
+    EXPECT("WATCH s t", "+OK\r\n");
+    EXPECT("WATCH u", "+OK\r\n");
+    CHECK_EQ_U64(cf_srv.watching_clients, 1);
+    EXPECT("UNWATCH", "+OK\r\n");
+    CHECK_EQ_U64(cf_srv.watching_clients, 0);
+    EXPECT("XADD s 1-0 f v", "$3\r\n1-0\r\n");
+
+    /* Another client's write still makes the watcher's EXEC fail. */
+    EXPECT("WATCH s", "+OK\r\n");
+    EXPECT_C(1, "WATCH s", "+OK\r\n");
+    CHECK_EQ_U64(cf_srv.watching_clients, 2);
+    EXPECT_C(2, "XADD s 2-0 f v", "$3\r\n2-0\r\n");
+    EXPECT("MULTI", "+OK\r\n");
+    EXPECT("XLEN s", "+QUEUED\r\n");
+    EXPECT("EXEC", "*-1\r\n");
+    CHECK_EQ_U64(cf_srv.watching_clients, 1);
+    EXPECT_C(1, "RESET", "+RESET\r\n");
+    CHECK_EQ_U64(cf_srv.watching_clients, 0);
+
+    EXPECT("WATCH s", "+OK\r\n");
+    EXPECT("MULTI", "+OK\r\n");
+    EXPECT("DISCARD", "+OK\r\n");
+    CHECK_EQ_U64(cf_srv.watching_clients, 0);
+    EXPECT("WATCH s", "+OK\r\n");
+    runnel_cmd_client_closed(&cf_srv, &cf_clients[0]);
+    CHECK_EQ_U64(cf_srv.watching_clients, 0);
+}
+
 #define T0 "17000000"
 /* Idle times, delivery counts and times with the fake clock: the reply
  * shapes were checked against Redis, the numbers follow from the clock. */
@@ -483,4 +517,5 @@ TEST_MAIN(
     RUN(test_arg_i64);
     RUN(test_error_sanitized);
     RUN(test_drop_oldest_visible_in_xinfo);
+    RUN(test_watch_counter);
 )
