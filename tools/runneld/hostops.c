@@ -127,17 +127,22 @@ static size_t info(void *ctx, const char *section, char *buf, size_t cap)
     } else if (!strcmp(section, "memory")) {
         char h1[32], h2[32], h3[32];
         uint64_t rss = rss_bytes();
-        human(h1, sizeof h1, s->map_size);
+        /* used_memory: what is resident now. The fixed mapping reserved at
+         * start-up is the ceiling (runnel_memory_reserved), not the usage:
+         * tools that watch used_memory must see real numbers, and they grow
+         * with use only up to that ceiling, never past it. */
+        if (rss > s->mem_peak)
+            s->mem_peak = rss;
+        human(h1, sizeof h1, rss);
         human(h2, sizeof h2, rss);
-        human(h3, sizeof h3, s->map_size);
-        /* used_memory is what the process set aside for data at start-up:
-         * it never changes at run time, which is the point. */
+        human(h3, sizeof h3, s->mem_peak);
         line(&o, "used_memory:%llu\r\nused_memory_human:%s\r\n",
-             (unsigned long long)s->map_size, h1);
+             (unsigned long long)rss, h1);
         line(&o, "used_memory_rss:%llu\r\nused_memory_rss_human:%s\r\n",
              (unsigned long long)rss, h2);
         line(&o, "used_memory_peak:%llu\r\nused_memory_peak_human:%s\r\n",
-             (unsigned long long)s->map_size, h3);
+             (unsigned long long)s->mem_peak, h3);
+        line(&o, "runnel_memory_reserved:%llu\r\n", (unsigned long long)s->map_size);
         line(&o, "maxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n");
         line(&o, "mem_allocator:runneld-fixed\r\n");
         line(&o, "runnel_memory_store:%llu\r\n", (unsigned long long)s->mem_store);

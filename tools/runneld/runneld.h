@@ -123,6 +123,7 @@ typedef struct rd_server {
     void *map;
     size_t map_size;
     size_t mem_store, mem_arena, mem_clients, mem_misc;
+    uint64_t mem_peak;  /* highest RSS INFO has seen (used_memory_peak) */
     /* stats */
     uint64_t net_in, net_out, reads, writes;
     uint64_t qbuf_disconnects, obuf_disconnects;
