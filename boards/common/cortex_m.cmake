@@ -8,6 +8,13 @@
 # (cmake/arm-none-eabi.cmake); its exit status is main()'s return value, or
 # 99 after a fault.
 add_library(runnel_board_startup OBJECT ${CMAKE_SOURCE_DIR}/boards/common/startup_cm.c)
+# ARMv7-M with the unaligned trap armed needs a memcpy that stays aligned
+# (see boards/common/memcpy_strict.c); ARMv6-M newlib's memcpy already is.
+if(RUNNEL_BOARD_STRICT_MEMCPY)
+  target_sources(runnel_board_startup PRIVATE ${CMAKE_SOURCE_DIR}/boards/common/memcpy_strict.c)
+  set_source_files_properties(${CMAKE_SOURCE_DIR}/boards/common/memcpy_strict.c PROPERTIES
+                              COMPILE_OPTIONS "-fno-builtin;-fno-tree-loop-distribute-patterns")
+endif()
 
 function(runnel_board_link target)
   set(_ld ${RUNNEL_BOARD_DIR}/link.ld)

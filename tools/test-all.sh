@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# test-all.sh - THE test command: every build and every test, on every target.
+#
+#   tools/test-all.sh                 all stages
+#   tools/test-all.sh host m3         only the named stages
+#   env: RUNNEL_TEST_DIR (default build-test), JOBS (default 2)
+#
+# Stages (each its own build directory under $RUNNEL_TEST_DIR):
+#   host    gcc, ASan+UBSan: unit tests, runneld host tests, interop tests
+#           against a real redis-server, libFuzzer runs (all via ctest)
+#   bench   bench_core built uninstrumented (-O2) and run with --quick, so
+#           the benchmark keeps compiling and running (numbers not checked)
+#   m3      Cortex-M3, qemu-system-arm -M mps2-an385: every unit test,
+#           bare-metal, unaligned accesses trap
+#   m0      Cortex-M0, qemu-system-arm -M microbit (16 KiB RAM): library +
+#           smoke test
+#   armhf   arm-linux-gnueabihf under qemu-arm: every unit test
+#   mips    mips-linux-gnu (big-endian) under qemu-mips: every unit test
+#   size    tools/size-report.sh (code size per Cortex-M target; reported,
+#           fails only if it cannot build)
+#
+# Every stage runs even if an earlier one failed; the summary at the end
+# lists each stage with its result and time. Exit status 0 only if every
+# stage passed. Packages: see .ci/run (it installs them on a fresh Debian 12).
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${RUNNEL_TEST_DIR:-$root/build-test}
+jobs=${JOBS:-2}
+all_stages=(host bench m3 m0 armhf mips size)
+if [ $# -gt 0 ]; then
+    stages=("$@")
+else
+    stages=("${all_stages[@]}")
+fi
+mkdir -p "$out"
+
+declare -a summary=()
+failed=0
+
+# run_stage <name> <function>: runs it, times it, records PASS/FAIL.
+run_stage() {
+    local name=$1 fn=$2 start end rc
+    echo
+    echo "=================================================================="
+    echo "== stage $name"
+    echo "=================================================================="
+    start=$(date +%s)
+    "$fn"
+    rc=$?
+    end=$(date +%s)
+    if [ $rc -eq 0 ]; then
+        summary+=("$(printf '%-6s PASS  %4ss' "$name" $((end - start)))")
+    else
+        summary+=("$(printf '%-6s FAIL  %4ss  (exit %s)' "$name" $((end - start)) $rc)")
+        failed=1
+    fi
+}
+
+# Cross builds are optimised as firmware would be, but keep assert() live
+# (no NDEBUG). CMAKE_C_FLAGS itself must stay untouched: the toolchain files
+# put -mcpu etc. there.
+cross_o2=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g")
+cross_os=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-Os -g")
+
+# configure_build_ctest <dir> <cmake args...>: configure, build, run ctest.
+configure_build_ctest() {
+    local dir=$1
+    shift
+    cmake -S "$root" -B "$dir" "$@" >"$dir.configure.log" 2>&1 || {
+        cat "$dir.configure.log"
+        echo "configure failed: $dir"
+        return 1
+    }
+    cmake --build "$dir" -j"$jobs" || { echo "build failed: $dir"; return 1; }
+    ctest --test-dir "$dir" -j"$jobs" --output-on-failure
+}
+
+stage_host() {
+    configure_build_ctest "$out/host"
+}
+
+stage_bench() {
+    local dir=$out/host
+    [ -f "$dir/CMakeCache.txt" ] || cmake -S "$root" -B "$dir" >"$dir.configure.log" 2>&1 || return 1
+    cmake --build "$dir" --target bench_core -j"$jobs" || return 1
+    "$dir/bench_core" --quick
+}
+
+stage_m3() {
+    configure_build_ctest "$out/m3" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/arm-none-eabi.cmake" \
+        -DBOARD=mps2-an385 "${cross_o2[@]}"
+}
+
+stage_m0() {
+    configure_build_ctest "$out/m0" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/arm-none-eabi.cmake" \
+        -DBOARD=microbit "${cross_os[@]}"
+}
+
+stage_armhf() {
+    configure_build_ctest "$out/armhf" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/arm-linux-gnueabihf.cmake" \
+        "${cross_o2[@]}"
+}
+
+stage_mips() {
+    configure_build_ctest "$out/mips" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/mips-linux-gnu.cmake" \
+        "${cross_o2[@]}"
+}
+
+stage_size() {
+    "$root/tools/size-report.sh" "$out/size"
+}
+
+total_start=$(date +%s)
+for s in "${stages[@]}"; do
+    case $s in
+        host | bench | m3 | m0 | armhf | mips | size) run_stage "$s" "stage_$s" ;;
+        *)
+            echo "unknown stage '$s' (stages: ${all_stages[*]})" >&2
+            exit 2
+            ;;
+    esac
+done
+total_end=$(date +%s)
+
+echo
+echo "=================================================================="
+echo "== runnel test-all summary ($((total_end - total_start)) s, build dirs in $out)"
+for line in "${summary[@]}"; do
+    echo "   $line"
+done
+if [ $failed -eq 0 ]; then
+    echo "== ALL STAGES PASSED"
+else
+    echo "== SOME STAGES FAILED"
+fi
+echo "=================================================================="
+exit $failed
