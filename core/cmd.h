@@ -112,6 +112,9 @@ typedef struct runnel_server_ops {
     int (*config_set)(void *ctx, const char *name, const char *value, size_t vlen);
     /* Names of host-owned parameters for CONFIG GET patterns; NULL-terminated. */
     const char *const *config_names;
+    /* SHUTDOWN: commit the store and stop after the current command. 0 when
+     * the host will stop; negative when it cannot (the client gets an error). */
+    int (*shutdown)(void *ctx);
 } runnel_server_ops_t;
 
 /* Per-command statistics (INFO commandstats). */

@@ -619,6 +619,46 @@ static runnel_cmd_result_t cmd_time(runnel_cmd_t *cmd)
     return RUNNEL_CMD_DONE;
 }
 
+/*
+ * SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT], as Redis 7.0 parses it.
+ * There is nothing like an RDB save to wait for: the host commits the store
+ * and stops, so the modifiers only need to be valid, and ABORT never finds
+ * a shutdown in progress. On success Redis sends no reply, it just closes.
+ */
+static runnel_cmd_result_t cmd_shutdown(runnel_cmd_t *cmd)
+{
+    bool save = false, nosave = false, abort_req = false;
+    for (int i = 1; i < cmd->argc; i++) {
+        runnel_str_t a = cmd->argv[i];
+        if (runnel__arg_is(a, "nosave"))
+            nosave = true;
+        else if (runnel__arg_is(a, "save"))
+            save = true;
+        else if (runnel__arg_is(a, "abort"))
+            abort_req = true;
+        else if (!runnel__arg_is(a, "now") && !runnel__arg_is(a, "force")) {
+            runnel__cmd_error(cmd, RUNNEL_ERR_SYNTAX);
+            return RUNNEL_CMD_DONE;
+        }
+    }
+    if ((save && nosave) || (abort_req && cmd->argc != 2)) {
+        runnel__cmd_error(cmd, RUNNEL_ERR_SYNTAX);
+        return RUNNEL_CMD_DONE;
+    }
+    if (abort_req) {
+        static const char msg[] = "ERR No shutdown in progress.";
+        runnel__cmd_error_text(cmd, msg, sizeof msg - 1);
+        return RUNNEL_CMD_DONE;
+    }
+    const runnel_server_ops_t *ops = cmd->srv->ops;
+    if (ops == NULL || ops->shutdown == NULL || ops->shutdown(ops->ctx) != 0) {
+        static const char msg[] = "ERR Errors trying to SHUTDOWN. Check logs.";
+        runnel__cmd_error_text(cmd, msg, sizeof msg - 1);
+        return RUNNEL_CMD_DONE;
+    }
+    return RUNNEL_CMD_CLOSE;
+}
+
 /* ------------------------------------------------------------------ */
 /* The table                                                           */
 /* ------------------------------------------------------------------ */
@@ -650,6 +690,7 @@ const runnel_cmd_def_t runnel__server_commands[] = {
     {"dbsize",     1, R | F,     cmd_dbsize,     NULL, 0, 0, 0},
     {"object",    -2, R,         cmd_object,     NULL, 2, 2, 1},
     {"time",       1, F,         cmd_time,       NULL, 0, 0, 0},
+    {"shutdown",  -1, NM,        cmd_shutdown,   NULL, 0, 0, 0},
     {"client",    -2, 0,         runnel__cmd_client,  NULL, 0, 0, 0},
     {"command",   -1, 0,         runnel__cmd_command, NULL, 0, 0, 0},
     {"config",    -2, 0,         runnel__cmd_config,  NULL, 0, 0, 0},

@@ -63,8 +63,16 @@ static void cf_client_woken(void *ctx, runnel_client_t *c)
         cf_wake_order[cf_nwakes++] = (int)(c - cf_clients);
 }
 
+static unsigned cf_shutdowns;
+static int cf_shutdown(void *ctx)
+{
+    (void)ctx;
+    cf_shutdowns++;
+    return 0;
+}
+
 static const runnel_server_ops_t cf_ops = {
-    NULL, cf_foreach, NULL, cf_client_woken, NULL, NULL, NULL, NULL,
+    NULL, cf_foreach, NULL, cf_client_woken, NULL, NULL, NULL, NULL, cf_shutdown,
 };
 
 /* Fresh store, server and clients. */

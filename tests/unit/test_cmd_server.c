@@ -373,6 +373,22 @@ static void test_glob(void)
     CHECK(gm("*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") == false);
 }
 
+/* SHUTDOWN: Redis 7.0's modifiers parse, ABORT finds nothing in progress,
+ * and a valid request asks the host to stop and closes without a reply. */
+static void test_shutdown(void)
+{
+    CHECK(cf_setup() == 0);
+    cf_shutdowns = 0;
+    EXPECT("SHUTDOWN bogus", "-ERR syntax error\r\n");
+    EXPECT("SHUTDOWN SAVE NOSAVE", "-ERR syntax error\r\n");
+    EXPECT("SHUTDOWN ABORT NOW", "-ERR syntax error\r\n");
+    EXPECT("SHUTDOWN ABORT", "-ERR No shutdown in progress.\r\n");
+    CHECK_EQ_U64(cf_shutdowns, 0);
+    EXPECT("SHUTDOWN NOSAVE NOW FORCE", "");
+    CHECK(cf_last_result == RUNNEL_CMD_CLOSE);
+    CHECK_EQ_U64(cf_shutdowns, 1);
+}
+
 TEST_MAIN(
     RUN(test_ping_echo_quit);
     RUN(test_auth_hello);
@@ -382,4 +398,5 @@ TEST_MAIN(
     RUN(test_command);
     RUN(test_info);
     RUN(test_glob);
+    RUN(test_shutdown);
 )

@@ -41,6 +41,15 @@ static int kill_client(void *ctx, uint64_t id)
     return 0;
 }
 
+/* SHUTDOWN: the event loop stops after this command, then main() commits
+ * the store and exits as after SIGTERM (RD_SHUTDOWN_COMMAND marks who asked). */
+static int shutdown_request(void *ctx)
+{
+    rd_server_t *s = ctx;
+    s->shutdown_signal = RD_SHUTDOWN_COMMAND;
+    return 0;
+}
+
 static void client_woken(void *ctx, runnel_client_t *cc)
 {
     rd_server_t *s = ctx;
@@ -185,4 +194,5 @@ void rd_hostops_init(rd_server_t *s)
     s->ops.config_get = rd_config_get;
     s->ops.config_set = rd_config_set;
     s->ops.config_names = rd_config_names;
+    s->ops.shutdown = shutdown_request;
 }

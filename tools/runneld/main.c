@@ -364,7 +364,7 @@ int main(int argc, char **argv)
     rd_log(RD_LL_NOTICE, "Ready to accept connections");
 
     int rc = rd_net_loop(s);
-    if (s->shutdown_signal != 0)
+    if (s->shutdown_signal > 0)
         rd_log(RD_LL_WARNING, "Received %s scheduling shutdown...",
                s->shutdown_signal == SIGINT ? "SIGINT" : "SIGTERM");
     rd_log(RD_LL_WARNING, "User requested shutdown...");

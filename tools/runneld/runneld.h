@@ -29,6 +29,9 @@
 
 enum rd_loglevel { RD_LL_DEBUG = 0, RD_LL_VERBOSE, RD_LL_NOTICE, RD_LL_WARNING, RD_LL_NOTHING };
 
+/* shutdown_signal value when a client sent SHUTDOWN (not a signal). */
+#define RD_SHUTDOWN_COMMAND (-1)
+
 typedef struct rd_config {
     int port;                                 /* 0 = no TCP */
     char bind[RUNNELD_MAX_BIND][64];
@@ -131,7 +134,7 @@ typedef struct rd_server {
     uint64_t loop_now;                        /* clock read once per loop turn */
     char run_id[41];
     char executable[RUNNELD_PATH_MAX];
-    volatile int shutdown_signal;
+    volatile int shutdown_signal;   /* a signal number, or RD_SHUTDOWN_COMMAND */
 } rd_server_t;
 
 extern rd_server_t *rd_server;
