@@ -75,8 +75,17 @@ static void client_woken(void *ctx, runnel_client_t *c)
     check_reply(c);
 }
 
+/* SHUTDOWN asks the host to stop: here it just closes like QUIT. */
+static int shutdown_host(void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+
 static const runnel_server_ops_t ops = {
-    NULL, foreach_client, NULL, client_woken, NULL, NULL, NULL, NULL,
+    .foreach_client = foreach_client,
+    .client_woken = client_woken,
+    .shutdown = shutdown_host,
 };
 
 /* Reads the client's output back as RESP: only whole values. */
