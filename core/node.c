@@ -89,6 +89,8 @@ void runnel__node_insert(runnel_t *r, uint32_t nslot)
             sizeof(uint32_t) * (size_t)(r->nodes_used - pos));
     r->node_order[pos] = nslot;
     r->nodes_used++;
+    if (pos + 1u == r->nodes_used || r->nodes[r->node_order[pos + 1u]].sidx != n->sidx)
+        r->streams[n->sidx].tail_node = nslot;
 }
 
 void runnel__node_remove(runnel_t *r, uint32_t nslot)
@@ -98,6 +100,10 @@ void runnel__node_remove(runnel_t *r, uint32_t nslot)
 
     if (pos >= r->nodes_used || r->node_order[pos] != nslot)
         return; /* not indexed: nothing to do */
+    if (r->streams[n->sidx].tail_node == nslot)
+        r->streams[n->sidx].tail_node =
+            pos > 0u && r->nodes[r->node_order[pos - 1u]].sidx == n->sidx
+                ? r->node_order[pos - 1u] : RUNNEL__NONE;
     memmove(&r->node_order[pos], &r->node_order[pos + 1u],
             sizeof(uint32_t) * (size_t)(r->nodes_used - pos - 1u));
     r->nodes_used--;

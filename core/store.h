@@ -61,6 +61,9 @@ struct runnel__stream {
     uint64_t dropped;           /* entries lost to the DROP_OLDEST policy */
     uint32_t db;
     uint32_t name_len;
+    /* Slot of the stream's newest node, or RUNNEL__NONE: every XADD needs it,
+     * so runnel__node_insert/_remove keep it instead of XADD searching. */
+    uint32_t tail_node;
     bool used;
     bool first_stale;           /* first_id needs runnel__refresh_first_id
                                    (set by the full-ring drop, which may not

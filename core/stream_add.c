@@ -62,12 +62,10 @@ static uint32_t lp_master_bytes(const runnel_xadd_args_t *a)
 /* The tail node of a stream that may still take entries, or RUNNEL__NONE. */
 static uint32_t open_tail(const runnel_t *r, uint32_t sidx)
 {
-    uint32_t lo, hi, nslot;
+    uint32_t nslot = r->streams[sidx].tail_node;
 
-    runnel__stream_nodes(r, sidx, &lo, &hi);
-    if (lo == hi)
+    if (nslot == RUNNEL__NONE)
         return RUNNEL__NONE;
-    nslot = r->node_order[hi - 1u];
     return r->nodes[nslot].sealed ? RUNNEL__NONE : nslot;
 }
 

@@ -119,6 +119,7 @@ int runnel__stream_alloc(runnel_t *r, uint32_t db, runnel_str_t key, uint32_t *s
     if (i == r->streams_cap)
         return RUNNEL_ERR_POOL_STREAMS;
     memset(&r->streams[i], 0, sizeof(r->streams[i]));
+    r->streams[i].tail_node = RUNNEL__NONE;
     r->streams[i].used = true;
     r->streams[i].db = db;
     r->streams[i].name_len = (uint32_t)key.len;
