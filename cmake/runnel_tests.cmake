@@ -36,3 +36,18 @@ if(NOT RUNNEL_SKIP_UNIT_TESTS)
     runnel_add_unit_test(${src})
   endforeach()
 endif()
+
+# Compile-time variants of core (runnel_opt.h): the utility tests again with
+# the 64-byte CRC-32C table, the util sources compiled in directly.
+if(NOT RUNNEL_SKIP_UNIT_TESTS)
+  file(GLOB RUNNEL_UTIL_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/core/util_*.c)
+  add_executable(test_util_crc_small ${CMAKE_SOURCE_DIR}/tests/unit/test_util.c ${RUNNEL_UTIL_SOURCES})
+  target_compile_definitions(test_util_crc_small PRIVATE RUNNEL_CRC32C_SMALL_TABLE=1)
+  target_include_directories(test_util_crc_small PRIVATE ${CMAKE_SOURCE_DIR}/core
+                             ${CMAKE_SOURCE_DIR}/port ${CMAKE_SOURCE_DIR}/tests/support)
+  if(COMMAND runnel_board_link)
+    runnel_board_link(test_util_crc_small)
+  endif()
+  add_test(NAME test_util_crc_small COMMAND test_util_crc_small)
+  set_tests_properties(test_util_crc_small PROPERTIES TIMEOUT ${RUNNEL_TEST_TIMEOUT})
+endif()
