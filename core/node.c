@@ -17,6 +17,12 @@
  * are returned (runnel__node_entry). The result, (position, ID) for every
  * entry of the node, is cached for the last scanned node.
  *
+ * An entry with the same field names as its node's first entry (the
+ * master, as Redis calls it) is stored as ENTRY_SAME_FIELDS: values only.
+ * Decoding one loads the master's body into a buffer of its own
+ * (r->master, cached by log position), so names and values are both at
+ * hand without re-reading the master for every entry of the node.
+ *
  * Invariant that makes the position range unambiguous: entries are only
  * ever appended to a stream's tail node, and only while that node holds the
  * stream's newest entry record. When the tail node is removed (XDEL of its
@@ -177,7 +183,8 @@ void runnel__node_mark(runnel_t *r, uint32_t nslot, uint32_t i)
 /* ---- reading entries back ---- */
 
 /* Decodes the (slot, ID) prefix of an entry record. prev is the previous
- * entry of the same node (unused for a node start). Returns 0 or CORRUPT. */
+ * entry of the same node (unused for a node start). ENTRY and
+ * ENTRY_SAME_FIELDS share the delta form. Returns 0 or CORRUPT. */
 static int decode_prefix(const uint8_t *b, size_t n, uint8_t type, runnel_id_t prev,
                          uint64_t *slot, runnel_id_t *id, size_t *used)
 {
@@ -238,7 +245,8 @@ int runnel__node_scan(runnel_t *r, uint32_t nslot)
         if (got == 0 || rec.pos > n->last_pos)
             return RUNNEL_ERR_CORRUPT;   /* fewer entries than counted */
         pos = rec.next;
-        if (rec.type != RUNNEL_REC_ENTRY_NODE_START && rec.type != RUNNEL_REC_ENTRY)
+        if (rec.type != RUNNEL_REC_ENTRY_NODE_START && rec.type != RUNNEL_REC_ENTRY &&
+            rec.type != RUNNEL_REC_ENTRY_SAME_FIELDS)
             continue;
         /* The stream slot first (a varint of at most 5 bytes): records of
          * other streams cost only their header and these bytes. */
@@ -272,42 +280,130 @@ int runnel__node_scan(runnel_t *r, uint32_t nslot)
     return (int)k;
 }
 
+/* Reads one `len:varint bytes` string at *off of a body of n bytes. */
+static int next_str(const uint8_t *b, size_t n, size_t *off, runnel_str_t *out)
+{
+    uint64_t len;
+    int k = runnel__varint_get(b + *off, n - *off, &len);
+
+    if (k <= 0 || len > n - *off - (size_t)k)
+        return RUNNEL_ERR_CORRUPT;
+    *off += (size_t)k;
+    out->p = (const char *)(b + *off);
+    out->len = (size_t)len;
+    *off += (size_t)len;
+    return 0;
+}
+
+/* Reads the body of the record at pos into buf (CRC-checked), decodes its
+ * prefix and nfields. *off is left at the first string. */
+static int read_entry_body(runnel_t *r, runnel_pos_t pos, uint8_t *buf, runnel__rec_t *rec,
+                           uint64_t *nf, size_t *off)
+{
+    uint64_t slot;
+    runnel_id_t dummy;
+    int err, k;
+
+    err = runnel__log_header(&r->log, pos, rec);
+    if (err < 0)
+        return err;
+    if (rec->len > r->scratch_cap)
+        return RUNNEL_ERR_CORRUPT;
+    err = runnel__log_read_body(&r->log, rec, buf, r->scratch_cap);
+    if (err < 0)
+        return err;
+    err = decode_prefix(buf, rec->len, rec->type, RUNNEL_ID_MIN, &slot, &dummy, off);
+    if (err < 0)
+        return err;
+    if (rec->type == RUNNEL_REC_ENTRY_SAME_FIELDS) {
+        *nf = 0;    /* implied by the master */
+        return 0;
+    }
+    k = runnel__varint_get(buf + *off, rec->len - *off, nf);
+    if (k <= 0 || *nf == 0 || *nf > r->cfg.max_fields)
+        return RUNNEL_ERR_CORRUPT;
+    *off += (size_t)k;
+    return 0;
+}
+
+/* Makes r->master hold the node master at pos (the first record of the
+ * node being decoded), unless it already does. The master carries the
+ * field names every ENTRY_SAME_FIELDS record of its node leaves out. It
+ * gets its own buffer because the record being decoded sits in r->scratch,
+ * and the cache means a node read front to back loads its master once.
+ * The key is the log position: positions are never reused, so a cached
+ * body can never belong to another record. The whole body is validated
+ * here, so the decoder below only walks it. */
+static int load_master(runnel_t *r, runnel_pos_t pos)
+{
+    runnel__rec_t rec;
+    runnel_str_t s;
+    uint64_t nf, f;
+    size_t off;
+    int err;
+
+    if (r->master_valid && r->master_pos == pos)
+        return 0;
+    r->master_valid = false;
+    err = read_entry_body(r, pos, r->master, &rec, &nf, &off);
+    if (err < 0)
+        return err;
+    if (rec.type == RUNNEL_REC_ENTRY_SAME_FIELDS)
+        return RUNNEL_ERR_CORRUPT;   /* a master always names its fields */
+    r->master_fv_off = (uint32_t)off;
+    for (f = 0; f < 2u * nf; f++) {
+        err = next_str(r->master, rec.len, &off, &s);
+        if (err < 0)
+            return err;
+    }
+    if (off != rec.len)
+        return RUNNEL_ERR_CORRUPT;
+    r->master_pos = pos;
+    r->master_nfields = (uint32_t)nf;
+    r->master_len = rec.len;
+    r->master_valid = true;
+    return 0;
+}
+
 int runnel__node_entry(runnel_t *r, uint32_t i, runnel_entry_t *e)
 {
     runnel__rec_t rec;
     const uint8_t *b = r->scratch;
-    size_t off, n;
-    uint64_t slot, nf, f;
-    runnel_id_t dummy;
-    int err, k;
+    size_t off;
+    uint64_t nf, f;
+    int err;
 
-    err = runnel__log_header(&r->log, r->scan[i].pos, &rec);
+    err = read_entry_body(r, r->scan[i].pos, r->scratch, &rec, &nf, &off);
     if (err < 0)
         return err;
-    if (rec.len > r->scratch_cap)
-        return RUNNEL_ERR_CORRUPT;
-    err = runnel__log_read_body(&r->log, &rec, r->scratch, r->scratch_cap);
-    if (err < 0)
-        return err;
-    n = rec.len;
-    err = decode_prefix(b, n, rec.type, RUNNEL_ID_MIN, &slot, &dummy, &off);
-    if (err < 0)
-        return err;
-    k = runnel__varint_get(b + off, n - off, &nf);
-    if (k <= 0 || nf == 0 || nf > r->cfg.max_fields)
-        return RUNNEL_ERR_CORRUPT;
-    off += (size_t)k;
-    for (f = 0; f < 2u * nf; f++) {
-        uint64_t len;
-        k = runnel__varint_get(b + off, n - off, &len);
-        if (k <= 0 || len > n - off - (size_t)k)
-            return RUNNEL_ERR_CORRUPT;
-        off += (size_t)k;
-        r->fv[f].p = (const char *)(b + off);
-        r->fv[f].len = (size_t)len;
-        off += (size_t)len;
+    if (rec.type == RUNNEL_REC_ENTRY_SAME_FIELDS) {
+        /* Values here, names from the master (scan[0] is the node's first
+         * record). Loading the master does not touch r->scratch. */
+        size_t moff;
+        runnel_str_t value_of_master;
+
+        err = load_master(r, r->scan[0].pos);
+        if (err < 0)
+            return err;
+        nf = r->master_nfields;
+        moff = r->master_fv_off;
+        for (f = 0; f < nf; f++) {
+            err = next_str(r->master, r->master_len, &moff, &r->fv[2u * f]);
+            if (err == 0)
+                err = next_str(r->master, r->master_len, &moff, &value_of_master);
+            if (err == 0)
+                err = next_str(b, rec.len, &off, &r->fv[2u * f + 1u]);
+            if (err < 0)
+                return err;
+        }
+    } else {
+        for (f = 0; f < 2u * nf; f++) {
+            err = next_str(b, rec.len, &off, &r->fv[f]);
+            if (err < 0)
+                return err;
+        }
     }
-    if (off != n)
+    if (off != rec.len)
         return RUNNEL_ERR_CORRUPT;
     e->id = r->scan[i].id;
     e->nfields = (uint32_t)nf;

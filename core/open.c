@@ -109,11 +109,14 @@ static int layout(runnel_t *r, runnel__arena_t *a)
     r->node_order = runnel__arena_take(a, sizeof(uint32_t) * (size_t)r->nodes_cap, 4);
     r->node_free = runnel__arena_take(a, sizeof(uint32_t) * (size_t)r->nodes_cap, 4);
     r->scratch = runnel__arena_take(a, r->scratch_cap, 8);
+    /* The node master's body for decoding ENTRY_SAME_FIELDS records (node.c):
+     * a second record body, since both are needed at once. */
+    r->master = runnel__arena_take(a, r->scratch_cap, 8);
     r->fv = runnel__arena_take(a, sizeof(runnel_str_t) * 2u * (size_t)c->max_fields, 8);
     r->scan = runnel__arena_take(a, sizeof(*r->scan) * (size_t)c->node_entries_cap, 8);
     r->log.page = runnel__arena_take(a, c->page_size, 8);
     if (!r->streams || !r->names || !r->hash || !r->nodes || !r->bitmaps || !r->node_order ||
-        !r->node_free || !r->scratch || !r->fv || !r->scan || !r->log.page)
+        !r->node_free || !r->scratch || !r->master || !r->fv || !r->scan || !r->log.page)
         return RUNNEL_ERR_NOMEM;
     return runnel__groups_init(r, a);
 }

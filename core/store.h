@@ -47,6 +47,8 @@
 #define RUNNEL_REC_XSETID           0x16u /* {slot, flags, last id, [added], [maxdel]} */
 #define RUNNEL_REC_RENAME           0x17u /* {slot, new name} */
 #define RUNNEL_REC_FLUSH            0x18u /* {flags, db} */
+#define RUNNEL_REC_ENTRY_SAME_FIELDS 0x19u /* next entry of a node, values only:
+                                               field names are the master's */
 
 #define RUNNEL__NONE UINT32_MAX
 
@@ -128,6 +130,16 @@ struct runnel {
     /* scratch */
     uint8_t *scratch;           /* one record body */
     uint32_t scratch_cap;
+    /* The master (first record) of the node whose 0x19 records are being
+     * decoded: its body, CRC-checked, kept apart from `scratch` so the
+     * field names stay valid while later records of the node are read.
+     * Keyed by log position, which is never reused (log.h). */
+    uint8_t *master;            /* scratch_cap bytes */
+    runnel_pos_t master_pos;
+    uint32_t master_nfields;
+    uint32_t master_fv_off;     /* body offset of the first field name */
+    uint32_t master_len;
+    bool master_valid;
     runnel_str_t *fv;           /* 2 * max_fields decoded strings */
     struct runnel__slot_entry *scan; /* node_entries_cap scanned entries */
     uint32_t scan_node;         /* node slot whose scan[] is valid, or NONE */

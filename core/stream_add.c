@@ -1,7 +1,9 @@
 /*
  * stream_add.c - XADD: ID generation, the checks in Redis's order, the
  * entry record, and placing the entry in the stream's tail node or a new
- * one by Redis's node-full rule.
+ * one by Redis's node-full rule. An entry whose field names equal those of
+ * its node's first entry is written without them (ENTRY_SAME_FIELDS, as
+ * Redis's listpack "same fields" flag): telemetry repeats one schema.
  *
  * Shape of every mutation here: check everything that can fail (including
  * pools) -> append the record(s) -> apply to RAM. The append is the commit
@@ -83,14 +85,28 @@ static bool node_full(const runnel_t *r, const struct runnel__node *n, uint64_t 
     return r->node_max_entries != 0 && n->count >= r->node_max_entries;
 }
 
-static size_t encode_entry(uint8_t *b, uint32_t sidx, bool node_start, runnel_id_t id,
+/* The three forms of an entry record (FORMAT.md, "Entries"). */
+enum entry_form {
+    FORM_NODE_START,    /* 0x10: absolute ID, fields and values */
+    FORM_DELTA,         /* 0x11: ID delta, fields and values */
+    FORM_SAME_FIELDS    /* 0x19: ID delta, values only */
+};
+
+static uint8_t form_type(enum entry_form form)
+{
+    return form == FORM_NODE_START ? RUNNEL_REC_ENTRY_NODE_START
+           : form == FORM_DELTA    ? RUNNEL_REC_ENTRY
+                                   : RUNNEL_REC_ENTRY_SAME_FIELDS;
+}
+
+static size_t encode_entry(uint8_t *b, uint32_t sidx, enum entry_form form, runnel_id_t id,
                            runnel_id_t prev, const runnel_xadd_args_t *a)
 {
     size_t n = 0;
     uint32_t i;
 
     n += runnel__varint_put(b + n, sidx);
-    if (node_start) {
+    if (form == FORM_NODE_START) {
         n += runnel__varint_put(b + n, id.ms);
         n += runnel__varint_put(b + n, id.seq);
     } else if (id.ms == prev.ms) {
@@ -100,8 +116,11 @@ static size_t encode_entry(uint8_t *b, uint32_t sidx, bool node_start, runnel_id
         n += runnel__varint_put(b + n, id.ms - prev.ms);
         n += runnel__varint_put(b + n, id.seq);
     }
-    n += runnel__varint_put(b + n, a->nfields);
+    if (form != FORM_SAME_FIELDS)
+        n += runnel__varint_put(b + n, a->nfields);
     for (i = 0; i < 2u * a->nfields; i++) {
+        if (form == FORM_SAME_FIELDS && (i & 1u) == 0)
+            continue;   /* the field names are the master's */
         n += runnel__varint_put(b + n, a->fv[i].len);
         if (a->fv[i].len != 0)
             memcpy(b + n, a->fv[i].p, a->fv[i].len);
@@ -110,10 +129,129 @@ static size_t encode_entry(uint8_t *b, uint32_t sidx, bool node_start, runnel_id
     return n;
 }
 
+/* A forward reader over one record body in the log, a small window at a
+ * time, so the master's field names can be compared without reading its
+ * values or copying the whole body anywhere. */
+typedef struct body_cursor {
+    runnel_log_t *log;
+    runnel__rec_t rec;
+    uint32_t off;               /* body offset of the next byte to consume */
+    uint32_t win_off;           /* body offset of win[0] */
+    uint32_t win_len;
+    uint8_t win[64];
+} body_cursor_t;
+
+static bool cursor_fill(body_cursor_t *c)
+{
+    uint32_t n = c->rec.len - c->off;
+
+    if (n > sizeof(c->win))
+        n = sizeof(c->win);
+    c->win_off = c->off;
+    c->win_len = n;
+    return runnel__log_read(c->log, &c->rec, c->off, c->win, n) == 0;
+}
+
+static bool cursor_varint(body_cursor_t *c, uint64_t *v)
+{
+    uint32_t end = c->win_off + c->win_len;
+    int k;
+
+    if (c->off > end || (end - c->off < RUNNEL_VARINT_MAX && end < c->rec.len)) {
+        if (c->off >= c->rec.len || !cursor_fill(c))
+            return false;
+        end = c->win_off + c->win_len;
+    }
+    k = runnel__varint_get(c->win + (c->off - c->win_off), end - c->off, v);
+    if (k <= 0)
+        return false;
+    c->off += (uint32_t)k;
+    return true;
+}
+
+static bool cursor_equal(body_cursor_t *c, const char *p, size_t n)
+{
+    while (n > 0) {
+        uint32_t end = c->win_off + c->win_len, m;
+
+        if (c->off >= end) {
+            if (c->off >= c->rec.len || !cursor_fill(c))
+                return false;
+            end = c->win_off + c->win_len;
+        }
+        m = end - c->off;
+        if (m > n)
+            m = (uint32_t)n;
+        if (memcmp(c->win + (c->off - c->win_off), p, m) != 0)
+            return false;
+        c->off += m;
+        p += m;
+        n -= m;
+    }
+    return true;
+}
+
+static bool cursor_skip(body_cursor_t *c, uint64_t n)
+{
+    if (n > c->rec.len - c->off)
+        return false;
+    c->off += (uint32_t)n;
+    return true;
+}
+
+/*
+ * Does the entry have exactly the field names of node nslot's master (its
+ * first record): same count, same order, same bytes? Only then may it be
+ * written as ENTRY_SAME_FIELDS, whose reader takes the names from the
+ * master. The caller has already matched fields_hash, which rules out
+ * almost every mismatch for free; but a hash can collide, and a collision
+ * trusted here would silently give an entry another entry's field names,
+ * so the names are compared byte for byte against the log.
+ *
+ * The bytes are read without checking the master's CRC (that would read
+ * the whole body, values included). That is safe: if the master is
+ * corrupted, the comparison can only fail - a missed elision, the entry is
+ * then written in full - or succeed against names that differ from what
+ * was once written; in the latter case every later read of the master
+ * checks its CRC and fails with CORRUPT anyway, so no reader ever sees
+ * names the master does not hold intact. Any read error also just means
+ * "not the same".
+ */
+static bool master_same_fields(runnel_t *r, uint32_t nslot, const runnel_xadd_args_t *a)
+{
+    const struct runnel__node *n = &r->nodes[nslot];
+    body_cursor_t c;
+    uint64_t v, len;
+    uint32_t i;
+
+    if (runnel__log_header(&r->log, n->first_pos, &c.rec) < 0)
+        return false;
+    if (c.rec.type != RUNNEL_REC_ENTRY_NODE_START && c.rec.type != RUNNEL_REC_ENTRY)
+        return false;
+    c.log = &r->log;
+    c.off = c.win_off = c.win_len = 0;
+    if (!cursor_varint(&c, &v) || v != n->sidx)       /* slot */
+        return false;
+    if (!cursor_varint(&c, &v) || !cursor_varint(&c, &v))   /* ID */
+        return false;
+    if (!cursor_varint(&c, &v) || v != a->nfields)
+        return false;
+    for (i = 0; i < a->nfields; i++) {
+        const runnel_str_t *f = &a->fv[2u * i];
+
+        if (!cursor_varint(&c, &len) || len != f->len || !cursor_equal(&c, f->p, f->len))
+            return false;
+        if (!cursor_varint(&c, &len) || !cursor_skip(&c, len))     /* its value */
+            return false;
+    }
+    return c.off == c.rec.len;
+}
+
 static uint64_t encoded_size(uint32_t sidx, runnel_id_t id, const runnel_xadd_args_t *a)
 {
-    /* Worst case of the three ID forms, so the check does not depend on
-     * which node the entry lands in. */
+    /* Worst case of the forms (full field names, the longest ID form), so
+     * the check does not depend on which node the entry lands in: an
+     * elided entry may have to be written in full after all (xadd_locked). */
     uint64_t n = runnel__varint_len(sidx) + 2u * RUNNEL_VARINT_MAX +
                  runnel__varint_len(a->nfields);
     uint32_t i;
@@ -173,11 +311,12 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
     static const struct runnel__stream empty_stream;
     const struct runnel__stream *s;
     struct runnel__node *n;
-    uint32_t sidx = RUNNEL__NONE, tail, nslot, i;
+    uint32_t sidx = RUNNEL__NONE, tail, nslot, i, hash;
     uint64_t totelelen = 0, need;
     runnel_id_t id, prev = RUNNEL_ID_MIN;
     runnel_pos_t pos;
-    bool create = false, new_node, same;
+    bool create = false, new_node, elide = false;
+    enum entry_form form;
     size_t body_len;
     int err;
 
@@ -217,8 +356,12 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
     new_node = tail == RUNNEL__NONE || node_full(r, &r->nodes[tail], totelelen);
     if (new_node && r->nodes_used >= r->nodes_cap)
         return RUNNEL_ERR_POOL_NODES;
-    if (!new_node)
+    hash = fields_hash(a->fv, a->nfields);
+    if (!new_node) {
         prev = r->nodes[tail].last;
+        elide = r->nodes[tail].fields_hash == hash && master_same_fields(r, tail, a);
+    }
+    form = new_node ? FORM_NODE_START : elide ? FORM_SAME_FIELDS : FORM_DELTA;
 
     if (create) {
         err = runnel__stream_alloc(r, r->db, a->key, &sidx);
@@ -230,9 +373,8 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
             return err;
         }
     }
-    body_len = encode_entry(r->scratch, sidx, new_node, id, prev, a);
-    err = runnel__append(r, new_node ? RUNNEL_REC_ENTRY_NODE_START : RUNNEL_REC_ENTRY,
-                         r->scratch, body_len, &pos);
+    body_len = encode_entry(r->scratch, sidx, form, id, prev, a);
+    err = runnel__append(r, form_type(form), r->scratch, body_len, &pos);
     if (err < 0) {
         if (create) {
             /* Cancel the creation record (best effort: the ring may be full). */
@@ -246,8 +388,20 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
 
     /* The append may have reclaimed a block and (DROP_OLDEST) removed nodes
      * of this very stream, including the tail we meant to extend. */
-    if (!new_node && (r->nodes[tail].sidx != sidx || open_tail(r, sidx) != tail))
+    if (!new_node && (r->nodes[tail].sidx != sidx || open_tail(r, sidx) != tail)) {
         new_node = true;
+        if (form == FORM_SAME_FIELDS) {
+            /* The dropped node took its master with it, and the record just
+             * written names no fields: it cannot start a node. Write the
+             * entry again in full; the orphan before it belongs to no node
+             * (no scan starts before this node's first record). The size
+             * check above covered the full form. */
+            body_len = encode_entry(r->scratch, sidx, FORM_NODE_START, id, prev, a);
+            err = runnel__append(r, RUNNEL_REC_ENTRY_NODE_START, r->scratch, body_len, &pos);
+            if (err < 0)
+                return err;
+        }
+    }
     if (new_node) {
         nslot = runnel__node_alloc(r);
         if (nslot == RUNNEL__NONE)
@@ -256,7 +410,7 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
         n->sidx = sidx;
         n->first = id;
         n->first_pos = pos;
-        n->fields_hash = fields_hash(a->fv, a->nfields);
+        n->fields_hash = hash;
         n->lp_rest = lp_master_bytes(a) + lp_entry_bytes(a, id, id, true);
         n->last = id;
         n->last_pos = pos;
@@ -265,8 +419,8 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
         runnel__node_insert(r, nslot);
     } else {
         n = &r->nodes[tail];
-        same = n->fields_hash == fields_hash(a->fv, a->nfields);
-        n->lp_rest += lp_entry_bytes(a, id, n->first, same);
+        /* The listpack model keeps its own rule (the hash), as before. */
+        n->lp_rest += lp_entry_bytes(a, id, n->first, n->fields_hash == hash);
         n->last = id;
         n->last_pos = pos;
         n->count++;
