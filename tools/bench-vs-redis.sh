@@ -3,7 +3,8 @@
 #
 # Usage: tools/bench-vs-redis.sh [path/to/runneld]      (or env RUNNELD=...)
 #        env: BENCH_N (default 200000), BENCH_MEM_N (default 1000000),
-#             BENCH_CLIENTS (default 50), BENCH_CONSUME_N (default 200000)
+#             BENCH_CLIENTS (default 50), BENCH_CONSUME_N (default 200000),
+#             BENCH_CONSUMER (path of bench_consumer)
 #
 # Starts redis-server (--save '' --appendonly no) and runneld on free loopback
 # ports, then for every row runs the SAME redis-benchmark command against
@@ -11,12 +12,13 @@
 #   XADD s * f v                       -P 1  and -P 64, 50 clients, -n 200000
 #   XADD s2 MAXLEN ~ 10000 * f v       -P 64
 #   XRANGE s - + COUNT 10              -P 1
-#   consumer loop: XREADGROUP GROUP g c COUNT 100 STREAMS q > then one XACK of
-#     the delivered IDs, repeated until BENCH_CONSUME_N entries are consumed;
-#     redis-benchmark cannot chain a read into an ack, so this row is a small
-#     Python loop over tests/interop/respclient.py (raw sockets, no redis-py),
-#     identical for both servers; its "req/s" column is entries consumed+acked
-#     per second (each entry = one delivery + one ack).
+#   consumer loop: bench_consumer (tools/bench-consumer) with -c 50 -n 200000
+#     -b 100: 50 connections, each consumer c<i> looping XREADGROUP GROUP g
+#     c<i> COUNT 100 STREAMS key > then one XACK of the delivered IDs, until
+#     the stream is drained (redis-benchmark cannot chain a read into an ack);
+#     its column is entries consumed+acked per second. bench_consumer is
+#     found next to runneld (<runneld dir>/../bench-consumer/bench_consumer)
+#     or via env BENCH_CONSUMER; without it the row says n/a.
 # then memory per entry after 1,000,000 XADDs (XADD mem * f v, -P 64):
 #   redis:   delta of INFO used_memory / entries
 #   runneld: delta of INFO runnel_bytes_appended (log bytes) / entries, and
@@ -106,36 +108,28 @@ d=$(rps "$dport" -c "$C" -n "$N" -P 1 XRANGE s - + COUNT 10)
 rows+=("XRANGE s - + COUNT 10, -P 1|$r|$d")
 echo "  XRANGE: redis $r, runneld $d" >&2
 
+# consumer loop: bench_consumer, same settings against both servers, one
+# after the other. It verifies its own run (XPENDING 0, XLEN n) and exits
+# non-zero otherwise: then the cell says "failed".
 consume() {  # port -> entries consumed+acked per second
-  "$PY" - "$1" "$CONSUME_N" "$here/tests/interop" <<'EOF'
-import sys, time
-sys.path.insert(0, sys.argv[3])
-import respclient
-port, n = int(sys.argv[1]), int(sys.argv[2])
-c = respclient.Conn(port=port, timeout=60)
-c.call("DEL", "q")
-batch = 1000
-for i in range(0, n, batch):
-    c.pipeline([("XADD", "q", "*", "f", "v")] * min(batch, n - i))
-c.call("XGROUP", "CREATE", "q", "g", "0")
-done = 0
-t0 = time.monotonic()
-while done < n:
-    raw, node = c.call("XREADGROUP", "GROUP", "g", "c", "COUNT", "100", "STREAMS", "q", ">")
-    v = node.value()
-    if not v:
-        break
-    ids = [e[0] for e in v[0][1]]
-    raw, node = c.call("XACK", "q", "g", *ids)
-    done += node.value()
-dt = time.monotonic() - t0
-print("%.2f" % (done / dt))
-EOF
+  local out
+  if out=$("$bench_consumer" -h 127.0.0.1 -p "$1" -c "$C" -n "$CONSUME_N" -b 100 --csv 2>"$tmp/consume.err"); then
+    echo "$out" | awk -F'","' 'NR==2 {print $2}'
+  else
+    echo "  bench_consumer on :$1 failed: $(tail -n 3 "$tmp/consume.err")" >&2
+    echo failed
+  fi
 }
-redis-cli -p "$rport" flushall >/dev/null; redis-cli -p "$dport" flushall >/dev/null
-r=$(consume "$rport")
-d=$(consume "$dport")
-rows+=("XREADGROUP COUNT 100 + XACK loop (entries/s, 1 client)|$r|$d")
+bench_consumer=${BENCH_CONSUMER:-$(dirname "$runneld")/../bench-consumer/bench_consumer}
+if [ -x "$bench_consumer" ]; then
+  redis-cli -p "$rport" flushall >/dev/null; redis-cli -p "$dport" flushall >/dev/null
+  r=$(consume "$rport")
+  d=$(consume "$dport")
+else
+  echo "  bench_consumer not found at $bench_consumer (build target bench_consumer or set BENCH_CONSUMER)" >&2
+  r=""; d=""
+fi
+rows+=("XREADGROUP COUNT 100 + XACK, $C consumers (entries/s)|$r|$d")
 echo "  consume: redis $r, runneld $d" >&2
 
 info_field() {  # port field -> value or empty
@@ -174,7 +168,7 @@ echo "| benchmark (redis-benchmark -c $C -n $N unless noted) | redis req/s | run
 echo "| --- | ---: | ---: | ---: |"
 for row in "${rows[@]}"; do
   IFS='|' read -r label r d <<<"$row"
-  ratio=$(awk -v r="$r" -v d="$d" 'BEGIN { if (r > 0 && d != "") printf "%.2f", d / r; else print "n/a" }')
+  ratio=$(awk -v r="$r" -v d="$d" 'BEGIN { if (r ~ /^[0-9.]+$/ && d ~ /^[0-9.]+$/ && r > 0) printf "%.2f", d / r; else print "n/a" }')
   echo "| $label | ${r:-n/a} | ${d:-n/a} | $ratio |"
 done
 ratio=$(awk -v r="$r_per" -v d="$d_per" 'BEGIN { if (r > 0 && d != "n/a") printf "%.2f", d / r; else print "n/a" }')
