@@ -161,7 +161,7 @@ runnel_cmd_result_t runnel__block_client(runnel_cmd_t *cmd, int streams_arg, int
             runnel_stream_info_t info;
             if (runnel_stream_info(cmd->r, key, &info) == 0)
                 after = info.last_id;
-        } else if (ida.len == 1 && ida.p[0] == '>') {
+        } else if (group_read && runnel__xreadgroup_wants_new(ida)) {
             gt = true;
         } else {
             (void)runnel__parse_strict_id(ida, &after);

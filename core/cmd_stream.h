@@ -18,6 +18,13 @@
 /* A strict stream ID (no "-", "+", "*"; missing seq = 0). */
 bool runnel__parse_strict_id(runnel_str_t a, runnel_id_t *id);
 
+/* XREADGROUP: does this ID argument ask for new entries? True for ">" and,
+ * as in Redis 7.0.15 (which stores ">" internally as the maximum ID), for an
+ * explicit 18446744073709551615-18446744073709551615 too: that ID can never
+ * have a history entry after it, so Redis serves it exactly like ">". The
+ * caller has already validated the argument. */
+bool runnel__xreadgroup_wants_new(runnel_str_t ida);
+
 /* Entry callback writing one entry to the runnel_resp_writer_t in ctx. */
 int runnel__write_entry(void *w, const runnel_entry_t *e);
 

@@ -33,6 +33,14 @@ static bool is_exact(runnel_str_t a, const char *lit)
     return a.len == strlen(lit) && memcmp(a.p, lit, a.len) == 0;
 }
 
+bool runnel__xreadgroup_wants_new(runnel_str_t ida)
+{
+    runnel_id_t id;
+    if (is_exact(ida, ">"))
+        return true;
+    return runnel__parse_strict_id(ida, &id) && id.ms == UINT64_MAX && id.seq == UINT64_MAX;
+}
+
 static runnel_cmd_result_t read_generic(runnel_cmd_t *cmd, bool xreadgroup)
 {
     int argc = cmd->argc;
@@ -160,7 +168,7 @@ static runnel_cmd_result_t read_generic(runnel_cmd_t *cmd, bool xreadgroup)
             ga.consumer = consumer;
             ga.count = count;
             ga.noack = noack;
-            ga.new_entries = is_exact(ida, ">");
+            ga.new_entries = runnel__xreadgroup_wants_new(ida);
             if (!ga.new_entries) {
                 (void)runnel__parse_strict_id(ida, &ga.after);
                 always = true;

@@ -508,6 +508,27 @@ static void test_error_sanitized(void)
     c->out.len = 0;
 }
 
+/* Redis 7.0.15 keeps ">" as the maximum ID internally, so an explicit
+ * 18446744073709551615-18446744073709551615 in XREADGROUP reads NEW entries
+ * (and creates PEL entries) instead of an (always empty) history read;
+ * found by tests/interop/randdiff.py, replies checked on redis-server. */
+static void test_xreadgroup_max_id_is_gt(void)
+{
+    CHECK(cf_setup() == 0);
+    EXPECT("XGROUP CREATE s g $ MKSTREAM", "+OK\r\n");
+    /* Nothing new: a null reply like ">", not an empty history read. */
+    EXPECT("XREADGROUP GROUP g c STREAMS s 18446744073709551615-18446744073709551615", "*-1\r\n");
+    EXPECT("XADD s 1-0 f v", "$3\r\n1-0\r\n");
+    EXPECT("XADD s 2-0 f w", "$3\r\n2-0\r\n");
+    EXPECT("XREADGROUP GROUP g c COUNT 1 STREAMS s 18446744073709551615-18446744073709551615",
+           "*1\r\n*2\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
+    EXPECT("XPENDING s g", "*4\r\n:1\r\n$3\r\n1-0\r\n$3\r\n1-0\r\n*1\r\n*2\r\n$1\r\nc\r\n$1\r\n1\r\n");
+    /* One below the maximum is still a history read (empty, but served). */
+    EXPECT("XREADGROUP GROUP g c STREAMS s 18446744073709551615-18446744073709551614",
+           "*1\r\n*2\r\n$1\r\ns\r\n*0\r\n");
+    EXPECT("XINFO GROUPS s", "*1\r\n*12\r\n$4\r\nname\r\n$1\r\ng\r\n$9\r\nconsumers\r\n:1\r\n$7\r\npending\r\n:1\r\n$17\r\nlast-delivered-id\r\n$3\r\n1-0\r\n$12\r\nentries-read\r\n:1\r\n$3\r\nlag\r\n:1\r\n");
+}
+
 TEST_MAIN(
     RUN(test_redis_transcript);
     RUN(test_unknown_command_truncation);
@@ -518,4 +539,5 @@ TEST_MAIN(
     RUN(test_error_sanitized);
     RUN(test_drop_oldest_visible_in_xinfo);
     RUN(test_watch_counter);
+    RUN(test_xreadgroup_max_id_is_gt);
 )
