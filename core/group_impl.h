@@ -54,6 +54,13 @@ uint32_t grp_pel_find(const struct runnel_groups *g, uint32_t gslot, runnel_id_t
 uint32_t grp_pel_insert(struct runnel_groups *g, uint32_t pos, uint32_t gslot, uint32_t cslot,
                         runnel_id_t id, uint64_t time, uint64_t count);
 void grp_pel_remove_at(struct runnel_groups *g, uint32_t pos);
+/* Batch removal: mark PEL entries (counters are updated at once), then one
+ * compaction pass from the lowest marked position drops them all. A marked
+ * entry keeps its (group, id) sort key, so binary searches stay valid; its
+ * consumer field holds GRP_NACK_REMOVED, which grp_apply_ack skips. */
+#define GRP_NACK_REMOVED (RUNNEL__FREE - 1u)
+void grp_pel_mark_removed(struct runnel_groups *g, uint32_t pos);
+void grp_pel_compact(struct runnel_groups *g, uint32_t from_pos);
 void grp_nack_move(struct runnel_groups *g, uint32_t nslot, uint32_t cslot);
 static inline uint32_t grp_pel_free(const struct runnel_groups *g) { return g->pel_cap - g->pel_used; }
 

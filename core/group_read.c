@@ -268,15 +268,23 @@ uint64_t grp_apply_ack(runnel_t *r, uint32_t gslot, const runnel_id_t *ids, size
 {
     struct runnel_groups *g = grp_tables(r);
     uint64_t acked = 0;
+    uint32_t first = UINT32_MAX;
     size_t i;
 
     for (i = 0; i < n; i++) {
         uint32_t pos;
-        if (grp_pel_find(g, gslot, ids[i], &pos) != RUNNEL__FREE) {
-            grp_pel_remove_at(g, pos);
+        uint32_t slot = grp_pel_find(g, gslot, ids[i], &pos);
+        /* A duplicate ID finds its already-marked entry: it counts once,
+         * as in Redis. */
+        if (slot != RUNNEL__FREE && g->nacks[slot].consumer != GRP_NACK_REMOVED) {
+            grp_pel_mark_removed(g, pos);
+            if (pos < first)
+                first = pos;
             acked++;
         }
     }
+    if (acked > 0)
+        grp_pel_compact(g, first);
     return acked;
 }
 

@@ -734,6 +734,62 @@ static void test_snapshot_replay(void)
                  RUNNEL_ERR_CORRUPT);
 }
 
+/* XACK removes a batch in one compaction pass: duplicates count once,
+ * IDs that are not pending change nothing, another group's entries
+ * interleaved in the same PEL order array survive, and every survivor is
+ * still found by later lookups (the sort order was kept). */
+static int pending_count_fn(void *ctx, const runnel_pending_t *p)
+{
+    (void)p;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static void test_xack_batch(void)
+{
+    runnel_t *r = open_store(4, 8, 256);
+    runnel_id_t ids[12];
+    uint64_t acked = 0, total = 0;
+    runnel_id_t mn, mx;
+    int n = 0;
+
+    CHECK(r != NULL);
+    if (r == NULL)
+        return;
+    for (uint64_t i = 1; i <= 40; i++)
+        CHECK(add(r, "s", i, 0) == 1);
+    CHECK(runnel_xgroup_create(r, S("s"), S("a"), ID(0, 0), false, false, -1) == 0);
+    CHECK(runnel_xgroup_create(r, S("s"), S("b"), ID(0, 0), false, false, -1) == 0);
+    CHECK_EQ_INT(readgroup(r, "s", "a", "c1", true, ID(0, 0), 20, false), 20);
+    CHECK_EQ_INT(readgroup(r, "s", "b", "c2", true, ID(0, 0), 40, false), 40);
+    CHECK_EQ_INT(readgroup(r, "s", "a", "c3", true, ID(0, 0), 20, false), 20);
+
+    /* out of order, duplicates, not pending (41-0 does not exist, 0-5 never) */
+    ids[0] = ID(7, 0);  ids[1] = ID(3, 0);  ids[2] = ID(7, 0);  ids[3] = ID(41, 0);
+    ids[4] = ID(25, 0); ids[5] = ID(1, 0);  ids[6] = ID(0, 5);  ids[7] = ID(40, 0);
+    ids[8] = ID(3, 0);  ids[9] = ID(21, 0); ids[10] = ID(20, 0); ids[11] = ID(40, 0);
+    CHECK(runnel_xack(r, S("s"), S("a"), ids, 12, &acked) == 0);
+    CHECK_EQ_U64(acked, 7);   /* 7 3 25 1 40 21 20 are pending, once each */
+    CHECK(runnel_xpending_summary(r, S("s"), S("a"), &total, &mn, &mx, NULL, NULL) >= 0);
+    CHECK_EQ_U64(total, 40 - acked);
+    CHECK(runnel_xpending_summary(r, S("s"), S("b"), &total, &mn, &mx, NULL, NULL) >= 0);
+    CHECK_EQ_U64(total, 40);
+    /* survivors of group a are all still found: ack them one by one */
+    for (uint64_t i = 1; i <= 40; i++) {
+        runnel_id_t one = ID(i, 0);
+        bool gone = i == 1 || i == 3 || i == 7 || i == 20 || i == 21 || i == 25 || i == 40;
+        CHECK(runnel_xack(r, S("s"), S("a"), &one, 1, &acked) == 0);
+        CHECK_EQ_U64(acked, gone ? 0 : 1);
+    }
+    CHECK(runnel_xpending(r, S("s"), S("a"), RUNNEL_ID_MIN, RUNNEL_ID_MAX, 100, -1,
+                          (runnel_str_t){NULL, 0}, pending_count_fn, &n) == 0);
+    CHECK_EQ_INT(n, 0);
+    n = 0;
+    CHECK(runnel_xpending(r, S("s"), S("b"), RUNNEL_ID_MIN, RUNNEL_ID_MAX, 100, -1,
+                          (runnel_str_t){NULL, 0}, pending_count_fn, &n) >= 0);
+    CHECK_EQ_INT(n, 40);
+}
+
 TEST_MAIN(
     RUN(test_lag_examples);
     RUN(test_lag_with_tombstone);
@@ -745,4 +801,5 @@ TEST_MAIN(
     RUN(test_xautoclaim);
     RUN(test_pools);
     RUN(test_snapshot_replay);
+    RUN(test_xack_batch);
 )
