@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "resp_impl.h"
 #include "util.h"
 
 /* ------------------------------------------------------------------ */
@@ -57,49 +58,10 @@ bool runnel__arg_is(runnel_str_t arg, const char *keyword)
     return true;
 }
 
-/* Redis's string2ll: an optional '-', then digits with no leading zero
- * ("0" alone is fine, "-0" and "007" are not), no '+', no spaces, and the
- * value must fit an int64 (LLONG_MIN included). */
+/* Redis's string2ll rules (resp_num.c has the one implementation). */
 bool runnel__arg_i64(runnel_str_t arg, int64_t *out)
 {
-    const char *p = arg.p;
-    size_t n = arg.len;
-    bool neg = false;
-    uint64_t v = 0;
-
-    if (n == 0 || n > 20)
-        return false;
-    if (n == 1 && p[0] == '0') {
-        *out = 0;
-        return true;
-    }
-    if (p[0] == '-') {
-        neg = true;
-        p++;
-        n--;
-        if (n == 0)
-            return false;
-    }
-    if (p[0] < '1' || p[0] > '9')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-        uint64_t d = (uint64_t)(p[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (neg) {
-        if (v > (uint64_t)INT64_MAX + 1)
-            return false;
-        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
-    } else {
-        if (v > (uint64_t)INT64_MAX)
-            return false;
-        *out = (int64_t)v;
-    }
-    return true;
+    return runnel__resp_str2ll((const uint8_t *)arg.p, arg.len, out);
 }
 
 /* A bounded text builder on the stack for error messages. */
