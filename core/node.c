@@ -326,43 +326,75 @@ static int read_entry_body(runnel_t *r, runnel_pos_t pos, uint8_t *buf, runnel__
     return 0;
 }
 
+/* Finds the field names of the entry body in r->master and validates the
+ * whole body, so the decoder below only walks it. A master always names
+ * its fields, so an ENTRY_SAME_FIELDS body cannot be one. */
+static int master_parse(runnel_t *r, runnel_pos_t pos, uint8_t type, uint32_t len)
+{
+    runnel_str_t s;
+    runnel_id_t dummy;
+    uint64_t slot, nf, f;
+    size_t off;
+    int err, k;
+
+    if (type != RUNNEL_REC_ENTRY_NODE_START && type != RUNNEL_REC_ENTRY)
+        return RUNNEL_ERR_CORRUPT;
+    err = decode_prefix(r->master, len, type, RUNNEL_ID_MIN, &slot, &dummy, &off);
+    if (err < 0)
+        return err;
+    k = runnel__varint_get(r->master + off, len - off, &nf);
+    if (k <= 0 || nf == 0 || nf > r->cfg.max_fields)
+        return RUNNEL_ERR_CORRUPT;
+    off += (size_t)k;
+    r->master_fv_off = (uint32_t)off;
+    for (f = 0; f < 2u * nf; f++) {
+        err = next_str(r->master, len, &off, &s);
+        if (err < 0)
+            return err;
+    }
+    if (off != len)
+        return RUNNEL_ERR_CORRUPT;
+    r->master_pos = pos;
+    r->master_nfields = (uint32_t)nf;
+    r->master_len = len;
+    r->master_valid = true;
+    return 0;
+}
+
 /* Makes r->master hold the node master at pos (the first record of the
  * node being decoded), unless it already does. The master carries the
  * field names every ENTRY_SAME_FIELDS record of its node leaves out. It
  * gets its own buffer because the record being decoded sits in r->scratch,
  * and the cache means a node read front to back loads its master once.
  * The key is the log position: positions are never reused, so a cached
- * body can never belong to another record. The whole body is validated
- * here, so the decoder below only walks it. */
+ * body can never belong to another record. */
 static int load_master(runnel_t *r, runnel_pos_t pos)
 {
     runnel__rec_t rec;
-    runnel_str_t s;
-    uint64_t nf, f;
-    size_t off;
     int err;
 
     if (r->master_valid && r->master_pos == pos)
         return 0;
     r->master_valid = false;
-    err = read_entry_body(r, pos, r->master, &rec, &nf, &off);
+    err = runnel__log_header(&r->log, pos, &rec);
     if (err < 0)
         return err;
-    if (rec.type == RUNNEL_REC_ENTRY_SAME_FIELDS)
-        return RUNNEL_ERR_CORRUPT;   /* a master always names its fields */
-    r->master_fv_off = (uint32_t)off;
-    for (f = 0; f < 2u * nf; f++) {
-        err = next_str(r->master, rec.len, &off, &s);
-        if (err < 0)
-            return err;
-    }
-    if (off != rec.len)
+    if (rec.len > r->scratch_cap)
         return RUNNEL_ERR_CORRUPT;
-    r->master_pos = pos;
-    r->master_nfields = (uint32_t)nf;
-    r->master_len = rec.len;
-    r->master_valid = true;
-    return 0;
+    err = runnel__log_read_body(&r->log, &rec, r->master, r->scratch_cap);
+    if (err < 0)
+        return err;
+    return master_parse(r, pos, rec.type, rec.len);
+}
+
+void runnel__node_master_adopt(runnel_t *r, runnel_pos_t pos, uint8_t type,
+                               const uint8_t *body, uint32_t len)
+{
+    r->master_valid = false;
+    if (len > r->scratch_cap)
+        return;
+    memcpy(r->master, body, len);
+    (void)master_parse(r, pos, type, len);
 }
 
 int runnel__node_entry(runnel_t *r, uint32_t i, runnel_entry_t *e)

@@ -130,8 +130,9 @@ struct runnel {
     /* scratch */
     uint8_t *scratch;           /* one record body */
     uint32_t scratch_cap;
-    /* The master (first record) of the node whose 0x19 records are being
-     * decoded: its body, CRC-checked, kept apart from `scratch` so the
+    /* The master (first record) of the node whose 0x19 records were last
+     * decoded or of the node XADD last started: its body as written, or as
+     * read back with its CRC checked. Kept apart from `scratch` so the
      * field names stay valid while later records of the node are read.
      * Keyed by log position, which is never reused (log.h). */
     uint8_t *master;            /* scratch_cap bytes */
@@ -193,6 +194,11 @@ int runnel__node_scan(runnel_t *r, uint32_t nslot);
 /* Reads and decodes entry i of the last scanned node into *e (fields point
  * into r->scratch / r->fv). */
 int runnel__node_entry(runnel_t *r, uint32_t i, runnel_entry_t *e);
+/* Makes r->master the body of the entry record just appended at pos (a
+ * node's first record): the next XADDs to that node compare their field
+ * names against RAM instead of the log, and readers need not load it. */
+void runnel__node_master_adopt(runnel_t *r, runnel_pos_t pos, uint8_t type,
+                               const uint8_t *body, uint32_t len);
 /* Modelled listpack bytes of a node (Redis's lpBytes). */
 uint32_t runnel__node_lp_bytes(const struct runnel__node *n);
 uint32_t runnel__lp_int_size(int64_t v);

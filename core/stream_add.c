@@ -129,27 +129,30 @@ static size_t encode_entry(uint8_t *b, uint32_t sidx, enum entry_form form, runn
     return n;
 }
 
-/* A forward reader over one record body in the log, a small window at a
- * time, so the master's field names can be compared without reading its
- * values or copying the whole body anywhere. */
+/* A forward reader over one record body: either in the log, read a small
+ * window at a time (so the master's field names can be compared without
+ * reading its values or copying the whole body anywhere), or already in
+ * RAM (the window is then the whole body and never refills). */
 typedef struct body_cursor {
     runnel_log_t *log;
-    runnel__rec_t rec;
+    runnel__rec_t rec;          /* rec.len is the body length in both cases */
     uint32_t off;               /* body offset of the next byte to consume */
     uint32_t win_off;           /* body offset of win[0] */
     uint32_t win_len;
-    uint8_t win[64];
+    const uint8_t *win;
+    uint8_t buf[64];
 } body_cursor_t;
 
 static bool cursor_fill(body_cursor_t *c)
 {
     uint32_t n = c->rec.len - c->off;
 
-    if (n > sizeof(c->win))
-        n = sizeof(c->win);
+    if (n > sizeof(c->buf))
+        n = sizeof(c->buf);
+    c->win = c->buf;
     c->win_off = c->off;
     c->win_len = n;
-    return runnel__log_read(c->log, &c->rec, c->off, c->win, n) == 0;
+    return runnel__log_read(c->log, &c->rec, c->off, c->buf, n) == 0;
 }
 
 static bool cursor_varint(body_cursor_t *c, uint64_t *v)
@@ -199,6 +202,37 @@ static bool cursor_skip(body_cursor_t *c, uint64_t n)
     return true;
 }
 
+/* master_same_fields against r->master, which node.c has parsed and
+ * validated (every string lies inside master_len): no bounds to re-check
+ * beyond what varint_get does, no log access. */
+static bool cached_master_same_fields(const runnel_t *r, const runnel_xadd_args_t *a)
+{
+    const uint8_t *b = r->master;
+    size_t off = r->master_fv_off, n = r->master_len;
+    uint64_t len;
+    uint32_t i;
+    int k;
+
+    if (r->master_nfields != a->nfields)
+        return false;
+    for (i = 0; i < a->nfields; i++) {
+        const runnel_str_t *f = &a->fv[2u * i];
+
+        k = runnel__varint_get(b + off, n - off, &len);
+        if (k <= 0 || len != f->len)
+            return false;
+        off += (size_t)k;
+        if (len != 0 && memcmp(b + off, f->p, f->len) != 0)
+            return false;
+        off += (size_t)len;
+        k = runnel__varint_get(b + off, n - off, &len);     /* its value */
+        if (k <= 0)
+            return false;
+        off += (size_t)k + (size_t)len;
+    }
+    return true;
+}
+
 /*
  * Does the entry have exactly the field names of node nslot's master (its
  * first record): same count, same order, same bytes? Only then may it be
@@ -206,7 +240,10 @@ static bool cursor_skip(body_cursor_t *c, uint64_t n)
  * master. The caller has already matched fields_hash, which rules out
  * almost every mismatch for free; but a hash can collide, and a collision
  * trusted here would silently give an entry another entry's field names,
- * so the names are compared byte for byte against the log.
+ * so the names are compared byte for byte: against r->master when it holds
+ * this master (XADD keeps the master of the node it last started there,
+ * so a stream written alone never reads the log here), else against the
+ * log.
  *
  * The bytes are read without checking the master's CRC (that would read
  * the whole body, values included). That is safe: if the master is
@@ -224,12 +261,15 @@ static bool master_same_fields(runnel_t *r, uint32_t nslot, const runnel_xadd_ar
     uint64_t v, len;
     uint32_t i;
 
+    if (r->master_valid && r->master_pos == n->first_pos)
+        return cached_master_same_fields(r, a);
     if (runnel__log_header(&r->log, n->first_pos, &c.rec) < 0)
         return false;
     if (c.rec.type != RUNNEL_REC_ENTRY_NODE_START && c.rec.type != RUNNEL_REC_ENTRY)
         return false;
     c.log = &r->log;
     c.off = c.win_off = c.win_len = 0;
+    c.win = c.buf;
     if (!cursor_varint(&c, &v) || v != n->sidx)       /* slot */
         return false;
     if (!cursor_varint(&c, &v) || !cursor_varint(&c, &v))   /* ID */
@@ -396,8 +436,9 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
              * entry again in full; the orphan before it belongs to no node
              * (no scan starts before this node's first record). The size
              * check above covered the full form. */
-            body_len = encode_entry(r->scratch, sidx, FORM_NODE_START, id, prev, a);
-            err = runnel__append(r, RUNNEL_REC_ENTRY_NODE_START, r->scratch, body_len, &pos);
+            form = FORM_NODE_START;
+            body_len = encode_entry(r->scratch, sidx, form, id, prev, a);
+            err = runnel__append(r, form_type(form), r->scratch, body_len, &pos);
             if (err < 0)
                 return err;
         }
@@ -417,6 +458,8 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
         n->count = 1;
         n->live = 1;
         runnel__node_insert(r, nslot);
+        /* r->scratch still holds the record at pos: the new node's master. */
+        runnel__node_master_adopt(r, pos, form_type(form), r->scratch, (uint32_t)body_len);
     } else {
         n = &r->nodes[tail];
         /* The listpack model keeps its own rule (the hash), as before. */
