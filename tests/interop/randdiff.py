@@ -23,8 +23,9 @@ field count) are never generated.
     /usr/bin/python3 tests/interop/randdiff.py [--runneld PATH] [--seeds 1-5 | 3,7,9] [--ops 3000]
     /usr/bin/python3 tests/interop/randdiff.py --against-redis-only    # two redis-servers: 0 expected
 
-Each seed starts with FLUSHALL and CONFIG SET stream-node-max-entries (100 or a
-small value 2..10, chosen by the seed). On the first mismatch of a seed the
+Each seed starts with FLUSHALL, CONFIG SET stream-node-max-entries (100 or a
+small value 2..10) and stream-node-max-bytes (4096, 0 or small), and some
+seeds switch to RESP3 (HELLO 3), all chosen by the seed. On the first mismatch of a seed the
 seed, the command index, the last commands and both replies are printed and the
 run moves on to the next seed. Exit status 0 = no mismatch, 1 = mismatch,
 2 = harness error.
@@ -74,6 +75,7 @@ class Gen(object):
         self.delivered = {k: [] for k in KEYS}  # IDs XREADGROUP/XAUTOCLAIM returned
         self.auto_ok = True                   # `*` allowed (not inside MULTI)
         self.queue = []                       # commands to emit before random ones
+        self.small_values = False             # --avoid node-bytes: no value over 500 bytes
 
     def burst(self):
         """Groups on most keys (keys and groups get deleted along the way;
@@ -157,8 +159,15 @@ class Gen(object):
         out = []
         for _ in range(self.rng.choice([1, 1, 1, 2, 3])):
             out.append(self.rng.choice(FIELDS))
-            out.append(self.rng.choice([b"v", b"", b"1", b"-7", b"12345678901", b"hello world",
-                                        b"%d" % self.rng.randint(0, 1000)]))
+            if self.rng.random() < 0.04:
+                n = self.rng.choice([60, 64, 100, 127, 128, 500, 4000, 5000])
+                out.append(b"p" * (min(n, 500) if self.small_values else n))
+            else:
+                out.append(self.rng.choice([b"v", b"", b"1", b"-7", b"12345678901", b"hello world",
+                                            b"-4096", b"4095", b"32767", b"-8388608", b"2147483648",
+                                            b"9223372036854775807", b"-9223372036854775808",
+                                            b"9223372036854775808", b"007", b"+1", b"1.0",
+                                            b"%d" % self.rng.randint(0, 1000)]))
         return out
 
     def trim_spec(self):
@@ -489,19 +498,30 @@ def no_rewind(probe, args):
 def run_seed(seed, nops, sides, verbose=False, save_dir=None, avoid=()):
     rng = random.Random(seed)
     gen = Gen(rng)
+    gen.small_values = "node-bytes" in avoid
     gen.burst()
     node_entries = rng.choice([100, 100, 2, 3, 4, 5, 7, 10])
+    node_bytes = rng.choice([4096, 4096, 4096, 4096, 0, 64, 200, 1000])
+    resp3 = rng.random() < 0.2
+    if "node-bytes" in avoid:
+        node_bytes = 4096
     for s in sides:
         s.close_all()
         s.reset_state()
         c = s.conn("main")
         for cmd in ((b"FLUSHALL",), (b"CONFIG", b"SET", b"stream-node-max-entries", enc(node_entries)),
-                    (b"CONFIG", b"SET", b"stream-node-max-bytes", b"4096")):
+                    (b"CONFIG", b"SET", b"stream-node-max-bytes", enc(node_bytes))):
             raw, _ = c.call(*cmd)
             if raw != b"+OK\r\n":
                 raise RuntimeError("%s on %s replied %r" % (cmd, s.name, raw))
+        if resp3:
+            raw, _ = c.call(b"HELLO", b"3")
+            if raw[:1] != b"%":
+                raise RuntimeError("HELLO 3 on %s replied %r" % (s.name, raw[:80]))
     history = deque(maxlen=12)
-    log = ["CONFIG SET stream-node-max-entries %d" % node_entries]
+    log = ["CONFIG SET stream-node-max-entries %d" % node_entries,
+           "CONFIG SET stream-node-max-bytes %d" % node_bytes] + (["HELLO 3 #nocompare"] if resp3 else [])
+    conf = "node-max-entries %d, node-max-bytes %d%s" % (node_entries, node_bytes, ", RESP3" if resp3 else "")
     conns = [s.conn("main") for s in sides]
 
     def exchange(i, args, meta):
@@ -580,8 +600,7 @@ def run_seed(seed, nops, sides, verbose=False, save_dir=None, avoid=()):
             i += 1
     except Mismatch as e:
         what, ra, rb = e.args[0]
-        print("MISMATCH seed %d (node-max-entries %d) at command #%d: %s"
-              % (seed, node_entries, i, what))
+        print("MISMATCH seed %d (%s) at command #%d: %s" % (seed, conf, i, what))
         print("  last commands:")
         for j, args in history:
             print("    #%-5d %s" % (j, fmt(args)))
@@ -600,7 +619,7 @@ def run_seed(seed, nops, sides, verbose=False, save_dir=None, avoid=()):
         print("seed %d: harness substitution error at #%d: %s" % (seed, i, e))
         return False, i
     if verbose:
-        print("seed %d (node-max-entries %d): %d commands, ok" % (seed, node_entries, i))
+        print("seed %d (%s): %d commands, ok" % (seed, conf, i))
     return True, i
 
 
@@ -623,11 +642,14 @@ def main():
     ap.add_argument("--seeds", default="1-5", help="seed list: '1-20', '3,7,9' (default 1-5)")
     ap.add_argument("--ops", type=int, default=3000, help="commands per seed (default 3000)")
     ap.add_argument("-v", "--verbose", action="store_true")
-    ap.add_argument("--avoid", action="append", default=[], choices=["xsetid-rewind"],
+    ap.add_argument("--avoid", action="append", default=[], choices=["xsetid-rewind", "node-bytes"],
                     help="steer clear of a known, reported divergence (repeatable): "
                          "xsetid-rewind = XSETID never moves last-generated-id backwards "
                          "(runneld opens a new node when the tail entry was XDELed and "
-                         "XSETID rewound below it; redis appends to the old node)")
+                         "XSETID rewound below it; redis appends to the old node); "
+                         "node-bytes = stream-node-max-bytes stays 4096 and values stay "
+                         "<= 500 bytes (runneld's byte-based node split differs, e.g. after "
+                         "XDEL of a lone entry bigger than the node size)")
     ap.add_argument("--save-dir", help="write each failing seed's commands there as a difftest case file")
     ap.add_argument("--stats", action="store_true",
                     help="print how often each command got ok / nil / empty / each error")
