@@ -429,6 +429,17 @@ int runnel__log_append(runnel_log_t *log, uint8_t type, const runnel__iov_t *iov
     return 0;
 }
 
+runnel_pos_t runnel__log_place(const runnel_log_t *log, uint32_t body_len)
+{
+    /* Mirrors ensure_room: type byte, length varint, CRC, body. */
+    uint64_t need = 1u + (uint64_t)runnel__varint_len(body_len) + 4u + body_len;
+    runnel_pos_t next_start = block_start(log, log->head - 1) + log->block_size;
+
+    if (log->head + need <= next_start)
+        return log->head;
+    return next_start + log->hdr_size;
+}
+
 /* A commit programs the partial page padded with PAD bytes to the program
  * unit; the next append continues after the padding, so nothing committed
  * is ever programmed again. With nothing pending it only syncs. */

@@ -98,6 +98,12 @@ uint32_t runnel__log_max_body(const runnel_log_t *log);
 int runnel__log_append(runnel_log_t *log, uint8_t type, const runnel__iov_t *iov,
                        int niov, runnel_pos_t *pos);
 
+/* The position an append of a body_len-byte body would get right now: the
+ * head, or the first record position of the next block when the record
+ * does not fit into the current one (the same rule as the append). Lets a
+ * record name its distance to an earlier record before it is written. */
+runnel_pos_t runnel__log_place(const runnel_log_t *log, uint32_t body_len);
+
 /* Programs the partial page (padded to prog_size with RUNNEL_REC_PAD) and
  * syncs the device. After it, every record appended so far is durable. */
 int runnel__log_commit(runnel_log_t *log);

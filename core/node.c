@@ -23,12 +23,34 @@
  * (r->master, cached by log position), so names and values are both at
  * hand without re-reading the master for every entry of the node.
  *
- * Invariant that makes the position range unambiguous: entries are only
- * ever appended to a stream's tail node, and only while that node holds the
- * stream's newest entry record. When the tail node is removed (XDEL of its
- * last live entry) or XSETID moves last_id below it, the previous node is
- * "sealed": the next XADD starts a new node. Redis would append to it
- * again; the only visible difference is radix-tree-keys in that corner.
+ * Which records of the slot belong to the node: entries are only ever
+ * appended to a stream's tail node. Usually that node also holds the
+ * stream's newest entry record, so its records are simply the slot's
+ * records from first_pos on, up to its count-th. But when the tail node T
+ * disappears (XDEL of its last live entry), Redis appends the next entry to
+ * the previous node P again, and so do we, although T's records lie behind
+ * P's last record in the log. That entry is written as ENTRY_RESUME, which
+ * carries the distance back to P's previous record, and the scan reads:
+ *
+ *   - the node's first record, then its slot's records in log order;
+ *   - a later ENTRY_NODE_START of the slot (or an ENTRY_RESUME that does
+ *     not point back at the node's last accepted record) is another node's:
+ *     the scan enters "gap mode" and skips the slot's records ...
+ *   - ... until an ENTRY_RESUME whose back distance lands exactly on the
+ *     last accepted record. That one is the node's next entry (absolute
+ *     ID), gap mode ends, and later deltas are against it as usual.
+ *
+ * A gap always starts with a node start: a node's records only get another
+ * node's records behind them when that later node was started (0x10). A
+ * node whose first record is not a 0x10 (the full-ring cases below) only
+ * exists when every older node of the stream was dropped with it, so no
+ * live node's scan ever crosses it. Position ranges stay ordered by
+ * first_pos, which is all the full-ring policy needs (reclaim.c).
+ *
+ * XSETID moving last_id below the tail node's newest entry still "seals"
+ * that node (and the previous one when the tail goes): the next XADD starts
+ * a new node where Redis would append. That corner keeps its documented
+ * radix-tree-keys difference.
  *
  * The first entry of a node gets its ID from the descriptor (node.first),
  * whatever its record says; later ones are deltas against the previous
@@ -183,19 +205,27 @@ void runnel__node_mark(runnel_t *r, uint32_t nslot, uint32_t i)
 /* ---- reading entries back ---- */
 
 /* Decodes the (slot, ID) prefix of an entry record. prev is the previous
- * entry of the same node (unused for a node start). ENTRY and
- * ENTRY_SAME_FIELDS share the delta form. Returns 0 or CORRUPT. */
+ * entry of the same node (unused for a node start or a resume). ENTRY and
+ * ENTRY_SAME_FIELDS share the delta form; ENTRY_RESUME has its back
+ * distance (into *back if not NULL) before an absolute ID. Returns 0 or
+ * CORRUPT. */
 static int decode_prefix(const uint8_t *b, size_t n, uint8_t type, runnel_id_t prev,
-                         uint64_t *slot, runnel_id_t *id, size_t *used)
+                         uint64_t *slot, runnel_id_t *id, uint64_t *back, size_t *used)
 {
     size_t off = 0;
-    uint64_t a, c;
+    uint64_t a, c, dist = 0;
     int k;
 
     k = runnel__varint_get(b, n, slot);
     if (k <= 0)
         return RUNNEL_ERR_CORRUPT;
     off += (size_t)k;
+    if (type == RUNNEL_REC_ENTRY_RESUME) {
+        k = runnel__varint_get(b + off, n - off, &dist);
+        if (k <= 0)
+            return RUNNEL_ERR_CORRUPT;
+        off += (size_t)k;
+    }
     k = runnel__varint_get(b + off, n - off, &a);
     if (k <= 0)
         return RUNNEL_ERR_CORRUPT;
@@ -204,7 +234,7 @@ static int decode_prefix(const uint8_t *b, size_t n, uint8_t type, runnel_id_t p
     if (k <= 0)
         return RUNNEL_ERR_CORRUPT;
     off += (size_t)k;
-    if (type == RUNNEL_REC_ENTRY_NODE_START) {
+    if (type == RUNNEL_REC_ENTRY_NODE_START || type == RUNNEL_REC_ENTRY_RESUME) {
         id->ms = a;
         id->seq = c;
     } else if (a == 0) {
@@ -214,19 +244,34 @@ static int decode_prefix(const uint8_t *b, size_t n, uint8_t type, runnel_id_t p
         id->ms = prev.ms + a;
         id->seq = c;
     }
+    if (back != NULL)
+        *back = dist;
     if (used != NULL)
         *used = off;
     return 0;
 }
 
+static bool is_entry_type(uint8_t type)
+{
+    return type == RUNNEL_REC_ENTRY_NODE_START || type == RUNNEL_REC_ENTRY ||
+           type == RUNNEL_REC_ENTRY_SAME_FIELDS || type == RUNNEL_REC_ENTRY_RESUME;
+}
+
+/*
+ * Walks the node's records from first_pos (see the top of this file for
+ * which records of the slot are the node's). Only the header and the first
+ * bytes of each record are read: the slot decides whether a record is of
+ * this stream at all, and the ID prefix is read only for the node's own.
+ */
 int runnel__node_scan(runnel_t *r, uint32_t nslot)
 {
     const struct runnel__node *n = &r->nodes[nslot];
     runnel__rec_t rec;
-    runnel_pos_t pos = n->first_pos;
+    runnel_pos_t pos = n->first_pos, last_accepted = 0;
     uint32_t k = 0;
     runnel_id_t prev = n->first;
-    uint8_t pre[3 * RUNNEL_VARINT_MAX];
+    bool gap = false;
+    uint8_t pre[4 * RUNNEL_VARINT_MAX];
 
     if (r->scan_node == nslot && r->scan_gen == r->node_gen && r->scan_count == n->count)
         return (int)n->count;
@@ -234,7 +279,7 @@ int runnel__node_scan(runnel_t *r, uint32_t nslot)
     if (n->count > r->cfg.node_entries_cap)
         return RUNNEL_ERR_CORRUPT;
     while (k < n->count) {
-        uint64_t slot;
+        uint64_t slot, back;
         runnel_id_t id;
         uint32_t want;
         int got = runnel__log_next(&r->log, pos, &rec);
@@ -245,8 +290,7 @@ int runnel__node_scan(runnel_t *r, uint32_t nslot)
         if (got == 0 || rec.pos > n->last_pos)
             return RUNNEL_ERR_CORRUPT;   /* fewer entries than counted */
         pos = rec.next;
-        if (rec.type != RUNNEL_REC_ENTRY_NODE_START && rec.type != RUNNEL_REC_ENTRY &&
-            rec.type != RUNNEL_REC_ENTRY_SAME_FIELDS)
+        if (!is_entry_type(rec.type))
             continue;
         /* The stream slot first (a varint of at most 5 bytes): records of
          * other streams cost only their header and these bytes. */
@@ -261,16 +305,30 @@ int runnel__node_scan(runnel_t *r, uint32_t nslot)
         if (k == 0) {
             id = n->first;
         } else {
+            if (rec.type == RUNNEL_REC_ENTRY_NODE_START) {
+                gap = true;     /* a later node's records start here */
+                continue;
+            }
+            if (gap && rec.type != RUNNEL_REC_ENTRY_RESUME)
+                continue;
             want = rec.len < sizeof(pre) ? rec.len : (uint32_t)sizeof(pre);
             err = runnel__log_read(&r->log, &rec, 0, pre, want);
             if (err < 0)
                 return err;
-            err = decode_prefix(pre, want, rec.type, prev, &slot, &id, NULL);
+            err = decode_prefix(pre, want, rec.type, prev, &slot, &id, &back, NULL);
             if (err < 0)
                 return err;
+            if (rec.type == RUNNEL_REC_ENTRY_RESUME) {
+                if (back > rec.pos || rec.pos - back != last_accepted) {
+                    gap = true;     /* another node's resume */
+                    continue;
+                }
+                gap = false;
+            }
         }
         r->scan[k].pos = rec.pos;
         r->scan[k].id = id;
+        last_accepted = rec.pos;
         prev = id;
         k++;
     }
@@ -312,7 +370,7 @@ static int read_entry_body(runnel_t *r, runnel_pos_t pos, uint8_t *buf, runnel__
     err = runnel__log_read_body(&r->log, rec, buf, r->scratch_cap);
     if (err < 0)
         return err;
-    err = decode_prefix(buf, rec->len, rec->type, RUNNEL_ID_MIN, &slot, &dummy, off);
+    err = decode_prefix(buf, rec->len, rec->type, RUNNEL_ID_MIN, &slot, &dummy, NULL, off);
     if (err < 0)
         return err;
     if (rec->type == RUNNEL_REC_ENTRY_SAME_FIELDS) {
@@ -337,9 +395,10 @@ static int master_parse(runnel_t *r, runnel_pos_t pos, uint8_t type, uint32_t le
     size_t off;
     int err, k;
 
-    if (type != RUNNEL_REC_ENTRY_NODE_START && type != RUNNEL_REC_ENTRY)
+    if (type != RUNNEL_REC_ENTRY_NODE_START && type != RUNNEL_REC_ENTRY &&
+        type != RUNNEL_REC_ENTRY_RESUME)
         return RUNNEL_ERR_CORRUPT;
-    err = decode_prefix(r->master, len, type, RUNNEL_ID_MIN, &slot, &dummy, &off);
+    err = decode_prefix(r->master, len, type, RUNNEL_ID_MIN, &slot, &dummy, NULL, &off);
     if (err < 0)
         return err;
     k = runnel__varint_get(r->master + off, len - off, &nf);

@@ -49,6 +49,9 @@
 #define RUNNEL_REC_FLUSH            0x18u /* {flags, db} */
 #define RUNNEL_REC_ENTRY_SAME_FIELDS 0x19u /* next entry of a node, values only:
                                                field names are the master's */
+#define RUNNEL_REC_ENTRY_RESUME     0x1Au /* next entry of a node that other
+                                             records of its stream follow:
+                                             back distance, absolute ID */
 
 #define RUNNEL__NONE UINT32_MAX
 
@@ -84,6 +87,9 @@ struct runnel__node {
                                    EOF and the master count/deleted ints */
     uint32_t fields_hash;       /* master field names, for the lp model */
     bool sealed;                /* never append to it again (see node.c) */
+    bool behind;                /* records of a later node of the stream
+                                   follow last_pos: the next entry appended
+                                   is an ENTRY_RESUME (see node.c) */
 };
 
 /* One entry of a node as the node scanner found it in the log. */

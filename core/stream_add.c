@@ -4,6 +4,8 @@
  * one by Redis's node-full rule. An entry whose field names equal those of
  * its node's first entry is written without them (ENTRY_SAME_FIELDS, as
  * Redis's listpack "same fields" flag): telemetry repeats one schema.
+ * An entry appended to a tail node that a removed node's records follow in
+ * the log is an ENTRY_RESUME (node.c explains why and how it is read).
  *
  * Shape of every mutation here: check everything that can fail (including
  * pools) -> append the record(s) -> apply to RAM. The append is the commit
@@ -85,28 +87,33 @@ static bool node_full(const runnel_t *r, const struct runnel__node *n, uint64_t 
     return r->node_max_entries != 0 && n->count >= r->node_max_entries;
 }
 
-/* The three forms of an entry record (FORMAT.md, "Entries"). */
+/* The four forms of an entry record (FORMAT.md, "Entries"). */
 enum entry_form {
     FORM_NODE_START,    /* 0x10: absolute ID, fields and values */
     FORM_DELTA,         /* 0x11: ID delta, fields and values */
-    FORM_SAME_FIELDS    /* 0x19: ID delta, values only */
+    FORM_SAME_FIELDS,   /* 0x19: ID delta, values only */
+    FORM_RESUME         /* 0x1A: back distance, absolute ID, fields and values */
 };
 
 static uint8_t form_type(enum entry_form form)
 {
     return form == FORM_NODE_START ? RUNNEL_REC_ENTRY_NODE_START
            : form == FORM_DELTA    ? RUNNEL_REC_ENTRY
+           : form == FORM_RESUME   ? RUNNEL_REC_ENTRY_RESUME
                                    : RUNNEL_REC_ENTRY_SAME_FIELDS;
 }
 
+/* back is used by FORM_RESUME only. */
 static size_t encode_entry(uint8_t *b, uint32_t sidx, enum entry_form form, runnel_id_t id,
-                           runnel_id_t prev, const runnel_xadd_args_t *a)
+                           runnel_id_t prev, uint64_t back, const runnel_xadd_args_t *a)
 {
     size_t n = 0;
     uint32_t i;
 
     n += runnel__varint_put(b + n, sidx);
-    if (form == FORM_NODE_START) {
+    if (form == FORM_RESUME)
+        n += runnel__varint_put(b + n, back);
+    if (form == FORM_NODE_START || form == FORM_RESUME) {
         n += runnel__varint_put(b + n, id.ms);
         n += runnel__varint_put(b + n, id.seq);
     } else if (id.ms == prev.ms) {
@@ -265,12 +272,15 @@ static bool master_same_fields(runnel_t *r, uint32_t nslot, const runnel_xadd_ar
         return cached_master_same_fields(r, a);
     if (runnel__log_header(&r->log, n->first_pos, &c.rec) < 0)
         return false;
-    if (c.rec.type != RUNNEL_REC_ENTRY_NODE_START && c.rec.type != RUNNEL_REC_ENTRY)
+    if (c.rec.type != RUNNEL_REC_ENTRY_NODE_START && c.rec.type != RUNNEL_REC_ENTRY &&
+        c.rec.type != RUNNEL_REC_ENTRY_RESUME)
         return false;
     c.log = &r->log;
     c.off = c.win_off = c.win_len = 0;
     c.win = c.buf;
     if (!cursor_varint(&c, &v) || v != n->sidx)       /* slot */
+        return false;
+    if (c.rec.type == RUNNEL_REC_ENTRY_RESUME && !cursor_varint(&c, &v))   /* back */
         return false;
     if (!cursor_varint(&c, &v) || !cursor_varint(&c, &v))   /* ID */
         return false;
@@ -287,12 +297,39 @@ static bool master_same_fields(runnel_t *r, uint32_t nslot, const runnel_xadd_ar
     return c.off == c.rec.len;
 }
 
+/*
+ * Encodes the entry as an ENTRY_RESUME of node n: its back distance is from
+ * the position the record will get to n's last record. That position
+ * depends on the record's length (a record that does not fit the current
+ * block starts the next one), and the length on the distance's varint, so
+ * it is settled in rounds: a longer body can only move the record into the
+ * next block, never back, so the second round agrees with the third.
+ * *at receives the position the encoding assumes; the caller checks it.
+ */
+static size_t encode_resume(runnel_t *r, const struct runnel__node *n, runnel_id_t id,
+                            const runnel_xadd_args_t *a, runnel_pos_t *at)
+{
+    size_t len = encode_entry(r->scratch, n->sidx, FORM_RESUME, id, n->last, 0, a);
+    int round;
+
+    for (round = 0; round < 3; round++) {
+        runnel_pos_t p = runnel__log_place(&r->log, (uint32_t)len);
+
+        *at = p;
+        len = encode_entry(r->scratch, n->sidx, FORM_RESUME, id, n->last, p - n->last_pos, a);
+        if (runnel__log_place(&r->log, (uint32_t)len) == p)
+            break;
+    }
+    return len;
+}
+
 static uint64_t encoded_size(uint32_t sidx, runnel_id_t id, const runnel_xadd_args_t *a)
 {
-    /* Worst case of the forms (full field names, the longest ID form), so
+    /* Worst case of the forms (full field names, the longest ID form and
+     * a resume's back distance), so
      * the check does not depend on which node the entry lands in: an
      * elided entry may have to be written in full after all (xadd_locked). */
-    uint64_t n = runnel__varint_len(sidx) + 2u * RUNNEL_VARINT_MAX +
+    uint64_t n = runnel__varint_len(sidx) + 3u * RUNNEL_VARINT_MAX +
                  runnel__varint_len(a->nfields);
     uint32_t i;
 
@@ -354,8 +391,8 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
     uint32_t sidx = RUNNEL__NONE, tail, nslot, i, hash;
     uint64_t totelelen = 0, need;
     runnel_id_t id, prev = RUNNEL_ID_MIN;
-    runnel_pos_t pos;
-    bool create = false, new_node, elide = false;
+    runnel_pos_t pos, resume_at = 0;
+    bool create = false, new_node, elide = false, resume = false;
     enum entry_form form;
     size_t body_len;
     int err;
@@ -399,9 +436,15 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
     hash = fields_hash(a->fv, a->nfields);
     if (!new_node) {
         prev = r->nodes[tail].last;
-        elide = r->nodes[tail].fields_hash == hash && master_same_fields(r, tail, a);
+        /* A resume names its fields: it is what a reader meets after the
+         * gap, and it can start a node if its own is dropped meanwhile. */
+        resume = r->nodes[tail].behind;
+        elide = !resume && r->nodes[tail].fields_hash == hash && master_same_fields(r, tail, a);
     }
-    form = new_node ? FORM_NODE_START : elide ? FORM_SAME_FIELDS : FORM_DELTA;
+    form = new_node ? FORM_NODE_START
+           : resume ? FORM_RESUME
+           : elide  ? FORM_SAME_FIELDS
+                    : FORM_DELTA;
 
     if (create) {
         err = runnel__stream_alloc(r, r->db, a->key, &sidx);
@@ -413,7 +456,10 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
             return err;
         }
     }
-    body_len = encode_entry(r->scratch, sidx, form, id, prev, a);
+    if (form == FORM_RESUME)
+        body_len = encode_resume(r, &r->nodes[tail], id, a, &resume_at);
+    else
+        body_len = encode_entry(r->scratch, sidx, form, id, prev, 0, a);
     err = runnel__append(r, form_type(form), r->scratch, body_len, &pos);
     if (err < 0) {
         if (create) {
@@ -428,7 +474,11 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
 
     /* The append may have reclaimed a block and (DROP_OLDEST) removed nodes
      * of this very stream, including the tail we meant to extend. */
-    if (!new_node && (r->nodes[tail].sidx != sidx || open_tail(r, sidx) != tail)) {
+    if (!new_node && (r->nodes[tail].sidx != sidx || open_tail(r, sidx) != tail ||
+                      (form == FORM_RESUME && pos != resume_at))) {
+        /* (The last case cannot happen while log_place mirrors the append;
+         * should it, the resume would not be read as the tail's entry, but
+         * it names its fields and so can start a node of its own.) */
         new_node = true;
         if (form == FORM_SAME_FIELDS) {
             /* The dropped node took its master with it, and the record just
@@ -437,7 +487,7 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
              * (no scan starts before this node's first record). The size
              * check above covered the full form. */
             form = FORM_NODE_START;
-            body_len = encode_entry(r->scratch, sidx, form, id, prev, a);
+            body_len = encode_entry(r->scratch, sidx, form, id, prev, 0, a);
             err = runnel__append(r, form_type(form), r->scratch, body_len, &pos);
             if (err < 0)
                 return err;
@@ -468,6 +518,7 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
         n->last_pos = pos;
         n->count++;
         n->live++;
+        n->behind = false;  /* its newest record is the stream's again */
     }
     {
         struct runnel__stream *w = &r->streams[sidx];

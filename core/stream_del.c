@@ -5,9 +5,14 @@
  * the listpack); a node whose last live entry goes is removed at once, as
  * Redis does. max_deleted_entry_id and first_id follow Redis (section 2).
  *
+ * When XDEL removes the tail node, the previous node takes the next XADD
+ * again, as in Redis; it is marked `behind` so that entry is written as an
+ * ENTRY_RESUME (node.c).
+ *
  * XSETID may move last_id below the newest (deleted) entry of the tail
  * node; that node is then sealed and its `last` clamped to its newest live
- * entry, so IDs stay ordered across the node index (see node.c).
+ * entry, so IDs stay ordered across the node index (see node.c). Redis
+ * would append to it; that corner is a known radix-tree-keys difference.
  */
 #include <string.h>
 
@@ -36,10 +41,11 @@ static int xdel_one(runnel_t *r, uint32_t sidx, runnel_id_t id)
         if (r->nodes[nslot].live == 0) {
             runnel__stream_nodes(r, sidx, &lo, &hi);
             runnel__node_remove(r, nslot);
-            /* The previous node must not take entries again: the removed
-             * node's records lie after it in the log (node.c). */
+            /* The previous node becomes the tail and takes entries again,
+             * but the removed node's records lie after its last one in the
+             * log: its next entry must say where it continues (node.c). */
             if (p == hi - 1u && p > lo)
-                r->nodes[r->node_order[p - 1u]].sealed = true;
+                r->nodes[r->node_order[p - 1u]].behind = true;
         }
         return 1;
     }
