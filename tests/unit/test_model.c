@@ -543,10 +543,9 @@ static void op_xdel(int k)
                 md++;
                 if (cmp(ids[i], s->max_deleted) > 0) s->max_deleted = ids[i];
                 if (nd >= 0 && --s->nodes[nd].live == 0) {
-                    /* runnel seals the previous node when the tail node goes
-                     * (its log records lie after it); Redis would append to
-                     * it again. Only radix-tree-keys can show the difference. */
-                    if (nd == s->nn - 1 && nd > 0) s->nodes[nd - 1].sealed = true;
+                    /* As Redis: the previous node becomes the tail and
+                     * takes the next XADD again if it has room (runnel
+                     * writes that entry as an ENTRY_RESUME). */
                     m_remove_node(s, nd);
                 }
             }
