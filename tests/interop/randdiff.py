@@ -75,7 +75,6 @@ class Gen(object):
         self.delivered = {k: [] for k in KEYS}  # IDs XREADGROUP/XAUTOCLAIM returned
         self.auto_ok = True                   # `*` allowed (not inside MULTI)
         self.queue = []                       # commands to emit before random ones
-        self.small_values = False             # --avoid node-bytes: no value over 500 bytes
 
     def burst(self):
         """Groups on most keys (keys and groups get deleted along the way;
@@ -161,7 +160,7 @@ class Gen(object):
             out.append(self.rng.choice(FIELDS))
             if self.rng.random() < 0.04:
                 n = self.rng.choice([60, 64, 100, 127, 128, 500, 4000, 5000])
-                out.append(b"p" * (min(n, 500) if self.small_values else n))
+                out.append(b"p" * n)
             else:
                 out.append(self.rng.choice([b"v", b"", b"1", b"-7", b"12345678901", b"hello world",
                                             b"-4096", b"4095", b"32767", b"-8388608", b"2147483648",
@@ -498,13 +497,10 @@ def no_rewind(probe, args):
 def run_seed(seed, nops, sides, verbose=False, save_dir=None, avoid=()):
     rng = random.Random(seed)
     gen = Gen(rng)
-    gen.small_values = "node-bytes" in avoid
     gen.burst()
     node_entries = rng.choice([100, 100, 2, 3, 4, 5, 7, 10])
     node_bytes = rng.choice([4096, 4096, 4096, 4096, 0, 64, 200, 1000])
     resp3 = rng.random() < 0.2
-    if "node-bytes" in avoid:
-        node_bytes = 4096
     for s in sides:
         s.close_all()
         s.reset_state()
@@ -642,14 +638,11 @@ def main():
     ap.add_argument("--seeds", default="1-5", help="seed list: '1-20', '3,7,9' (default 1-5)")
     ap.add_argument("--ops", type=int, default=3000, help="commands per seed (default 3000)")
     ap.add_argument("-v", "--verbose", action="store_true")
-    ap.add_argument("--avoid", action="append", default=[], choices=["xsetid-rewind", "node-bytes"],
+    ap.add_argument("--avoid", action="append", default=[], choices=["xsetid-rewind"],
                     help="steer clear of a known, reported divergence (repeatable): "
                          "xsetid-rewind = XSETID never moves last-generated-id backwards "
                          "(runneld opens a new node when the tail entry was XDELed and "
-                         "XSETID rewound below it; redis appends to the old node); "
-                         "node-bytes = stream-node-max-bytes stays 4096 and values stay "
-                         "<= 500 bytes (runneld's byte-based node split differs, e.g. after "
-                         "XDEL of a lone entry bigger than the node size)")
+                         "XSETID rewound below it; redis appends to the old node)")
     ap.add_argument("--save-dir", help="write each failing seed's commands there as a difftest case file")
     ap.add_argument("--stats", action="store_true",
                     help="print how often each command got ok / nil / empty / each error")
