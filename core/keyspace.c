@@ -29,7 +29,7 @@ int runnel__delete_stream(runnel_t *r, uint32_t sidx, bool journal)
     if (journal) {
         uint8_t b[RUNNEL_VARINT_MAX];
         size_t n = runnel__varint_put(b, sidx);
-        struct runnel__doom d = {true, -1, 0, sidx, true, RUNNEL_ID_MIN};
+        struct runnel__doom d = {true, -1, 0, sidx, true, 0};
         int err = runnel__append_dooming(r, &d, RUNNEL_REC_STREAM_DELETE, b, n);
         if (err < 0)
             return err;
@@ -176,7 +176,7 @@ static int flush_locked(runnel_t *r, bool all)
     b[n++] = all ? 1u : 0u;
     n += runnel__varint_put(b + n, r->db);
     {
-        struct runnel__doom d = {true, all ? 1 : 0, r->db, RUNNEL__NONE, false, RUNNEL_ID_MIN};
+        struct runnel__doom d = {true, all ? 1 : 0, r->db, RUNNEL__NONE, false, 0};
         err = runnel__append_dooming(r, &d, RUNNEL_REC_FLUSH, b, n);
     }
     if (err < 0)

@@ -47,10 +47,17 @@
  * live node's scan ever crosses it. Position ranges stay ordered by
  * first_pos, which is all the full-ring policy needs (reclaim.c).
  *
- * XSETID moving last_id below the tail node's newest entry still "seals"
- * that node (and the previous one when the tail goes): the next XADD starts
- * a new node where Redis would append. That corner keeps its documented
- * radix-tree-keys difference.
+ * XSETID may move last_id below the tail node's newest (deleted) entries;
+ * as in Redis the next XADD still appends to that node, so its ID is lower
+ * than the previous entry of the node. Deltas cannot go down, so that
+ * entry is an ENTRY_RESUME too, whose back distance lands on the node's
+ * own last record: the scan accepts it like any resume that continues
+ * where the node left off. Inside a node live entries still increase (a
+ * new ID is above last_id, which XSETID keeps >= the newest live entry);
+ * only deleted entries may be larger than later ones. Readers therefore
+ * skip deleted entries before they compare IDs, and node.last is the ID
+ * appended last (Redis's "last ID" of a listpack, used by MINID trimming),
+ * an upper bound of the node's live entries but not of its deleted ones.
  *
  * The first entry of a node gets its ID from the descriptor (node.first),
  * whatever its record says; later ones are deltas against the previous
@@ -148,18 +155,14 @@ void runnel__stream_nodes(const runnel_t *r, uint32_t sidx, uint32_t *lo, uint32
     *hi = sidx == UINT32_MAX - 1u ? r->nodes_used : order_lower(r, sidx + 1u, RUNNEL_ID_MIN);
 }
 
-uint32_t runnel__node_seek_fwd(const runnel_t *r, uint32_t lo, uint32_t hi, runnel_id_t id)
-{
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2u;
-        if (runnel_id_cmp(r->nodes[r->node_order[mid]].last, id) < 0)
-            lo = mid + 1u;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
+/*
+ * Where a read of IDs <= id starts: the last node whose master (first) ID
+ * is <= id, like Redis's raxSeek("<=") on its master-ID keys. When no node
+ * qualifies, the stream's first node, as Redis falls back to "^": its
+ * entries may all be higher (nothing is found), but a head node that lost
+ * every live entry to an exact trim can take entries below its master
+ * after an XSETID rewind, and they must stay reachable.
+ */
 uint32_t runnel__node_seek_rev(const runnel_t *r, uint32_t lo, uint32_t hi, runnel_id_t id)
 {
     uint32_t a = lo, b = hi;
@@ -172,7 +175,22 @@ uint32_t runnel__node_seek_rev(const runnel_t *r, uint32_t lo, uint32_t hi, runn
         else
             b = mid;
     }
-    return a == lo ? RUNNEL__NONE : a - 1u;
+    if (a == lo)
+        return lo < hi ? lo : RUNNEL__NONE;
+    return a - 1u;
+}
+
+uint32_t runnel__node_pos(const runnel_t *r, uint32_t nslot)
+{
+    const struct runnel__node *n = &r->nodes[nslot];
+    uint32_t pos = order_lower(r, n->sidx, n->first);
+
+    /* Two nodes of a stream can share a master ID only in corners (a new
+     * node after an XSETID rewind); walk the equal keys to the slot. */
+    while (pos < r->nodes_used && r->node_order[pos] != nslot &&
+           node_key_cmp(&r->nodes[r->node_order[pos]], n->sidx, n->first) == 0)
+        pos++;
+    return pos < r->nodes_used && r->node_order[pos] == nslot ? pos : RUNNEL__NONE;
 }
 
 uint32_t runnel__node_find(const runnel_t *r, uint32_t sidx, runnel_id_t id)

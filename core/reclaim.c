@@ -40,7 +40,13 @@ static bool doomed(const runnel_t *r, const struct runnel__node *n)
         return r->streams[n->sidx].db == d->db;
     if (n->sidx != d->sidx)
         return false;
-    return d->all || runnel_id_cmp(n->last, d->cut) < 0;
+    if (d->all)
+        return true;
+    {
+        uint32_t lo, hi, pos = runnel__node_pos(r, (uint32_t)(n - r->nodes));
+        runnel__stream_nodes(r, d->sidx, &lo, &hi);
+        return pos != RUNNEL__NONE && pos - lo < d->nodes;
+    }
 }
 
 int runnel__append_dooming(runnel_t *r, const struct runnel__doom *d, uint8_t type,

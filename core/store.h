@@ -77,7 +77,11 @@ struct runnel__stream {
 
 struct runnel__node {
     runnel_id_t first;          /* master ID: first entry ever added */
-    runnel_id_t last;           /* newest entry added (live or deleted) */
+    runnel_id_t last;           /* entry appended last (live or deleted),
+                                   Redis's "last ID" of a listpack. After an
+                                   XSETID rewind it may be lower than earlier
+                                   deleted entries of the node, but it is
+                                   never lower than a live one */
     runnel_pos_t first_pos;     /* log position of the first record */
     runnel_pos_t last_pos;      /* log position of the newest record */
     uint32_t sidx;              /* owning stream; RUNNEL__NONE = free slot */
@@ -86,7 +90,6 @@ struct runnel__node {
     uint32_t lp_rest;           /* modelled listpack bytes minus header,
                                    EOF and the master count/deleted ints */
     uint32_t fields_hash;       /* master field names, for the lp model */
-    bool sealed;                /* never append to it again (see node.c) */
     bool behind;                /* records of a later node of the stream
                                    follow last_pos: the next entry appended
                                    is an ENTRY_RESUME (see node.c) */
@@ -107,7 +110,7 @@ struct runnel__doom {
     uint32_t db;
     uint32_t sidx;              /* RUNNEL__NONE: no single stream */
     bool all;                   /* every node of sidx ... */
-    runnel_id_t cut;            /* ... else nodes whose last < cut */
+    uint32_t nodes;             /* ... else its first `nodes` nodes */
 };
 
 struct runnel {
@@ -223,10 +226,11 @@ int runnel__refresh_last_valid(runnel_t *r, uint32_t sidx);
 /* Position in node_order of the node of stream sidx holding id (first <=
  * id <= last), or RUNNEL__NONE. */
 uint32_t runnel__node_find(const runnel_t *r, uint32_t sidx, runnel_id_t id);
-/* First position in [lo, hi) whose node has last >= id (hi if none). */
-uint32_t runnel__node_seek_fwd(const runnel_t *r, uint32_t lo, uint32_t hi, runnel_id_t id);
-/* Last position in [lo, hi) whose node has first <= id, or RUNNEL__NONE. */
+/* Last position in [lo, hi) whose node has first <= id; else lo, or
+ * RUNNEL__NONE when the range is empty (Redis's "<=" seek, then "^"). */
 uint32_t runnel__node_seek_rev(const runnel_t *r, uint32_t lo, uint32_t hi, runnel_id_t id);
+/* Position in node_order of an indexed node, or RUNNEL__NONE. */
+uint32_t runnel__node_pos(const runnel_t *r, uint32_t nslot);
 /* Removes every node of a stream (DEL, FLUSH). */
 void runnel__stream_nodes_clear(runnel_t *r, uint32_t sidx);
 

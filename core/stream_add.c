@@ -5,7 +5,9 @@
  * its node's first entry is written without them (ENTRY_SAME_FIELDS, as
  * Redis's listpack "same fields" flag): telemetry repeats one schema.
  * An entry appended to a tail node that a removed node's records follow in
- * the log is an ENTRY_RESUME (node.c explains why and how it is read).
+ * the log, or whose ID is lower than the node's previous entry (XSETID moved
+ * last_id below a deleted one), is an ENTRY_RESUME (node.c explains why and
+ * how it is read).
  *
  * Shape of every mutation here: check everything that can fail (including
  * pools) -> append the record(s) -> apply to RAM. The append is the commit
@@ -63,14 +65,12 @@ static uint32_t lp_master_bytes(const runnel_xadd_args_t *a)
     return b;
 }
 
-/* The tail node of a stream that may still take entries, or RUNNEL__NONE. */
+/* The tail node of a stream, which takes the next entry unless it is full
+ * (Redis appends to its last radix-tree node whatever IDs that node holds),
+ * or RUNNEL__NONE. */
 static uint32_t open_tail(const runnel_t *r, uint32_t sidx)
 {
-    uint32_t nslot = r->streams[sidx].tail_node;
-
-    if (nslot == RUNNEL__NONE)
-        return RUNNEL__NONE;
-    return r->nodes[nslot].sealed ? RUNNEL__NONE : nslot;
+    return r->streams[sidx].tail_node;
 }
 
 /* Redis's rule for starting a new node, plus our bitmap capacity. */
@@ -439,6 +439,13 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
         /* A resume names its fields: it is what a reader meets after the
          * gap, and it can start a node if its own is dropped meanwhile. */
         resume = r->nodes[tail].behind;
+        /* After XSETID moved last_id below the node's newest (deleted)
+         * entry, the new ID is lower than the previous one of the node: a
+         * delta cannot say that, the absolute ID of a resume can. Its back
+         * distance then points at the node's own last record, which is the
+         * record the scan accepted last (node.c). */
+        if (runnel_id_cmp(id, prev) <= 0)
+            resume = true;
         elide = !resume && r->nodes[tail].fields_hash == hash && master_same_fields(r, tail, a);
     }
     form = new_node ? FORM_NODE_START

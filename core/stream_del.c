@@ -9,10 +9,12 @@
  * again, as in Redis; it is marked `behind` so that entry is written as an
  * ENTRY_RESUME (node.c).
  *
- * XSETID may move last_id below the newest (deleted) entry of the tail
- * node; that node is then sealed and its `last` clamped to its newest live
- * entry, so IDs stay ordered across the node index (see node.c). Redis
- * would append to it; that corner is a known radix-tree-keys difference.
+ * XSETID may move last_id below the newest (deleted) entries of the tail
+ * node. As in Redis, nothing happens to the nodes: the next XADD still
+ * appends to that node (if not full), with an ID lower than the deleted
+ * ones before it. Inside a node, live entries still increase; deleted ones
+ * may be larger than later live ones, and every reader skips deleted
+ * entries before comparing IDs (stream_read.c, trim.c).
  */
 #include <string.h>
 
@@ -134,7 +136,7 @@ static int xsetid_locked(runnel_t *r, const runnel_xsetid_args_t *a)
 {
     struct runnel__stream *s;
     runnel_id_t last_valid;
-    uint32_t sidx, lo, hi;
+    uint32_t sidx;
     uint8_t b[6 * RUNNEL_VARINT_MAX + 1];
     size_t n = 0;
     int err;
@@ -175,28 +177,6 @@ static int xsetid_locked(runnel_t *r, const runnel_xsetid_args_t *a)
         s->entries_added = a->entries_added;
     if (a->has_max_deleted && (a->max_deleted.ms != 0 || a->max_deleted.seq != 0))
         s->max_deleted = a->max_deleted;
-    for (;;) {
-        uint32_t tslot;
-        struct runnel__node *tail;
-
-        runnel__stream_nodes(r, sidx, &lo, &hi);
-        if (hi == lo)
-            break;
-        tslot = r->node_order[hi - 1u];
-        tail = &r->nodes[tslot];
-        if (runnel_id_cmp(tail->last, a->last_id) <= 0)
-            break;
-        if (tail->live == 0) {
-            /* an exact-trim remnant with nothing live: let it go */
-            runnel__node_remove(r, tslot);
-            if (hi - 1u > lo)
-                r->nodes[r->node_order[hi - 2u]].sealed = true;
-            continue;
-        }
-        tail->last = last_valid;
-        tail->sealed = true;
-        break;
-    }
     return runnel__after_mutation(r);
 }
 

@@ -19,23 +19,36 @@ static bool iter_disturbed(const runnel_t *r, uint32_t nslot, uint32_t gen, uint
            r->nodes[nslot].sidx == RUNNEL__NONE;
 }
 
+/*
+ * Both iterators follow Redis's stream iterator: seek the node by master ID
+ * (runnel__node_seek_rev), then walk nodes in order, and inside a node skip
+ * deleted entries BEFORE comparing with the range. That order matters after
+ * an XSETID rewind: a deleted entry may be larger than later live entries
+ * of its node (and than the next node's first ID), so neither a deleted ID
+ * nor a node's `last` may end a walk early. What stays true: live entries
+ * increase through the nodes in order, node.last bounds a node's live
+ * entries from above, and a node other than the first has no live entry
+ * below its master ID.
+ */
 static int iter_forward(runnel_t *r, uint32_t sidx, runnel_id_t cur, runnel_id_t end,
                         int64_t count, runnel_entry_fn fn, void *ctx)
 {
     int delivered = 0;
+    uint32_t lo, hi, p;
 
-    for (;;) {
-        uint32_t lo, hi, p, nslot, gen, i, cnt;
-        bool restart = false, ovf;
+restart:
+    runnel__stream_nodes(r, sidx, &lo, &hi);
+    p = runnel__node_seek_rev(r, lo, hi, cur);
+    if (p == RUNNEL__NONE)
+        return delivered;
+    for (; p < hi; p++) {
+        uint32_t nslot = r->node_order[p], gen, i, cnt;
+        bool ovf;
         int got;
 
-        runnel__stream_nodes(r, sidx, &lo, &hi);
-        p = runnel__node_seek_fwd(r, lo, hi, cur);
-        if (p >= hi)
-            return delivered;
-        nslot = r->node_order[p];
-        if (runnel_id_cmp(r->nodes[nslot].first, end) > 0 &&
-            runnel_id_cmp(r->nodes[nslot].last, end) > 0)
+        if (runnel_id_cmp(r->nodes[nslot].last, cur) < 0)
+            continue;   /* no live entry >= cur here: no scan needed */
+        if (p > lo && runnel_id_cmp(r->nodes[nslot].first, end) > 0)
             return delivered;
         got = runnel__node_scan(r, nslot);
         if (got < 0)
@@ -65,36 +78,31 @@ static int iter_forward(runnel_t *r, uint32_t sidx, runnel_id_t cur, runnel_id_t
             cur = runnel__id_incr(id, &ovf);
             if (ovf)
                 return delivered;
-            if (iter_disturbed(r, nslot, gen, cnt)) {
-                restart = true;
-                break;
-            }
-        }
-        if (!restart) {
-            runnel_id_t next = runnel__id_incr(r->nodes[nslot].last, &ovf);
-            if (ovf)
-                return delivered;
-            if (runnel_id_cmp(next, cur) > 0)
-                cur = next;
+            if (iter_disturbed(r, nslot, gen, cnt))
+                goto restart;
         }
     }
+    return delivered;
 }
 
 static int iter_reverse(runnel_t *r, uint32_t sidx, runnel_id_t start, runnel_id_t cur,
                         int64_t count, runnel_entry_fn fn, void *ctx)
 {
     int delivered = 0;
+    uint32_t lo, hi, p;
 
-    for (;;) {
-        uint32_t lo, hi, p, nslot, gen, i, cnt;
-        bool restart = false, unf;
+restart:
+    runnel__stream_nodes(r, sidx, &lo, &hi);
+    p = runnel__node_seek_rev(r, lo, hi, cur);
+    if (p == RUNNEL__NONE)
+        return delivered;
+    for (;; p--) {
+        uint32_t nslot = r->node_order[p], gen, i, cnt;
+        bool unf;
         int got;
 
-        runnel__stream_nodes(r, sidx, &lo, &hi);
-        p = runnel__node_seek_rev(r, lo, hi, cur);
-        if (p == RUNNEL__NONE)
-            return delivered;
-        nslot = r->node_order[p];
+        /* Live entries of earlier nodes are below this node's master, and
+         * a node's master is at most its last (the first node aside). */
         if (runnel_id_cmp(r->nodes[nslot].last, start) < 0)
             return delivered;
         got = runnel__node_scan(r, nslot);
@@ -125,18 +133,11 @@ static int iter_reverse(runnel_t *r, uint32_t sidx, runnel_id_t start, runnel_id
             cur = runnel__id_decr(id, &unf);
             if (unf)
                 return delivered;
-            if (iter_disturbed(r, nslot, gen, cnt)) {
-                restart = true;
-                break;
-            }
+            if (iter_disturbed(r, nslot, gen, cnt))
+                goto restart;
         }
-        if (!restart) {
-            runnel_id_t prev = runnel__id_decr(r->nodes[nslot].first, &unf);
-            if (unf)
-                return delivered;
-            if (runnel_id_cmp(prev, cur) < 0)
-                cur = prev;
-        }
+        if (p == lo)
+            return delivered;
     }
 }
 

@@ -7,13 +7,23 @@
  * stops before a node whose removal would take the count past the limit.
  *
  * We split this into a plan (no change) and an apply step. The plan's
- * result is always expressible as one "cut" ID X:
- *     remove every node whose last ID < X, then mark deleted the live
+ * result is always expressible as a node count N and one "cut" ID X:
+ *     remove the stream's first N nodes, then mark deleted the live
  *     entries < X of the next node
- * (X = the first surviving entry for MAXLEN, the threshold for MINID, the
- * first kept node's master ID for `~`; or "everything"). That cut is what
- * the TRIM record journals, so replay does not depend on the node limits
- * in force at the time, and the apply step is the same code either way.
+ * (or "everything"). That is what the TRIM record journals, so replay does
+ * not depend on the node limits in force, and the apply step is the same
+ * code either way. A count rather than an ID selects the nodes because
+ * after an XSETID rewind a node's last ID can be above the next node's
+ * IDs: node.last is the ID appended last, live or deleted, as the listpack
+ * "last ID" Redis compares for MINID, and no ID separates the nodes.
+ *
+ * Inside the node an exact trim stops in, MAXLEN keeps the last live
+ * entries (X = the first kept one); MINID marks entries in node order and,
+ * as Redis, stops at the first entry >= the threshold even when that one
+ * is deleted, so a live entry below the threshold that follows a larger
+ * deleted one (possible only after a rewind) stays. Live entries increase
+ * through a node, so X = min(threshold, first live entry after the stop)
+ * says exactly that.
  */
 #include "store.h"
 
@@ -60,10 +70,8 @@ static int plan_trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, struct 
         bool removable;
         int cnt;
 
-        if (limit != 0 && pl->count + n->live > (uint64_t)limit) {
-            pl->cut = n->first;
+        if (limit != 0 && pl->count + n->live > (uint64_t)limit)
             return 0;
-        }
         if (t->strategy == RUNNEL_TRIM_MAXLEN)
             removable = len - n->live >= t->maxlen;
         else
@@ -74,20 +82,24 @@ static int plan_trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, struct 
             len -= n->live;
             continue;
         }
-        if (t->approx) {
-            pl->cut = n->first;
+        if (t->approx)
             return 0;
-        }
         /* exact: entries inside this node */
         cnt = runnel__node_scan(r, nslot);
         if (cnt < 0)
             return cnt;
         if (t->strategy == RUNNEL_TRIM_MINID) {
             pl->cut = t->minid;
-            for (i = 0; i < (uint32_t)cnt; i++)
-                if (!runnel__node_deleted(r, nslot, i) &&
-                    runnel_id_cmp(r->scan[i].id, t->minid) < 0)
+            for (i = 0; i < (uint32_t)cnt && runnel_id_cmp(r->scan[i].id, t->minid) < 0; i++)
+                if (!runnel__node_deleted(r, nslot, i))
                     pl->count++;
+            for (; i < (uint32_t)cnt; i++) {
+                if (!runnel__node_deleted(r, nslot, i)) {
+                    if (runnel_id_cmp(r->scan[i].id, pl->cut) < 0)
+                        pl->cut = r->scan[i].id;
+                    break;
+                }
+            }
             return 0;
         }
         for (i = 0; i < (uint32_t)cnt; i++) {
@@ -100,32 +112,33 @@ static int plan_trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, struct 
             pl->count++;
             len--;
         }
-        /* cannot happen (the node was not removable), but stay safe */
-        pl->cut = n->last;
+        /* cannot happen (the node was not removable), but stay safe:
+         * its live entries all go */
+        pl->cut = RUNNEL_ID_MAX;
         return 0;
     }
     pl->all = true;
     return 0;
 }
 
-/* Applies a cut (see the file comment). Returns entries removed. */
-static int apply_cut(runnel_t *r, uint32_t sidx, bool all, runnel_id_t cut, uint64_t *deleted)
+/* Applies a plan (see the file comment). Returns entries removed. */
+static int apply_cut(runnel_t *r, uint32_t sidx, bool all, uint32_t nodes, runnel_id_t cut,
+                     uint64_t *deleted)
 {
     struct runnel__stream *s = &r->streams[sidx];
+    uint32_t lo, hi, nslot, i;
+    int cnt;
 
     *deleted = 0;
     for (;;) {
-        uint32_t lo, hi, nslot, i;
-        int cnt;
-
         runnel__stream_nodes(r, sidx, &lo, &hi);
-        if (lo == hi)
+        if (lo == hi || (!all && nodes == 0))
             break;
+        *deleted += runnel__node_drop(r, r->node_order[lo]);
+        nodes--;
+    }
+    if (!all && lo < hi) {
         nslot = r->node_order[lo];
-        if (all || runnel_id_cmp(r->nodes[nslot].last, cut) < 0) {
-            *deleted += runnel__node_drop(r, nslot);
-            continue;
-        }
         cnt = runnel__node_scan(r, nslot);
         if (cnt < 0)
             return cnt;
@@ -136,7 +149,6 @@ static int apply_cut(runnel_t *r, uint32_t sidx, bool all, runnel_id_t cut, uint
             s->length--;
             (*deleted)++;
         }
-        break;
     }
     if (*deleted > 0)
         return runnel__refresh_first_id(r, sidx);
@@ -146,7 +158,7 @@ static int apply_cut(runnel_t *r, uint32_t sidx, bool all, runnel_id_t cut, uint
 int runnel__trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, uint64_t *deleted)
 {
     struct trim_plan pl;
-    uint8_t b[3 * RUNNEL_VARINT_MAX + 1];
+    uint8_t b[4 * RUNNEL_VARINT_MAX + 1];
     size_t n = 0;
     int err;
 
@@ -159,18 +171,19 @@ int runnel__trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, uint64_t *d
      * in Redis (it shows in radix-tree-keys and in later '~' trims). */
     if (err < 0 || (pl.count == 0 && pl.nodes == 0))
         return err;
-    /* Record 0x15: slot | flags (bit 0: everything) | cut ms | cut seq */
+    /* Record 0x15: slot | flags (bit 0: everything) | nodes | cut ms | cut seq */
     n += runnel__varint_put(b + n, sidx);
     b[n++] = pl.all ? 1u : 0u;
+    n += runnel__varint_put(b + n, pl.nodes);
     n += runnel__varint_put(b + n, pl.cut.ms);
     n += runnel__varint_put(b + n, pl.cut.seq);
     {
-        struct runnel__doom d = {true, -1, 0, sidx, pl.all, pl.cut};
+        struct runnel__doom d = {true, -1, 0, sidx, pl.all, pl.nodes};
         err = runnel__append_dooming(r, &d, RUNNEL_REC_TRIM, b, n);
     }
     if (err < 0)
         return err;
-    err = apply_cut(r, sidx, pl.all, pl.cut, deleted);
+    err = apply_cut(r, sidx, pl.all, pl.nodes, pl.cut, deleted);
     return err < 0 ? err : 1;
 }
 

@@ -54,8 +54,12 @@ static uint32_t rn(uint32_t n) { return n ? (uint32_t)(rnd() % n) : 0; }
 /* ---------------------------------------------------------------- */
 /* model                                                             */
 /* ---------------------------------------------------------------- */
-typedef struct { runnel_id_t id; uint32_t val; bool live; } ment_t;
-typedef struct { runnel_id_t first, last; uint32_t count, live; bool sealed; } mnode_t;
+/* Entries belong to nodes by tag, not by ID range: after XSETID moved
+ * last_id below a deleted entry, the tail node takes IDs lower than that
+ * entry (Redis), so a node's entries need not lie between its first and
+ * last IDs. e[] is in append order; its live entries still increase. */
+typedef struct { runnel_id_t id; uint32_t val; bool live; uint32_t tag; } ment_t;
+typedef struct { runnel_id_t first, last; uint32_t count, live, tag; } mnode_t;
 typedef struct { runnel_id_t id; int cons; uint64_t time, count; } mnack_t;
 typedef struct { bool used; uint64_t seen; } mcons_t;
 typedef struct {
@@ -128,11 +132,12 @@ static int m_find(const mstream_t *s, runnel_id_t id)
     for (i = 0; i < s->ne; i++) if (s->e[i].live && cmp(s->e[i].id, id) == 0) return i;
     return -1;
 }
-static int m_node_of(const mstream_t *s, runnel_id_t id)
+static uint32_t node_tags;    /* next node tag */
+static int m_node_of(const mstream_t *s, uint32_t tag)
 {
     int i;
     for (i = 0; i < s->nn; i++)
-        if (cmp(s->nodes[i].first, id) <= 0 && cmp(id, s->nodes[i].last) <= 0) return i;
+        if (s->nodes[i].tag == tag) return i;
     return -1;
 }
 /* Removes node k and every entry inside it. */
@@ -140,7 +145,7 @@ static void m_remove_node(mstream_t *s, int k)
 {
     int i, j = 0;
     for (i = 0; i < s->ne; i++)
-        if (!(cmp(s->nodes[k].first, s->e[i].id) <= 0 && cmp(s->e[i].id, s->nodes[k].last) <= 0))
+        if (s->e[i].tag != s->nodes[k].tag)
             s->e[j++] = s->e[i];
     s->ne = j;
     memmove(&s->nodes[k], &s->nodes[k + 1], sizeof(mnode_t) * (size_t)(s->nn - k - 1));
@@ -263,7 +268,8 @@ static uint64_t m_trim(mstream_t *s, const runnel_trim_t *tr)
         for (i = 0; i < s->ne; i++) {
             ment_t *e = &s->e[i];
             bool stop;
-            if (cmp(e->id, n->last) > 0) break;
+            if (e->tag != n->tag) continue;
+            /* Redis stops at the first entry >= MINID, deleted or not */
             if (tr->strategy == RUNNEL_TRIM_MAXLEN) stop = length <= tr->maxlen;
             else stop = cmp(e->id, tr->minid) >= 0;
             if (stop) break;
@@ -311,9 +317,9 @@ static void debug_dump(void)
     printf("  runnel:");
     for (j = 0; j < R->nodes_used; j++) {
         const struct runnel__node *n = &R->nodes[R->node_order[j]];
-        printf(" s%u[%lu-%lu..%lu-%lu c%u l%u%s]", n->sidx, (unsigned long)n->first.ms % 10000,
+        printf(" s%u[%lu-%lu..%lu-%lu c%u l%u]", n->sidx, (unsigned long)n->first.ms % 10000,
                (unsigned long)n->first.seq, (unsigned long)n->last.ms % 10000, (unsigned long)n->last.seq,
-               n->count, n->live, n->sealed ? " S" : "");
+               n->count, n->live);
     }
     printf("\n");
 }
@@ -508,14 +514,15 @@ static void op_xadd(int k)
     MCHECK_INT(rc, 1);
     MCHECK(cmp(out, id) == 0);
     if (!s->used) { memset(s, 0, sizeof *s); s->used = true; }
-    if (s->nn == 0 || s->nodes[s->nn - 1].sealed || s->nodes[s->nn - 1].count >= node_max) {
+    if (s->nn == 0 || s->nodes[s->nn - 1].count >= node_max) {
         mnode_t *n = &s->nodes[s->nn++];
-        n->first = id; n->last = id; n->count = 0; n->live = 0; n->sealed = false;
+        n->first = id; n->last = id; n->count = 0; n->live = 0; n->tag = node_tags++;
     }
     s->nodes[s->nn - 1].count++;
     s->nodes[s->nn - 1].live++;
     s->nodes[s->nn - 1].last = id;
-    s->e[s->ne].id = id; s->e[s->ne].val = val_counter; s->e[s->ne].live = true; s->ne++;
+    s->e[s->ne].id = id; s->e[s->ne].val = val_counter; s->e[s->ne].live = true;
+    s->e[s->ne].tag = s->nodes[s->nn - 1].tag; s->ne++;
     s->last_id = id;
     s->entries_added++;
     if (a.trim.strategy != RUNNEL_TRIM_NONE) m_trim(s, &a.trim);
@@ -538,7 +545,7 @@ static void op_xdel(int k)
         for (i = 0; i < n; i++) {
             int e = m_find(s, ids[i]);
             if (e >= 0) {
-                int nd = m_node_of(s, ids[i]);
+                int nd = m_node_of(s, s->e[e].tag);
                 s->e[e].live = false;
                 md++;
                 if (cmp(ids[i], s->max_deleted) > 0) s->max_deleted = ids[i];
@@ -636,25 +643,9 @@ static void op_xsetid(int k)
     MCHECK_INT(rc, mrc);
     if (mrc) return;
     s->last_id = a.last_id;
-    /* runnel: a tail node reaching past the new last_id is sealed and its
-     * last clamped to its newest live entry; a tail without live entries
-     * is dropped (documented in core/stream_del.c). */
-    while (s->nn > 0) {
-        mnode_t *t = &s->nodes[s->nn - 1];
-        int i, j;
-        if (cmp(t->last, a.last_id) <= 0) break;
-        if (t->live == 0) {
-            m_remove_node(s, s->nn - 1);
-            if (s->nn > 0) s->nodes[s->nn - 1].sealed = true;
-            continue;
-        }
-        t->last = m_last_valid(s);
-        t->sealed = true;
-        for (i = 0, j = 0; i < s->ne; i++)
-            if (cmp(s->e[i].id, t->last) <= 0) s->e[j++] = s->e[i];
-        s->ne = j;
-        break;
-    }
+    /* As Redis, the nodes stay as they are: the tail node takes the next
+     * XADD even when its newest (deleted) entries are above the new
+     * last_id. */
     if (a.has_entries_added) s->entries_added = a.entries_added;
     if (a.has_max_deleted && !is0(a.max_deleted)) s->max_deleted = a.max_deleted;
 }

@@ -1361,6 +1361,292 @@ static void test_resume_ring_wrap(void)
 
 /* Bytes programmed per entry for XADD k * f v (Redis keeps 13.2 bytes of
  * listpack per such entry; reference section 2 / bench-vs-redis). */
+/* ---- XSETID rewind: the tail node takes IDs below its deleted ones ---- */
+
+static void rewind_to(const char *key, uint64_t ms, uint64_t seq)
+{
+    runnel_xsetid_args_t xs;
+
+    memset(&xs, 0, sizeof(xs));
+    xs.key = fx_s(key);
+    xs.last_id = fx_id(ms, seq);
+    CHECK_EQ_INT(runnel_xsetid(F.r, &xs), 0);
+}
+
+static uint64_t del_one(const char *key, uint64_t ms, uint64_t seq)
+{
+    runnel_id_t id = fx_id(ms, seq);
+    uint64_t del = 99;
+
+    CHECK_EQ_INT(runnel_xdel(F.r, fx_s(key), &id, 1, &del), 0);
+    return del;
+}
+
+static uint64_t trim(const char *key, runnel_trim_strategy_t st, bool approx, uint64_t maxlen,
+                     runnel_id_t minid)
+{
+    runnel_trim_t t;
+    uint64_t del = 99;
+
+    memset(&t, 0, sizeof(t));
+    t.strategy = st;
+    t.approx = approx;
+    t.maxlen = maxlen;
+    t.minid = minid;
+    t.limit = -1;
+    CHECK_EQ_INT(runnel_xtrim(F.r, fx_s(key), &t, &del), 0);
+    return del;
+}
+
+static int get_one(const char *key, uint64_t ms, uint64_t seq)
+{
+    uint32_t sidx;
+
+    if (runnel__lookup(F.r, fx_s(key), &sidx) < 0)
+        return -1;
+    return runnel__entry_get(F.r, sidx, fx_id(ms, seq), NULL, NULL);
+}
+
+/*
+ * The cases randdiff found and their neighbours, each result checked
+ * against redis-server 7.0.15 by hand (radix-tree-keys = nodes). "o" gets
+ * entries in between, so the node's records are not adjacent in the log.
+ */
+static void rewind_cases(void)
+{
+    uint32_t resumes;
+
+    /* the reproduction: XADD after the rewind lands in the same node */
+    CHECK_EQ_INT(runnel_set_node_limits(F.r, 10, 4096), 0);
+    CHECK_EQ_INT(fx_add_id(&F, "b", 1, 0), 1);
+    CHECK_EQ_INT(fx_add_id(&F, "b", 3, 0), 1);
+    CHECK_EQ_U64(del_one("b", 3, 0), 1);
+    rewind_to("b", 2, 0);
+    CHECK_EQ_INT(fx_add_id(&F, "o", 1, 0), 1);
+    CHECK_EQ_INT(fx_add_id(&F, "b", 4, 0), 1);
+    CHECK_EQ_U64(fx_info(&F, "b").nodes, 1);
+    CHECK_EQ_INT(fx_range(&F, "b", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false), 2);
+    CHECK_ID(fx_col.ids[1], 4, 0);
+
+    /* 2-5 behind the deleted 3-0, then a delta entry after it */
+    count_types();
+    resumes = rec_types[RUNNEL_REC_ENTRY_RESUME];
+    CHECK_EQ_INT(fx_add_id(&F, "c", 1, 0), 1);
+    CHECK_EQ_INT(fx_add_id(&F, "c", 3, 0), 1);
+    CHECK_EQ_U64(del_one("c", 3, 0), 1);
+    rewind_to("c", 2, 0);
+    CHECK_EQ_INT(fx_add_id(&F, "c", 2, 5), 1);
+    CHECK_EQ_INT(fx_add_id(&F, "o", 2, 0), 1);
+    CHECK_EQ_INT(fx_add_id(&F, "c", 2, 6), 1);
+    count_types();
+    CHECK_EQ_U64(rec_types[RUNNEL_REC_ENTRY_RESUME], resumes + 1u);
+    CHECK_EQ_U64(fx_info(&F, "c").nodes, 1);
+    CHECK_EQ_INT(fx_range(&F, "c", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false), 3);
+    CHECK_ID(fx_col.ids[0], 1, 0);
+    CHECK_ID(fx_col.ids[1], 2, 5);
+    CHECK_ID(fx_col.ids[2], 2, 6);
+    CHECK_EQ_INT(fx_range(&F, "c", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, true), 3);
+    CHECK_ID(fx_col.ids[0], 2, 6);
+    CHECK_ID(fx_col.ids[2], 1, 0);
+    CHECK_EQ_INT(fx_range(&F, "c", fx_id(2, 0), fx_id(2, 9), -1, false), 2);
+    CHECK_EQ_INT(fx_range(&F, "c", fx_id(2, 0), fx_id(2, 9), -1, true), 2);
+    CHECK_EQ_INT(fx_range(&F, "c", fx_id(2, 6), RUNNEL_ID_MAX, -1, false), 1);
+    CHECK_EQ_INT(fx_range(&F, "c", fx_id(3, 0), RUNNEL_ID_MAX, -1, false), 0);
+    CHECK_EQ_INT(fx_range(&F, "c", RUNNEL_ID_MIN, fx_id(2, 5), 1, true), 1);
+    CHECK_ID(fx_col.ids[0], 2, 5);
+    CHECK_EQ_INT(get_one("c", 3, 0), 0);
+    CHECK_EQ_INT(get_one("c", 2, 5), 1);
+    CHECK_EQ_INT(get_one("c", 2, 6), 1);
+    CHECK_EQ_U64(del_one("c", 3, 0), 0);
+    CHECK_EQ_U64(del_one("c", 2, 5), 1);
+    CHECK_EQ_INT(fx_range(&F, "c", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false), 2);
+    CHECK_ID(fx_col.ids[1], 2, 6);
+    CHECK_ID(fx_info(&F, "c").first_id, 1, 0);
+
+    /* exact MINID stops at the first entry >= the threshold even when it
+     * is deleted: 2-1 after the deleted 3-0 stays (Redis: deleted 1) */
+    CHECK_EQ_INT(fx_add_id(&F, "d", 1, 0), 1);
+    CHECK_EQ_INT(fx_add_id(&F, "d", 3, 0), 1);
+    CHECK_EQ_U64(del_one("d", 3, 0), 1);
+    rewind_to("d", 2, 0);
+    CHECK_EQ_INT(fx_add_id(&F, "d", 2, 1), 1);
+    CHECK_EQ_INT(fx_add_id(&F, "d", 2, 5), 1);
+    CHECK_EQ_U64(trim("d", RUNNEL_TRIM_MINID, false, 0, fx_id(2, 3)), 1);
+    CHECK_EQ_INT(fx_range(&F, "d", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false), 2);
+    CHECK_ID(fx_col.ids[0], 2, 1);
+    CHECK_ID(fx_info(&F, "d").first_id, 2, 1);
+    /* the node's "last ID" is 2-6, the entry appended last: below 2-9 it
+     * goes whole (Redis: deleted 3, radix-tree-keys 0) */
+    CHECK_EQ_INT(fx_add_id(&F, "d", 2, 6), 1);
+    CHECK_EQ_U64(trim("d", RUNNEL_TRIM_MINID, false, 0, fx_id(2, 9)), 3);
+    CHECK_EQ_U64(fx_info(&F, "d").nodes, 0);
+    CHECK_EQ_U64(fx_len(&F, "d"), 0);
+
+    /* two nodes, the first one's last ID (deleted 3-0) above the second
+     * node's entries (Redis: ~ deletes 0, exact deletes 1 and keeps both
+     * keys, MAXLEN 1 deletes 1 leaving one key, MINID 3-1 empties it) */
+    CHECK_EQ_INT(runnel_set_node_limits(F.r, 2, 4096), 0);
+    CHECK_EQ_INT(fx_add_id(&F, "e", 1, 0), 1);
+    CHECK_EQ_INT(fx_add_id(&F, "e", 3, 0), 1);
+    CHECK_EQ_U64(del_one("e", 3, 0), 1);
+    rewind_to("e", 2, 0);
+    CHECK_EQ_INT(fx_add_id(&F, "e", 2, 5), 1);
+    CHECK_EQ_INT(fx_add_id(&F, "e", 2, 6), 1);
+    CHECK_EQ_U64(fx_info(&F, "e").nodes, 2);
+    CHECK_EQ_U64(trim("e", RUNNEL_TRIM_MINID, true, 0, fx_id(2, 9)), 0);
+    CHECK_EQ_U64(trim("e", RUNNEL_TRIM_MINID, false, 0, fx_id(2, 9)), 1);
+    CHECK_EQ_U64(fx_info(&F, "e").nodes, 2);
+    CHECK_EQ_INT(fx_range(&F, "e", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false), 2);
+    CHECK_ID(fx_col.ids[0], 2, 5);
+    CHECK_EQ_INT(fx_range(&F, "e", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, true), 2);
+    CHECK_ID(fx_col.ids[0], 2, 6);
+    CHECK_EQ_INT(get_one("e", 2, 5), 1);
+    CHECK_EQ_U64(trim("e", RUNNEL_TRIM_MAXLEN, false, 1, RUNNEL_ID_MIN), 1);
+    CHECK_EQ_U64(fx_info(&F, "e").nodes, 1);
+    CHECK_EQ_INT(fx_range(&F, "e", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false), 1);
+    CHECK_ID(fx_col.ids[0], 2, 6);
+    CHECK_EQ_U64(trim("e", RUNNEL_TRIM_MINID, false, 0, fx_id(3, 1)), 1);
+    CHECK_EQ_U64(fx_info(&F, "e").nodes, 0);
+    CHECK_EQ_INT(fx_range(&F, "o", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false), 2);
+}
+
+/*
+ * Repeated rewinds inside one node: each round appends two entries, deletes
+ * them, rewinds and appends two live entries below them, so the node holds
+ * [.. m+5 del, m+6 del, m+1, m+2 ..] over and over. A second stream is
+ * interleaved. Checked against a plain list in append order: reads both
+ * ways, entry_get, XDEL, exact MAXLEN and exact MINID (Redis's rule: stop
+ * at the first entry >= the threshold, deleted or not).
+ */
+#define RW_MAX 128
+static runnel_id_t rw_id[RW_MAX];
+static bool rw_live[RW_MAX];
+static unsigned rw_n;
+
+static void rw_add(uint64_t ms, bool live)
+{
+    CHECK_EQ_INT(fx_add_id(&F, "r", ms, 0), 1);
+    rw_id[rw_n] = fx_id(ms, 0);
+    rw_live[rw_n++] = live;
+}
+
+static void rw_verify(void)
+{
+    unsigned i, n = 0;
+    int got;
+
+    got = fx_range(&F, "r", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false);
+    for (i = 0; i < rw_n; i++) {
+        if (!rw_live[i])
+            continue;
+        CHECK(n < fx_col.n && runnel_id_cmp(fx_col.ids[n], rw_id[i]) == 0);
+        n++;
+    }
+    CHECK_EQ_INT(got, (int)n);
+    CHECK_EQ_INT(fx_range(&F, "r", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, true), (int)n);
+    /* a deleted ID is found only if a later live entry reused it */
+    for (i = 0; i < rw_n; i++) {
+        unsigned j;
+        int reused = 0;
+
+        for (j = 0; j < rw_n; j++)
+            if (rw_live[j] && runnel_id_cmp(rw_id[j], rw_id[i]) == 0)
+                reused = 1;
+        CHECK_EQ_INT(get_one("r", rw_id[i].ms, 0), reused);
+    }
+    CHECK_EQ_U64(fx_len(&F, "r"), n);
+}
+
+static void rewind_rounds(void)
+{
+    uint64_t m = 10, live, expect;
+    unsigned round, i, stop;
+    runnel_id_t cut;
+
+    rw_n = 0;
+    CHECK_EQ_INT(runnel_set_node_limits(F.r, 100, 1u << 20), 0);
+    rw_add(1, true);
+    for (round = 0; round < 20; round++) {
+        rw_add(m + 5u, false);
+        CHECK_EQ_INT(fx_add_id(&F, "o", 100 + round, 0), 1);
+        rw_add(m + 6u, false);
+        CHECK_EQ_U64(del_one("r", m + 5u, 0), 1);
+        CHECK_EQ_U64(del_one("r", m + 6u, 0), 1);
+        rewind_to("r", m, 0);
+        rw_add(m + 1u, true);
+        rw_add(m + 2u, true);
+        m += 3u;
+        CHECK_EQ_U64(fx_info(&F, "r").nodes, 1);
+    }
+    rw_verify();
+    /* every live one is found; a range starting between them too */
+    for (i = 0; i < rw_n; i++)
+        if (rw_live[i])
+            CHECK_EQ_INT(get_one("r", rw_id[i].ms, 0), 1);
+    CHECK_EQ_INT(fx_range(&F, "r", fx_id(14, 0), fx_id(20, 0), -1, false), 5); /* 14 15 17 18 20 */
+    CHECK_EQ_INT(fx_range(&F, "r", fx_id(14, 0), fx_id(20, 0), -1, true), 5);
+    /* XDEL of a live one in the middle */
+    CHECK_EQ_U64(del_one("r", 17, 0), 1);
+    for (i = 0; i < rw_n; i++)
+        if (rw_id[i].ms == 17 && rw_live[i])
+            rw_live[i] = false;
+    rw_verify();
+    /* exact MAXLEN: the oldest live ones go */
+    live = fx_len(&F, "r");
+    CHECK_EQ_U64(trim("r", RUNNEL_TRIM_MAXLEN, false, live - 5u, RUNNEL_ID_MIN), 5);
+    for (i = 0, expect = 5; i < rw_n && expect > 0; i++)
+        if (rw_live[i]) {
+            rw_live[i] = false;
+            expect--;
+        }
+    rw_verify();
+    /* exact MINID at a live entry: Redis stops at the deleted entry above
+     * it that precedes it in the node, so its round partner stays too */
+    cut = rw_id[rw_n / 2u + 1u];
+    for (stop = 0; stop < rw_n && runnel_id_cmp(rw_id[stop], cut) < 0; stop++)
+        ;
+    for (i = 0, expect = 0; i < stop; i++)
+        if (rw_live[i]) {
+            rw_live[i] = false;
+            expect++;
+        }
+    CHECK(expect > 0);
+    CHECK_EQ_U64(trim("r", RUNNEL_TRIM_MINID, false, 0, cut), expect);
+    rw_verify();
+    CHECK_EQ_U64(fx_info(&F, "r").nodes, 1);
+    /* a rewind at the very end, then the node fills and a new node starts
+     * above a deleted entry of the previous one */
+    CHECK_EQ_INT(runnel_set_node_limits(F.r, (uint32_t)rw_n + 2u, 1u << 20), 0);
+    rw_add(m + 9u, false);
+    CHECK_EQ_U64(del_one("r", m + 9u, 0), 1);
+    rewind_to("r", m, 0);
+    rw_add(m + 1u, true);
+    rw_add(m + 2u, true);
+    CHECK_EQ_U64(fx_info(&F, "r").nodes, 2);
+    rw_verify();
+    CHECK_EQ_INT(fx_range(&F, "r", fx_id(m + 2u, 0), RUNNEL_ID_MAX, -1, false), 1);
+    CHECK_EQ_INT(fx_range(&F, "r", RUNNEL_ID_MIN, fx_id(m + 1u, 0), 2, true), 2);
+    CHECK_ID(fx_col.ids[0], m + 1u, 0);
+}
+
+static void test_xsetid_rewind(void)
+{
+    static const uint32_t geo[][3] = {
+        {1, 4096, 32}, {16, 4096, 32}, {256, 4096, 32}, {1, 65536, 6}, {16, 65536, 6},
+        {256, 65536, 6}};
+    unsigned g;
+
+    for (g = 0; g < sizeof(geo) / sizeof(geo[0]); g++) {
+        fx_setup(&F, geo[g][0], geo[g][1], geo[g][2]);
+        F.cfg.commit_policy = (runnel_commit_policy_t)(g % 3);
+        CHECK_EQ_INT(fx_open(&F), 0);
+        rewind_cases();
+        rewind_rounds();
+        CHECK_EQ_U64(F.rb.prog_violations, 0);
+        CHECK_EQ_U64(F.rb.rejected_calls, 0);
+    }
+}
+
 static void test_bytes_per_entry(void)
 {
     uint64_t i, n = 20000;
@@ -1430,6 +1716,7 @@ TEST_MAIN(
     RUN(test_resume_redis_case);
     RUN(test_resume_nested);
     RUN(test_resume_ring_wrap);
+    RUN(test_xsetid_rewind);
     RUN(test_bytes_per_entry);
     RUN(test_write_amplification);
 )
