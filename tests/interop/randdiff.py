@@ -472,29 +472,7 @@ def fmt(args):
     return " ".join(q(a) for a in args)
 
 
-def idkey(b):
-    m = re.match(rb"^(\d+)-(\d+)$", b)
-    return (int(m.group(1)), int(m.group(2))) if m else None
-
-
-def no_rewind(probe, args):
-    """--avoid-xsetid-rewind: ask the reference server (a read-only probe on
-    its own connection, so MULTI state is untouched) for the key's last ID and
-    turn an XSETID that would move it backwards into one that keeps it."""
-    if len(args) < 3 or args[0].upper() != b"XSETID" or idkey(args[2]) is None:
-        return args
-    raw, node = probe.call(b"XINFO", b"STREAM", args[1])
-    if node.kind != b"*":
-        return args
-    v = node.value()
-    last = dict(zip(v[0::2], v[1::2])).get(b"last-generated-id")
-    if last and idkey(last) and idkey(args[2]) < idkey(last):
-        args = list(args)
-        args[2] = last
-    return args
-
-
-def run_seed(seed, nops, sides, verbose=False, save_dir=None, avoid=()):
+def run_seed(seed, nops, sides, verbose=False, save_dir=None):
     rng = random.Random(seed)
     gen = Gen(rng)
     gen.burst()
@@ -521,8 +499,6 @@ def run_seed(seed, nops, sides, verbose=False, save_dir=None, avoid=()):
     conns = [s.conn("main") for s in sides]
 
     def exchange(i, args, meta):
-        if meta.get("setid") is not None and "xsetid-rewind" in avoid:
-            args = no_rewind(sides[0].conn("probe"), args)
         history.append((i, args))
         log.append(fmt(args) + (" #mask:idle" if meta.get("mask") else ""))
         per = [s.substitute(args) for s in sides]
@@ -638,11 +614,6 @@ def main():
     ap.add_argument("--seeds", default="1-5", help="seed list: '1-20', '3,7,9' (default 1-5)")
     ap.add_argument("--ops", type=int, default=3000, help="commands per seed (default 3000)")
     ap.add_argument("-v", "--verbose", action="store_true")
-    ap.add_argument("--avoid", action="append", default=[], choices=["xsetid-rewind"],
-                    help="steer clear of a known, reported divergence (repeatable): "
-                         "xsetid-rewind = XSETID never moves last-generated-id backwards "
-                         "(runneld opens a new node when the tail entry was XDELed and "
-                         "XSETID rewound below it; redis appends to the old node)")
     ap.add_argument("--save-dir", help="write each failing seed's commands there as a difftest case file")
     ap.add_argument("--stats", action="store_true",
                     help="print how often each command got ok / nil / empty / each error")
@@ -675,7 +646,7 @@ def main():
         cand.start()
         sides = [Side("redis", ref), Side(cand_name, cand)]
         for seed in seeds:
-            ok, n = run_seed(seed, opts.ops, sides, opts.verbose, opts.save_dir, opts.avoid)
+            ok, n = run_seed(seed, opts.ops, sides, opts.verbose, opts.save_dir)
             total += n
             if not ok:
                 bad.append(seed)
