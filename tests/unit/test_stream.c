@@ -1508,6 +1508,35 @@ static void rewind_cases(void)
     CHECK_EQ_U64(trim("e", RUNNEL_TRIM_MINID, false, 0, fx_id(3, 1)), 1);
     CHECK_EQ_U64(fx_info(&F, "e").nodes, 0);
     CHECK_EQ_INT(fx_range(&F, "o", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false), 2);
+
+    /* an exact trim leaves a node with no live entry (its last ID 7-0 is
+     * not below the threshold); XSETID on the empty stream then goes below
+     * its master 5-0, and 2-0 lands in that node, below its master ID
+     * (Redis: radix-tree-keys 1, found by ranges both ways) */
+    CHECK_EQ_INT(runnel_set_node_limits(F.r, 10, 4096), 0);
+    CHECK_EQ_INT(fx_add_id(&F, "f", 5, 0), 1);
+    CHECK_EQ_INT(fx_add_id(&F, "f", 7, 0), 1);
+    CHECK_EQ_U64(del_one("f", 7, 0), 1);
+    CHECK_EQ_U64(trim("f", RUNNEL_TRIM_MINID, false, 0, fx_id(6, 0)), 1);
+    CHECK_EQ_U64(fx_info(&F, "f").nodes, 1);
+    rewind_to("f", 1, 0);
+    CHECK_EQ_INT(fx_add_id(&F, "f", 2, 0), 1);
+    CHECK_EQ_U64(fx_info(&F, "f").nodes, 1);
+    CHECK_EQ_INT(fx_range(&F, "f", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false), 1);
+    CHECK_ID(fx_col.ids[0], 2, 0);
+    CHECK_EQ_INT(fx_range(&F, "f", fx_id(3, 0), RUNNEL_ID_MAX, -1, false), 0);
+    CHECK_EQ_INT(fx_range(&F, "f", RUNNEL_ID_MIN, RUNNEL_ID_MAX, 1, true), 1);
+    CHECK_EQ_INT(fx_range(&F, "f", fx_id(1, 5), fx_id(4, 0), -1, true), 1);
+    CHECK_EQ_INT(get_one("f", 2, 0), 1);
+    CHECK_ID(fx_info(&F, "f").first_id, 2, 0);
+    /* its last ID is 2-0: MINID 3-0 takes the node whole */
+    CHECK_EQ_U64(trim("f", RUNNEL_TRIM_MINID, false, 0, fx_id(3, 0)), 1);
+    CHECK_EQ_U64(fx_len(&F, "f"), 0);
+    CHECK_EQ_U64(fx_info(&F, "f").nodes, 0);
+    CHECK_EQ_INT(fx_add_id(&F, "f", 2, 1), 1);
+    CHECK_EQ_U64(del_one("f", 2, 0), 0);
+    CHECK_EQ_U64(fx_info(&F, "f").nodes, 1);
+    CHECK_EQ_U64(fx_len(&F, "f"), 1);
 }
 
 /*
