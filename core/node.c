@@ -115,10 +115,45 @@ static uint32_t order_lower(const runnel_t *r, uint32_t sidx, runnel_id_t first)
 /* The free stack lives in node_free[nodes_used .. nodes_cap) read from the
  * top (index nodes_cap - 1 - nodes_used is the next free slot). Inserting a
  * node consumes that slot. */
+/* First position in node_order whose (sidx, first) > the key: a node is
+ * inserted after any node with the same key, so log order is kept even in
+ * the case runnel__node_twin() describes. */
+static uint32_t order_upper(const runnel_t *r, uint32_t sidx, runnel_id_t first)
+{
+    uint32_t lo = 0, hi = r->nodes_used;
+
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2u;
+        if (node_key_cmp(&r->nodes[r->node_order[mid]], sidx, first) <= 0)
+            lo = mid + 1u;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/*
+ * A node of stream sidx whose master ID is `first`, or RUNNEL__NONE.
+ * Two nodes can only share a master ID after an exact trim left a node
+ * without live entries and XSETID rewound last_id below its master: the
+ * next XADD may then start a node with that very ID. Any live entry of the
+ * old node would be >= its master = the new ID > last_id, which cannot be,
+ * so the old node is empty, and XADD replaces it as Redis's rax insert
+ * does under the same key.
+ */
+uint32_t runnel__node_twin(const runnel_t *r, uint32_t sidx, runnel_id_t first)
+{
+    uint32_t pos = order_lower(r, sidx, first);
+
+    if (pos < r->nodes_used && node_key_cmp(&r->nodes[r->node_order[pos]], sidx, first) == 0)
+        return r->node_order[pos];
+    return RUNNEL__NONE;
+}
+
 void runnel__node_insert(runnel_t *r, uint32_t nslot)
 {
     const struct runnel__node *n = &r->nodes[nslot];
-    uint32_t pos = order_lower(r, n->sidx, n->first);
+    uint32_t pos = order_upper(r, n->sidx, n->first);
 
     memmove(&r->node_order[pos + 1u], &r->node_order[pos],
             sizeof(uint32_t) * (size_t)(r->nodes_used - pos));
@@ -133,6 +168,10 @@ void runnel__node_remove(runnel_t *r, uint32_t nslot)
     struct runnel__node *n = &r->nodes[nslot];
     uint32_t pos = order_lower(r, n->sidx, n->first);
 
+    /* The slot itself among nodes with the same key (see runnel__node_twin). */
+    while (pos < r->nodes_used && r->node_order[pos] != nslot &&
+           node_key_cmp(&r->nodes[r->node_order[pos]], n->sidx, n->first) == 0)
+        pos++;
     if (pos >= r->nodes_used || r->node_order[pos] != nslot)
         return; /* not indexed: nothing to do */
     if (r->streams[n->sidx].tail_node == nslot)

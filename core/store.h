@@ -192,6 +192,8 @@ int runnel__journal_create(runnel_t *r, uint32_t sidx);
 /* ---- nodes (node.c) ---- */
 uint32_t runnel__node_alloc(runnel_t *r);     /* RUNNEL__NONE when full */
 void runnel__node_insert(runnel_t *r, uint32_t nslot);  /* into node_order */
+/* The node of sidx whose master ID is `first`, or RUNNEL__NONE (node.c). */
+uint32_t runnel__node_twin(const runnel_t *r, uint32_t sidx, runnel_id_t first);
 void runnel__node_remove(runnel_t *r, uint32_t nslot);  /* from order + free */
 /* Range [*lo, *hi) in node_order of stream sidx's nodes. */
 void runnel__stream_nodes(const runnel_t *r, uint32_t sidx, uint32_t *lo, uint32_t *hi);

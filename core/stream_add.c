@@ -501,6 +501,11 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
         }
     }
     if (new_node) {
+        uint32_t twin = runnel__node_twin(r, sidx, id);
+        /* An empty node under the same master ID is replaced, as Redis's rax
+         * insert replaces it (runnel__node_twin says why it is empty). */
+        if (twin != RUNNEL__NONE && r->nodes[twin].live == 0)
+            (void)runnel__node_drop(r, twin);
         nslot = runnel__node_alloc(r);
         if (nslot == RUNNEL__NONE)
             return RUNNEL_ERR_POOL_NODES;  /* cannot happen: checked above */

@@ -1658,6 +1658,39 @@ static void rewind_rounds(void)
     CHECK_ID(fx_col.ids[0], m + 1u, 0);
 }
 
+/* An exact trim empties a full node, XSETID rewinds below its master, and
+ * XADD starts a node with that very master ID: Redis's rax insert replaces
+ * the empty node under the same key (checked on redis-server 7.0.15:
+ * radix-tree-keys 1, then 2 after 5-1 and 7-0). */
+static void twin_master_case(void)
+{
+    CHECK_EQ_INT(runnel_set_node_limits(F.r, 2, 4096), 0);
+    CHECK_EQ_INT(fx_add_id(&F, "t", 5, 0), 1);
+    CHECK_EQ_INT(fx_add_id(&F, "t", 6, 0), 1);
+    CHECK_EQ_U64(del_one("t", 6, 0), 1);
+    CHECK_EQ_U64(trim("t", RUNNEL_TRIM_MINID, false, 0, fx_id(6, 0)), 1);
+    CHECK_EQ_U64(fx_len(&F, "t"), 0);
+    CHECK_EQ_U64(fx_info(&F, "t").nodes, 1);
+    rewind_to("t", 4, 0);
+    CHECK_EQ_INT(fx_add_id(&F, "twin-other", 1, 0), 1);  /* records in between */
+    CHECK_EQ_INT(fx_add_id(&F, "t", 5, 0), 1);
+    CHECK_EQ_U64(fx_info(&F, "t").nodes, 1);
+    CHECK_EQ_INT(fx_add_id(&F, "t", 5, 1), 1);
+    CHECK_EQ_INT(fx_add_id(&F, "t", 7, 0), 1);
+    CHECK_EQ_U64(fx_info(&F, "t").nodes, 2);
+    CHECK_EQ_INT(fx_range(&F, "t", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false), 3);
+    CHECK_ID(fx_col.ids[0], 5, 0);
+    CHECK_ID(fx_col.ids[1], 5, 1);
+    CHECK_ID(fx_col.ids[2], 7, 0);
+    CHECK_EQ_INT(fx_range(&F, "t", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, true), 3);
+    CHECK_ID(fx_col.ids[0], 7, 0);
+    CHECK_EQ_U64(del_one("t", 5, 0), 1);
+    CHECK_EQ_U64(del_one("t", 5, 1), 1);   /* empties the first node: removed */
+    CHECK_EQ_U64(fx_info(&F, "t").nodes, 1);
+    CHECK_EQ_INT(fx_range(&F, "t", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false), 1);
+    CHECK_ID(fx_col.ids[0], 7, 0);
+}
+
 static void test_xsetid_rewind(void)
 {
     static const uint32_t geo[][3] = {
@@ -1671,6 +1704,7 @@ static void test_xsetid_rewind(void)
         CHECK_EQ_INT(fx_open(&F), 0);
         rewind_cases();
         rewind_rounds();
+        twin_master_case();
         CHECK_EQ_U64(F.rb.prog_violations, 0);
         CHECK_EQ_U64(F.rb.rejected_calls, 0);
     }
