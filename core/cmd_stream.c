@@ -341,12 +341,41 @@ static runnel_cmd_result_t cmd_xlen(runnel_cmd_t *cmd)
 /* IDs go to the engine in chunks from a small stack array, after all of
  * them were validated: the command stays all-or-nothing for bad input
  * without needing memory proportional to argc. */
-#define ID_CHUNK 32
+runnel_cmd_result_t runnel__cmd_id_batches(runnel_cmd_t *cmd, int first, runnel__id_batch_fn fn)
+{
+    runnel_id_t ids[RUNNEL__CMD_ID_CHUNK];
+    uint64_t total = 0;
+
+    for (int j = first; j < cmd->argc; j++) {
+        if (!runnel__parse_strict_id(cmd->argv[j], &ids[0])) {
+            runnel__cmd_error(cmd, RUNNEL_ERR_ID_INVALID);
+            return RUNNEL_CMD_DONE;
+        }
+    }
+    for (int j = first; j < cmd->argc;) {
+        size_t n = 0;
+        uint64_t count = 0;
+        while (j < cmd->argc && n < RUNNEL__CMD_ID_CHUNK)
+            (void)runnel__parse_strict_id(cmd->argv[j++], &ids[n++]);
+        int rc = fn(cmd, ids, n, &count);
+        if (rc < 0) {
+            runnel__cmd_error(cmd, rc);
+            return RUNNEL_CMD_DONE;
+        }
+        total += count;
+    }
+    runnel_resp_int(cmd->w, (int64_t)total);
+    return RUNNEL_CMD_DONE;
+}
+
+static int xdel_batch(runnel_cmd_t *cmd, const runnel_id_t *ids, size_t n, uint64_t *count)
+{
+    return runnel_xdel(cmd->r, cmd->argv[1], ids, n, count);
+}
 
 static runnel_cmd_result_t cmd_xdel(runnel_cmd_t *cmd)
 {
-    runnel_id_t ids[ID_CHUNK];
-    uint64_t total = 0;
+    /* Missing key: 0 without validating the IDs, as Redis. */
     int rc = runnel_exists(cmd->r, cmd->argv[1]);
     if (rc < 0) {
         runnel__cmd_error(cmd, rc);
@@ -356,26 +385,7 @@ static runnel_cmd_result_t cmd_xdel(runnel_cmd_t *cmd)
         runnel_resp_int(cmd->w, 0);
         return RUNNEL_CMD_DONE;
     }
-    for (int j = 2; j < cmd->argc; j++) {
-        if (!runnel__parse_strict_id(cmd->argv[j], &ids[0])) {
-            runnel__cmd_error(cmd, RUNNEL_ERR_ID_INVALID);
-            return RUNNEL_CMD_DONE;
-        }
-    }
-    for (int j = 2; j < cmd->argc;) {
-        size_t n = 0;
-        while (j < cmd->argc && n < ID_CHUNK)
-            (void)runnel__parse_strict_id(cmd->argv[j++], &ids[n++]);
-        uint64_t deleted = 0;
-        rc = runnel_xdel(cmd->r, cmd->argv[1], ids, n, &deleted);
-        if (rc < 0) {
-            runnel__cmd_error(cmd, rc);
-            return RUNNEL_CMD_DONE;
-        }
-        total += deleted;
-    }
-    runnel_resp_int(cmd->w, (int64_t)total);
-    return RUNNEL_CMD_DONE;
+    return runnel__cmd_id_batches(cmd, 2, xdel_batch);
 }
 
 static runnel_cmd_result_t cmd_xsetid(runnel_cmd_t *cmd)

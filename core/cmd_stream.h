@@ -18,6 +18,19 @@
 /* A strict stream ID (no "-", "+", "*"; missing seq = 0). */
 bool runnel__parse_strict_id(runnel_str_t a, runnel_id_t *id);
 
+/* ID lists (XDEL, XACK, XCLAIM) are parsed into a stack array of this many
+ * IDs at a time, so a command of any length needs no buffer. */
+#define RUNNEL__CMD_ID_CHUNK 32
+
+/* Applies one chunk of parsed IDs (XDEL, XACK): 0 and *count, or an error. */
+typedef int (*runnel__id_batch_fn)(runnel_cmd_t *cmd, const runnel_id_t *ids, size_t n,
+                                   uint64_t *count);
+/* The ID-list tail of XDEL and XACK: every argv[first..] is parsed strictly
+ * before anything is applied (one bad ID: the invalid-ID error, nothing
+ * changed), then the IDs go to fn in chunks and the summed count is the
+ * integer reply. An engine error from fn becomes the reply. */
+runnel_cmd_result_t runnel__cmd_id_batches(runnel_cmd_t *cmd, int first, runnel__id_batch_fn fn);
+
 /* XREADGROUP: does this ID argument ask for new entries? True for ">" and,
  * as in Redis 7.0.15 (which stores ">" internally as the maximum ID), for an
  * explicit 18446744073709551615-18446744073709551615 too: that ID can never

@@ -222,14 +222,15 @@ runnel_cmd_result_t runnel__cmd_xgroup_delconsumer(runnel_cmd_t *cmd)
 /* XACK                                                                */
 /* ------------------------------------------------------------------ */
 
-#define ID_CHUNK 32
+static int xack_batch(runnel_cmd_t *cmd, const runnel_id_t *ids, size_t n, uint64_t *count)
+{
+    return runnel_xack(cmd->r, cmd->argv[1], cmd->argv[2], ids, n, count);
+}
 
 /* Missing key or group: :0 without looking at the IDs; otherwise every ID
  * is validated before anything is acknowledged. */
 runnel_cmd_result_t runnel__cmd_xack(runnel_cmd_t *cmd)
 {
-    runnel_id_t ids[ID_CHUNK];
-    uint64_t total = 0;
     int rc = runnel_group_exists(cmd->r, cmd->argv[1], cmd->argv[2]);
     if (rc < 0) {
         runnel__cmd_error(cmd, rc);
@@ -239,26 +240,7 @@ runnel_cmd_result_t runnel__cmd_xack(runnel_cmd_t *cmd)
         runnel_resp_int(cmd->w, 0);
         return RUNNEL_CMD_DONE;
     }
-    for (int j = 3; j < cmd->argc; j++) {
-        if (!runnel__parse_strict_id(cmd->argv[j], &ids[0])) {
-            runnel__cmd_error(cmd, RUNNEL_ERR_ID_INVALID);
-            return RUNNEL_CMD_DONE;
-        }
-    }
-    for (int j = 3; j < cmd->argc;) {
-        size_t n = 0;
-        while (j < cmd->argc && n < ID_CHUNK)
-            (void)runnel__parse_strict_id(cmd->argv[j++], &ids[n++]);
-        uint64_t acked = 0;
-        rc = runnel_xack(cmd->r, cmd->argv[1], cmd->argv[2], ids, n, &acked);
-        if (rc < 0) {
-            runnel__cmd_error(cmd, rc);
-            return RUNNEL_CMD_DONE;
-        }
-        total += acked;
-    }
-    runnel_resp_int(cmd->w, (int64_t)total);
-    return RUNNEL_CMD_DONE;
+    return runnel__cmd_id_batches(cmd, 3, xack_batch);
 }
 
 /* ------------------------------------------------------------------ */
@@ -539,11 +521,11 @@ runnel_cmd_result_t runnel__cmd_xclaim(runnel_cmd_t *cmd)
     size_t mark = runnel_resp_defer(w);
     /* The IDs go to the engine in chunks (options identical in each), so
      * memory does not grow with argc. Claiming is per ID anyway. */
-    runnel_id_t ids[ID_CHUNK];
+    runnel_id_t ids[RUNNEL__CMD_ID_CHUNK];
     j = 5;
     do {
         size_t n = 0;
-        while (j < ids_end && n < ID_CHUNK)
+        while (j < ids_end && n < RUNNEL__CMD_ID_CHUNK)
             (void)runnel__parse_strict_id(argv[j++], &ids[n++]);
         a.ids = ids;
         a.nids = n;
