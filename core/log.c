@@ -508,6 +508,54 @@ int runnel__log_header(runnel_log_t *log, runnel_pos_t pos, runnel__rec_t *rec)
  * (a commit on 256-byte program units can leave 255 of them); a type byte
  * that reads as erased means the rest of the block was never used, so the
  * walk jumps to the next block's first record. */
+/* Like runnel__log_header, plus the first body bytes, in one device read:
+ * a reader that follows links from record to record (node.c) needs the
+ * header and a few fields of each, and a second read call per record would
+ * double its calls. A record's frame is at least 6 bytes, so asking for
+ * 6 + cap bytes reads no more than the frame and cap body bytes when the
+ * length varint is one byte (records under 128 bytes); longer records get
+ * fewer body bytes (*got says how many). */
+int runnel__log_peek(runnel_log_t *log, runnel_pos_t pos, runnel__rec_t *rec, uint8_t *body,
+                     uint32_t cap, uint32_t *got)
+{
+    uint8_t h[6u + RUNNEL_LOG_PEEK_MAX];
+    runnel_pos_t limit;
+    uint64_t len;
+    uint32_t avail, hl;
+    int n, err;
+
+    if (log == NULL || rec == NULL || got == NULL || cap > RUNNEL_LOG_PEEK_MAX)
+        return RUNNEL_ERR_INVAL;
+    if (pos < log->tail || pos >= log->head || pos_off(log, pos) < log->hdr_size)
+        return RUNNEL_ERR_INVAL;
+    limit = block_start(log, pos) + log->block_size;
+    if (limit > log->head)
+        limit = log->head;
+    avail = limit - pos < 6u + cap ? (uint32_t)(limit - pos) : 6u + cap;
+    err = log_read_raw(log, pos, h, avail);
+    if (err)
+        return err;
+    if (is_unused_type(log, h[0]) || h[0] == RUNNEL_REC_PAD)
+        return RUNNEL_ERR_CORRUPT;
+    n = runnel__varint_get(h + 1, avail - 1, &len);
+    if (n <= 0 || (uint32_t)n + 5u > avail)
+        return RUNNEL_ERR_CORRUPT;
+    if (len > limit - pos - 1u - (uint32_t)n - 4u)
+        return RUNNEL_ERR_CORRUPT;
+    hl = 1u + (uint32_t)n + 4u;
+    rec->pos = pos;
+    rec->type = h[0];
+    rec->len = (uint32_t)len;
+    rec->crc = runnel__get_le32(h + 1 + n);
+    rec->body = pos + hl;
+    rec->next = rec->body + len;
+    *got = avail - hl < rec->len ? avail - hl : rec->len;
+    if (*got > cap)
+        *got = cap;
+    memcpy(body, h + hl, *got);
+    return 0;
+}
+
 int runnel__log_next(runnel_log_t *log, runnel_pos_t pos, runnel__rec_t *rec)
 {
     uint8_t chunk[32];

@@ -112,6 +112,15 @@ int runnel__log_commit(runnel_log_t *log);
  * append or next). CORRUPT if it does not parse. */
 int runnel__log_header(runnel_log_t *log, runnel_pos_t pos, runnel__rec_t *rec);
 
+/* Most body bytes runnel__log_peek returns. */
+#define RUNNEL_LOG_PEEK_MAX 48u
+
+/* The record header at pos and up to cap (<= RUNNEL_LOG_PEEK_MAX) of its
+ * first body bytes, in one read; *got receives how many body bytes. The
+ * body bytes are not CRC-checked (the header's length is bounded). */
+int runnel__log_peek(runnel_log_t *log, runnel_pos_t pos, runnel__rec_t *rec, uint8_t *body,
+                     uint32_t cap, uint32_t *got);
+
 /* The first record at or after pos, skipping pad bytes and unused block
  * tails. Returns 1 and *rec, or 0 when pos reached the head. */
 int runnel__log_next(runnel_log_t *log, runnel_pos_t pos, runnel__rec_t *rec);
