@@ -1,0 +1,13 @@
+# port/posix host test (included by tests/host/CMakeLists.txt):
+#   test_posix_bd   the file-backed block device: creation erased, reopen,
+#                   lock (same and other process), size mismatch refused,
+#                   ENOSPC/EFBIG via RLIMIT_FSIZE, the core over a strict file.
+# Timings (not a test): build/tests/host/test_posix_bd --bench [DIR]
+include_guard(GLOBAL)
+if(TARGET runnel_port_posix)
+  add_executable(test_posix_bd ${CMAKE_CURRENT_SOURCE_DIR}/test_posix_bd.c)
+  target_include_directories(test_posix_bd PRIVATE ${CMAKE_SOURCE_DIR}/tests/support)
+  target_link_libraries(test_posix_bd PRIVATE runnel_port_posix runnel)
+  add_test(NAME test_posix_bd COMMAND test_posix_bd)
+  set_tests_properties(test_posix_bd PROPERTIES TIMEOUT 120)
+endif()
