@@ -10,9 +10,15 @@
 /* Feature macros for this file only: POSIX 2008 (pread, pwrite, fdatasync,
  * posix_fallocate), flock and pwritev (BSD/Linux, _DEFAULT_SOURCE), and a
  * 64-bit off_t on 32-bit Linux (armhf, mips) so a store may pass 2 GiB. */
+#ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
-#define _DEFAULT_SOURCE
+#endif
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE 1
+#endif
+#ifndef _FILE_OFFSET_BITS
 #define _FILE_OFFSET_BITS 64
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
