@@ -1,6 +1,6 @@
 /*
  * node.c - stream nodes: the pool of node descriptors, the sorted node
- * index, reading a node's entries back from the log, and the model of the
+ * index, finding a node's entries in the log, and the model of the
  * listpack size Redis would have used for the node.
  *
  * Why nodes at all: Redis stores a stream as listpacks of up to
@@ -8,14 +8,22 @@
  * see those boundaries (XINFO radix-tree-keys, `~` trimming, LIMIT). We keep
  * the same boundaries, but a node is only a RAM descriptor; its entries are
  * records in the log between first_pos and last_pos, mixed with records of
- * other streams and metadata.
+ * other streams and metadata: a gateway writes hundreds of streams in turn,
+ * so one node's records can be spread over the whole ring.
  *
- * Reading a node (runnel__node_scan) walks the log from first_pos, reads
- * only the header and the first bytes of each record (type, stream slot,
- * ID delta), skips everything that is not an entry of this stream, and
- * stops after node.count entries. Payloads are read only for entries that
- * are returned (runnel__node_entry). The result, (position, ID) for every
- * entry of the node, is cached for the last scanned node.
+ * That is why a reader never walks the log between a node's records. Entry
+ * i of a node (i >= 1) carries links: the distance back to entry i - 2^k
+ * for k = 0 .. ctz(i), like littlefs's CTZ skip-lists (on average two links
+ * per entry). The descriptor holds the positions of entry 0 (first_pos)
+ * and of the last entry (last_pos); from any entry found, the entry below
+ * it is one link away and any entry i is found in O(log) record reads
+ * (locate). IDs are stored relative to the node's master ID, so every
+ * record read also gives its entry's ID, and a seek by ID (runnel__node_seek)
+ * is a logarithmic descent too. Readers find the entries they are about to
+ * return (runnel__node_fill), so a read costs its payload plus about 10
+ * bytes per entry and one bounded seek, however many streams interleave.
+ * The entries found are cached for one node (r->scan); payloads are read
+ * only for entries that are returned (runnel__node_entry).
  *
  * An entry with the same field names as its node's first entry (the
  * master, as Redis calls it) is stored as ENTRY_SAME_FIELDS: values only.
@@ -23,47 +31,20 @@
  * (r->master, cached by log position), so names and values are both at
  * hand without re-reading the master for every entry of the node.
  *
- * Which records of the slot belong to the node: entries are only ever
- * appended to a stream's tail node. Usually that node also holds the
- * stream's newest entry record, so its records are simply the slot's
- * records from first_pos on, up to its count-th. But when the tail node T
- * disappears (XDEL of its last live entry), Redis appends the next entry to
- * the previous node P again, and so do we, although T's records lie behind
- * P's last record in the log. That entry is written as ENTRY_RESUME, which
- * carries the distance back to P's previous record, and the scan reads:
+ * Inside a node live entries always increase (a new ID is above last_id,
+ * which XSETID keeps >= the newest live entry). Only after XSETID moved
+ * last_id below the tail node's newest (deleted) entries can a node take
+ * an entry below an earlier one; such a node is flagged `unordered` and
+ * readers compare every entry instead of seeking (rare, correct, slower).
+ * node.last is the ID appended last (Redis's "last ID" of a listpack, used
+ * by MINID trimming): an upper bound of the node's live entries but not of
+ * its deleted ones, so readers skip deleted entries before comparing IDs.
  *
- *   - the node's first record, then its slot's records in log order;
- *   - a later ENTRY_NODE_START of the slot (or an ENTRY_RESUME that does
- *     not point back at the node's last accepted record) is another node's:
- *     the scan enters "gap mode" and skips the slot's records ...
- *   - ... until an ENTRY_RESUME whose back distance lands exactly on the
- *     last accepted record. That one is the node's next entry (absolute
- *     ID), gap mode ends, and later deltas are against it as usual.
- *
- * A gap always starts with a node start: a node's records only get another
- * node's records behind them when that later node was started (0x10). A
- * node whose first record is not a 0x10 (the full-ring cases below) only
- * exists when every older node of the stream was dropped with it, so no
- * live node's scan ever crosses it. Position ranges stay ordered by
- * first_pos, which is all the full-ring policy needs (reclaim.c).
- *
- * XSETID may move last_id below the tail node's newest (deleted) entries;
- * as in Redis the next XADD still appends to that node, so its ID is lower
- * than the previous entry of the node. Deltas cannot go down, so that
- * entry is an ENTRY_RESUME too, whose back distance lands on the node's
- * own last record: the scan accepts it like any resume that continues
- * where the node left off. Inside a node live entries still increase (a
- * new ID is above last_id, which XSETID keeps >= the newest live entry);
- * only deleted entries may be larger than later ones. Readers therefore
- * skip deleted entries before they compare IDs, and node.last is the ID
- * appended last (Redis's "last ID" of a listpack, used by MINID trimming),
- * an upper bound of the node's live entries but not of its deleted ones.
- *
- * The first entry of a node gets its ID from the descriptor (node.first),
- * whatever its record says; later ones are deltas against the previous
- * entry of the same node. That keeps a node readable when the full-ring
- * policy dropped the node an entry record was delta-encoded against (the
- * drop can happen inside the append of that very record).
+ * A node's first record is always an ENTRY_NODE_START at first_pos, with
+ * the ID the descriptor holds. (When the full-ring policy drops the node an
+ * entry record was written for while that record is being appended, XADD
+ * writes the entry again as a node start; the orphan belongs to no node and
+ * no link ever leads to it: stream_add.c.)
  */
 #include <string.h>
 
@@ -261,138 +242,392 @@ void runnel__node_mark(runnel_t *r, uint32_t nslot, uint32_t i)
 
 /* ---- reading entries back ---- */
 
-/* Decodes the (slot, ID) prefix of an entry record. prev is the previous
- * entry of the same node (unused for a node start or a resume). ENTRY and
- * ENTRY_SAME_FIELDS share the delta form; ENTRY_RESUME has its back
- * distance (into *back if not NULL) before an absolute ID. Returns 0 or
- * CORRUPT. */
-static int decode_prefix(const uint8_t *b, size_t n, uint8_t type, runnel_id_t prev,
-                         uint64_t *slot, runnel_id_t *id, uint64_t *back, size_t *used)
+uint32_t runnel__node_links(uint32_t i)
 {
-    size_t off = 0;
-    uint64_t a, c, dist = 0;
-    int k;
+    uint32_t k = 1;
 
-    k = runnel__varint_get(b, n, slot);
-    if (k <= 0)
-        return RUNNEL_ERR_CORRUPT;
-    off += (size_t)k;
-    if (type == RUNNEL_REC_ENTRY_RESUME) {
-        k = runnel__varint_get(b + off, n - off, &dist);
-        if (k <= 0)
-            return RUNNEL_ERR_CORRUPT;
-        off += (size_t)k;
+    while ((i & 1u) == 0u && k < RUNNEL__LINKS_MAX) {
+        i >>= 1;
+        k++;
     }
-    k = runnel__varint_get(b + off, n - off, &a);
-    if (k <= 0)
-        return RUNNEL_ERR_CORRUPT;
-    off += (size_t)k;
-    k = runnel__varint_get(b + off, n - off, &c);
-    if (k <= 0)
-        return RUNNEL_ERR_CORRUPT;
-    off += (size_t)k;
-    if (type == RUNNEL_REC_ENTRY_NODE_START || type == RUNNEL_REC_ENTRY_RESUME) {
-        id->ms = a;
-        id->seq = c;
-    } else if (a == 0) {
-        id->ms = prev.ms;
-        id->seq = prev.seq + 1u + c;
-    } else {
-        id->ms = prev.ms + a;
-        id->seq = c;
-    }
-    if (back != NULL)
-        *back = dist;
-    if (used != NULL)
-        *used = off;
-    return 0;
+    return k;
 }
+
+/* What a reader learns from the front of an entry record: its header, the
+ * entry's ID, the index the record claims and its links (distances back
+ * to entries idx - 2^k), and where the entry's fields start. */
+struct entry_head {
+    runnel__rec_t rec;
+    runnel_id_t id;
+    uint32_t idx;               /* the entry the reader expects (input) */
+    uint32_t nlinks;
+    uint32_t body_off;          /* nfields (0x10, 0x11) or the values (0x19) */
+    uint64_t link[RUNNEL__LINKS_MAX];
+};
 
 static bool is_entry_type(uint8_t type)
 {
     return type == RUNNEL_REC_ENTRY_NODE_START || type == RUNNEL_REC_ENTRY ||
-           type == RUNNEL_REC_ENTRY_SAME_FIELDS || type == RUNNEL_REC_ENTRY_RESUME;
+           type == RUNNEL_REC_ENTRY_SAME_FIELDS || type == RUNNEL_REC_ENTRY_SEQ0 ||
+           type == RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0;
+}
+
+/* Values only: the field names are the node master's. */
+static bool is_same_fields_type(uint8_t type)
+{
+    return type == RUNNEL_REC_ENTRY_SAME_FIELDS || type == RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0;
+}
+
+/* The seq is 0 and not stored (the common case of a new millisecond). */
+static bool is_seq0_type(uint8_t type)
+{
+    return type == RUNNEL_REC_ENTRY_SEQ0 || type == RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0;
+}
+
+/* The inverse of stream_add.c's zigzag: IDs of a node are stored relative
+ * to its master ID, modulo 2^64, so any pair of IDs round-trips. */
+static uint64_t unzigzag(uint64_t z)
+{
+    return (z >> 1) ^ (0u - (z & 1u));
 }
 
 /*
- * Walks the node's records from first_pos (see the top of this file for
- * which records of the slot are the node's). Only the header and the first
- * bytes of each record are read: the slot decides whether a record is of
- * this stream at all, and the ID prefix is read only for the node's own.
+ * Decodes the prefix of the record of entry h->idx of node n from its first
+ * `have` body bytes (FORMAT.md, "Entries"):
+ *   0x10        slot ms seq                        (entry 0 only)
+ *   0x11, 0x19  slot ms_rel seq_rel link{ctz(idx)+1} (entries 1 ..)
+ *   0x1B, 0x1C  slot ms_rel link{ctz(idx)+1}  (as 0x11, 0x19 with seq 0)
+ * The record does not repeat its index: a reader always knows which entry
+ * it expects (it got there by a link or from the descriptor), and the
+ * number of links follows from it.
+ * The ID of a 0x11/0x19 is relative to the node's master: ms_rel is the
+ * zigzag of ms - master.ms; seq_rel is the zigzag of seq - master.seq when
+ * the ms are equal, else seq itself. Returns 0, RUNNEL_ERR_AGAIN when more
+ * bytes are needed (have < rec->len), or CORRUPT. Only the first `need`
+ * links are decoded (h->nlinks says how many); body_off is meaningful only
+ * when every link was.
  */
-int runnel__node_scan(runnel_t *r, uint32_t nslot)
+static int decode_head(const struct runnel__node *n, const uint8_t *b, uint32_t have,
+                       uint32_t need, struct entry_head *h)
+{
+    uint32_t off = 0, k;
+    uint64_t v[3] = {0, 0, 0};
+    int got, f, want = is_seq0_type(h->rec.type) ? 2 : 3;
+
+    if ((h->idx == 0) != (h->rec.type == RUNNEL_REC_ENTRY_NODE_START) ||
+        !is_entry_type(h->rec.type))
+        return RUNNEL_ERR_CORRUPT;
+    for (f = 0; f < want; f++) {
+        got = runnel__varint_get(b + off, have - off, &v[f]);
+        if (got <= 0)
+            return have < h->rec.len ? RUNNEL_ERR_AGAIN : RUNNEL_ERR_CORRUPT;
+        off += (uint32_t)got;
+    }
+    if (v[0] != n->sidx)
+        return RUNNEL_ERR_CORRUPT;
+    if (h->idx == 0) {
+        h->nlinks = 0;
+        h->id.ms = v[1];
+        h->id.seq = v[2];
+    } else {
+        h->nlinks = runnel__node_links(h->idx);
+        if (h->nlinks > need)
+            h->nlinks = need;
+        h->id.ms = n->first.ms + unzigzag(v[1]);
+        if (want == 2)
+            h->id.seq = 0;
+        else if (h->id.ms == n->first.ms)
+            h->id.seq = n->first.seq + unzigzag(v[2]);
+        else
+            h->id.seq = v[2];
+        for (k = 0; k < h->nlinks; k++) {
+            got = runnel__varint_get(b + off, have - off, &h->link[k]);
+            if (got <= 0)
+                return have < h->rec.len ? RUNNEL_ERR_AGAIN : RUNNEL_ERR_CORRUPT;
+            off += (uint32_t)got;
+        }
+    }
+    h->body_off = off;
+    return 0;
+}
+
+/*
+ * Reads the front of the record at pos as entry `idx` of node n. Only as
+ * many bytes as the caller needs are read: `links` says how many links it
+ * will follow (1 to walk back one entry; all of them to skip), so the
+ * common step back costs the record's header and about 8 bytes, in one
+ * read call. Everything read is checked against what the reader expects:
+ * an entry record of this stream, of the node-start type exactly at the
+ * node's first position, lying inside the node; links only lead down.
+ * A mismatch is CORRUPT, never a wrong entry. (The bytes read here are
+ * not CRC-checked - that needs the whole body - but every entry returned
+ * is read whole with its CRC checked, and decoded again from those bytes.)
+ */
+static int peek_head(runnel_t *r, const struct runnel__node *n, runnel_pos_t pos,
+                     uint32_t idx, uint32_t links, struct entry_head *h)
+{
+    uint8_t b[RUNNEL_LOG_PEEK_MAX + 4u * RUNNEL_VARINT_MAX + RUNNEL__LINKS_MAX * RUNNEL_VARINT_MAX];
+    uint32_t have, cap;
+    int err;
+
+    if (pos < n->first_pos || pos > n->last_pos || (idx == 0) != (pos == n->first_pos))
+        return RUNNEL_ERR_CORRUPT;
+    h->idx = idx;
+    cap = 8u + 3u * links;
+    if (cap > RUNNEL_LOG_PEEK_MAX)
+        cap = RUNNEL_LOG_PEEK_MAX;
+    err = runnel__log_peek(&r->log, pos, &h->rec, b, cap, &have);
+    if (err < 0)
+        return err;
+    err = decode_head(n, b, have, links, h);
+    if (err == RUNNEL_ERR_AGAIN && cap < RUNNEL_LOG_PEEK_MAX) {
+        /* Long ID offsets or links (a node spread over much of the ring). */
+        err = runnel__log_peek(&r->log, pos, &h->rec, b, RUNNEL_LOG_PEEK_MAX, &have);
+        if (err == 0)
+            err = decode_head(n, b, have, links, h);
+    }
+    if (err == RUNNEL_ERR_AGAIN) {
+        /* Still short: the prefix is bounded, read all of it. */
+        have = h->rec.len < sizeof(b) ? h->rec.len : (uint32_t)sizeof(b);
+        err = runnel__log_read(&r->log, &h->rec, 0, b, have);
+        if (err == 0)
+            err = decode_head(n, b, have, links, h);
+        if (err == RUNNEL_ERR_AGAIN)
+            err = RUNNEL_ERR_CORRUPT;
+    }
+    if (err < 0)
+        return err;
+    if (idx == 0 && runnel_id_cmp(h->id, n->first) != 0)
+        return RUNNEL_ERR_CORRUPT;
+    return 0;
+}
+
+/* The position entry idx - 2^k lies at, from the head of entry idx. */
+static int link_target(const struct runnel__node *n, const struct entry_head *h, uint32_t k,
+                       runnel_pos_t *out)
+{
+    if (k >= h->nlinks || h->link[k] == 0 || h->link[k] > h->rec.pos - n->first_pos)
+        return RUNNEL_ERR_CORRUPT;
+    *out = h->rec.pos - h->link[k];
+    return 0;
+}
+
+/* Binds r->scan to node nslot, forgetting another node's entries. Node
+ * slots are reused, so the binding also carries node_gen, which every node
+ * removal and allocation bumps. */
+static void scan_bind(runnel_t *r, uint32_t nslot)
 {
     const struct runnel__node *n = &r->nodes[nslot];
-    runnel__rec_t rec;
-    runnel_pos_t pos = n->first_pos, last_accepted = 0;
-    uint32_t k = 0;
-    runnel_id_t prev = n->first;
-    bool gap = false;
-    uint8_t pre[4 * RUNNEL_VARINT_MAX];
 
-    if (r->scan_node == nslot && r->scan_gen == r->node_gen && r->scan_count == n->count)
-        return (int)n->count;
-    r->scan_node = RUNNEL__NONE;
-    if (n->count > r->cfg.node_entries_cap)
-        return RUNNEL_ERR_CORRUPT;
-    while (k < n->count) {
-        uint64_t slot, back;
-        runnel_id_t id;
-        uint32_t want;
-        int got = runnel__log_next(&r->log, pos, &rec);
-        int err;
-
-        if (got < 0)
-            return got;
-        if (got == 0 || rec.pos > n->last_pos)
-            return RUNNEL_ERR_CORRUPT;   /* fewer entries than counted */
-        pos = rec.next;
-        if (!is_entry_type(rec.type))
-            continue;
-        /* The stream slot first (a varint of at most 5 bytes): records of
-         * other streams cost only their header and these bytes. */
-        want = rec.len < 5u ? rec.len : 5u;
-        err = runnel__log_read(&r->log, &rec, 0, pre, want);
-        if (err < 0)
-            return err;
-        if (runnel__varint_get(pre, want, &slot) <= 0)
-            return RUNNEL_ERR_CORRUPT;
-        if (slot != n->sidx)
-            continue;
-        if (k == 0) {
-            id = n->first;
-        } else {
-            if (rec.type == RUNNEL_REC_ENTRY_NODE_START) {
-                gap = true;     /* a later node's records start here */
-                continue;
-            }
-            if (gap && rec.type != RUNNEL_REC_ENTRY_RESUME)
-                continue;
-            want = rec.len < sizeof(pre) ? rec.len : (uint32_t)sizeof(pre);
-            err = runnel__log_read(&r->log, &rec, 0, pre, want);
-            if (err < 0)
-                return err;
-            err = decode_prefix(pre, want, rec.type, prev, &slot, &id, &back, NULL);
-            if (err < 0)
-                return err;
-            if (rec.type == RUNNEL_REC_ENTRY_RESUME) {
-                if (back > rec.pos || rec.pos - back != last_accepted) {
-                    gap = true;     /* another node's resume */
-                    continue;
-                }
-                gap = false;
-            }
-        }
-        r->scan[k].pos = rec.pos;
-        r->scan[k].id = id;
-        last_accepted = rec.pos;
-        prev = id;
-        k++;
-    }
+    if (r->scan_node == nslot && r->scan_gen == r->node_gen)
+        return;
+    memset(r->scan, 0, sizeof(*r->scan) * (size_t)r->scan_hi);
     r->scan_node = nslot;
     r->scan_gen = r->node_gen;
-    r->scan_count = n->count;
-    return (int)k;
+    r->scan_hi = 0;
+    /* The first and the last entry are known from the descriptor. */
+    r->scan[0].pos = n->first_pos;
+    r->scan[0].id = n->first;
+    r->scan_hi = 1;
+}
+
+static void scan_set(runnel_t *r, uint32_t i, runnel_pos_t pos, runnel_id_t id)
+{
+    r->scan[i].pos = pos;
+    r->scan[i].id = id;
+    if (i >= r->scan_hi)
+        r->scan_hi = i + 1u;
+}
+
+bool runnel__node_found(const runnel_t *r, uint32_t nslot, uint32_t i)
+{
+    return r->scan_node == nslot && r->scan_gen == r->node_gen && i < r->scan_hi &&
+           r->scan[i].pos != 0;
+}
+
+/* An entry at or above i to start from: the nearest one found, else the
+ * node's last entry, whose position the descriptor holds. */
+static uint32_t anchor_above(runnel_t *r, const struct runnel__node *n, uint32_t i,
+                             runnel_pos_t *pos)
+{
+    uint32_t j, top = r->scan_hi < n->count ? r->scan_hi : n->count;
+
+    for (j = i; j < top; j++) {
+        if (r->scan[j].pos != 0) {
+            *pos = r->scan[j].pos;
+            return j;
+        }
+    }
+    *pos = n->last_pos;
+    return n->count - 1u;
+}
+
+/*
+ * Finds entry i by skipping down the links from an entry above it: at
+ * entry j the longest link that does not pass i is taken (j - 2^k >= i,
+ * k <= ctz(j)), as in littlefs's CTZ skip-lists, so the number of records
+ * read is logarithmic in j - i, whatever else lies between them in the log.
+ */
+static int locate(runnel_t *r, uint32_t nslot, uint32_t i)
+{
+    const struct runnel__node *n = &r->nodes[nslot];
+    struct entry_head h;
+    runnel_pos_t pos;
+    uint32_t j;
+    int err;
+
+    if (i >= n->count || n->count > r->cfg.node_entries_cap)
+        return RUNNEL_ERR_CORRUPT;
+    scan_bind(r, nslot);
+    if (r->scan[i].pos != 0)
+        return 0;
+    j = anchor_above(r, n, i, &pos);
+    for (;;) {
+        uint32_t k;
+
+        err = peek_head(r, n, pos, j, j == i ? 0u : runnel__node_links(j), &h);
+        if (err < 0)
+            return err;
+        if (j == n->count - 1u && runnel_id_cmp(h.id, n->last) != 0)
+            return RUNNEL_ERR_CORRUPT;
+        scan_set(r, j, pos, h.id);
+        if (j == i)
+            return 0;
+        for (k = h.nlinks; k > 1u && (1u << (k - 1u)) > j - i; k--)
+            ;
+        err = link_target(n, &h, k - 1u, &pos);
+        if (err < 0)
+            return err;
+        j -= 1u << (k - 1u);
+    }
+}
+
+int runnel__node_id(runnel_t *r, uint32_t nslot, uint32_t i, runnel_id_t *id)
+{
+    int err = locate(r, nslot, i);
+
+    if (err < 0)
+        return err;
+    *id = r->scan[i].id;
+    return 0;
+}
+
+int runnel__node_fill(runnel_t *r, uint32_t nslot, uint32_t from, uint32_t to)
+{
+    const struct runnel__node *n = &r->nodes[nslot];
+    struct entry_head h;
+    runnel_pos_t pos;
+    uint32_t m;
+    bool have = false;      /* h is the head of entry m */
+    int err;
+
+    if (to > n->count)
+        to = n->count;
+    if (from >= to)
+        return 0;
+    err = locate(r, nslot, to - 1u);
+    if (err < 0)
+        return err;
+    /* Walk down from to - 1, one link per entry not found yet; the head
+     * read for entry m - 1 also gives its link to m - 2. */
+    for (m = to - 1u; m > from; m--) {
+        if (r->scan[m - 1u].pos != 0) {
+            have = false;
+            continue;
+        }
+        if (!have) {
+            err = peek_head(r, n, r->scan[m].pos, m, 1, &h);
+            if (err < 0)
+                return err;
+        }
+        err = link_target(n, &h, 0, &pos);
+        if (err == 0)
+            err = peek_head(r, n, pos, m - 1u, 1, &h);
+        if (err < 0)
+            return err;
+        scan_set(r, m - 1u, pos, h.id);
+        have = true;
+    }
+    return 0;
+}
+
+int runnel__node_scan(runnel_t *r, uint32_t nslot)
+{
+    int err = runnel__node_fill(r, nslot, 0, r->nodes[nslot].count);
+
+    return err < 0 ? err : (int)r->nodes[nslot].count;
+}
+
+/*
+ * The first entry >= id. The node's first entry is below id and its last
+ * is not (else the answer is at an end), so the answer lies in (lo, j]:
+ * from j, the longest link that stays above lo is tried; an entry >= id
+ * becomes the new j (and its links the next candidates), one below id
+ * raises lo. Each step reads one record; entries found by earlier reads
+ * narrow the interval before any is read.
+ */
+int runnel__node_seek(runnel_t *r, uint32_t nslot, runnel_id_t id, uint32_t *idx)
+{
+    const struct runnel__node *n = &r->nodes[nslot];
+    struct entry_head hj, hc;
+    runnel_pos_t pos, cpos;
+    uint32_t lo = 0, j, u, top;
+    int err;
+
+    if (n->unordered || runnel_id_cmp(n->first, id) >= 0) {
+        *idx = 0;
+        return 0;
+    }
+    if (runnel_id_cmp(n->last, id) < 0) {
+        *idx = n->count;
+        return 0;
+    }
+    if (n->count > r->cfg.node_entries_cap)
+        return RUNNEL_ERR_CORRUPT;
+    scan_bind(r, nslot);
+    j = n->count - 1u;
+    pos = n->last_pos;
+    top = r->scan_hi < j ? r->scan_hi : j;
+    for (u = 1; u < top; u++) {
+        if (r->scan[u].pos == 0)
+            continue;
+        if (runnel_id_cmp(r->scan[u].id, id) < 0) {
+            lo = u;
+        } else {
+            j = u;
+            pos = r->scan[u].pos;
+            break;
+        }
+    }
+    if (j - lo <= 1u) {
+        *idx = j;
+        return 0;
+    }
+    err = peek_head(r, n, pos, j, runnel__node_links(j), &hj);
+    if (err < 0)
+        return err;
+    scan_set(r, j, pos, j == n->count - 1u ? n->last : hj.id);
+    while (j - lo > 1u) {
+        uint32_t k, c;
+
+        for (k = hj.nlinks; k > 1u && (1u << (k - 1u)) >= j - lo; k--)
+            ;
+        c = j - (1u << (k - 1u));
+        err = link_target(n, &hj, k - 1u, &cpos);
+        if (err == 0)
+            err = peek_head(r, n, cpos, c, runnel__node_links(c), &hc);
+        if (err < 0)
+            return err;
+        scan_set(r, c, cpos, hc.id);
+        if (runnel_id_cmp(hc.id, id) >= 0) {
+            j = c;
+            hj = hc;
+        } else {
+            lo = c;
+        }
+    }
+    *idx = j;
+    return 0;
 }
 
 /* Reads one `len:varint bytes` string at *off of a body of n bytes. */
@@ -410,13 +645,14 @@ static int next_str(const uint8_t *b, size_t n, size_t *off, runnel_str_t *out)
     return 0;
 }
 
-/* Reads the body of the record at pos into buf (CRC-checked), decodes its
- * prefix and nfields. *off is left at the first string. */
-static int read_entry_body(runnel_t *r, runnel_pos_t pos, uint8_t *buf, runnel__rec_t *rec,
-                           uint64_t *nf, size_t *off)
+/* Reads the body of entry record at pos into buf (CRC-checked) and finds
+ * its fields. *off is left at the first string, *nf is its field count
+ * (0 for ENTRY_SAME_FIELDS: the master's). */
+static int read_entry_body(runnel_t *r, const struct runnel__node *n, uint32_t i,
+                           runnel_pos_t pos, uint8_t *buf, runnel__rec_t *rec, uint64_t *nf,
+                           size_t *off)
 {
-    uint64_t slot;
-    runnel_id_t dummy;
+    struct entry_head h;
     int err, k;
 
     err = runnel__log_header(&r->log, pos, rec);
@@ -427,10 +663,15 @@ static int read_entry_body(runnel_t *r, runnel_pos_t pos, uint8_t *buf, runnel__
     err = runnel__log_read_body(&r->log, rec, buf, r->scratch_cap);
     if (err < 0)
         return err;
-    err = decode_prefix(buf, rec->len, rec->type, RUNNEL_ID_MIN, &slot, &dummy, NULL, off);
+    h.rec = *rec;
+    h.idx = i;
+    err = decode_head(n, buf, rec->len, RUNNEL__LINKS_MAX, &h);
+    if (err == 0 && runnel_id_cmp(h.id, r->scan[i].id) != 0)
+        err = RUNNEL_ERR_CORRUPT;   /* the CRC-checked bytes disagree with the walk */
     if (err < 0)
-        return err;
-    if (rec->type == RUNNEL_REC_ENTRY_SAME_FIELDS) {
+        return err == RUNNEL_ERR_AGAIN ? RUNNEL_ERR_CORRUPT : err;
+    *off = h.body_off;
+    if (is_same_fields_type(rec->type)) {
         *nf = 0;    /* implied by the master */
         return 0;
     }
@@ -444,20 +685,24 @@ static int read_entry_body(runnel_t *r, runnel_pos_t pos, uint8_t *buf, runnel__
 /* Finds the field names of the entry body in r->master and validates the
  * whole body, so the decoder below only walks it. A master always names
  * its fields, so an ENTRY_SAME_FIELDS body cannot be one. */
-static int master_parse(runnel_t *r, runnel_pos_t pos, uint8_t type, uint32_t len)
+static int master_parse(runnel_t *r, const struct runnel__node *n, runnel_pos_t pos,
+                        uint8_t type, uint32_t len)
 {
+    struct entry_head h;
     runnel_str_t s;
-    runnel_id_t dummy;
-    uint64_t slot, nf, f;
+    uint64_t nf, f;
     size_t off;
     int err, k;
 
-    if (type != RUNNEL_REC_ENTRY_NODE_START && type != RUNNEL_REC_ENTRY &&
-        type != RUNNEL_REC_ENTRY_RESUME)
+    if (type != RUNNEL_REC_ENTRY_NODE_START)
         return RUNNEL_ERR_CORRUPT;
-    err = decode_prefix(r->master, len, type, RUNNEL_ID_MIN, &slot, &dummy, NULL, &off);
+    h.rec.type = type;
+    h.rec.len = len;
+    h.idx = 0;
+    err = decode_head(n, r->master, len, RUNNEL__LINKS_MAX, &h);
     if (err < 0)
-        return err;
+        return RUNNEL_ERR_CORRUPT;
+    off = h.body_off;
     k = runnel__varint_get(r->master + off, len - off, &nf);
     if (k <= 0 || nf == 0 || nf > r->cfg.max_fields)
         return RUNNEL_ERR_CORRUPT;
@@ -477,22 +722,22 @@ static int master_parse(runnel_t *r, runnel_pos_t pos, uint8_t type, uint32_t le
     return 0;
 }
 
-/* Makes r->master hold the node master at pos (the first record of the
- * node being decoded), unless it already does. The master carries the
- * field names every ENTRY_SAME_FIELDS record of its node leaves out. It
- * gets its own buffer because the record being decoded sits in r->scratch,
- * and the cache means a node read front to back loads its master once.
- * The key is the log position: positions are never reused, so a cached
- * body can never belong to another record. */
-static int load_master(runnel_t *r, runnel_pos_t pos)
+/* Makes r->master hold the node master (the node's first record), unless
+ * it already does. The master carries the field names every
+ * ENTRY_SAME_FIELDS record of its node leaves out. It gets its own buffer
+ * because the record being decoded sits in r->scratch, and the cache means
+ * a node read front to back loads its master once. The key is the log
+ * position: positions are never reused, so a cached body can never belong
+ * to another record. */
+static int load_master(runnel_t *r, const struct runnel__node *n)
 {
     runnel__rec_t rec;
     int err;
 
-    if (r->master_valid && r->master_pos == pos)
+    if (r->master_valid && r->master_pos == n->first_pos)
         return 0;
     r->master_valid = false;
-    err = runnel__log_header(&r->log, pos, &rec);
+    err = runnel__log_header(&r->log, n->first_pos, &rec);
     if (err < 0)
         return err;
     if (rec.len > r->scratch_cap)
@@ -500,37 +745,43 @@ static int load_master(runnel_t *r, runnel_pos_t pos)
     err = runnel__log_read_body(&r->log, &rec, r->master, r->scratch_cap);
     if (err < 0)
         return err;
-    return master_parse(r, pos, rec.type, rec.len);
+    return master_parse(r, n, n->first_pos, rec.type, rec.len);
 }
 
-void runnel__node_master_adopt(runnel_t *r, runnel_pos_t pos, uint8_t type,
-                               const uint8_t *body, uint32_t len)
+void runnel__node_master_adopt(runnel_t *r, uint32_t nslot, const uint8_t *body, uint32_t len,
+                               uint8_t type)
 {
     r->master_valid = false;
     if (len > r->scratch_cap)
         return;
     memcpy(r->master, body, len);
-    (void)master_parse(r, pos, type, len);
+    (void)master_parse(r, &r->nodes[nslot], r->nodes[nslot].first_pos, type, len);
 }
 
-int runnel__node_entry(runnel_t *r, uint32_t i, runnel_entry_t *e)
+int runnel__node_entry(runnel_t *r, uint32_t nslot, uint32_t i, runnel_entry_t *e)
 {
+    const struct runnel__node *n = &r->nodes[nslot];
     runnel__rec_t rec;
     const uint8_t *b = r->scratch;
     size_t off;
     uint64_t nf, f;
     int err;
 
-    err = read_entry_body(r, r->scan[i].pos, r->scratch, &rec, &nf, &off);
+    err = locate(r, nslot, i);
     if (err < 0)
         return err;
-    if (rec.type == RUNNEL_REC_ENTRY_SAME_FIELDS) {
-        /* Values here, names from the master (scan[0] is the node's first
-         * record). Loading the master does not touch r->scratch. */
+    err = read_entry_body(r, n, i, r->scan[i].pos, r->scratch, &rec, &nf, &off);
+    if (err < 0)
+        return err;
+    if (is_same_fields_type(rec.type)) {
+        /* Values here, names from the master. Loading the master does not
+         * touch r->scratch. */
         size_t moff;
         runnel_str_t value_of_master;
 
-        err = load_master(r, r->scan[0].pos);
+        if (i == 0)
+            return RUNNEL_ERR_CORRUPT;  /* a master always names its fields */
+        err = load_master(r, n);
         if (err < 0)
             return err;
         nf = r->master_nfields;
@@ -673,6 +924,9 @@ void runnel__stream_nodes_clear(runnel_t *r, uint32_t sidx)
     }
 }
 
+/* The first live entry of a stream: the first index of its first node
+ * with live entries that the bitmap does not mark deleted. Only that one
+ * entry is read (by link), not the node. */
 int runnel__refresh_first_id(runnel_t *r, uint32_t sidx)
 {
     struct runnel__stream *s = &r->streams[sidx];
@@ -685,14 +939,13 @@ int runnel__refresh_first_id(runnel_t *r, uint32_t sidx)
     runnel__stream_nodes(r, sidx, &lo, &hi);
     for (p = lo; p < hi; p++) {
         uint32_t nslot = r->node_order[p], i;
-        int cnt = runnel__node_scan(r, nslot);
-        if (cnt < 0)
-            return cnt;
-        for (i = 0; i < (uint32_t)cnt; i++) {
-            if (!runnel__node_deleted(r, nslot, i)) {
-                s->first_id = r->scan[i].id;
-                return 0;
-            }
+        const struct runnel__node *n = &r->nodes[nslot];
+
+        if (n->live == 0)
+            continue;
+        for (i = 0; i < n->count; i++) {
+            if (!runnel__node_deleted(r, nslot, i))
+                return runnel__node_id(r, nslot, i, &s->first_id);
         }
     }
     return 0;
@@ -715,14 +968,13 @@ int runnel__refresh_last_valid(runnel_t *r, uint32_t sidx)
     runnel__stream_nodes(r, sidx, &lo, &hi);
     for (p = hi; p > lo; p--) {
         uint32_t nslot = r->node_order[p - 1u], i;
-        int cnt = runnel__node_scan(r, nslot);
-        if (cnt < 0)
-            return cnt;
-        for (i = (uint32_t)cnt; i > 0; i--) {
-            if (!runnel__node_deleted(r, nslot, i - 1u)) {
-                *out = r->scan[i - 1u].id;
-                return 0;
-            }
+        const struct runnel__node *n = &r->nodes[nslot];
+
+        if (n->live == 0)
+            continue;
+        for (i = n->count; i > 0; i--) {
+            if (!runnel__node_deleted(r, nslot, i - 1u))
+                return runnel__node_id(r, nslot, i - 1u, out);
         }
     }
     return 0;

@@ -22,6 +22,7 @@
 #define DEFAULT_NODE_MAX_BYTES 4096u
 #define DEFAULT_NODE_ENTRIES_CAP 128u
 #define DEFAULT_COMMIT_INTERVAL_MS 1000u
+#define DEFAULT_NAMES_CACHE_BYTES 32u
 
 /* Fills in every zero field and checks the rules a store relies on.
  * Returns INVAL when a rule is broken. */
@@ -64,6 +65,8 @@ static int apply_defaults(runnel_config_t *c, const runnel_config_t *in)
         c->node_entries_cap = c->node_max_entries > DEFAULT_NODE_ENTRIES_CAP
                                   ? c->node_max_entries
                                   : DEFAULT_NODE_ENTRIES_CAP;
+    if (c->names_cache_bytes == 0)
+        c->names_cache_bytes = DEFAULT_NAMES_CACHE_BYTES;
     if (c->databases == 0)
         c->databases = 1;
     if (c->commit_interval_ms == 0)
@@ -71,7 +74,7 @@ static int apply_defaults(runnel_config_t *c, const runnel_config_t *in)
     if (c->node_max_entries > c->node_entries_cap || c->node_entries_cap > 65536u)
         return RUNNEL_ERR_INVAL;
     if (c->max_streams > (UINT32_MAX / 4u) || c->max_nodes > (UINT32_MAX / 4u) ||
-        c->max_fields > 65536u || c->name_max > 65536u)
+        c->max_fields > 65536u || c->name_max > 65536u || c->names_cache_bytes > 65536u)
         return RUNNEL_ERR_INVAL;
     if ((unsigned)c->full_policy > RUNNEL_FULL_DROP_OLDEST ||
         (unsigned)c->commit_policy > RUNNEL_COMMIT_NONE)
@@ -100,6 +103,12 @@ static int layout(runnel_t *r, runnel__arena_t *a)
     r->nodes_cap = c->max_nodes;
     r->bitmap_bytes = (c->node_entries_cap + 7u) / 8u;
     r->scratch_cap = bs;
+    /* Entry i of a node links to i - 2^k for k <= ctz(i): the largest
+     * index below node_entries_cap decides how many levels XADD tracks. */
+    r->link_levels = 1;
+    while (r->link_levels < RUNNEL__LINKS_MAX && (1u << r->link_levels) < c->node_entries_cap)
+        r->link_levels++;
+    r->names_cap = c->names_cache_bytes;
 
     r->streams = runnel__arena_take(a, sizeof(*r->streams) * (size_t)r->streams_cap, 8);
     r->names = runnel__arena_take(a, (size_t)c->name_max * r->streams_cap, 1);
@@ -115,8 +124,12 @@ static int layout(runnel_t *r, runnel__arena_t *a)
     r->fv = runnel__arena_take(a, sizeof(runnel_str_t) * 2u * (size_t)c->max_fields, 8);
     r->scan = runnel__arena_take(a, sizeof(*r->scan) * (size_t)c->node_entries_cap, 8);
     r->log.page = runnel__arena_take(a, c->page_size, 8);
+    r->tail_links = runnel__arena_take(
+        a, sizeof(runnel_pos_t) * (size_t)r->link_levels * r->streams_cap, 8);
+    r->tail_names = runnel__arena_take(a, (size_t)r->names_cap * r->streams_cap, 1);
     if (!r->streams || !r->names || !r->hash || !r->nodes || !r->bitmaps || !r->node_order ||
-        !r->node_free || !r->scratch || !r->master || !r->fv || !r->scan || !r->log.page)
+        !r->node_free || !r->scratch || !r->master || !r->fv || !r->scan || !r->log.page ||
+        !r->tail_links || !r->tail_names)
         return RUNNEL_ERR_NOMEM;
     return runnel__groups_init(r, a);
 }

@@ -39,7 +39,7 @@ extern "C" {
 
 #define RUNNEL_VERSION_STRING "0.1.0"
 /* On-flash format version (FORMAT.md). */
-#define RUNNEL_FORMAT_VERSION 1u
+#define RUNNEL_FORMAT_VERSION 2u
 
 /* ------------------------------------------------------------------ */
 /* Basic types                                                         */
@@ -182,6 +182,13 @@ typedef struct runnel_config {
     /* Upper bound for node_max_entries over the store's life: sizes the
      * per-node deletion bitmap. 0 = max(node_max_entries, 128). */
     uint32_t node_entries_cap;
+
+    /* RAM per stream holding the field names of its tail node's first
+     * entry, so XADD can tell whether an entry repeats them (and store
+     * only its values) without reading flash. Names that do not fit are
+     * compared against flash instead. 0 = 32 bytes (each name costs its
+     * length plus one). */
+    uint32_t names_cache_bytes;
 
     /* Number of databases (SELECT 0..n-1). 0 = 1. */
     uint32_t databases;

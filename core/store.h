@@ -49,9 +49,9 @@
 #define RUNNEL_REC_FLUSH            0x18u /* {flags, db} */
 #define RUNNEL_REC_ENTRY_SAME_FIELDS 0x19u /* next entry of a node, values only:
                                                field names are the master's */
-#define RUNNEL_REC_ENTRY_RESUME     0x1Au /* next entry of a node that other
-                                             records of its stream follow:
-                                             back distance, absolute ID */
+/* 0x1A was ENTRY_RESUME in format 1; format 2 links entries instead. */
+#define RUNNEL_REC_ENTRY_SEQ0       0x1Bu /* 0x11 whose seq is 0 (not stored) */
+#define RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0 0x1Cu /* 0x19 whose seq is 0 (not stored) */
 
 #define RUNNEL__NONE UINT32_MAX
 
@@ -69,6 +69,20 @@ struct runnel__stream {
     /* Slot of the stream's newest node, or RUNNEL__NONE: every XADD needs it,
      * so runnel__node_insert/_remove keep it instead of XADD searching. */
     uint32_t tail_node;
+    /* What XADD needs of the tail node to append without reading flash
+     * (stream_add.c). Both are keyed by the node's first_pos (positions are
+     * never reused), so a stale cache is recognised, never trusted:
+     *   links  r->tail_links[sidx * link_levels + k] is the position of the
+     *          node's newest entry whose index is a multiple of 2^k, valid
+     *          while links_first == first_pos and links_count == count;
+     *   names  the master's field names as `len:varint bytes` strings in
+     *          r->tail_names[sidx * names_cap ...], valid while names_first
+     *          == first_pos (names_len 0 with names_first set: too long). */
+    runnel_pos_t links_first;
+    runnel_pos_t names_first;
+    uint32_t links_count;
+    uint32_t names_len;
+    uint32_t names_nfields;
     bool used;
     bool first_stale;           /* first_id needs runnel__refresh_first_id
                                    (set by the full-ring drop, which may not
@@ -90,16 +104,22 @@ struct runnel__node {
     uint32_t lp_rest;           /* modelled listpack bytes minus header,
                                    EOF and the master count/deleted ints */
     uint32_t fields_hash;       /* master field names, for the lp model */
-    bool behind;                /* records of a later node of the stream
-                                   follow last_pos: the next entry appended
-                                   is an ENTRY_RESUME (see node.c) */
+    bool unordered;             /* an entry below an earlier one was
+                                   appended (XSETID rewind): IDs do not
+                                   rise with the index, so readers scan
+                                   the node instead of seeking (node.c) */
 };
 
-/* One entry of a node as the node scanner found it in the log. */
+/* One entry of a node as a reader found it in the log (pos 0 = not yet:
+ * no record ever lives at position 0, which is a block header). */
 struct runnel__slot_entry {
     runnel_pos_t pos;
     runnel_id_t id;
 };
+
+/* Links per entry record at most: entry i links back to i - 2^k for
+ * k = 0 .. ctz(i), and i < node_entries_cap <= 65536. */
+#define RUNNEL__LINKS_MAX 17u
 
 /* Nodes a mutation is about to remove (see reclaim.c): while its record is
  * appended, the full-ring check treats them as already gone, so XTRIM, DEL
@@ -151,10 +171,19 @@ struct runnel {
     uint32_t master_len;
     bool master_valid;
     runnel_str_t *fv;           /* 2 * max_fields decoded strings */
-    struct runnel__slot_entry *scan; /* node_entries_cap scanned entries */
-    uint32_t scan_node;         /* node slot whose scan[] is valid, or NONE */
-    uint32_t scan_gen;
-    uint32_t scan_count;
+    /* Entries of one node found so far (node.c): scan[i] for entry i,
+     * filled on demand by following the records' links, so a read touches
+     * only the entries it returns plus a logarithmic seek. */
+    struct runnel__slot_entry *scan; /* node_entries_cap entries */
+    uint32_t scan_node;         /* node slot scan[] belongs to, or NONE */
+    uint32_t scan_gen;          /* node_gen when it was bound */
+    uint32_t scan_hi;           /* scan[scan_hi ..] are all unset */
+
+    /* XADD's per-stream tail caches (struct runnel__stream says how). */
+    runnel_pos_t *tail_links;   /* streams_cap * link_levels */
+    uint8_t *tail_names;        /* streams_cap * names_cap */
+    uint32_t link_levels;       /* 1 + ctz of the largest entry index */
+    uint32_t names_cap;
 
     struct runnel__doom doom;
 
@@ -199,17 +228,31 @@ void runnel__node_remove(runnel_t *r, uint32_t nslot);  /* from order + free */
 void runnel__stream_nodes(const runnel_t *r, uint32_t sidx, uint32_t *lo, uint32_t *hi);
 bool runnel__node_deleted(const runnel_t *r, uint32_t nslot, uint32_t i);
 void runnel__node_mark(runnel_t *r, uint32_t nslot, uint32_t i);
-/* Fills r->scan with the node's entries (pos, id) in order. Returns the
+/* Entry i of node nslot: finds it (following links from the nearest
+ * entry already found, or from the node's last) and gives its ID. */
+int runnel__node_id(runnel_t *r, uint32_t nslot, uint32_t i, runnel_id_t *id);
+/* Finds entries [from, to) of the node: one link per entry, walking back
+ * from to - 1. Readers call it for the entries they are about to return. */
+int runnel__node_fill(runnel_t *r, uint32_t nslot, uint32_t from, uint32_t to);
+/* True when entry i of the node has been found (its r->scan[i] is set). */
+bool runnel__node_found(const runnel_t *r, uint32_t nslot, uint32_t i);
+/* The first index whose entry ID is >= id (count when none), found with a
+ * logarithmic number of record reads. In an unordered node it is 0: the
+ * caller's walk then compares every entry. */
+int runnel__node_seek(runnel_t *r, uint32_t nslot, runnel_id_t id, uint32_t *idx);
+/* Finds every entry of the node (the unordered fallback). Returns the
  * number of entries or a negative error. */
 int runnel__node_scan(runnel_t *r, uint32_t nslot);
-/* Reads and decodes entry i of the last scanned node into *e (fields point
+/* Reads and decodes entry i (found) of node nslot into *e (fields point
  * into r->scratch / r->fv). */
-int runnel__node_entry(runnel_t *r, uint32_t i, runnel_entry_t *e);
-/* Makes r->master the body of the entry record just appended at pos (a
- * node's first record): the next XADDs to that node compare their field
- * names against RAM instead of the log, and readers need not load it. */
-void runnel__node_master_adopt(runnel_t *r, runnel_pos_t pos, uint8_t type,
-                               const uint8_t *body, uint32_t len);
+int runnel__node_entry(runnel_t *r, uint32_t nslot, uint32_t i, runnel_entry_t *e);
+/* ctz(i) + 1 for i > 0: how many links entry i of a node carries. */
+uint32_t runnel__node_links(uint32_t i);
+/* Makes r->master the body of the entry record just appended as the first
+ * record of node nslot (its descriptor set up): the next XADDs to that node
+ * compare their field names against RAM, and readers need not load it. */
+void runnel__node_master_adopt(runnel_t *r, uint32_t nslot, const uint8_t *body, uint32_t len,
+                               uint8_t type);
 /* Modelled listpack bytes of a node (Redis's lpBytes). */
 uint32_t runnel__node_lp_bytes(const struct runnel__node *n);
 uint32_t runnel__lp_int_size(int64_t v);

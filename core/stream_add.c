@@ -4,10 +4,15 @@
  * one by Redis's node-full rule. An entry whose field names equal those of
  * its node's first entry is written without them (ENTRY_SAME_FIELDS, as
  * Redis's listpack "same fields" flag): telemetry repeats one schema.
- * An entry appended to a tail node that a removed node's records follow in
- * the log, or whose ID is lower than the node's previous entry (XSETID moved
- * last_id below a deleted one), is an ENTRY_RESUME (node.c explains why and
- * how it is read).
+ *
+ * Every entry after a node's first links back to entries i - 2^k of its
+ * node (node.c explains how readers use them). XADD knows those positions
+ * without reading flash: per stream it keeps, for the tail node, the
+ * newest position at each link level, and the master's field names in a
+ * small RAM cache, so a gateway writing a thousand streams in turn appends
+ * from RAM alone. Both caches are rebuilt from flash only when the tail
+ * node changes under them (XDEL of the newest node makes the previous node
+ * the tail again).
  *
  * Shape of every mutation here: check everything that can fail (including
  * pools) -> append the record(s) -> apply to RAM. The append is the commit
@@ -65,14 +70,6 @@ static uint32_t lp_master_bytes(const runnel_xadd_args_t *a)
     return b;
 }
 
-/* The tail node of a stream, which takes the next entry unless it is full
- * (Redis appends to its last radix-tree node whatever IDs that node holds),
- * or RUNNEL__NONE. */
-static uint32_t open_tail(const runnel_t *r, uint32_t sidx)
-{
-    return r->streams[sidx].tail_node;
-}
-
 /* Redis's rule for starting a new node, plus our bitmap capacity. */
 static bool node_full(const runnel_t *r, const struct runnel__node *n, uint64_t totelelen)
 {
@@ -87,53 +84,156 @@ static bool node_full(const runnel_t *r, const struct runnel__node *n, uint64_t 
     return r->node_max_entries != 0 && n->count >= r->node_max_entries;
 }
 
-/* The four forms of an entry record (FORMAT.md, "Entries"). */
+/* The three forms of an entry record (FORMAT.md, "Entries"). */
 enum entry_form {
-    FORM_NODE_START,    /* 0x10: absolute ID, fields and values */
-    FORM_DELTA,         /* 0x11: ID delta, fields and values */
-    FORM_SAME_FIELDS,   /* 0x19: ID delta, values only */
-    FORM_RESUME         /* 0x1A: back distance, absolute ID, fields and values */
+    FORM_NODE_START,    /* 0x10: a node's first entry: absolute ID, fields and values */
+    FORM_ENTRY,         /* 0x11: ID relative to the master, links, fields and values */
+    FORM_SAME_FIELDS    /* 0x19: as 0x11 with values only */
 };
 
-static uint8_t form_type(enum entry_form form)
+/* A linked entry whose ID starts a new millisecond has seq 0, which its
+ * record type says instead of a byte (0x1B, 0x1C): telemetry written at
+ * most once per millisecond saves a byte an entry. */
+static bool seq_implied(runnel_id_t id, runnel_id_t master)
 {
-    return form == FORM_NODE_START ? RUNNEL_REC_ENTRY_NODE_START
-           : form == FORM_DELTA    ? RUNNEL_REC_ENTRY
-           : form == FORM_RESUME   ? RUNNEL_REC_ENTRY_RESUME
+    return id.ms != master.ms && id.seq == 0;
+}
+
+static uint8_t form_type(enum entry_form form, runnel_id_t id, runnel_id_t master)
+{
+    if (form == FORM_NODE_START)
+        return RUNNEL_REC_ENTRY_NODE_START;
+    if (form == FORM_ENTRY)
+        return seq_implied(id, master) ? RUNNEL_REC_ENTRY_SEQ0 : RUNNEL_REC_ENTRY;
+    return seq_implied(id, master) ? RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0
                                    : RUNNEL_REC_ENTRY_SAME_FIELDS;
 }
 
-/* back is used by FORM_RESUME only. */
+/* Where entry `idx` of the tail node links to: the positions of entries
+ * idx - 2^k, k < n; `dist` is filled for a planned record position. */
+struct entry_links {
+    uint32_t idx, n;
+    runnel_pos_t target[RUNNEL__LINKS_MAX];
+    uint64_t dist[RUNNEL__LINKS_MAX];
+};
+
+/* Zigzag of a difference taken modulo 2^64: small in either direction, and
+ * node.c's inverse gives the exact ID back for any pair of IDs. */
+static uint64_t zigzag(uint64_t d)
+{
+    return (d << 1) ^ (0u - (d >> 63));
+}
+
+static size_t put_varint(uint8_t *b, size_t n, uint64_t v)
+{
+    return b != NULL ? runnel__varint_put(b + n, v) : runnel__varint_len(v);
+}
+
+/* Encodes the entry record body into b, or only measures it (b NULL).
+ * links is used by FORM_ENTRY and FORM_SAME_FIELDS only. */
 static size_t encode_entry(uint8_t *b, uint32_t sidx, enum entry_form form, runnel_id_t id,
-                           runnel_id_t prev, uint64_t back, const runnel_xadd_args_t *a)
+                           runnel_id_t master, const struct entry_links *l,
+                           const runnel_xadd_args_t *a)
 {
     size_t n = 0;
     uint32_t i;
 
-    n += runnel__varint_put(b + n, sidx);
-    if (form == FORM_RESUME)
-        n += runnel__varint_put(b + n, back);
-    if (form == FORM_NODE_START || form == FORM_RESUME) {
-        n += runnel__varint_put(b + n, id.ms);
-        n += runnel__varint_put(b + n, id.seq);
-    } else if (id.ms == prev.ms) {
-        n += runnel__varint_put(b + n, 0);
-        n += runnel__varint_put(b + n, id.seq - prev.seq - 1u);
+    n += put_varint(b, n, sidx);
+    if (form == FORM_NODE_START) {
+        n += put_varint(b, n, id.ms);
+        n += put_varint(b, n, id.seq);
     } else {
-        n += runnel__varint_put(b + n, id.ms - prev.ms);
-        n += runnel__varint_put(b + n, id.seq);
+        n += put_varint(b, n, zigzag(id.ms - master.ms));
+        if (!seq_implied(id, master))
+            n += put_varint(b, n, id.ms == master.ms ? zigzag(id.seq - master.seq) : id.seq);
+        for (i = 0; i < l->n; i++)
+            n += put_varint(b, n, l->dist[i]);
     }
     if (form != FORM_SAME_FIELDS)
-        n += runnel__varint_put(b + n, a->nfields);
+        n += put_varint(b, n, a->nfields);
     for (i = 0; i < 2u * a->nfields; i++) {
         if (form == FORM_SAME_FIELDS && (i & 1u) == 0)
             continue;   /* the field names are the master's */
-        n += runnel__varint_put(b + n, a->fv[i].len);
-        if (a->fv[i].len != 0)
+        n += put_varint(b, n, a->fv[i].len);
+        if (b != NULL && a->fv[i].len != 0)
             memcpy(b + n, a->fv[i].p, a->fv[i].len);
         n += a->fv[i].len;
     }
     return n;
+}
+
+static runnel_pos_t *stream_links(runnel_t *r, uint32_t sidx)
+{
+    return r->tail_links + (size_t)sidx * r->link_levels;
+}
+
+/* Makes the stream's link cache describe its tail node. Normally it does
+ * already (XADD keeps it); after the tail changed under it, the positions
+ * of entries ((count-1) >> k) << k are found in the log, a few reads. */
+static int links_sync(runnel_t *r, uint32_t sidx, uint32_t tail)
+{
+    struct runnel__stream *s = &r->streams[sidx];
+    const struct runnel__node *n = &r->nodes[tail];
+    runnel_pos_t *lk = stream_links(r, sidx);
+    uint32_t k;
+
+    if (s->links_first == n->first_pos && s->links_count == n->count)
+        return 0;
+    for (k = 0; k < r->link_levels; k++) {
+        uint32_t j = ((n->count - 1u) >> k) << k;
+        runnel_id_t ignored;
+        int err = runnel__node_id(r, tail, j, &ignored);
+        if (err < 0)
+            return err;
+        lk[k] = r->scan[j].pos;
+    }
+    s->links_first = n->first_pos;
+    s->links_count = n->count;
+    return 0;
+}
+
+/* After an append of entry idx at pos (idx 0: a new node). */
+static void links_advance(runnel_t *r, uint32_t sidx, uint32_t idx, runnel_pos_t pos,
+                          runnel_pos_t first_pos)
+{
+    struct runnel__stream *s = &r->streams[sidx];
+    runnel_pos_t *lk = stream_links(r, sidx);
+    uint32_t k, n = idx == 0 ? r->link_levels : runnel__node_links(idx);
+
+    for (k = 0; k < n && k < r->link_levels; k++)
+        lk[k] = pos;
+    s->links_first = first_pos;
+    s->links_count = idx + 1u;
+}
+
+/* Plans the entry as record body of the tail node's next entry: its links
+ * depend on the position the record will get, and that on the body's
+ * length (a record that does not fit the current block starts the next),
+ * and the length on the links' varints, so it is settled in rounds: a
+ * longer body can only move the record into the next block, never back,
+ * so the rounds settle. *at receives the position the plan assumes; the
+ * caller checks the append landed there. Returns the body length. */
+static size_t plan_entry(runnel_t *r, uint32_t tail, enum entry_form form, runnel_id_t id,
+                         const runnel_xadd_args_t *a, struct entry_links *l, runnel_pos_t *at)
+{
+    const struct runnel__node *n = &r->nodes[tail];
+    runnel_pos_t p = r->log.head;
+    size_t len = 0;
+    uint32_t k;
+    int round;
+
+    for (round = 0; round < 4; round++) {
+        for (k = 0; k < l->n; k++)
+            l->dist[k] = p - l->target[k];
+        len = encode_entry(NULL, n->sidx, form, id, n->first, l, a);
+        if (len > UINT32_MAX)
+            break;
+        if (runnel__log_place(&r->log, (uint32_t)len) == p)
+            break;
+        p = runnel__log_place(&r->log, (uint32_t)len);
+    }
+    *at = p;
+    return len;
 }
 
 /* A forward reader over one record body: either in the log, read a small
@@ -272,15 +372,12 @@ static bool master_same_fields(runnel_t *r, uint32_t nslot, const runnel_xadd_ar
         return cached_master_same_fields(r, a);
     if (runnel__log_header(&r->log, n->first_pos, &c.rec) < 0)
         return false;
-    if (c.rec.type != RUNNEL_REC_ENTRY_NODE_START && c.rec.type != RUNNEL_REC_ENTRY &&
-        c.rec.type != RUNNEL_REC_ENTRY_RESUME)
+    if (c.rec.type != RUNNEL_REC_ENTRY_NODE_START)
         return false;
     c.log = &r->log;
     c.off = c.win_off = c.win_len = 0;
     c.win = c.buf;
     if (!cursor_varint(&c, &v) || v != n->sidx)       /* slot */
-        return false;
-    if (c.rec.type == RUNNEL_REC_ENTRY_RESUME && !cursor_varint(&c, &v))   /* back */
         return false;
     if (!cursor_varint(&c, &v) || !cursor_varint(&c, &v))   /* ID */
         return false;
@@ -297,46 +394,63 @@ static bool master_same_fields(runnel_t *r, uint32_t nslot, const runnel_xadd_ar
     return c.off == c.rec.len;
 }
 
-/*
- * Encodes the entry as an ENTRY_RESUME of node n: its back distance is from
- * the position the record will get to n's last record. That position
- * depends on the record's length (a record that does not fit the current
- * block starts the next one), and the length on the distance's varint, so
- * it is settled in rounds: a longer body can only move the record into the
- * next block, never back, so the second round agrees with the third.
- * *at receives the position the encoding assumes; the caller checks it.
- */
-static size_t encode_resume(runnel_t *r, const struct runnel__node *n, runnel_id_t id,
-                            const runnel_xadd_args_t *a, runnel_pos_t *at)
+/* The master's field names as `len:varint bytes` strings, as the names
+ * cache holds them; 0 when they do not fit in cap bytes. */
+static uint32_t names_encode(uint8_t *b, uint32_t cap, const runnel_xadd_args_t *a)
 {
-    size_t len = encode_entry(r->scratch, n->sidx, FORM_RESUME, id, n->last, 0, a);
-    int round;
-
-    for (round = 0; round < 3; round++) {
-        runnel_pos_t p = runnel__log_place(&r->log, (uint32_t)len);
-
-        *at = p;
-        len = encode_entry(r->scratch, n->sidx, FORM_RESUME, id, n->last, p - n->last_pos, a);
-        if (runnel__log_place(&r->log, (uint32_t)len) == p)
-            break;
-    }
-    return len;
-}
-
-static uint64_t encoded_size(uint32_t sidx, runnel_id_t id, const runnel_xadd_args_t *a)
-{
-    /* Worst case of the forms (full field names, the longest ID form and
-     * a resume's back distance), so
-     * the check does not depend on which node the entry lands in: an
-     * elided entry may have to be written in full after all (xadd_locked). */
-    uint64_t n = runnel__varint_len(sidx) + 3u * RUNNEL_VARINT_MAX +
-                 runnel__varint_len(a->nfields);
+    size_t n = 0;
     uint32_t i;
 
-    (void)id;
-    for (i = 0; i < 2u * a->nfields; i++)
-        n += runnel__varint_len(a->fv[i].len) + a->fv[i].len;
-    return n;
+    for (i = 0; i < a->nfields; i++) {
+        const runnel_str_t *f = &a->fv[2u * i];
+        if (runnel__varint_len(f->len) + f->len > cap - n)
+            return 0;
+        n += runnel__varint_put(b + n, f->len);
+        if (f->len != 0)
+            memcpy(b + n, f->p, f->len);
+        n += f->len;
+    }
+    return (uint32_t)n;
+}
+
+/* Same field names as the tail node's master? From the stream's names
+ * cache when it holds this master (no flash read), else as
+ * master_same_fields decides. */
+static bool tail_same_fields(runnel_t *r, uint32_t sidx, uint32_t tail,
+                             const runnel_xadd_args_t *a)
+{
+    const struct runnel__stream *s = &r->streams[sidx];
+    const uint8_t *names = r->tail_names + (size_t)sidx * r->names_cap;
+    size_t off = 0;
+    uint32_t i;
+
+    if (s->names_first != r->nodes[tail].first_pos || s->names_len == 0)
+        return master_same_fields(r, tail, a);
+    if (s->names_nfields != a->nfields)
+        return false;
+    for (i = 0; i < a->nfields; i++) {
+        const runnel_str_t *f = &a->fv[2u * i];
+        uint64_t len;
+        int k = runnel__varint_get(names + off, s->names_len - off, &len);
+
+        if (k <= 0 || len != f->len)
+            return false;
+        off += (size_t)k;
+        if (len != 0 && memcmp(names + off, f->p, f->len) != 0)
+            return false;
+        off += (size_t)len;
+    }
+    return true;
+}
+
+static void names_adopt(runnel_t *r, uint32_t sidx, runnel_pos_t first_pos,
+                        const runnel_xadd_args_t *a)
+{
+    struct runnel__stream *s = &r->streams[sidx];
+
+    s->names_first = first_pos;
+    s->names_nfields = a->nfields;
+    s->names_len = names_encode(r->tail_names + (size_t)sidx * r->names_cap, r->names_cap, a);
 }
 
 /* Generates the ID as Redis does (section 1). *id in, *id out. */
@@ -383,18 +497,88 @@ static int next_id(runnel_t *r, const struct runnel__stream *s, const runnel_xad
     return 0;
 }
 
+/* Appends the entry record; on success *pos, and *new_node when the entry
+ * starts a node after all (the tail it was meant for was dropped by the
+ * full-ring policy inside the append, or the record did not land where
+ * its links were planned for). */
+static int append_entry(runnel_t *r, uint32_t sidx, uint32_t tail, enum entry_form *form,
+                        runnel_id_t id, const runnel_xadd_args_t *a, struct entry_links *l,
+                        runnel_pos_t *pos, size_t *body_len, bool *new_node)
+{
+    runnel_pos_t at = 0;
+    size_t len;
+    int err;
+
+    if (*form == FORM_NODE_START) {
+        len = encode_entry(r->scratch, sidx, *form, id, id, NULL, a);
+    } else {
+        len = plan_entry(r, tail, *form, id, a, l, &at);
+        (void)encode_entry(r->scratch, sidx, *form, id, r->nodes[tail].first, l, a);
+    }
+    err = runnel__append(r, form_type(*form, id, tail == RUNNEL__NONE ? id : r->nodes[tail].first),
+                         r->scratch, len, pos);
+    if (err < 0)
+        return err;
+    if (*form != FORM_NODE_START &&
+        (r->nodes[tail].sidx != sidx || r->streams[sidx].tail_node != tail || *pos != at)) {
+        /* The append reclaimed a block and the full-ring policy dropped the
+         * very node the record was written for (or, which cannot happen
+         * while log_place mirrors the append, it did not land where its
+         * links were planned for). The entry starts a node after all, and a
+         * node starts with a node-start record, so it is written again as
+         * one; the orphan before it belongs to no node, and no link or
+         * descriptor leads to it. The size check covered this form. */
+        *new_node = true;
+        *form = FORM_NODE_START;
+        len = encode_entry(r->scratch, sidx, *form, id, id, NULL, a);
+        err = runnel__append(r, form_type(*form, id, id), r->scratch, len, pos);
+        if (err < 0)
+            return err;
+    }
+    *body_len = len;
+    return 0;
+}
+
+/* Starts node nslot for the entry just written at pos. */
+static void node_start(runnel_t *r, uint32_t sidx, runnel_id_t id, runnel_pos_t pos,
+                       uint32_t hash, const runnel_xadd_args_t *a)
+{
+    uint32_t twin = runnel__node_twin(r, sidx, id), nslot;
+    struct runnel__node *n;
+
+    /* An empty node under the same master ID is replaced, as Redis's rax
+     * insert replaces it (runnel__node_twin says why it is empty). */
+    if (twin != RUNNEL__NONE && r->nodes[twin].live == 0)
+        (void)runnel__node_drop(r, twin);
+    nslot = runnel__node_alloc(r);     /* checked by the caller */
+    n = &r->nodes[nslot];
+    n->sidx = sidx;
+    n->first = id;
+    n->first_pos = pos;
+    n->fields_hash = hash;
+    n->lp_rest = lp_master_bytes(a) + lp_entry_bytes(a, id, id, true);
+    n->last = id;
+    n->last_pos = pos;
+    n->count = 1;
+    n->live = 1;
+    runnel__node_insert(r, nslot);
+    links_advance(r, sidx, 0, pos, pos);
+    names_adopt(r, sidx, pos, a);
+}
+
 static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *out_id)
 {
     static const struct runnel__stream empty_stream;
     const struct runnel__stream *s;
     struct runnel__node *n;
-    uint32_t sidx = RUNNEL__NONE, tail, nslot, i, hash;
+    struct entry_links l;
+    uint32_t sidx = RUNNEL__NONE, tail, i, hash;
     uint64_t totelelen = 0, need;
-    runnel_id_t id, prev = RUNNEL_ID_MIN;
-    runnel_pos_t pos, resume_at = 0;
-    bool create = false, new_node, elide = false, resume = false;
-    enum entry_form form;
+    runnel_id_t id;
+    runnel_pos_t pos;
     size_t body_len;
+    bool create = false, new_node;
+    enum entry_form form = FORM_NODE_START;
     int err;
 
     if (a->id_mode == RUNNEL_XADD_EXPLICIT && a->id.ms == 0 && a->id.seq == 0)
@@ -425,33 +609,35 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
         totelelen += a->fv[i].len;
     if (totelelen > LISTPACK_MAX_SIZE)
         return RUNNEL_ERR_ELEMENTS_TOO_LARGE;
-    need = encoded_size(create ? r->streams_cap : sidx, id, a);
+    /* The node-start form is what any entry may have to be written as (see
+     * append_entry), so it must fit whatever form is planned; a 0x11 with
+     * links is checked once planned, below. */
+    need = encode_entry(NULL, create ? r->streams_cap : sidx, FORM_NODE_START, id, id, NULL, a);
     if (need > runnel__log_max_body(&r->log) || need > r->scratch_cap)
         return RUNNEL_ERR_ENTRY_TOO_LARGE;
 
-    tail = create ? RUNNEL__NONE : open_tail(r, sidx);
+    tail = create ? RUNNEL__NONE : r->streams[sidx].tail_node;
     new_node = tail == RUNNEL__NONE || node_full(r, &r->nodes[tail], totelelen);
     if (new_node && r->nodes_used >= r->nodes_cap)
         return RUNNEL_ERR_POOL_NODES;
     hash = fields_hash(a->fv, a->nfields);
     if (!new_node) {
-        prev = r->nodes[tail].last;
-        /* A resume names its fields: it is what a reader meets after the
-         * gap, and it can start a node if its own is dropped meanwhile. */
-        resume = r->nodes[tail].behind;
-        /* After XSETID moved last_id below the node's newest (deleted)
-         * entry, the new ID is lower than the previous one of the node: a
-         * delta cannot say that, the absolute ID of a resume can. Its back
-         * distance then points at the node's own last record, which is the
-         * record the scan accepted last (node.c). */
-        if (runnel_id_cmp(id, prev) <= 0)
-            resume = true;
-        elide = !resume && r->nodes[tail].fields_hash == hash && master_same_fields(r, tail, a);
+        runnel_pos_t at;
+        uint32_t k;
+
+        err = links_sync(r, sidx, tail);
+        if (err < 0)
+            return err;
+        l.idx = r->nodes[tail].count;
+        l.n = runnel__node_links(l.idx);
+        for (k = 0; k < l.n; k++)
+            l.target[k] = stream_links(r, sidx)[k];
+        form = r->nodes[tail].fields_hash == hash && tail_same_fields(r, sidx, tail, a)
+                   ? FORM_SAME_FIELDS : FORM_ENTRY;
+        need = plan_entry(r, tail, FORM_ENTRY, id, a, &l, &at);
+        if (need > runnel__log_max_body(&r->log) || need > r->scratch_cap)
+            return RUNNEL_ERR_ENTRY_TOO_LARGE;
     }
-    form = new_node ? FORM_NODE_START
-           : resume ? FORM_RESUME
-           : elide  ? FORM_SAME_FIELDS
-                    : FORM_DELTA;
 
     if (create) {
         err = runnel__stream_alloc(r, r->db, a->key, &sidx);
@@ -463,11 +649,7 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
             return err;
         }
     }
-    if (form == FORM_RESUME)
-        body_len = encode_resume(r, &r->nodes[tail], id, a, &resume_at);
-    else
-        body_len = encode_entry(r->scratch, sidx, form, id, prev, 0, a);
-    err = runnel__append(r, form_type(form), r->scratch, body_len, &pos);
+    err = append_entry(r, sidx, tail, &form, id, a, &l, &pos, &body_len, &new_node);
     if (err < 0) {
         if (create) {
             /* Cancel the creation record (best effort: the ring may be full). */
@@ -479,58 +661,24 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
         return err;
     }
 
-    /* The append may have reclaimed a block and (DROP_OLDEST) removed nodes
-     * of this very stream, including the tail we meant to extend. */
-    if (!new_node && (r->nodes[tail].sidx != sidx || open_tail(r, sidx) != tail ||
-                      (form == FORM_RESUME && pos != resume_at))) {
-        /* (The last case cannot happen while log_place mirrors the append;
-         * should it, the resume would not be read as the tail's entry, but
-         * it names its fields and so can start a node of its own.) */
-        new_node = true;
-        if (form == FORM_SAME_FIELDS) {
-            /* The dropped node took its master with it, and the record just
-             * written names no fields: it cannot start a node. Write the
-             * entry again in full; the orphan before it belongs to no node
-             * (no scan starts before this node's first record). The size
-             * check above covered the full form. */
-            form = FORM_NODE_START;
-            body_len = encode_entry(r->scratch, sidx, form, id, prev, 0, a);
-            err = runnel__append(r, form_type(form), r->scratch, body_len, &pos);
-            if (err < 0)
-                return err;
-        }
-    }
     if (new_node) {
-        uint32_t twin = runnel__node_twin(r, sidx, id);
-        /* An empty node under the same master ID is replaced, as Redis's rax
-         * insert replaces it (runnel__node_twin says why it is empty). */
-        if (twin != RUNNEL__NONE && r->nodes[twin].live == 0)
-            (void)runnel__node_drop(r, twin);
-        nslot = runnel__node_alloc(r);
-        if (nslot == RUNNEL__NONE)
+        if (r->nodes_used >= r->nodes_cap)
             return RUNNEL_ERR_POOL_NODES;  /* cannot happen: checked above */
-        n = &r->nodes[nslot];
-        n->sidx = sidx;
-        n->first = id;
-        n->first_pos = pos;
-        n->fields_hash = hash;
-        n->lp_rest = lp_master_bytes(a) + lp_entry_bytes(a, id, id, true);
-        n->last = id;
-        n->last_pos = pos;
-        n->count = 1;
-        n->live = 1;
-        runnel__node_insert(r, nslot);
+        node_start(r, sidx, id, pos, hash, a);
         /* r->scratch still holds the record at pos: the new node's master. */
-        runnel__node_master_adopt(r, pos, form_type(form), r->scratch, (uint32_t)body_len);
+        runnel__node_master_adopt(r, r->streams[sidx].tail_node, r->scratch,
+                                  (uint32_t)body_len, RUNNEL_REC_ENTRY_NODE_START);
     } else {
         n = &r->nodes[tail];
         /* The listpack model keeps its own rule (the hash), as before. */
         n->lp_rest += lp_entry_bytes(a, id, n->first, n->fields_hash == hash);
+        if (runnel_id_cmp(id, n->last) <= 0)
+            n->unordered = true;    /* after an XSETID rewind (node.c) */
         n->last = id;
         n->last_pos = pos;
         n->count++;
         n->live++;
-        n->behind = false;  /* its newest record is the stream's again */
+        links_advance(r, sidx, l.idx, pos, n->first_pos);
     }
     {
         struct runnel__stream *w = &r->streams[sidx];

@@ -6,8 +6,8 @@
  * Redis does. max_deleted_entry_id and first_id follow Redis (section 2).
  *
  * When XDEL removes the tail node, the previous node takes the next XADD
- * again, as in Redis; it is marked `behind` so that entry is written as an
- * ENTRY_RESUME (node.c).
+ * again, as in Redis; entries link back within their node whatever lies
+ * between them in the log (node.c), so nothing needs marking.
  *
  * XSETID may move last_id below the newest (deleted) entries of the tail
  * node. As in Redis, nothing happens to the nodes: the next XADD still
@@ -20,38 +20,61 @@
 
 #include "store.h"
 
+/* Index of the entry with exactly this ID in node nslot (live or deleted),
+ * or the node's count when it has none: a seek by ID (node.c), or, in an
+ * unordered node, a walk over all of it. Negative on error. */
+static int64_t node_index_of(runnel_t *r, uint32_t nslot, runnel_id_t id)
+{
+    const struct runnel__node *n = &r->nodes[nslot];
+    runnel_id_t got;
+    uint32_t i = 0;
+    int err;
+
+    if (!n->unordered) {
+        err = runnel__node_seek(r, nslot, id, &i);
+        if (err < 0)
+            return err;
+        if (i >= n->count)
+            return n->count;
+        err = runnel__node_id(r, nslot, i, &got);
+        if (err < 0)
+            return err;
+        return runnel_id_cmp(got, id) == 0 ? (int64_t)i : (int64_t)n->count;
+    }
+    err = runnel__node_scan(r, nslot);
+    if (err < 0)
+        return err;
+    for (i = 0; i < n->count; i++)
+        if (runnel_id_cmp(r->scan[i].id, id) == 0 && !runnel__node_deleted(r, nslot, i))
+            return i;
+    return n->count;
+}
+
 /* Marks one entry deleted. Returns 1 if it was live, 0 if not found. */
 static int xdel_one(runnel_t *r, uint32_t sidx, runnel_id_t id)
 {
     struct runnel__stream *s = &r->streams[sidx];
-    uint32_t p = runnel__node_find(r, sidx, id), nslot, i, lo, hi;
-    int cnt;
+    uint32_t p = runnel__node_find(r, sidx, id), nslot;
+    int64_t i;
 
     if (p == RUNNEL__NONE)
         return 0;
     nslot = r->node_order[p];
-    cnt = runnel__node_scan(r, nslot);
-    if (cnt < 0)
-        return cnt;
-    for (i = 0; i < (uint32_t)cnt; i++) {
-        if (runnel_id_cmp(r->scan[i].id, id) != 0 || runnel__node_deleted(r, nslot, i))
-            continue;
-        runnel__node_mark(r, nslot, i);
-        s->length--;
-        if (runnel_id_cmp(id, s->max_deleted) > 0)
-            s->max_deleted = id;
-        if (r->nodes[nslot].live == 0) {
-            runnel__stream_nodes(r, sidx, &lo, &hi);
-            runnel__node_remove(r, nslot);
-            /* The previous node becomes the tail and takes entries again,
-             * but the removed node's records lie after its last one in the
-             * log: its next entry must say where it continues (node.c). */
-            if (p == hi - 1u && p > lo)
-                r->nodes[r->node_order[p - 1u]].behind = true;
-        }
-        return 1;
-    }
-    return 0;
+    i = node_index_of(r, nslot, id);
+    if (i < 0)
+        return (int)i;
+    if (i >= r->nodes[nslot].count || runnel__node_deleted(r, nslot, (uint32_t)i))
+        return 0;
+    runnel__node_mark(r, nslot, (uint32_t)i);
+    s->length--;
+    if (runnel_id_cmp(id, s->max_deleted) > 0)
+        s->max_deleted = id;
+    /* A node left without live entries goes; when it was the tail, the
+     * previous node takes entries again, as in Redis (stream_add.c then
+     * rebuilds its tail caches from the previous node's links). */
+    if (r->nodes[nslot].live == 0)
+        runnel__node_remove(r, nslot);
+    return 1;
 }
 
 static int xdel_locked(runnel_t *r, runnel_str_t key, const runnel_id_t *ids, size_t n,

@@ -3,9 +3,9 @@
  * XLEN, XINFO STREAM numbers, and the internal iterators the group half
  * uses (runnel__entries, runnel__entry_get, runnel__stream_state).
  *
- * A range read binary-searches the node index for its first node, scans
- * that node's records (headers only, see node.c), and reads the payload of
- * each entry it hands out. Callbacks may append to the log (XREADGROUP
+ * A range read binary-searches the node index for its first node, seeks
+ * inside it by following the entries' links (node.c), and reads the
+ * payload of each entry it hands out. Callbacks may append to the log (XREADGROUP
  * journals deliveries from inside them), and an append may drop nodes
  * under the DROP_OLDEST policy, so after every callback the iterator checks
  * whether the node index changed and, if so, seeks again from the next ID
@@ -15,8 +15,40 @@
 
 static bool iter_disturbed(const runnel_t *r, uint32_t nslot, uint32_t gen, uint32_t cnt)
 {
-    return r->node_gen != gen || r->scan_node != nslot || r->nodes[nslot].count != cnt ||
+    return r->node_gen != gen || r->nodes[nslot].count != cnt ||
            r->nodes[nslot].sidx == RUNNEL__NONE;
+}
+
+/* How many entries to find at once: what the caller may still take (plus
+ * a little for deleted ones), so a COUNT 10 read finds about 10 entries,
+ * not the whole node. */
+static uint32_t batch_size(int64_t count, int delivered)
+{
+    int64_t want = count > 0 ? count - delivered + 2 : 64;
+
+    return want > 64 ? 64u : (uint32_t)want;
+}
+
+/* The first index of node nslot whose entry may be >= cur (0 for an
+ * unordered node: every entry is compared). */
+static int first_index(runnel_t *r, uint32_t nslot, runnel_id_t cur, uint32_t *i)
+{
+    return runnel__node_seek(r, nslot, cur, i);
+}
+
+/* The last index + 1 of node nslot whose entry may be <= cur. */
+static int end_index(runnel_t *r, uint32_t nslot, runnel_id_t cur, uint32_t *end)
+{
+    const struct runnel__node *n = &r->nodes[nslot];
+    runnel_id_t next;
+    bool ovf;
+
+    next = runnel__id_incr(cur, &ovf);
+    if (ovf || n->unordered) {
+        *end = n->count;
+        return 0;
+    }
+    return runnel__node_seek(r, nslot, next, end);
 }
 
 /*
@@ -28,7 +60,9 @@ static bool iter_disturbed(const runnel_t *r, uint32_t nslot, uint32_t gen, uint
  * nor a node's `last` may end a walk early. What stays true: live entries
  * increase through the nodes in order, node.last bounds a node's live
  * entries from above, and a node other than the first has no live entry
- * below its master ID.
+ * below its master ID. Inside a node the first entry to look at is found
+ * by a seek (node.c), and entries are found in batches just ahead of the
+ * ones returned, so a read costs what it returns plus the seek.
  */
 static int iter_forward(runnel_t *r, uint32_t sidx, runnel_id_t cur, runnel_id_t end,
                         int64_t count, runnel_entry_fn fn, void *ctx)
@@ -44,27 +78,34 @@ restart:
     for (; p < hi; p++) {
         uint32_t nslot = r->node_order[p], gen, i, cnt;
         bool ovf;
-        int got;
+        int rc;
 
         if (runnel_id_cmp(r->nodes[nslot].last, cur) < 0)
-            continue;   /* no live entry >= cur here: no scan needed */
+            continue;   /* no live entry >= cur here: nothing to read */
         if (p > lo && runnel_id_cmp(r->nodes[nslot].first, end) > 0)
             return delivered;
-        got = runnel__node_scan(r, nslot);
-        if (got < 0)
-            return got;
-        cnt = (uint32_t)got;
+        rc = first_index(r, nslot, cur, &i);
+        if (rc < 0)
+            return rc;
+        cnt = r->nodes[nslot].count;
         gen = r->node_gen;
-        for (i = 0; i < cnt; i++) {
+        for (; i < cnt; i++) {
             runnel_entry_t e;
-            runnel_id_t id = r->scan[i].id;
-            int rc;
+            runnel_id_t id;
 
-            if (runnel__node_deleted(r, nslot, i) || runnel_id_cmp(id, cur) < 0)
+            if (runnel__node_deleted(r, nslot, i))
+                continue;
+            if (!runnel__node_found(r, nslot, i)) {
+                rc = runnel__node_fill(r, nslot, i, i + batch_size(count, delivered));
+                if (rc < 0)
+                    return rc;
+            }
+            id = r->scan[i].id;
+            if (runnel_id_cmp(id, cur) < 0)
                 continue;
             if (runnel_id_cmp(id, end) > 0)
                 return delivered;
-            rc = runnel__node_entry(r, i, &e);
+            rc = runnel__node_entry(r, nslot, i, &e);
             if (rc < 0)
                 return rc;
             if (fn != NULL) {
@@ -99,27 +140,35 @@ restart:
     for (;; p--) {
         uint32_t nslot = r->node_order[p], gen, i, cnt;
         bool unf;
-        int got;
+        int rc;
 
         /* Live entries of earlier nodes are below this node's master, and
          * a node's master is at most its last (the first node aside). */
         if (runnel_id_cmp(r->nodes[nslot].last, start) < 0)
             return delivered;
-        got = runnel__node_scan(r, nslot);
-        if (got < 0)
-            return got;
-        cnt = (uint32_t)got;
+        rc = end_index(r, nslot, cur, &i);
+        if (rc < 0)
+            return rc;
+        cnt = r->nodes[nslot].count;
         gen = r->node_gen;
-        for (i = cnt; i > 0; i--) {
+        for (; i > 0; i--) {
             runnel_entry_t e;
-            runnel_id_t id = r->scan[i - 1u].id;
-            int rc;
+            runnel_id_t id;
 
-            if (runnel__node_deleted(r, nslot, i - 1u) || runnel_id_cmp(id, cur) > 0)
+            if (runnel__node_deleted(r, nslot, i - 1u))
+                continue;
+            if (!runnel__node_found(r, nslot, i - 1u)) {
+                uint32_t b = batch_size(count, delivered);
+                rc = runnel__node_fill(r, nslot, i > b ? i - b : 0u, i);
+                if (rc < 0)
+                    return rc;
+            }
+            id = r->scan[i - 1u].id;
+            if (runnel_id_cmp(id, cur) > 0)
                 continue;
             if (runnel_id_cmp(id, start) < 0)
                 return delivered;
-            rc = runnel__node_entry(r, i - 1u, &e);
+            rc = runnel__node_entry(r, nslot, i - 1u, &e);
             if (rc < 0)
                 return rc;
             if (fn != NULL) {
@@ -154,23 +203,37 @@ int runnel__entries(runnel_t *r, uint32_t sidx, runnel_id_t start, runnel_id_t e
 int runnel__entry_get(runnel_t *r, uint32_t sidx, runnel_id_t id, runnel_entry_fn fn,
                       void *ctx)
 {
-    uint32_t p, nslot, i;
-    int cnt, rc;
+    uint32_t p, nslot, i, cnt;
+    int rc;
 
     p = runnel__node_find(r, sidx, id);
     if (p == RUNNEL__NONE)
         return 0;
     nslot = r->node_order[p];
-    cnt = runnel__node_scan(r, nslot);
-    if (cnt < 0)
-        return cnt;
-    for (i = 0; i < (uint32_t)cnt; i++) {
+    cnt = r->nodes[nslot].count;
+    rc = first_index(r, nslot, id, &i);
+    if (rc < 0)
+        return rc;
+    for (; i < cnt; i++) {
         runnel_entry_t e;
-        if (runnel_id_cmp(r->scan[i].id, id) != 0 || runnel__node_deleted(r, nslot, i))
+        runnel_id_t got;
+        int cmp;
+
+        if (runnel__node_deleted(r, nslot, i))
             continue;
+        rc = runnel__node_id(r, nslot, i, &got);
+        if (rc < 0)
+            return rc;
+        cmp = runnel_id_cmp(got, id);
+        if (cmp != 0) {
+            /* In an ordered node the seek landed on the only candidate. */
+            if (cmp > 0 && !r->nodes[nslot].unordered)
+                return 0;
+            continue;
+        }
         if (fn == NULL)
             return 1;
-        rc = runnel__node_entry(r, i, &e);
+        rc = runnel__node_entry(r, nslot, i, &e);
         if (rc < 0)
             return rc;
         rc = fn(ctx, &e);

@@ -45,6 +45,43 @@ struct trim_plan {
     runnel_id_t cut;
 };
 
+/* Exact MINID inside the node it stops in: entries before the first one
+ * >= the threshold go (the live ones are counted). In an ordered node that
+ * entry is found by a seek, and every later entry is >= the threshold, so
+ * the cut is the threshold; an unordered node (node.c) is walked whole. */
+static int plan_minid_in_node(runnel_t *r, uint32_t nslot, runnel_id_t minid,
+                              struct trim_plan *pl)
+{
+    const struct runnel__node *n = &r->nodes[nslot];
+    uint32_t i, stop;
+    int cnt, err;
+
+    pl->cut = minid;
+    if (!n->unordered) {
+        err = runnel__node_seek(r, nslot, minid, &stop);
+        if (err < 0)
+            return err;
+        for (i = 0; i < stop; i++)
+            if (!runnel__node_deleted(r, nslot, i))
+                pl->count++;
+        return 0;
+    }
+    cnt = runnel__node_scan(r, nslot);
+    if (cnt < 0)
+        return cnt;
+    for (i = 0; i < (uint32_t)cnt && runnel_id_cmp(r->scan[i].id, minid) < 0; i++)
+        if (!runnel__node_deleted(r, nslot, i))
+            pl->count++;
+    for (; i < (uint32_t)cnt; i++) {
+        if (!runnel__node_deleted(r, nslot, i)) {
+            if (runnel_id_cmp(r->scan[i].id, pl->cut) < 0)
+                pl->cut = r->scan[i].id;
+            break;
+        }
+    }
+    return 0;
+}
+
 static int plan_trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, struct trim_plan *pl)
 {
     const struct runnel__stream *s = &r->streams[sidx];
@@ -68,7 +105,6 @@ static int plan_trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, struct 
         uint32_t nslot = r->node_order[p], i;
         const struct runnel__node *n = &r->nodes[nslot];
         bool removable;
-        int cnt;
 
         if (limit != 0 && pl->count + n->live > (uint64_t)limit)
             return 0;
@@ -85,30 +121,15 @@ static int plan_trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, struct 
         if (t->approx)
             return 0;
         /* exact: entries inside this node */
-        cnt = runnel__node_scan(r, nslot);
-        if (cnt < 0)
-            return cnt;
-        if (t->strategy == RUNNEL_TRIM_MINID) {
-            pl->cut = t->minid;
-            for (i = 0; i < (uint32_t)cnt && runnel_id_cmp(r->scan[i].id, t->minid) < 0; i++)
-                if (!runnel__node_deleted(r, nslot, i))
-                    pl->count++;
-            for (; i < (uint32_t)cnt; i++) {
-                if (!runnel__node_deleted(r, nslot, i)) {
-                    if (runnel_id_cmp(r->scan[i].id, pl->cut) < 0)
-                        pl->cut = r->scan[i].id;
-                    break;
-                }
-            }
-            return 0;
-        }
-        for (i = 0; i < (uint32_t)cnt; i++) {
+        if (t->strategy == RUNNEL_TRIM_MINID)
+            return plan_minid_in_node(r, nslot, t->minid, pl);
+        /* MAXLEN: the first live entry kept is the cut; live entries rise
+         * through a node, so it is the only ID needed */
+        for (i = 0; i < n->count; i++) {
             if (runnel__node_deleted(r, nslot, i))
                 continue;
-            if (len <= t->maxlen) {
-                pl->cut = r->scan[i].id;
-                return 0;
-            }
+            if (len <= t->maxlen)
+                return runnel__node_id(r, nslot, i, &pl->cut);
             pl->count++;
             len--;
         }
@@ -138,16 +159,33 @@ static int apply_cut(runnel_t *r, uint32_t sidx, bool all, uint32_t nodes, runne
         nodes--;
     }
     if (!all && lo < hi) {
+        uint32_t stop;
+
         nslot = r->node_order[lo];
-        cnt = runnel__node_scan(r, nslot);
-        if (cnt < 0)
-            return cnt;
-        for (i = 0; i < (uint32_t)cnt; i++) {
-            if (runnel__node_deleted(r, nslot, i) || runnel_id_cmp(r->scan[i].id, cut) >= 0)
-                continue;
-            runnel__node_mark(r, nslot, i);
-            s->length--;
-            (*deleted)++;
+        if (r->nodes[nslot].unordered) {
+            cnt = runnel__node_scan(r, nslot);
+            if (cnt < 0)
+                return cnt;
+            for (i = 0; i < (uint32_t)cnt; i++) {
+                if (runnel__node_deleted(r, nslot, i) || runnel_id_cmp(r->scan[i].id, cut) >= 0)
+                    continue;
+                runnel__node_mark(r, nslot, i);
+                s->length--;
+                (*deleted)++;
+            }
+        } else {
+            /* IDs rise with the index: the entries below the cut are the
+             * ones before the seek's answer, and no ID needs reading */
+            cnt = runnel__node_seek(r, nslot, cut, &stop);
+            if (cnt < 0)
+                return cnt;
+            for (i = 0; i < stop; i++) {
+                if (runnel__node_deleted(r, nslot, i))
+                    continue;
+                runnel__node_mark(r, nslot, i);
+                s->length--;
+                (*deleted)++;
+            }
         }
     }
     if (*deleted > 0)

@@ -18,7 +18,7 @@
 #define BLOCK_SIZE 4096u
 #define BLOCK_COUNT 32u
 static uint8_t storage[BLOCK_SIZE * BLOCK_COUNT];
-static uint64_t arena[96 * 1024 / 8];
+static uint64_t arena[128 * 1024 / 8];
 static runnel_ram_bd_t ram;
 static runnel_bd_t bd;
 static uint64_t fake_now = 1000000;

@@ -615,7 +615,9 @@ static void test_arena_size(void)
 
 static uint32_t rec_types[256];
 
-/* Counts the records of each type in the whole log (tail to head). */
+/* Counts the records of each type in the whole log (tail to head). The
+ * seq-0 variants (0x1B, 0x1C) count as the form they abbreviate (0x11,
+ * 0x19), and under their own type too. */
 static void count_types(void)
 {
     runnel__rec_t rec;
@@ -624,6 +626,10 @@ static void count_types(void)
     memset(rec_types, 0, sizeof(rec_types));
     while (runnel__log_next(&F.r->log, pos, &rec) == 1) {
         rec_types[rec.type]++;
+        if (rec.type == RUNNEL_REC_ENTRY_SEQ0)
+            rec_types[RUNNEL_REC_ENTRY]++;
+        if (rec.type == RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0)
+            rec_types[RUNNEL_REC_ENTRY_SAME_FIELDS]++;
         pos = rec.next;
     }
 }
@@ -736,15 +742,17 @@ static void test_same_fields_codec(void)
     CHECK(memcmp(fx_col.text[1], collide, 8) == 0 && strcmp(fx_col.text[1] + 8, "=2;") == 0);
     CHECK_STR(fx_col.text[2], "sensor_a=3;");
 
-    /* what it saves: XADD k * f v is 14 bytes in full, 11 without "f" */
+    /* what it saves: XADD k * f v (same millisecond: the seq is stored)
+     * is 12 bytes as entry 1 of its node (one link) without "f", and 16
+     * in full as entry 2 (two links); eliding saves 2 bytes + "f" */
     F.now = 50000;
     CHECK_EQ_INT(fx_add(&F, "k", RUNNEL_XADD_AUTO, 0, 0, "f", "v", &id), 1);
     before = appended();
     CHECK_EQ_INT(fx_add(&F, "k", RUNNEL_XADD_AUTO, 0, 0, "f", "v", &id), 1);
-    CHECK_EQ_U64(appended() - before, 11);
+    CHECK_EQ_U64(appended() - before, 12);
     before = appended();
     CHECK_EQ_INT(fx_add(&F, "k", RUNNEL_XADD_AUTO, 0, 0, "g", "v", &id), 1);
-    CHECK_EQ_U64(appended() - before, 14);
+    CHECK_EQ_U64(appended() - before, 16);
 }
 
 /* Entry i of the generated workloads: its field names and values follow
@@ -1082,7 +1090,7 @@ static void test_same_fields_corrupt_master(void)
     CHECK_EQ_INT(fx_range(&F, "other", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false), 4);
 }
 
-/* ---- ENTRY_RESUME (0x1A): the previous node takes entries again ---- */
+/* ---- the previous node takes entries again (XDEL of the tail node) ---- */
 
 /* The count of entries of stream key's tail node. */
 static uint32_t tail_count(const char *key)
@@ -1143,7 +1151,7 @@ static void test_resume_redis_case(void)
     CHECK_EQ_U64(si.nodes, 1);
     CHECK_EQ_U64(si.length, 2);
     count_types();
-    CHECK_EQ_U64(rec_types[RUNNEL_REC_ENTRY_RESUME], 1);
+    CHECK_EQ_U64(rec_types[0x1Au], 0);    /* format 2: links, no resume records */
     CHECK_EQ_INT(fx_range(&F, "s", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false), 2);
     CHECK_STR(fx_col.text[0], "name=1;name=411;");
     CHECK_STR(fx_col.text[1], "g=32767;name=2147483648;");
@@ -1260,7 +1268,7 @@ static void test_resume_nested(void)
         CHECK_EQ_INT(resume_rounds(12, &i, &live), 12);
         CHECK_EQ_U64(fx_info(&F, "s").nodes, 1);
         count_types();
-        CHECK_EQ_U64(rec_types[RUNNEL_REC_ENTRY_RESUME], 12);
+        CHECK_EQ_U64(rec_types[0x1Au], 0);
         /* XDEL inside the re-opened node, across a gap */
         id = fx_id(i - 2u, 0);
         CHECK_EQ_INT(runnel_xdel(F.r, fx_s("s"), &id, 1, &del), 0);
@@ -1430,7 +1438,7 @@ static void rewind_cases(void)
 
     /* 2-5 behind the deleted 3-0, then a delta entry after it */
     count_types();
-    resumes = rec_types[RUNNEL_REC_ENTRY_RESUME];
+    resumes = rec_types[0x1Au];
     CHECK_EQ_INT(fx_add_id(&F, "c", 1, 0), 1);
     CHECK_EQ_INT(fx_add_id(&F, "c", 3, 0), 1);
     CHECK_EQ_U64(del_one("c", 3, 0), 1);
@@ -1439,7 +1447,7 @@ static void rewind_cases(void)
     CHECK_EQ_INT(fx_add_id(&F, "o", 2, 0), 1);
     CHECK_EQ_INT(fx_add_id(&F, "c", 2, 6), 1);
     count_types();
-    CHECK_EQ_U64(rec_types[RUNNEL_REC_ENTRY_RESUME], resumes + 1u);
+    CHECK_EQ_U64(rec_types[0x1Au], resumes);
     CHECK_EQ_U64(fx_info(&F, "c").nodes, 1);
     CHECK_EQ_INT(fx_range(&F, "c", RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false), 3);
     CHECK_ID(fx_col.ids[0], 1, 0);
@@ -1727,12 +1735,17 @@ static void test_bytes_per_entry(void)
     printf("    XADD mem * f v: %lu bytes programmed for %lu entries (x100 = %lu per entry)\n",
            (unsigned long)F.rb.bytes_programmed, (unsigned long)n,
            (unsigned long)(F.rb.bytes_programmed * 100u / n));
-    CHECK(F.rb.bytes_programmed * 100u < n * 1150u);
+    /* Format 2 adds the links (about 2 bytes here) that make reads
+     * independent of interleaving; still below Redis's 13.2 bytes per
+     * such entry in a listpack. */
+    CHECK(F.rb.bytes_programmed * 100u < n * 1320u);
 }
 
 /* Bytes programmed per payload byte for 32-byte field+value entries
  * (FlashDB's TSDB does 1.445). Every entry after a node's first leaves out
- * the field name (ENTRY_SAME_FIELDS): 1.384 before that, 1.135 with it. */
+ * the field name (ENTRY_SAME_FIELDS): 1.384 before that, 1.135 with it in
+ * format 1; format 2's links (about 2 bytes an entry) and seq-0 records
+ * make it 1.208. */
 static void test_write_amplification(void)
 {
     uint64_t i, payload = 0;
@@ -1753,7 +1766,7 @@ static void test_write_amplification(void)
     printf("    32-byte entries: %lu bytes programmed for %lu payload bytes (x1000 = %lu)\n",
            (unsigned long)F.rb.bytes_programmed, (unsigned long)payload,
            (unsigned long)(F.rb.bytes_programmed * 1000u / payload));
-    CHECK(F.rb.bytes_programmed * 1000u < payload * 1150u);
+    CHECK(F.rb.bytes_programmed * 1000u < payload * 1250u);
 }
 
 TEST_MAIN(
