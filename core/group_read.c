@@ -223,7 +223,7 @@ int runnel_xreadgroup(runnel_t *r, const runnel_xreadgroup_args_t *a, runnel_ent
         p.gslot = gslot;
         p.noack = a->noack;
         p.free_nacks = grp_pel_free(g);
-        rc = runnel__entries(r, sidx, start, RUNNEL_ID_MAX, count, false, plan_cb, &p);
+        rc = runnel__entry_ids(r, sidx, start, RUNNEL_ID_MAX, count, plan_cb, &p);
         if (rc < 0 && rc != PLAN_STOP)
             goto out;
         if (p.n == 0) {

@@ -81,6 +81,11 @@ void runnel__stream_state(runnel_t *r, uint32_t sidx, runnel__stream_state_t *ou
 int runnel__entries(runnel_t *r, uint32_t sidx, runnel_id_t start, runnel_id_t end,
                     int64_t count, bool reverse, runnel_entry_fn fn, void *ctx);
 
+/* As runnel__entries forward, but fn gets only each entry's ID (nfields 0,
+ * no payload read): for a caller that plans by ID before it delivers. */
+int runnel__entry_ids(runnel_t *r, uint32_t sidx, runnel_id_t start, runnel_id_t end,
+                      int64_t count, runnel_entry_fn fn, void *ctx);
+
 /* Delivers the live entry with exactly this ID to fn. 1 if it exists
  * (fn called), 0 if not (fn not called), negative on error. fn may be NULL
  * to test existence only. */

@@ -626,3 +626,43 @@ int runnel__log_read_body(runnel_log_t *log, const runnel__rec_t *rec, void *buf
     crc = runnel__crc32c(crc, buf, rec->len);
     return crc == rec->crc ? 0 : RUNNEL_ERR_CORRUPT;
 }
+
+/* The whole record at pos, header and body, in ONE device read: a reader
+ * that already knows the record's size (it read the header on its way
+ * there, as node.c's link walk does) saves the separate header read of
+ * runnel__log_header + runnel__log_read_body. The header is parsed again
+ * from the bytes read and must span exactly `size` bytes; the CRC is
+ * checked. The body is at buf + (rec->body - pos). */
+int runnel__log_read_record(runnel_log_t *log, runnel_pos_t pos, uint32_t size, uint8_t *buf,
+                            uint32_t cap, runnel__rec_t *rec)
+{
+    uint64_t len;
+    uint32_t hl, crc;
+    int n, err;
+
+    if (log == NULL || rec == NULL || buf == NULL || size > cap || size < 6u)
+        return RUNNEL_ERR_INVAL;
+    if (pos < log->tail || pos >= log->head || pos_off(log, pos) < log->hdr_size ||
+        size > log->head - pos || pos_off(log, pos) + (uint64_t)size > log->block_size)
+        return RUNNEL_ERR_INVAL;
+    err = log_read_raw(log, pos, buf, size);
+    if (err)
+        return err;
+    if (is_unused_type(log, buf[0]) || buf[0] == RUNNEL_REC_PAD)
+        return RUNNEL_ERR_CORRUPT;
+    n = runnel__varint_get(buf + 1, size - 1u, &len);
+    if (n <= 0 || (uint32_t)n + 5u > size)
+        return RUNNEL_ERR_CORRUPT;
+    hl = 1u + (uint32_t)n + 4u;
+    if (len != size - hl)
+        return RUNNEL_ERR_CORRUPT;
+    rec->pos = pos;
+    rec->type = buf[0];
+    rec->len = (uint32_t)len;
+    rec->crc = runnel__get_le32(buf + 1 + n);
+    rec->body = pos + hl;
+    rec->next = pos + size;
+    crc = runnel__crc32c(0, buf, 1u + (uint32_t)n);
+    crc = runnel__crc32c(crc, buf + hl, rec->len);
+    return crc == rec->crc ? 0 : RUNNEL_ERR_CORRUPT;
+}

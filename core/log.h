@@ -112,6 +112,12 @@ int runnel__log_commit(runnel_log_t *log);
  * append or next). CORRUPT if it does not parse. */
 int runnel__log_header(runnel_log_t *log, runnel_pos_t pos, runnel__rec_t *rec);
 
+/* The whole record at pos, header and body (size = rec.next - rec.pos as
+ * an earlier header read found), in one device read into buf, CRC-checked.
+ * The body starts at buf + (rec->body - pos). */
+int runnel__log_read_record(runnel_log_t *log, runnel_pos_t pos, uint32_t size, uint8_t *buf,
+                            uint32_t cap, runnel__rec_t *rec);
+
 /* Most body bytes runnel__log_peek returns. */
 #define RUNNEL_LOG_PEEK_MAX 48u
 

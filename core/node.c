@@ -373,7 +373,7 @@ static int peek_head(runnel_t *r, const struct runnel__node *n, runnel_pos_t pos
     if (pos < n->first_pos || pos > n->last_pos || (idx == 0) != (pos == n->first_pos))
         return RUNNEL_ERR_CORRUPT;
     h->idx = idx;
-    cap = 8u + 3u * links;
+    cap = 6u + 3u * links;
     if (cap > RUNNEL_LOG_PEEK_MAX)
         cap = RUNNEL_LOG_PEEK_MAX;
     err = runnel__log_peek(&r->log, pos, &h->rec, b, cap, &have);
@@ -428,13 +428,15 @@ static void scan_bind(runnel_t *r, uint32_t nslot)
     /* The first and the last entry are known from the descriptor. */
     r->scan[0].pos = n->first_pos;
     r->scan[0].id = n->first;
+    r->scan[0].size = 0;
     r->scan_hi = 1;
 }
 
-static void scan_set(runnel_t *r, uint32_t i, runnel_pos_t pos, runnel_id_t id)
+static void scan_set(runnel_t *r, uint32_t i, runnel_pos_t pos, runnel_id_t id, uint32_t size)
 {
     r->scan[i].pos = pos;
     r->scan[i].id = id;
+    r->scan[i].size = size;
     if (i >= r->scan_hi)
         r->scan_hi = i + 1u;
 }
@@ -490,7 +492,7 @@ static int locate(runnel_t *r, uint32_t nslot, uint32_t i)
             return err;
         if (j == n->count - 1u && runnel_id_cmp(h.id, n->last) != 0)
             return RUNNEL_ERR_CORRUPT;
-        scan_set(r, j, pos, h.id);
+        scan_set(r, j, pos, h.id, (uint32_t)(h.rec.next - h.rec.pos));
         if (j == i)
             return 0;
         for (k = h.nlinks; k > 1u && (1u << (k - 1u)) > j - i; k--)
@@ -545,7 +547,7 @@ int runnel__node_fill(runnel_t *r, uint32_t nslot, uint32_t from, uint32_t to)
             err = peek_head(r, n, pos, m - 1u, 1, &h);
         if (err < 0)
             return err;
-        scan_set(r, m - 1u, pos, h.id);
+        scan_set(r, m - 1u, pos, h.id, (uint32_t)(h.rec.next - h.rec.pos));
         have = true;
     }
     return 0;
@@ -606,7 +608,8 @@ int runnel__node_seek(runnel_t *r, uint32_t nslot, runnel_id_t id, uint32_t *idx
     err = peek_head(r, n, pos, j, runnel__node_links(j), &hj);
     if (err < 0)
         return err;
-    scan_set(r, j, pos, j == n->count - 1u ? n->last : hj.id);
+    scan_set(r, j, pos, j == n->count - 1u ? n->last : hj.id,
+             (uint32_t)(hj.rec.next - hj.rec.pos));
     while (j - lo > 1u) {
         uint32_t k, c;
 
@@ -618,7 +621,7 @@ int runnel__node_seek(runnel_t *r, uint32_t nslot, runnel_id_t id, uint32_t *idx
             err = peek_head(r, n, cpos, c, runnel__node_links(c), &hc);
         if (err < 0)
             return err;
-        scan_set(r, c, cpos, hc.id);
+        scan_set(r, c, cpos, hc.id, (uint32_t)(hc.rec.next - hc.rec.pos));
         if (runnel_id_cmp(hc.id, id) >= 0) {
             j = c;
             hj = hc;
@@ -649,24 +652,31 @@ static int next_str(const uint8_t *b, size_t n, size_t *off, runnel_str_t *out)
  * its fields. *off is left at the first string, *nf is its field count
  * (0 for ENTRY_SAME_FIELDS: the master's). */
 static int read_entry_body(runnel_t *r, const struct runnel__node *n, uint32_t i,
-                           runnel_pos_t pos, uint8_t *buf, runnel__rec_t *rec, uint64_t *nf,
-                           size_t *off)
+                           const uint8_t **body, runnel__rec_t *rec, uint64_t *nf, size_t *off)
 {
+    const struct runnel__slot_entry *se = &r->scan[i];
     struct entry_head h;
     int err, k;
 
-    err = runnel__log_header(&r->log, pos, rec);
-    if (err < 0)
-        return err;
-    if (rec->len > r->scratch_cap)
-        return RUNNEL_ERR_CORRUPT;
-    err = runnel__log_read_body(&r->log, rec, buf, r->scratch_cap);
+    if (se->size != 0) {
+        /* the walk measured the record: header and body in one read */
+        err = runnel__log_read_record(&r->log, se->pos, se->size, r->scratch, r->scratch_cap,
+                                      rec);
+        *body = r->scratch + (rec->body - rec->pos);
+    } else {
+        err = runnel__log_header(&r->log, se->pos, rec);
+        if (err == 0 && rec->len > r->scratch_cap)
+            err = RUNNEL_ERR_CORRUPT;
+        if (err == 0)
+            err = runnel__log_read_body(&r->log, rec, r->scratch, r->scratch_cap);
+        *body = r->scratch;
+    }
     if (err < 0)
         return err;
     h.rec = *rec;
     h.idx = i;
-    err = decode_head(n, buf, rec->len, RUNNEL__LINKS_MAX, &h);
-    if (err == 0 && runnel_id_cmp(h.id, r->scan[i].id) != 0)
+    err = decode_head(n, *body, rec->len, RUNNEL__LINKS_MAX, &h);
+    if (err == 0 && runnel_id_cmp(h.id, se->id) != 0)
         err = RUNNEL_ERR_CORRUPT;   /* the CRC-checked bytes disagree with the walk */
     if (err < 0)
         return err == RUNNEL_ERR_AGAIN ? RUNNEL_ERR_CORRUPT : err;
@@ -675,7 +685,7 @@ static int read_entry_body(runnel_t *r, const struct runnel__node *n, uint32_t i
         *nf = 0;    /* implied by the master */
         return 0;
     }
-    k = runnel__varint_get(buf + *off, rec->len - *off, nf);
+    k = runnel__varint_get(*body + *off, rec->len - *off, nf);
     if (k <= 0 || *nf == 0 || *nf > r->cfg.max_fields)
         return RUNNEL_ERR_CORRUPT;
     *off += (size_t)k;
@@ -762,7 +772,7 @@ int runnel__node_entry(runnel_t *r, uint32_t nslot, uint32_t i, runnel_entry_t *
 {
     const struct runnel__node *n = &r->nodes[nslot];
     runnel__rec_t rec;
-    const uint8_t *b = r->scratch;
+    const uint8_t *b;
     size_t off;
     uint64_t nf, f;
     int err;
@@ -770,7 +780,7 @@ int runnel__node_entry(runnel_t *r, uint32_t nslot, uint32_t i, runnel_entry_t *
     err = locate(r, nslot, i);
     if (err < 0)
         return err;
-    err = read_entry_body(r, n, i, r->scan[i].pos, r->scratch, &rec, &nf, &off);
+    err = read_entry_body(r, n, i, &b, &rec, &nf, &off);
     if (err < 0)
         return err;
     if (is_same_fields_type(rec.type)) {

@@ -115,6 +115,8 @@ struct runnel__node {
 struct runnel__slot_entry {
     runnel_pos_t pos;
     runnel_id_t id;
+    uint32_t size;              /* header + body bytes, so the entry is
+                                   read whole in one call (0: unknown) */
 };
 
 /* Links per entry record at most: entry i links back to i - 2^k for

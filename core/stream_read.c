@@ -11,6 +11,8 @@
  * whether the node index changed and, if so, seeks again from the next ID
  * instead of trusting positions it held.
  */
+#include <string.h>
+
 #include "store.h"
 
 static bool iter_disturbed(const runnel_t *r, uint32_t nslot, uint32_t gen, uint32_t cnt)
@@ -51,6 +53,19 @@ static int end_index(runnel_t *r, uint32_t nslot, runnel_id_t cur, uint32_t *end
     return runnel__node_seek(r, nslot, next, end);
 }
 
+/* Entry i of a node for an iterator: the whole entry, or (a caller that
+ * only plans by ID, like XREADGROUP's first pass) just its ID, which the
+ * walk already has: no payload is read. */
+static int read_entry(runnel_t *r, uint32_t nslot, uint32_t i, bool ids_only,
+                      runnel_entry_t *e)
+{
+    if (!ids_only)
+        return runnel__node_entry(r, nslot, i, e);
+    memset(e, 0, sizeof(*e));
+    e->id = r->scan[i].id;
+    return 0;
+}
+
 /*
  * Both iterators follow Redis's stream iterator: seek the node by master ID
  * (runnel__node_seek_rev), then walk nodes in order, and inside a node skip
@@ -65,7 +80,7 @@ static int end_index(runnel_t *r, uint32_t nslot, runnel_id_t cur, uint32_t *end
  * ones returned, so a read costs what it returns plus the seek.
  */
 static int iter_forward(runnel_t *r, uint32_t sidx, runnel_id_t cur, runnel_id_t end,
-                        int64_t count, runnel_entry_fn fn, void *ctx)
+                        int64_t count, bool ids_only, runnel_entry_fn fn, void *ctx)
 {
     int delivered = 0;
     uint32_t lo, hi, p;
@@ -105,7 +120,7 @@ restart:
                 continue;
             if (runnel_id_cmp(id, end) > 0)
                 return delivered;
-            rc = runnel__node_entry(r, nslot, i, &e);
+            rc = read_entry(r, nslot, i, ids_only, &e);
             if (rc < 0)
                 return rc;
             if (fn != NULL) {
@@ -127,7 +142,7 @@ restart:
 }
 
 static int iter_reverse(runnel_t *r, uint32_t sidx, runnel_id_t start, runnel_id_t cur,
-                        int64_t count, runnel_entry_fn fn, void *ctx)
+                        int64_t count, bool ids_only, runnel_entry_fn fn, void *ctx)
 {
     int delivered = 0;
     uint32_t lo, hi, p;
@@ -168,7 +183,7 @@ restart:
                 continue;
             if (runnel_id_cmp(id, start) < 0)
                 return delivered;
-            rc = runnel__node_entry(r, nslot, i - 1u, &e);
+            rc = read_entry(r, nslot, i - 1u, ids_only, &e);
             if (rc < 0)
                 return rc;
             if (fn != NULL) {
@@ -196,8 +211,16 @@ int runnel__entries(runnel_t *r, uint32_t sidx, runnel_id_t start, runnel_id_t e
     if (count == 0 || runnel_id_cmp(start, end) > 0 || r->streams[sidx].length == 0)
         return 0;
     if (reverse)
-        return iter_reverse(r, sidx, start, end, count, fn, ctx);
-    return iter_forward(r, sidx, start, end, count, fn, ctx);
+        return iter_reverse(r, sidx, start, end, count, false, fn, ctx);
+    return iter_forward(r, sidx, start, end, count, false, fn, ctx);
+}
+
+int runnel__entry_ids(runnel_t *r, uint32_t sidx, runnel_id_t start, runnel_id_t end,
+                      int64_t count, runnel_entry_fn fn, void *ctx)
+{
+    if (count == 0 || runnel_id_cmp(start, end) > 0 || r->streams[sidx].length == 0)
+        return 0;
+    return iter_forward(r, sidx, start, end, count, true, fn, ctx);
 }
 
 int runnel__entry_get(runnel_t *r, uint32_t sidx, runnel_id_t id, runnel_entry_fn fn,
