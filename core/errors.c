@@ -25,6 +25,9 @@ const char *runnel_strerror(int err)
     case RUNNEL_ERR_NOSPC: return "ERR runnel store is full (ring full and full_policy=refuse)";
     case RUNNEL_ERR_CORRUPT: return "ERR runnel store is corrupt: a checksum or structure check failed";
     case RUNNEL_ERR_PROTO: return "ERR Protocol error: malformed request";
+    case RUNNEL_ERR_NOT_FORMATTED: return "ERR runnel: the device holds no runnel store (format it first)";
+    case RUNNEL_ERR_GEOMETRY: return "ERR runnel: the store was formatted with another block size than the device geometry";
+    case RUNNEL_ERR_FORMAT_VERSION: return "ERR runnel: the store was written in another on-flash format version";
 
     /* pools and size limits */
     case RUNNEL_ERR_POOL_STREAMS: return "ERR runnel limit reached: stream pool is full (max_streams)";

@@ -11,7 +11,10 @@
  *     programmed twice between erases;
  *   - reading records back by position, from flash or from the page buffer;
  *   - turning the ring: asking the owner to release the tail block, erasing
- *     it just before reuse.
+ *     it just before reuse;
+ *   - mount: finding the newest block, the tail and the head again after a
+ *     restart or a power cut, and fences (a log-internal record that tells
+ *     readers where a block with a torn end stops).
  *
  * Every byte read back from flash is untrusted: a bad type, a length past
  * the block or the head, or a truncated/overlong varint is RUNNEL_ERR_CORRUPT.
@@ -70,12 +73,19 @@ static int flash_read(runnel_log_t *log, uint32_t block, uint32_t off, uint8_t *
     uint32_t rs = log->read_size;
     int err;
 
-    if (rs == 1)
-        return n ? bd->read(bd->ctx, block, off, buf, n) : 0;
+    if (rs == 1) {
+        if (n == 0)
+            return 0;
+        log->read_calls++;
+        log->bytes_read += n;
+        return bd->read(bd->ctx, block, off, buf, n);
+    }
     while (n > 0) {
         uint32_t lead = off % rs;
+        log->read_calls++;
         if (lead != 0 || n < rs) {
             uint32_t take = rs - lead < n ? rs - lead : n;
+            log->bytes_read += rs;
             err = bd->read(bd->ctx, block, off - lead, log->rbuf, rs);
             if (err)
                 return err;
@@ -85,6 +95,7 @@ static int flash_read(runnel_log_t *log, uint32_t block, uint32_t off, uint8_t *
             n -= take;
         } else {
             uint32_t mid = n - n % rs;
+            log->bytes_read += mid;
             err = bd->read(bd->ctx, block, off, buf, mid);
             if (err)
                 return err;
@@ -210,17 +221,22 @@ static void hdr_encode(const runnel_log_t *log, uint8_t *h, uint64_t seq)
     runnel__put_le32(h + HDR_OFF_CRC, runnel__crc32c(0, h, HDR_OFF_CRC));
 }
 
-/* 0 and *seq when the bytes are a valid v1 header for this geometry. */
+/* 0 and *seq when the bytes are a valid header of this format version and
+ * block size. A header with a good magic and CRC but another version or
+ * block size is a store this build cannot open, which mount reports as
+ * such (FORMAT_VERSION, GEOMETRY); anything else is CORRUPT ("no header"). */
 static int hdr_decode(const runnel_log_t *log, const uint8_t *h, uint32_t *seq)
 {
     if (runnel__get_le32(h + HDR_OFF_MAGIC) != LOG_MAGIC)
         return RUNNEL_ERR_CORRUPT;
     if (runnel__get_le32(h + HDR_OFF_CRC) != runnel__crc32c(0, h, HDR_OFF_CRC))
         return RUNNEL_ERR_CORRUPT;
-    if (runnel__get_le16(h + HDR_OFF_VERSION) != RUNNEL_FORMAT_VERSION ||
-        runnel__get_le16(h + HDR_OFF_HDRLEN) != RUNNEL_LOG_HDR_SIZE ||
-        runnel__get_le32(h + HDR_OFF_BLOCKSIZE) != log->block_size)
+    if (runnel__get_le16(h + HDR_OFF_VERSION) != RUNNEL_FORMAT_VERSION)
+        return RUNNEL_ERR_FORMAT_VERSION;
+    if (runnel__get_le16(h + HDR_OFF_HDRLEN) != RUNNEL_LOG_HDR_SIZE)
         return RUNNEL_ERR_CORRUPT;
+    if (runnel__get_le32(h + HDR_OFF_BLOCKSIZE) != log->block_size)
+        return RUNNEL_ERR_GEOMETRY;
     *seq = runnel__get_le32(h + HDR_OFF_SEQ);
     return 0;
 }
@@ -333,6 +349,8 @@ int runnel__log_format(runnel_log_t *log)
 
     log->tail = start_seq * log->block_size;
     log->committed = log->tail;
+    log->fence_pending = false;
+    log->fcache_valid = false;
     err = block_open(log, log->tail);
     if (err)
         return err;
@@ -348,6 +366,111 @@ uint32_t runnel__log_max_body(const runnel_log_t *log)
     while (len + (uint32_t)runnel__varint_len(len) > room)
         len--;
     return len;
+}
+
+/* ---- fences ---- */
+
+/* A power cut can leave the newest block with bytes after its last valid
+ * record that are neither erased nor PAD: a record whose page was only
+ * partly programmed, or a torn program. Nothing may be programmed there
+ * again, so mount sends the writer to the next block; but a reader walking
+ * the old block would then parse those bytes as a record. The writer
+ * therefore starts the next block with a FENCE record naming the offset
+ * where the old block's valid data ends, and readers stop there. */
+#define FENCE_MAX (1u + 1u + 4u + RUNNEL_VARINT_MAX)
+
+static uint32_t fence_encode(const runnel_log_t *log, uint8_t *f)
+{
+    uint8_t body[RUNNEL_VARINT_MAX];
+    size_t blen = runnel__varint_put(body, log->fence_off);
+    size_t flen;
+    uint32_t crc;
+
+    f[0] = RUNNEL_REC_FENCE;
+    flen = 1 + runnel__varint_put(f + 1, blen);
+    crc = runnel__crc32c(0, f, flen);
+    crc = runnel__crc32c(crc, body, blen);
+    runnel__put_le32(f + flen, crc);
+    flen += 4;
+    memcpy(f + flen, body, blen);
+    return (uint32_t)(flen + blen);
+}
+
+static int ensure_room(runnel_log_t *log, uint32_t need);
+
+/* Appends the fence mount decided on, as the first record of block
+ * fence_seq + 1 (the head is either at the end of the fenced block, so
+ * the fence opens the next one, or at the start of that next block). */
+static int fence_put(runnel_log_t *log)
+{
+    uint8_t f[FENCE_MAX];
+    uint32_t fl = fence_encode(log, f);
+    int err = ensure_room(log, fl);
+
+    if (err)
+        return err;
+    if (pos_seq(log, log->head) != log->fence_seq + 1)
+        return RUNNEL_ERR_CORRUPT; /* mount state does not fit the log: refuse */
+    err = page_put(log, f, fl);
+    if (err)
+        return err;
+    log->fence_pending = false;
+    log->fcache_valid = true;
+    log->fcache_seq = log->fence_seq;
+    log->fcache_off = log->fence_off;
+    return 0;
+}
+
+/* Where readers stop in block `seq`: block_size, or the offset a fence in
+ * the first record of block seq + 1 names. One looked-up fence is cached,
+ * so a walk reads each next block's first bytes once. */
+static uint32_t block_fence(runnel_log_t *log, uint64_t seq)
+{
+    runnel_pos_t pos = (seq + 1u) * log->block_size + log->hdr_size;
+    uint8_t chunk[32], body[RUNNEL_VARINT_MAX], first = 0;
+    runnel__rec_t rec;
+    uint64_t off;
+
+    if (log->fence_pending && seq == log->fence_seq)
+        return log->fence_off;
+    if (log->fcache_valid && log->fcache_seq == seq)
+        return log->fcache_off;
+    /* Skip the PAD bytes a header-only commit leaves, up to the head. */
+    for (;;) {
+        uint32_t n, i;
+        runnel_pos_t limit = block_start(log, pos) + log->block_size;
+        if (pos >= log->head || pos >= limit)
+            return log->block_size; /* no first record yet: no fence yet */
+        if (limit > log->head)
+            limit = log->head;
+        n = (uint32_t)(limit - pos);
+        if (n > sizeof chunk)
+            n = sizeof chunk;
+        if (log_read_raw(log, pos, chunk, n) != 0)
+            return log->block_size;
+        for (i = 0; i < n && chunk[i] == RUNNEL_REC_PAD; i++)
+            ;
+        pos += i;
+        if (i < n) {
+            first = chunk[i];
+            break;
+        }
+    }
+    off = log->block_size;
+    if (first == RUNNEL_REC_FENCE) {
+        uint64_t v;
+        /* A fence that does not verify names nothing: readers then meet the
+         * bytes it would have hidden and report them as CORRUPT. */
+        if (runnel__log_header(log, pos, &rec) == 0 && rec.len <= sizeof body &&
+            runnel__log_read_body(log, &rec, body, sizeof body) == 0 &&
+            runnel__varint_get(body, rec.len, &v) == (int)rec.len && v >= log->hdr_size &&
+            v <= log->block_size)
+            off = v;
+    }
+    log->fcache_valid = true;
+    log->fcache_seq = seq;
+    log->fcache_off = (uint32_t)off;
+    return (uint32_t)off;
 }
 
 /* ---- append ---- */
@@ -414,6 +537,11 @@ int runnel__log_append(runnel_log_t *log, uint8_t type, const runnel__iov_t *iov
     runnel__put_le32(frame + flen, crc);
     flen += 4;
 
+    if (log->fence_pending) {
+        err = fence_put(log);
+        if (err)
+            return err;
+    }
     err = ensure_room(log, (uint32_t)(flen + total));
     if (err)
         return err;
@@ -429,15 +557,30 @@ int runnel__log_append(runnel_log_t *log, uint8_t type, const runnel__iov_t *iov
     return 0;
 }
 
+/* Where a record of `need` bytes goes when the head is at `head`: there,
+ * or after the next block's header (the rule of ensure_room). */
+static runnel_pos_t place_at(const runnel_log_t *log, runnel_pos_t head, uint64_t need)
+{
+    runnel_pos_t next_start = block_start(log, head - 1) + log->block_size;
+
+    if (head + need <= next_start)
+        return head;
+    return next_start + log->hdr_size;
+}
+
 runnel_pos_t runnel__log_place(const runnel_log_t *log, uint32_t body_len)
 {
-    /* Mirrors ensure_room: type byte, length varint, CRC, body. */
+    /* Mirrors append: a pending fence first, then type byte, length
+     * varint, CRC, body. */
     uint64_t need = 1u + (uint64_t)runnel__varint_len(body_len) + 4u + body_len;
-    runnel_pos_t next_start = block_start(log, log->head - 1) + log->block_size;
+    runnel_pos_t head = log->head;
 
-    if (log->head + need <= next_start)
-        return log->head;
-    return next_start + log->hdr_size;
+    if (log->fence_pending) {
+        uint8_t f[FENCE_MAX];
+        uint32_t fl = fence_encode(log, f);
+        head = place_at(log, head, fl) + fl;
+    }
+    return place_at(log, head, need);
 }
 
 /* A commit programs the partial page padded with PAD bytes to the program
@@ -507,7 +650,91 @@ int runnel__log_header(runnel_log_t *log, runnel_pos_t pos, runnel__rec_t *rec)
 /* Walks from pos to the next record start. PAD bytes are skipped in chunks
  * (a commit on 256-byte program units can leave 255 of them); a type byte
  * that reads as erased means the rest of the block was never used, so the
- * walk jumps to the next block's first record. */
+ * walk jumps to the next block's first record; so does reaching a block's
+ * fence (bytes a power cut left that are no records). FENCE records belong
+ * to the log and are skipped. */
+int runnel__log_next(runnel_log_t *log, runnel_pos_t pos, runnel__rec_t *rec)
+{
+    uint8_t chunk[32];
+
+    if (log == NULL || rec == NULL)
+        return RUNNEL_ERR_INVAL;
+    if (pos < log->tail)
+        pos = log->tail;
+    while (pos < log->head) {
+        uint32_t off = pos_off(log, pos);
+        runnel_pos_t start = block_start(log, pos);
+        runnel_pos_t limit = start + block_fence(log, pos_seq(log, pos));
+        uint32_t n, i;
+        int err;
+
+        if (off < log->hdr_size) {
+            pos += log->hdr_size - off;
+            continue;
+        }
+        if (pos >= limit) {
+            pos = start + log->block_size;
+            continue;
+        }
+        if (limit > log->head)
+            limit = log->head;
+        n = (uint32_t)(limit - pos);
+        if (n > sizeof chunk)
+            n = sizeof chunk;
+        err = log_read_raw(log, pos, chunk, n);
+        if (err)
+            return err;
+        for (i = 0; i < n && chunk[i] == RUNNEL_REC_PAD; i++)
+            ;
+        pos += i;
+        if (i == n)
+            continue;
+        if (is_unused_type(log, chunk[i])) {
+            pos = start + log->block_size;
+            continue;
+        }
+        err = runnel__log_header(log, pos, rec);
+        if (err)
+            return err;
+        if (rec->type == RUNNEL_REC_FENCE) {
+            pos = rec->next;
+            continue;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+int runnel__log_read(runnel_log_t *log, const runnel__rec_t *rec, uint32_t off,
+                     void *buf, uint32_t n)
+{
+    if (log == NULL || rec == NULL || (buf == NULL && n > 0))
+        return RUNNEL_ERR_INVAL;
+    if (off > rec->len || n > rec->len - off)
+        return RUNNEL_ERR_INVAL;
+    return log_read_raw(log, rec->body + off, (uint8_t *)buf, n);
+}
+
+int runnel__log_read_body(runnel_log_t *log, const runnel__rec_t *rec, void *buf,
+                          uint32_t cap)
+{
+    uint8_t frame[1 + RUNNEL_VARINT_MAX];
+    size_t flen;
+    uint32_t crc;
+    int err;
+
+    if (log == NULL || rec == NULL || (buf == NULL && rec->len > 0) || cap < rec->len)
+        return RUNNEL_ERR_INVAL;
+    err = log_read_raw(log, rec->body, (uint8_t *)buf, rec->len);
+    if (err)
+        return err;
+    frame[0] = rec->type;
+    flen = 1 + runnel__varint_put(frame + 1, rec->len);
+    crc = runnel__crc32c(0, frame, flen);
+    crc = runnel__crc32c(crc, buf, rec->len);
+    return crc == rec->crc ? 0 : RUNNEL_ERR_CORRUPT;
+}
+
 /* Like runnel__log_header, plus the first body bytes, in one device read:
  * a reader that follows links from record to record (node.c) needs the
  * header and a few fields of each, and a second read call per record would
@@ -556,75 +783,343 @@ int runnel__log_peek(runnel_log_t *log, runnel_pos_t pos, runnel__rec_t *rec, ui
     return 0;
 }
 
-int runnel__log_next(runnel_log_t *log, runnel_pos_t pos, runnel__rec_t *rec)
+/* ---- mount ---- */
+
+/* Internal result of mount_search: the ring does not look the way the
+ * writer leaves it, so the answer of a binary search cannot be trusted. */
+#define MOUNT_FALLBACK 1
+
+/* Header problems are reasons to remember, not errors: only a failing
+ * device (IO, or a refused read) stops a mount. */
+static bool mount_fatal(int err)
 {
-    uint8_t chunk[32];
+    return err != 0 && err != RUNNEL_ERR_CORRUPT && err != RUNNEL_ERR_GEOMETRY &&
+           err != RUNNEL_ERR_FORMAT_VERSION;
+}
 
-    if (log == NULL || rec == NULL)
-        return RUNNEL_ERR_INVAL;
-    if (pos < log->tail)
-        pos = log->tail;
-    while (pos < log->head) {
-        uint32_t off = pos_off(log, pos);
-        runnel_pos_t limit = block_start(log, pos) + log->block_size;
-        uint32_t n, i;
-        int err;
+/* What a device without one valid header is: another version beats
+ * another geometry beats blank/foreign. */
+static void mount_note(int *reason, int err)
+{
+    if (err == RUNNEL_ERR_FORMAT_VERSION || *reason == RUNNEL_ERR_FORMAT_VERSION)
+        *reason = RUNNEL_ERR_FORMAT_VERSION;
+    else if (err == RUNNEL_ERR_GEOMETRY || *reason == RUNNEL_ERR_GEOMETRY)
+        *reason = RUNNEL_ERR_GEOMETRY;
+    else
+        *reason = RUNNEL_ERR_NOT_FORMATTED;
+}
 
-        if (off < log->hdr_size) {
-            pos += log->hdr_size - off;
-            continue;
-        }
-        if (limit > log->head)
-            limit = log->head;
-        n = (uint32_t)(limit - pos);
-        if (n > sizeof chunk)
-            n = sizeof chunk;
-        err = log_read_raw(log, pos, chunk, n);
-        if (err)
-            return err;
-        for (i = 0; i < n && chunk[i] == RUNNEL_REC_PAD; i++)
-            ;
-        pos += i;
-        if (i == n)
-            continue;
-        if (is_unused_type(log, chunk[i])) {
-            pos = block_start(log, pos) + log->block_size;
-            continue;
-        }
-        err = runnel__log_header(log, pos, rec);
-        return err ? err : 1;
+/* Header of physical block p: 0 and *seq when it is valid and sits where
+ * the writer puts sequence *seq (seq % block_count == p). */
+static int mount_hdr(runnel_log_t *log, uint32_t p, uint32_t *seq, int *reason)
+{
+    uint8_t h[RUNNEL_LOG_HDR_SIZE];
+    int err = flash_read(log, p, 0, h, sizeof h);
+
+    if (err)
+        return err;
+    err = hdr_decode(log, h, seq);
+    if (err == 0 && *seq % log->block_count != p)
+        err = RUNNEL_ERR_CORRUPT;
+    if (err)
+        mount_note(reason, err);
+    return err;
+}
+
+/*
+ * Finds the newest block and the tail from O(log block_count) headers.
+ *
+ * Why a binary search works: block sequence s lives at physical s % N
+ * (N = block_count), and every generation of the log (format) starts at a
+ * multiple of N, so a valid header at physical p always carries
+ * s = round * N + p. The writer fills physical blocks in order 0, 1, ...,
+ * N-1, 0, ... So with the newest block n = R * N + q, blocks 0..q carry
+ * round R and blocks q+1..N-1 carry an older round, an older generation,
+ * or no valid header (never written, erased, or the one block being
+ * opened or erased when power went). "Block p carries the same round as
+ * block 0" is therefore true for p <= q and false after: monotone, and the
+ * last p where it holds is q.
+ *
+ * Block 0 itself has no valid header in one legal case: it is the block
+ * being (re)opened, i.e. q = N - 1 of the previous round and power went
+ * during its erase or before its header was programmed. Then block 1 is
+ * the reference instead (and the chain cannot include block 0).
+ *
+ * The tail: the blocks after q belong to the log only if the previous
+ * round is complete in this generation, which block N-1 shows (it must
+ * carry R * N - 1; the format rule FORMAT.md 5.5 keeps an older
+ * generation from ever holding that number). Then every block after q is
+ * in the chain except q+1 when it is the one being erased/opened.
+ *
+ * A header damaged some other way breaks the monotony the search relies
+ * on. The neighbours of the answer are checked (the block after q must not
+ * be newer, and a hole at q+1 must not be followed by round R again);
+ * when they do not fit, or blocks 0 and 1 are both invalid (a blank
+ * device, or not a runnel store), the caller falls back to reading every
+ * header, as FORMAT.md section 6 first described.
+ */
+static int mount_search(runnel_log_t *log, uint64_t *newest, uint64_t *tail, int *reason)
+{
+    uint32_t N = log->block_count, p0 = 0, lo, hi, s0, s;
+    uint64_t base, n;
+    int r;
+
+    r = mount_hdr(log, 0, &s0, reason);
+    if (mount_fatal(r))
+        return r;
+    if (r) {
+        p0 = 1;
+        r = mount_hdr(log, 1, &s0, reason);
+        if (mount_fatal(r))
+            return r;
+        if (r)
+            return MOUNT_FALLBACK;
     }
+    base = (uint64_t)s0 - p0;
+    lo = p0;
+    hi = N - 1;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo + 1u) / 2u;
+        r = mount_hdr(log, mid, &s, reason);
+        if (mount_fatal(r))
+            return r;
+        if (r == 0 && s == base + mid)
+            lo = mid;
+        else
+            hi = mid - 1u;
+    }
+    n = base + lo;
+    if (lo + 1u < N) {
+        r = mount_hdr(log, lo + 1u, &s, reason);
+        if (mount_fatal(r))
+            return r;
+        if (r == 0 && (int32_t)(s - (uint32_t)n) > 0)
+            return MOUNT_FALLBACK;
+        if (r != 0 && lo + 2u < N) {
+            r = mount_hdr(log, lo + 2u, &s, reason);
+            if (mount_fatal(r))
+                return r;
+            if (r == 0 && s == base + lo + 2u)
+                return MOUNT_FALLBACK;
+        }
+    }
+    if (lo == N - 1u || p0 == 1u || base < N) {
+        *tail = base + p0;
+    } else {
+        r = mount_hdr(log, N - 1u, &s, reason);
+        if (mount_fatal(r))
+            return r;
+        if (r == 0 && s == base - 1u) {
+            r = mount_hdr(log, lo + 1u, &s, reason);
+            if (mount_fatal(r))
+                return r;
+            *tail = (r == 0 && s == base - N + lo + 1u) ? n - N + 1u : n - N + 2u;
+        } else {
+            *tail = base;
+        }
+    }
+    *newest = n;
     return 0;
 }
 
-int runnel__log_read(runnel_log_t *log, const runnel__rec_t *rec, uint32_t off,
-                     void *buf, uint32_t n)
+/* The safety net: every header, the greatest sequence (wrap-safe), then
+ * back while s - 1 sits where it belongs. */
+static int mount_scan_all(runnel_log_t *log, uint64_t *newest, uint64_t *tail, int *reason)
 {
-    if (log == NULL || rec == NULL || (buf == NULL && n > 0))
-        return RUNNEL_ERR_INVAL;
-    if (off > rec->len || n > rec->len - off)
-        return RUNNEL_ERR_INVAL;
-    return log_read_raw(log, rec->body + off, (uint8_t *)buf, n);
+    uint32_t N = log->block_count, p, s, best = 0;
+    uint64_t t;
+    bool found = false;
+    int r;
+
+    for (p = 0; p < N; p++) {
+        r = mount_hdr(log, p, &s, reason);
+        if (mount_fatal(r))
+            return r;
+        if (r == 0 && (!found || (int32_t)(s - best) > 0)) {
+            best = s;
+            found = true;
+        }
+    }
+    if (!found)
+        return *reason ? *reason : RUNNEL_ERR_NOT_FORMATTED;
+    t = best;
+    while (best - t + 1u < N && t > 0) {
+        r = mount_hdr(log, (uint32_t)((t - 1u) % N), &s, reason);
+        if (mount_fatal(r))
+            return r;
+        if (r != 0 || s != t - 1u)
+            break;
+        t--;
+    }
+    *newest = best;
+    *tail = t;
+    return 0;
 }
 
-int runnel__log_read_body(runnel_log_t *log, const runnel__rec_t *rec, void *buf,
-                          uint32_t cap)
+/* What a walk of one block found. */
+typedef struct block_scan {
+    uint32_t end;       /* where valid data stops (PAD bytes included) */
+    uint32_t records;   /* valid records, fences included */
+    bool clean;         /* the writer may go on at end: end == block_size, or
+                         * end is prog-aligned and [end, block_size) erased */
+    bool needs_fence;   /* the byte at end is no erased type byte: a reader
+                         * would parse what a torn program left there */
+} block_scan_t;
+
+/* Walks block `seq` from its first record, checking every CRC (bodies are
+ * streamed through a small buffer), up to an erased type byte, a record
+ * that does not parse or verify, or the block end; then checks whether the
+ * rest is erased. Reads at most the block once, plus the rest once more. */
+static int mount_scan_block(runnel_log_t *log, uint64_t seq, block_scan_t *sc)
 {
-    uint8_t frame[1 + RUNNEL_VARINT_MAX];
-    size_t flen;
-    uint32_t crc;
+    uint32_t phys = (uint32_t)(seq % log->block_count), bs = log->block_size;
+    uint32_t off = log->hdr_size;
+    uint8_t buf[64], stop = 0;
     int err;
 
-    if (log == NULL || rec == NULL || (buf == NULL && rec->len > 0) || cap < rec->len)
+    memset(sc, 0, sizeof *sc);
+    while (off < bs) {
+        uint32_t n = bs - off < sizeof buf ? bs - off : (uint32_t)sizeof buf;
+        uint32_t i, stored, crc, at, left;
+        uint64_t len;
+        int k;
+
+        err = flash_read(log, phys, off, buf, n);
+        if (err)
+            return err;
+        for (i = 0; i < n && buf[i] == RUNNEL_REC_PAD; i++)
+            ;
+        off += i;
+        if (i > 0)
+            continue; /* re-read so that buf[0] is the byte at off */
+        stop = buf[0];
+        if (is_unused_type(log, stop))
+            break;
+        k = runnel__varint_get(buf + 1, n - 1u, &len);
+        if (k <= 0 || 1u + (uint32_t)k + 4u > n)
+            break; /* truncated or non-minimal length */
+        if (len > bs - off - 1u - (uint32_t)k - 4u)
+            break; /* body past the block */
+        crc = runnel__crc32c(0, buf, 1u + (uint32_t)k);
+        stored = runnel__get_le32(buf + 1 + k);
+        at = off + 1u + (uint32_t)k + 4u;
+        left = (uint32_t)len;
+        while (left > 0) {
+            uint32_t c = left < sizeof buf ? left : (uint32_t)sizeof buf;
+            err = flash_read(log, phys, at, buf, c);
+            if (err)
+                return err;
+            crc = runnel__crc32c(crc, buf, c);
+            at += c;
+            left -= c;
+        }
+        if (crc != stored)
+            break;
+        sc->records++;
+        off = at;
+    }
+    sc->end = off;
+    if (off >= bs) {
+        sc->end = bs;
+        sc->clean = true;
+        return 0;
+    }
+    if (!is_unused_type(log, stop)) {
+        sc->needs_fence = true;
+        return 0;
+    }
+    if (off % log->prog_size != 0)
+        return 0; /* that program unit was programmed (or torn): not clean */
+    while (off < bs) {
+        uint32_t n = bs - off < sizeof buf ? bs - off : (uint32_t)sizeof buf, i;
+        err = flash_read(log, phys, off, buf, n);
+        if (err)
+            return err;
+        for (i = 0; i < n; i++)
+            if (buf[i] != log->erase_value)
+                return 0;
+        off += n;
+    }
+    sc->clean = true;
+    return 0;
+}
+
+/*
+ * Mount (FORMAT.md section 6): search, then decide where the writer goes
+ * on. The newest block n is walked:
+ *   - clean with room: the head is where its valid data ends;
+ *   - otherwise the writer must not program that block again: the head is
+ *     its end, so the next append opens block n + 1; when the bytes after
+ *     the valid data would parse as a record, that block starts with a
+ *     fence for n.
+ * A newest block holding no valid record needs one more look, because a
+ * fence owed to its predecessor is written as its first record and may be
+ * what power interrupted: if the block is not clean it is dropped (the
+ * next append erases and re-opens it; nothing valid is lost), and the
+ * predecessor becomes the newest; if it is clean, the predecessor is
+ * walked to see whether it still needs its fence.
+ */
+int runnel__log_mount(runnel_log_t *log)
+{
+    uint64_t n = 0, t = 0, reads0, bytes0;
+    block_scan_t sc, pc;
+    int reason = 0, err;
+
+    if (log == NULL || log->bd == NULL)
         return RUNNEL_ERR_INVAL;
-    err = log_read_raw(log, rec->body, (uint8_t *)buf, rec->len);
+    reads0 = log->read_calls;
+    bytes0 = log->bytes_read;
+    log->fence_pending = false;
+    log->fcache_valid = false;
+
+    err = mount_search(log, &n, &t, &reason);
+    if (err == MOUNT_FALLBACK)
+        err = mount_scan_all(log, &n, &t, &reason);
     if (err)
-        return err;
-    frame[0] = rec->type;
-    flen = 1 + runnel__varint_put(frame + 1, rec->len);
-    crc = runnel__crc32c(0, frame, flen);
-    crc = runnel__crc32c(crc, buf, rec->len);
-    return crc == rec->crc ? 0 : RUNNEL_ERR_CORRUPT;
+        goto out;
+
+    for (;;) {
+        err = mount_scan_block(log, n, &sc);
+        if (err)
+            goto out;
+        if (sc.records > 0 || n == t)
+            break;
+        if (!sc.clean) {
+            n--;
+            continue;
+        }
+        err = mount_scan_block(log, n - 1u, &pc);
+        if (err)
+            goto out;
+        if (pc.needs_fence) {
+            log->fence_pending = true;
+            log->fence_seq = n - 1u;
+            log->fence_off = pc.end;
+        }
+        break;
+    }
+
+    log->tail = t * log->block_size;
+    if (sc.clean && sc.end < log->block_size) {
+        log->head = n * log->block_size + sc.end;
+    } else {
+        log->head = (n + 1u) * log->block_size;
+        if (sc.needs_fence) {
+            log->fence_pending = true;
+            log->fence_seq = n;
+            log->fence_off = sc.end;
+        }
+    }
+    log->page_pos = log->head;
+    log->page_fill = 0;
+    log->committed = log->head;
+    update_usage(log);
+out:
+    if (log->stats) {
+        log->stats->mount_read_calls = (uint32_t)(log->read_calls - reads0);
+        log->stats->mount_bytes_read = log->bytes_read - bytes0;
+    }
+    return err;
 }
 
 /* The whole record at pos, header and body, in ONE device read: a reader

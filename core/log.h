@@ -32,6 +32,10 @@ typedef uint64_t runnel_pos_t;
 /* Record types live in FORMAT.md; the log only reserves these. Type bytes
  * 0x00 and 0xFF are never used (they are what erased or zeroed flash reads). */
 #define RUNNEL_REC_PAD 0x01u      /* a single pad byte written by a commit */
+/* First record of a block whose predecessor holds bytes a reader must not
+ * parse (a torn program found by mount): body = varint offset at which the
+ * predecessor's valid data ends. Log-internal: runnel__log_next skips it. */
+#define RUNNEL_REC_FENCE 0x02u
 
 /* Gather list for a record body assembled from several pieces. */
 typedef struct runnel__iov {
@@ -77,6 +81,17 @@ typedef struct runnel_log {
     runnel__reclaim_fn reclaim;
     void *reclaim_ctx;
     runnel_stats_t *stats;      /* counters updated by the log (may be NULL) */
+    uint64_t read_calls;        /* bd->read calls made by the log */
+    uint64_t bytes_read;        /* bytes those calls asked for */
+    /* Fences (FORMAT.md section 6): a fence mount decided on but not yet
+     * appended (it is written as the first record of block fence_seq + 1
+     * by the next append), and the last fence a reader looked up. */
+    bool fence_pending;
+    uint64_t fence_seq;
+    uint32_t fence_off;
+    bool fcache_valid;
+    uint64_t fcache_seq;
+    uint32_t fcache_off;
     uint8_t rbuf[RUNNEL_LOG_READ_MAX]; /* bounce buffer for unaligned read edges */
 } runnel_log_t;
 
@@ -87,8 +102,21 @@ int runnel__log_init(runnel_log_t *log, const runnel_bd_t *bd, uint8_t *page,
                      runnel_stats_t *stats);
 
 /* Starts an empty log on the device (erases the first block, writes its
- * header). Later issues add runnel__log_mount(). */
+ * header). */
 int runnel__log_format(runnel_log_t *log);
+
+/* Finds the log on the device after a restart or a power cut (FORMAT.md
+ * section 6): the newest block by a binary search over the ring, the tail,
+ * and the head inside the newest block, so that appends, commits, block
+ * switches and reclaim continue where the last durable record ends. Reads
+ * O(log block_count) headers plus at most a few blocks; never programs or
+ * erases. Records found are durable (committed == head).
+ *   RUNNEL_ERR_NOT_FORMATTED  no valid block header on the device
+ *   RUNNEL_ERR_GEOMETRY       headers written with another block size
+ *   RUNNEL_ERR_FORMAT_VERSION headers of another format version
+ *   RUNNEL_ERR_IO             the device failed a read
+ * Bytes read and read calls land in stats->mount_bytes_read/_read_calls. */
+int runnel__log_mount(runnel_log_t *log);
 
 /* Largest body a single record may have with this geometry. */
 uint32_t runnel__log_max_body(const runnel_log_t *log);

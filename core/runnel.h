@@ -498,6 +498,10 @@ typedef struct runnel_stats {
     uint32_t groups_used, groups_cap;
     uint32_t consumers_used, consumers_cap;
     uint32_t pending_used, pending_cap;
+    /* What the last mount read from the device (bounded: a few headers
+     * and the newest blocks, never the whole ring). */
+    uint64_t mount_bytes_read;
+    uint32_t mount_read_calls;
 } runnel_stats_t;
 
 void runnel_stats(runnel_t *r, runnel_stats_t *out);

@@ -36,6 +36,10 @@ enum runnel_err {
     RUNNEL_ERR_NOSPC = -28,      /* ring full and policy refuses: nothing written */
     RUNNEL_ERR_CORRUPT = -84,    /* a CRC or structure check failed on stored bytes */
     RUNNEL_ERR_PROTO = -71,      /* malformed network bytes (RESP) */
+    /* Mount: why the device does not hold a store this build can open. */
+    RUNNEL_ERR_NOT_FORMATTED = -19,  /* no valid block header at all (blank or foreign) */
+    RUNNEL_ERR_GEOMETRY = -86,       /* headers carry another block_size */
+    RUNNEL_ERR_FORMAT_VERSION = -95, /* headers carry another format version */
 
     /* Per-pool exhaustion: the write is refused, nothing half-applied. */
     RUNNEL_ERR_POOL_STREAMS = -200,
