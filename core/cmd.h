@@ -297,6 +297,16 @@ void runnel__cmd_error_unknown_sub(runnel_cmd_t *cmd, const char *container_uppe
 /* "ERR wrong number of arguments for '<full>' command" (full = "client|setname"). */
 void runnel__cmd_error_arity_name(runnel_cmd_t *cmd, const char *full);
 
+/* "<CMD> HELP" (cmd_help.c): Redis's addReplyHelp frame - the header line
+ * "<NAME> <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", then
+ * `lines`, then "HELP" / "    Prints this help." - as simple strings.
+ * A command supplies only its own lines (a static table, no header, no
+ * trailer); RUNNEL__CMD_HELP passes a table with its length. */
+void runnel__cmd_reply_help(runnel_cmd_t *cmd, const char *name_upper, const char *const *lines,
+                            size_t n);
+#define RUNNEL__CMD_HELP(cmd, name_upper, table) \
+    runnel__cmd_reply_help((cmd), (name_upper), (table), sizeof(table) / sizeof((table)[0]))
+
 /* Text replies (INFO, CLIENT LIST) composed in place in the output buffer:
  * the text is written after a gap big enough for the bulk/verbatim header,
  * then moved down once its length is known. No scratch memory needed. */

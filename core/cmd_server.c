@@ -539,6 +539,23 @@ static runnel_cmd_result_t cmd_scan(runnel_cmd_t *cmd)
     return RUNNEL_CMD_DONE;
 }
 
+/* OBJECT HELP, as Redis 7.0.15 words it (runnel__cmd_reply_help adds the
+ * header and the HELP lines). */
+static const char *const object_help[] = {
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+};
+
 /* OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ|HELP <key> */
 static runnel_cmd_result_t cmd_object(runnel_cmd_t *cmd)
 {
@@ -549,27 +566,7 @@ static runnel_cmd_result_t cmd_object(runnel_cmd_t *cmd)
             runnel__cmd_error_arity_name(cmd, "object|help");
             return RUNNEL_CMD_DONE;
         }
-        static const char *const lines[] = {
-            "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "ENCODING <key>",
-            "    Return the kind of internal representation used in order to store the value",
-            "    associated with a <key>.",
-            "FREQ <key>",
-            "    Return the access frequency index of the <key>. The returned integer is",
-            "    proportional to the logarithm of the recent access frequency of the key.",
-            "IDLETIME <key>",
-            "    Return the idle time of the <key>, that is the approximated number of",
-            "    seconds elapsed since the last access to the key.",
-            "REFCOUNT <key>",
-            "    Return the number of references of the value associated with the specified",
-            "    <key>.",
-            "HELP",
-            "    Prints this help.",
-        };
-        size_t n = sizeof lines / sizeof lines[0];
-        runnel_resp_array(cmd->w, n);
-        for (size_t i = 0; i < n; i++)
-            runnel_resp_simple(cmd->w, lines[i], cstrlen(lines[i]));
+        RUNNEL__CMD_HELP(cmd, "OBJECT", object_help);
         return RUNNEL_CMD_DONE;
     }
     if (runnel__arg_is(sub, "encoding"))

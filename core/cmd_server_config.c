@@ -367,26 +367,18 @@ static void config_resetstat(runnel_cmd_t *cmd)
     runnel_resp_simple(cmd->w, "OK", 2);
 }
 
-static void config_help(runnel_cmd_t *cmd)
-{
-    static const char *const lines[] = {
-        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "GET <pattern>",
-        "    Return parameters matching the glob-like <pattern> and their values.",
-        "SET <directive> <value>",
-        "    Set the configuration <directive> to <value>.",
-        "RESETSTAT",
-        "    Reset statistics reported by the INFO command.",
-        "REWRITE",
-        "    Rewrite the configuration file.",
-        "HELP",
-        "    Prints this help.",
-    };
-    size_t n = sizeof lines / sizeof lines[0];
-    runnel_resp_array(cmd->w, n);
-    for (size_t i = 0; i < n; i++)
-        runnel_resp_simple(cmd->w, lines[i], strlen(lines[i]));
-}
+/* CONFIG HELP, as Redis 7.0.15 words it (runnel__cmd_reply_help adds the
+ * header and the HELP lines). */
+static const char *const config_help[] = {
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+};
 
 runnel_cmd_result_t runnel__cmd_config(runnel_cmd_t *cmd)
 {
@@ -412,7 +404,7 @@ runnel_cmd_result_t runnel__cmd_config(runnel_cmd_t *cmd)
         if (cmd->argc != 2)
             runnel__cmd_error_arity_name(cmd, "config|help");
         else
-            config_help(cmd);
+            RUNNEL__CMD_HELP(cmd, "CONFIG", config_help);
     } else {
         runnel__cmd_error_unknown_sub(cmd, "CONFIG");
     }

@@ -2,7 +2,7 @@
  * cmd_stream.c - the stream command table and the single-stream commands:
  * XADD, XTRIM, XRANGE, XREVRANGE, XLEN, XDEL, XSETID; plus the helpers the
  * other cmd_stream*.c files share (ID parsing, entry replies, rollback,
- * subcommand syntax errors, HELP replies).
+ * subcommand syntax errors; HELP replies come from cmd_help.c).
  *
  * Each handler parses its arguments in exactly the order Redis 7.0.15's
  * t_stream.c does, because the order decides which error a bad command
@@ -60,24 +60,6 @@ void runnel__sub_syntax_error(runnel_cmd_t *cmd, const char *container_upper)
     memcpy(buf + n, " HELP.", 6);
     n += 6;
     runnel__cmd_error_text(cmd, buf, n);
-}
-
-void runnel__reply_help(runnel_cmd_t *cmd, const char *container_upper,
-                        const char *const *lines, size_t n)
-{
-    static const char tail[] = " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:";
-    char head[64 + sizeof tail];
-    size_t cl = strlen(container_upper);
-    if (cl > 64)
-        cl = 64;
-    memcpy(head, container_upper, cl);
-    memcpy(head + cl, tail, sizeof tail - 1);
-    runnel_resp_array(cmd->w, n + 3);
-    runnel_resp_simple(cmd->w, head, cl + sizeof tail - 1);
-    for (size_t i = 0; i < n; i++)
-        runnel_resp_simple(cmd->w, lines[i], strlen(lines[i]));
-    runnel_resp_simple(cmd->w, "HELP", 4);
-    runnel_resp_simple(cmd->w, "    Prints this help.", 21);
 }
 
 /* ------------------------------------------------------------------ */

@@ -49,11 +49,6 @@ void runnel__rollback(runnel_resp_writer_t *w, size_t len);
  * Try <CONTAINER> HELP." (Redis's addReplySubcommandSyntaxError). */
 void runnel__sub_syntax_error(runnel_cmd_t *cmd, const char *container_upper);
 
-/* Writes "+line" for each line of a HELP reply, with Redis's addReplyHelp
- * header and trailer ("HELP", "    Prints this help."). */
-void runnel__reply_help(runnel_cmd_t *cmd, const char *container_upper,
-                        const char *const *lines, size_t n);
-
 /* Handlers, by file. */
 runnel_cmd_result_t runnel__cmd_xread(runnel_cmd_t *cmd);
 runnel_cmd_result_t runnel__cmd_xreadgroup(runnel_cmd_t *cmd);

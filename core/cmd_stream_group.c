@@ -38,7 +38,7 @@ static const char *const xgroup_help[] = {
 
 runnel_cmd_result_t runnel__cmd_xgroup_help(runnel_cmd_t *cmd)
 {
-    runnel__reply_help(cmd, "XGROUP", xgroup_help, sizeof xgroup_help / sizeof xgroup_help[0]);
+    RUNNEL__CMD_HELP(cmd, "XGROUP", xgroup_help);
     return RUNNEL_CMD_DONE;
 }
 

@@ -27,7 +27,7 @@ static const char *const xinfo_help[] = {
 
 runnel_cmd_result_t runnel__cmd_xinfo_help(runnel_cmd_t *cmd)
 {
-    runnel__reply_help(cmd, "XINFO", xinfo_help, sizeof xinfo_help / sizeof xinfo_help[0]);
+    RUNNEL__CMD_HELP(cmd, "XINFO", xinfo_help);
     return RUNNEL_CMD_DONE;
 }
 
