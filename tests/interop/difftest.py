@@ -35,19 +35,27 @@ A step:   [@conn] [!send] ARGS... [#directive ...]
   ARGS         a command, sent as a RESP array; its reply is read from both
                servers and compared.
   !send ARGS   send the command and do not wait for the reply (blocking
-               commands). The harness then sleeps 100 ms so the server has
-               blocked the client before the next step.
+               commands). The harness then waits (up to 5 s) until the server
+               has taken the command: INFO clients shows one more
+               blocked_clients, or a reply (or EOF) is there to be read.
   ?            read the pending reply of that connection and compare it.
   ?none        check that NO reply arrives on that connection within 0.2 s
-               (the client is still blocked) on both servers.
+               (the client is still blocked) on both servers. Proving an
+               absence needs a bounded wait: the one step that always
+               waits its full time.
   ?eof         check that the server closed that connection (within 2 s).
   close        close that connection (the next step on it reopens it).
   raw "BYTES"  send BYTES verbatim (inline commands, bad protocol), then read
-               and compare one reply.   !raw "BYTES" sends without reading.
+               and compare one reply.   !raw "BYTES" sends without reading,
+               then waits (up to 5 s) until the server has read every byte
+               (INFO stats total_net_input_bytes), so a split command really
+               arrives in two reads.
   repeat N ARGS
                pipeline N copies of the command in ONE write and compare all N
                replies; `{i}` in ARGS becomes 0..N-1.
-  sleep SECS   pause (both servers).
+  sleep SECS   pause (both servers). Only for time that must pass (an idle
+               time, a BLOCK timeout), never to wait for a server: the
+               steps above wait for the real condition.
 
 File-level lines (anywhere, usually at the top):
   %optional WHY     mismatches in this file are reported but do not fail the
@@ -101,8 +109,9 @@ from respclient import Node, printable  # noqa: E402
 import servers  # noqa: E402
 
 DAY_MS = 86400 * 1000
-SETTLE = 0.1
 READ_TIMEOUT = 10.0
+# Bound of the waits after !send / !raw (a healthy server needs microseconds).
+TAKE_TIMEOUT = 5.0
 
 
 class CaseError(Exception):
@@ -267,6 +276,7 @@ class Side(object):
         self.name = name
         self.server = server
         self.conns = {}
+        self.ctl = None
         self.reset_state()
 
     def reset_state(self):
@@ -284,6 +294,20 @@ class Side(object):
         for c in self.conns.values():
             c.close()
         self.conns = {}
+        if self.ctl is not None:
+            self.ctl.close()
+            self.ctl = None
+
+    def control(self):
+        """The harness's own connection, for INFO probes while a case's
+        connection is blocked. Opened at the same step on both servers, so
+        client IDs stay in step; closed with the case connections."""
+        if self.ctl is None or self.ctl.closed:
+            self.ctl = self.server.connect(auth=True, timeout=READ_TIMEOUT)
+        return self.ctl
+
+    def info_int(self, section, field):
+        return self.server.info_int(section, field, self.control())
 
     def mask_id(self, b):
         m = ID_RE.match(b)
@@ -513,10 +537,44 @@ def compare(res, step, sides, replies, args):
         res.mismatch(step, note, ma, mb, names)
 
 
+def replied_or_closed(conn):
+    """True if a reply (or EOF) is waiting on conn, without consuming it."""
+    try:
+        return conn.has_reply(0.001)
+    except respclient.ConnectionClosed:
+        return True
+
+
+def wait_taken(step, sides, conns, before):
+    """After !send: wait until each server has taken the command - its
+    client is blocked (blocked_clients above `before`) or it answered."""
+    for s, c, n in zip(sides, conns, before):
+        if not servers.wait_until(lambda: replied_or_closed(c) or
+                                  s.info_int("clients", "blocked_clients") > n, TAKE_TIMEOUT):
+            raise CaseError("%s neither blocked the client nor replied within %gs"
+                            % (s.name, TAKE_TIMEOUT))
+
+
+def wait_read(step, sides, nbytes, before):
+    """After !raw: wait until each server has read all `nbytes` (its
+    total_net_input_bytes, minus what our own INFO probes added)."""
+    probe = len(respclient.encode_command(["INFO", "stats"]))
+    for s, n0 in zip(sides, before):
+        polls = [0]
+
+        def all_read():
+            polls[0] += 1
+            got = s.info_int("stats", "total_net_input_bytes") - n0 - polls[0] * probe
+            return got >= nbytes
+        if not servers.wait_until(all_read, TAKE_TIMEOUT):
+            raise CaseError("%s did not read the %d bytes within %gs" % (s.name, nbytes, TAKE_TIMEOUT))
+
+
 def run_step(res, step, sides):
     res.steps += 1
     op = step.op
     if op == "sleep":
+        # Time passing is what such a step tests (see the module doc).
         time.sleep(float(step.args[0]))
         return
     conns = [s.conn(step.conn) for s in sides]
@@ -542,6 +600,8 @@ def run_step(res, step, sides):
         return
     if op in ("raw", "!raw"):
         data = step.args[0]
+        if op == "!raw":
+            before = [s.info_int("stats", "total_net_input_bytes") for s in sides]
         for c in conns:
             try:
                 c.send_raw(data)
@@ -550,7 +610,7 @@ def run_step(res, step, sides):
         if op == "raw":
             compare(res, step, sides, [read_one(c) for c in conns], None)
         else:
-            time.sleep(SETTLE)
+            wait_read(step, sides, len(data), before)
         return
     per_side_args = [s.substitute(step.args) for s in sides]
     if op == "repeat":
@@ -581,13 +641,15 @@ def run_step(res, step, sides):
                 break
         res.compared += 1
         return
+    if op == "send":
+        before = [s.info_int("clients", "blocked_clients") for s in sides]
     for c, args in zip(conns, per_side_args):
         try:
             c.send(*args)
         except OSError:
             pass
     if op == "send":
-        time.sleep(SETTLE)
+        wait_taken(step, sides, conns, before)
         return
     compare(res, step, sides, [read_one(c) for c in conns], per_side_args[0])
 

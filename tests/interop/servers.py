@@ -14,6 +14,12 @@ kill of ctest's child tree reaches them too).
 
 find_runneld() resolves the runneld binary: explicit arg, env RUNNELD, or
 build*/tools/runneld/runneld in the source tree (newest).
+
+wait_until(cond, timeout) is THE way the interop tests wait: for a server to
+answer, for a client to be blocked (Server.wait_blocked), for the server to
+have dropped closed connections (Server.wait_clients). Tests never sleep to
+let something happen; a sleep is only right where time passing is itself
+the thing under test (a BLOCK timeout, an idle time), and says so.
 """
 import atexit
 import glob
@@ -53,6 +59,24 @@ for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(_sig, _on_signal)
     except (ValueError, OSError):
         pass
+
+
+def wait_until(cond, timeout, interval=0.001, max_interval=0.05):
+    """Calls cond() until it returns a true value and returns that value;
+    after `timeout` seconds returns cond()'s last (false) value instead, so
+    the caller reports what it was waiting for. Polls quickly at first (most
+    conditions hold within a millisecond or two on loopback), then backs
+    off to max_interval so a slow machine is not flooded with probes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return v
+        time.sleep(min(interval, left))
+        interval = min(interval * 2, max_interval)
 
 
 def free_port():
@@ -138,21 +162,28 @@ class Server(object):
                                          stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL)
             _LIVE.append(self)
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
+            seen = {"err": "no answer within %gs" % timeout}
+
+            def up_or_dead():
+                # True once the port accepts and PING is answered (NOAUTH
+                # counts: the server is up); "dead" if the process exited
+                # (e.g. the port was taken between free_port() and bind).
                 if self.proc.poll() is not None:
-                    last_err = "exited with %s" % self.proc.returncode
-                    break
+                    seen["err"] = "exited with %s" % self.proc.returncode
+                    return "dead"
                 try:
                     c = respclient.Conn(port=self.port, timeout=2)
                     raw, node = c.call("PING")
                     c.close()
                     if raw in (b"+PONG\r\n",) or raw.startswith(b"-NOAUTH"):
-                        return self
-                    last_err = "PING replied %r" % raw
+                        return "up"
+                    seen["err"] = "PING replied %r" % raw
                 except (OSError, respclient.ConnectionClosed, respclient.ReplyTimeout) as e:
-                    last_err = repr(e)
-                time.sleep(0.05)
+                    seen["err"] = repr(e)
+                return None
+            if wait_until(up_or_dead, timeout) == "up":
+                return self
+            last_err = seen["err"]
             self.stop()
         raise RuntimeError("%s failed to start: %s; log:\n%s" % (
             self.label, last_err, self.read_log()))
@@ -212,6 +243,39 @@ class Server(object):
     def __exit__(self, *exc):
         self.cleanup()
         return False
+
+    def info_fields(self, section, conn=None):
+        """INFO <section> as a dict of str -> str (a fresh connection unless
+        `conn` is given)."""
+        c = conn or self.connect(timeout=5)
+        try:
+            raw, node = c.call("INFO", section)
+        finally:
+            if conn is None:
+                c.close()
+        out = {}
+        for line in (node.body or b"").decode("latin-1").split("\r\n"):
+            if ":" in line and not line.startswith("#"):
+                k, v = line.split(":", 1)
+                out[k] = v
+        return out
+
+    def info_int(self, section, field, conn=None):
+        return int(self.info_fields(section, conn)[field])
+
+    def wait_blocked(self, n, timeout=5.0, conn=None):
+        """Waits until INFO clients shows blocked_clients:n (a client's
+        blocking XREAD/XREADGROUP has been parsed and parked). True if so."""
+        return bool(wait_until(lambda: self.info_int("clients", "blocked_clients", conn) == n,
+                               timeout))
+
+    def wait_clients(self, n, timeout=10.0):
+        """Waits until the server has dropped every connection but `n` (not
+        counting the probe that asks): closes are processed asynchronously,
+        so a test that closes sockets and then measures must wait for this.
+        True if so."""
+        return bool(wait_until(lambda: self.info_int("clients", "connected_clients") == n + 1,
+                               timeout))
 
     def rss_kib(self):
         """VmRSS of the server process in KiB (Linux /proc)."""
