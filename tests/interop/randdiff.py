@@ -549,8 +549,12 @@ def run_seed(seed, nops, sides, verbose=False, save_dir=None):
             if meta.get("auto"):
                 # Two `*` XADDs in one millisecond would give equal IDs on
                 # one server and different ones on the other: keep every
-                # auto ID in a millisecond of its own.
-                time.sleep(0.002)
+                # auto ID in a millisecond of its own. Both servers read
+                # this wall clock before they replied, so once it has moved
+                # past the millisecond the replies arrived in, the next `*`
+                # is in a later millisecond on both.
+                answered = int(time.time() * 1000)
+                servers.wait_until(lambda: int(time.time() * 1000) > answered, 1.0)
             if meta.get("xadd_key"):
                 m = re.match(rb"^\$\d+\r\n(<ID\d+>|\d+-\d+)\r\n$", ma)
                 if m:

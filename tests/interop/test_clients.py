@@ -28,6 +28,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import respclient  # noqa: E402
 import servers  # noqa: E402
 
 try:
@@ -126,7 +127,10 @@ def t_group(r, port):
         c.close()
     th = threading.Thread(target=blocker)
     th.start()
-    time.sleep(0.3)
+    # XADD only once the server has parked the reader: otherwise the entry
+    # could be there before the XREADGROUP and "woken" would prove nothing.
+    blocked = servers.wait_until(lambda: r.info("clients")["blocked_clients"] == 1, 5.0)
+    check("xreadgroup block: the reader is blocked before the xadd", blocked)
     nid = r.xadd("jobs", {"late": "1"})
     th.join(10)
     got = result.get("r")
@@ -304,12 +308,18 @@ def t_config_file_and_unixsocket(exe_or_none):
     else:
         argv = [servers.find_redis_server(), conf, "--save", "", "--appendonly", "no", "--dir", d]
     p = subprocess.Popen(argv, cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def sock_answers():
+        # The socket file appears at bind(), before the server serves: wait
+        # for an answer (NOAUTH: requirepass is set) instead.
+        try:
+            c = respclient.Conn(unix=sock, timeout=2)
+            raw, _ = c.call("PING")
+            c.close()
+            return raw.startswith(b"-NOAUTH")
+        except (OSError, respclient.ConnectionClosed, respclient.ReplyTimeout):
+            return False
     try:
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
-        time.sleep(0.1)
+        check("config file: server answers on its unix socket", servers.wait_until(sock_answers, 10.0))
         out = subprocess.run(["redis-cli", "-s", sock, "PING"], stdout=subprocess.PIPE, timeout=10)
         check("config file: unixsocket requires AUTH", b"NOAUTH" in out.stdout, out.stdout)
         out = subprocess.run(["redis-cli", "-s", sock, "--no-auth-warning", "-a", "pw 1", "XADD", "u", "1-0", "a", "b"],

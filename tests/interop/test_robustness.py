@@ -34,6 +34,7 @@ Prints `N passed, N failed`; exit 1 on failure.
 import argparse
 import os
 import resource
+import select
 import selectors
 import socket
 import sys
@@ -188,7 +189,9 @@ def phase_slow_reader(srv):
             if time.monotonic() - last_progress > 2:
                 outcome = "server stopped reading from the slow client (bounded)"
                 break
-            time.sleep(0.005)
+            # Wait for room in the socket (the server read some), at most
+            # 5 ms so the pinger below keeps its 50 ms rhythm.
+            select.select([], [reader], [], 0.005)
         except OSError as e:
             outcome = "server disconnected the slow client (%s)" % e.__class__.__name__
             break
@@ -218,7 +221,11 @@ def phase_slow_reader(srv):
         except OSError:
             pass
     reader.close()
-    for _ in range(5):  # and right after it
+
+    def ping_until_reader_gone():
+        # And right after it: PING (timed) until the server has dropped the
+        # reader and its held replies, i.e. only the pinger is connected.
+        nonlocal worst, pings
         t1 = time.monotonic()
         try:
             raw, _ = pinger.call("PING", timeout=5)
@@ -226,11 +233,13 @@ def phase_slow_reader(srv):
         except Exception:
             worst = 99
         pings += 1
-        time.sleep(0.02)
+        return srv.info_int("clients", "connected_clients", pinger) == 1
+    reader_gone = servers.wait_until(ping_until_reader_gone, 10.0)
     pinger.close()
     print("     slow reader: sent %d KiB of requests; %s; %d pings, worst latency %.3fs; peak RSS seen %d KiB"
           % (sent // 1024, outcome, pings, worst, rss_max))
     check("slow reader is disconnected or bounded", outcome != "ran the full time", outcome)
+    check("server dropped the slow reader once it closed", reader_gone)
     check("other clients unaffected by the slow reader (worst PING %.3fs < 1s)" % worst, worst < 1.0)
     check("server alive after slow reader", ping_ok(srv))
     return rss_max
@@ -245,7 +254,9 @@ def phase_half_commands(srv, n=200):
         if i % 2:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # RST
         s.close()
-    time.sleep(0.3)
+    # Every one of them must be gone (not left half-parsed) before checking.
+    gone = srv.wait_clients(0)
+    check("server dropped all %d half-sent commands' connections" % n, gone)
     check("server alive after %d half-sent commands" % n, srv.alive() and ping_ok(srv))
     c = srv.connect()
     raw, _ = c.call("EXISTS", "half")
@@ -276,13 +287,17 @@ def main():
             c = srv.connect()
             c.call("XADD", "warm", "*", "f", "v")
             c.close()
-            time.sleep(0.2)
+            # RSS is measured with no client connected: wait until the
+            # server has processed that close (each probe is itself a
+            # connection, closed before the measurement like this one).
+            srv.wait_clients(0)
             rss_start = srv.rss_kib()
             peaks = [rss_start]
             marks = {}
 
             def mark():
-                time.sleep(0.3)
+                # Steady state: the 1,000 clients of the first round are gone.
+                check("server dropped the %d clients" % opts.clients, srv.wait_clients(0))
                 marks["steady"] = srv.rss_kib()
             for phase in (lambda: phase_many_clients(srv, opts.clients), mark, lambda: phase_huge_bulk(srv),
                           lambda: phase_slow_reader(srv), lambda: phase_half_commands(srv),
@@ -298,7 +313,7 @@ def main():
                     check("server alive", False, srv.read_log())
                     break
             if srv.alive():
-                time.sleep(0.5)
+                check("server dropped the second round's clients", srv.wait_clients(0))
                 rss_end = srv.rss_kib()
                 growth = rss_end - rss_start
                 steady = rss_end - marks.get("steady", rss_start)
