@@ -218,19 +218,26 @@ int runnel_xreadgroup(runnel_t *r, const runnel_xreadgroup_args_t *a, runnel_ent
             goto out;
         }
         start = grp_id_next(g->groups[gslot].last_id, &ovf);
-        memset(&p, 0, sizeof p);
-        p.g = g;
-        p.gslot = gslot;
-        p.noack = a->noack;
-        p.free_nacks = grp_pel_free(g);
-        rc = runnel__entry_ids(r, sidx, start, RUNNEL_ID_MAX, count, plan_cb, &p);
-        if (rc < 0 && rc != PLAN_STOP)
-            goto out;
-        if (p.n == 0) {
-            rc = RUNNEL_ERR_POOL_PEL;
-            goto out;
+        /* The planning pass finds how many entries the PEL can take. When
+         * it has room for COUNT entries (or NOACK adds none) the answer is
+         * COUNT itself, and the pass - a walk over the entries' IDs - is
+         * skipped: the record then carries COUNT, which replay applies to
+         * the same entries with the same result. */
+        if (count <= 0 || (!a->noack && grp_pel_free(g) < (uint64_t)count)) {
+            memset(&p, 0, sizeof p);
+            p.g = g;
+            p.gslot = gslot;
+            p.noack = a->noack;
+            p.free_nacks = grp_pel_free(g);
+            rc = runnel__entry_ids(r, sidx, start, RUNNEL_ID_MAX, count, plan_cb, &p);
+            if (rc < 0 && rc != PLAN_STOP)
+                goto out;
+            if (p.n == 0) {
+                rc = RUNNEL_ERR_POOL_PEL;
+                goto out;
+            }
+            count = p.n;
         }
-        count = p.n;
     }
 
     cslot = grp_consumer_find(g, gslot, a->consumer, &cpos);

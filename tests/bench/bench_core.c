@@ -23,7 +23,8 @@
  *             appended is 4x the store -> erases per MiB of payload, bytes
  *             programmed per payload byte in steady state, wear max-min
  * and, once, the arena bytes one more stream / group / consumer / pending
- * entry / node costs (runnel_arena_size differences).
+ * entry / node costs (runnel_arena_size differences), and the interleaved
+ * streams table (bench_interleaved.c: 1 to 1,000 streams written in turn).
  *
  * This is a benchmark, not a test: it fails only if an engine call fails.
  * Host CPU numbers depend on the machine; the byte and erase counts do not.
@@ -38,6 +39,7 @@
 
 #include "runnel.h"
 #include "ram_bd.h"
+#include "bench_interleaved.h"
 
 #define STORE_BYTES (4u * 1024u * 1024u)
 #define BLOCK_SIZE 4096u
@@ -503,5 +505,6 @@ int main(int argc, char **argv)
            "390 erases/MiB; 128 B: 1.115 B/B, 293 erases/MiB; 3-17 M appends/s. "
            "littlefs 32 B sync each record: 66.2 B/B, 33,239 erases/MiB.\n");
     print_ram();
+    bench_interleaved_table(quick);
     return 0;
 }
