@@ -2,8 +2,11 @@
 # runneld_test.sh <runneld> <case> - host tests of the runneld binary, run by
 # ctest (tests/host/runneld.cmake). Each case starts its own server on a
 # private unix socket (and a TCP port derived from the pid) in a temp dir,
-# talks to it with redis-cli / bash's /dev/tcp, and stops it.
+# talks to it with redis-cli / bash's /dev/tcp, and stops it. Waits go
+# through wait.sh's wait_until (a condition, with a bound), never a sleep.
+# Exit status: 0 pass, 1 fail, 77 skipped (ctest SKIP_RETURN_CODE).
 set -u
+. "${BASH_SOURCE%/*}/wait.sh"
 RD="$1"
 CASE="$2"
 D=$(mktemp -d /tmp/runneld-test.XXXXXX)
@@ -14,30 +17,32 @@ fail() { echo "FAIL: $*"; echo "--- server log:"; cat "$D/log" 2>/dev/null; exit
 PORT=$(( 20000 + ($$ * 7 + RANDOM) % 30000 ))
 SOCK="$D/s.sock"
 
+# The server answers PING (NOAUTH counts: it is up), or it has exited.
+answers_or_exited() {
+    process_exited "$PID" || redis-cli -s "$SOCK" ping 2>&1 | grep -Eq "PONG|NOAUTH"
+}
+
 start() {
     local attempt
     for attempt in 1 2 3 4 5; do
         "$RD" --port "$PORT" --unixsocket "$SOCK" --dir "$D" "$@" > "$D/log" 2>&1 &
         PID=$!
-        for _ in $(seq 100); do
-            redis-cli -s "$SOCK" ping 2>&1 | grep -Eq "PONG|NOAUTH" && return 0
-            kill -0 "$PID" 2>/dev/null || break
-            sleep 0.1
-        done
+        wait_until 10 answers_or_exited && ! process_exited "$PID" && return 0
         # Another test took the port: pick another one.
-        if ! kill -0 "$PID" 2>/dev/null && grep -q "Address already in use" "$D/log"; then
+        if process_exited "$PID" && grep -q "Address already in use" "$D/log"; then
             wait "$PID" 2>/dev/null
             PORT=$(( 20000 + (RANDOM * 7 + attempt) % 30000 ))
             continue
         fi
-        kill -0 "$PID" 2>/dev/null || fail "runneld exited at start"
-        fail "runneld did not answer PING"
+        process_exited "$PID" && fail "runneld exited at start"
+        fail "runneld did not answer PING within 10 s"
     done
     fail "no free port"
 }
 
 stop_term() {
     kill -TERM "$PID"
+    wait_exit "$PID" 10 || fail "still running 10 s after SIGTERM"
     wait "$PID"
     local rc=$?
     PID=
@@ -45,6 +50,38 @@ stop_term() {
     grep -q "Received SIGTERM scheduling shutdown..." "$D/log" || fail "no shutdown log line"
     grep -q "ready to exit, bye bye" "$D/log" || fail "no bye line"
     [ ! -e "$SOCK" ] || fail "unix socket left behind"
+}
+
+# fd_call FD WORDS...: sends an inline command on an open /dev/tcp fd and
+# prints the reply: a status or error line, or a bulk string's body.
+fd_call() {
+    local fd=$1 line n body
+    shift
+    printf '%s\r\n' "$*" >&"$fd"
+    IFS= read -r -t 5 -u "$fd" line || return 1
+    line=${line%$'\r'}
+    case $line in
+        \$-1) ;;
+        \$*)
+            n=${line#\$}
+            IFS= read -r -t 5 -u "$fd" -N $((n + 2)) body || return 1
+            printf '%s\n' "${body%$'\r\n'}"
+            ;;
+        *) printf '%s\n' "$line" ;;
+    esac
+}
+
+# connected_clients_on_fd FD N: INFO clients, asked on FD, says N clients.
+connected_clients_on_fd() {
+    fd_call "$1" INFO clients | tr -d '\r' | grep -qx "connected_clients:$2"
+}
+
+# A client whose last command is XRANGE has more than 8 KiB of replies
+# waiting (CLIENT LIST obl), over half of --client-output-buffer-limit 16kb.
+xrange_client_paused() {
+    redis-cli -p "$PORT" CLIENT LIST | awk '
+        / cmd=xrange / { for (i = 1; i <= NF; i++) if ($i ~ /^obl=/ && substr($i, 5) + 0 > 8192) f = 1 }
+        END { exit !f }'
 }
 
 case "$CASE" in
@@ -64,7 +101,9 @@ smoke)
     ;;
 sigint)
     start
-    kill -INT "$PID"; wait "$PID"; rc=$?; PID=
+    kill -INT "$PID"
+    wait_exit "$PID" 10 || fail "still running 10 s after SIGINT"
+    wait "$PID"; rc=$?; PID=
     [ "$rc" -eq 0 ] || fail "exit status $rc after SIGINT"
     grep -q "Received SIGINT scheduling shutdown..." "$D/log" || fail "no SIGINT line"
     ;;
@@ -91,21 +130,26 @@ limits)
       printf '\r\n$40000\r\n'; head -c 30000 /dev/zero | tr '\0' 'c'; } >&3 2>/dev/null
     timeout 5 cat <&3 >/dev/null
     exec 3<&-
-    ok=0
-    for _ in $(seq 50); do
-        grep -q "Closing client that reached max query buffer length" "$D/log" && { ok=1; break; }
-        sleep 0.1
-    done
-    [ "$ok" = 1 ] || fail "no query-buffer log line"
+    wait_until 5 grep -q "Closing client that reached max query buffer length" "$D/log" ||
+        fail "no query-buffer log line"
     grep -q 'qbuf initial bytes: "\*3..\$4..ECHO' "$D/log" || fail "the multibulk was not the one closed"
-    # maxclients: with 3 connections held, the 4th is refused.
+    # maxclients: with 3 connections held, the 4th is refused. Each of the 3
+    # answers a command first, so the server has surely accepted it; the
+    # first one is authenticated, to watch INFO clients from inside.
     exec 4<>"/dev/tcp/127.0.0.1/$PORT" 5<>"/dev/tcp/127.0.0.1/$PORT" 6<>"/dev/tcp/127.0.0.1/$PORT"
-    sleep 0.3
+    R=$(fd_call 4 AUTH pw)
+    [ "$R" = "+OK" ] || fail "AUTH on a held connection: '$R'"
+    for fd in 5 6; do
+        R=$(fd_call $fd PING)
+        [ "$R" = "-NOAUTH Authentication required." ] || fail "PING on held connection $fd: '$R'"
+    done
     exec 7<>"/dev/tcp/127.0.0.1/$PORT"
     R=$(timeout 5 head -c 100 <&7 | tr -d '\r')
     [ "$R" = "-ERR max number of clients reached" ] || fail "maxclients: '$R'"
-    exec 4<&- 5<&- 6<&- 7<&-
-    sleep 0.3
+    # Closed slots are free again once the server has seen the closes.
+    exec 5<&- 6<&- 7<&-
+    wait_until 5 connected_clients_on_fd 4 1 || fail "closed connections still counted"
+    exec 4<&-
     [ "$(redis-cli -p "$PORT" -a pw --no-auth-warning PING)" = "PONG" ] || fail "slots not freed"
     redis-cli -p "$PORT" -a pw --no-auth-warning INFO stats | grep -q '^rejected_connections:1' || fail "rejected_connections"
     stop_term
@@ -125,7 +169,9 @@ output)
     exec 3<>"/dev/tcp/127.0.0.1/$PORT"
     (for i in $(seq 20000); do printf 'XRANGE s - + COUNT 20\r\n'; done) >&3 &
     WP=$!
-    sleep 2
+    # Ask once the server holds over half its 16 KiB output buffer for it:
+    # that is when runneld stops reading a client (backpressure).
+    wait_until 30 xrange_client_paused || fail "the never-reading client was not throttled"
     [ "$(redis-cli -p "$PORT" PING)" = "PONG" ] || fail "server stuck behind a slow reader"
     kill "$WP" 2>/dev/null; exec 3<&-
     redis-cli -p "$PORT" INFO stats | grep -q '^client_output_buffer_limit_disconnections:1' ||
@@ -134,7 +180,8 @@ output)
     ;;
 protected)
     IP=$(hostname -I 2>/dev/null | awk '{print $1}')
-    case "$IP" in ""|127.*|*:*) echo "SKIP: no non-loopback IPv4 address"; exit 0;; esac
+    # 77: ctest reports the test as skipped (SKIP_RETURN_CODE), not passed.
+    case "$IP" in ""|127.*|*:*) echo "SKIP: no non-loopback IPv4 address"; exit 77;; esac
     start --bind 127.0.0.1 "$IP"
     R=$(redis-cli -h "$IP" -p "$PORT" PING 2>&1)
     echo "$R" | grep -q "^DENIED Redis is running in protected mode" || fail "not denied: $R"
