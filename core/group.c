@@ -69,7 +69,7 @@ const uint8_t *grp_consumer_name(const struct runnel_groups *g, uint32_t cslot)
  * measure; nothing is written. */
 int runnel__groups_init(runnel_t *r, runnel__arena_t *arena)
 {
-    const runnel_config_t *cfg = runnel__config(r);
+    const runnel_config_t *cfg = &r->cfg;
     struct runnel_groups *g = grp_tables(r);
     struct runnel_groups t;
     uint32_t i;

@@ -47,11 +47,20 @@ static inline bool runnel__arena_counting(const runnel__arena_t *a)
     return a->base == NULL;
 }
 
-/* The configuration with every default applied (set by runnel_format). */
+/* The configuration with every default applied (set by runnel_format in
+ * open.c, for the command layer: the engine layers read r->cfg). */
 const runnel_config_t *runnel__config(const runnel_t *r);
+
+/* ---- commit path (commit.c), used by both halves ---- */
 
 /* Clock: milliseconds from the port. */
 uint64_t runnel__now(runnel_t *r);
+
+/* Appends one metadata record (group create, delivery, ack, claim, ...) to
+ * the log under the store's commit policy; the record types are listed in
+ * FORMAT.md. May reclaim the oldest block; NOSPC when the ring is full and
+ * the policy refuses (the caller must then change nothing). */
+int runnel__journal(runnel_t *r, uint8_t type, const void *body, size_t len);
 
 /* ---- stream half, used by the group half ---- */
 
@@ -92,14 +101,9 @@ int runnel__entry_ids(runnel_t *r, uint32_t sidx, runnel_id_t start, runnel_id_t
 int runnel__entry_get(runnel_t *r, uint32_t sidx, runnel_id_t id,
                       runnel_entry_fn fn, void *ctx);
 
-/* Reports a key-space event for stream sidx to config.notify, if set. */
+/* Reports a key-space event for stream sidx to config.notify, if set
+ * (stream_table.c: the event carries the stream's name). */
 void runnel__notify(runnel_t *r, uint32_t sidx, runnel_key_event_t ev);
-
-/* Appends one metadata record (group create, delivery, ack, claim, ...) to
- * the log under the store's commit policy; the record types are listed in
- * FORMAT.md. May reclaim the oldest block; NOSPC when the ring is full and
- * the policy refuses (the caller must then change nothing). */
-int runnel__journal(runnel_t *r, uint8_t type, const void *body, size_t len);
 
 /* ---- group half, used by the stream half ---- */
 

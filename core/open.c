@@ -1,11 +1,16 @@
 /*
  * open.c - configuration defaults, carving the arena, formatting a store,
- * the commit policy, and the small public calls around them (select,
- * poll, commit, node limits, stats, locking).
+ * and the small public calls about the whole store (select, node limits,
+ * stats).
  *
  * One layout function serves runnel_arena_size() and runnel_format(): the
  * arena's counting mode (base == NULL) measures exactly what the real run
  * takes, so the two can never disagree.
+ *
+ * Layer: this is the top of the engine. Formatting sets up every layer
+ * below it (log, commit path, stream half, group half), so it may call all
+ * of them and nothing below calls it. The commit path it used to hold is
+ * core/commit.c.
  */
 #include <string.h>
 
@@ -195,8 +200,7 @@ int runnel_format(runnel_t **out, const runnel_config_t *cfg)
     err = runnel__log_format(&r->log);
     if (err < 0)
         return err;
-    r->last_commit_ms = runnel__now(r);
-    r->bytes_at_commit = r->stats.bytes_appended;
+    runnel__commit_mark(r);
     *out = r;
     return 0;
 }
@@ -204,118 +208,6 @@ int runnel_format(runnel_t **out, const runnel_config_t *cfg)
 const runnel_config_t *runnel__config(const runnel_t *r)
 {
     return &r->cfg;
-}
-
-uint64_t runnel__now(runnel_t *r)
-{
-    return r->cfg.clock->now_ms(r->cfg.clock->ctx);
-}
-
-void runnel__lock(runnel_t *r)
-{
-    if (r->cfg.lock != NULL && r->cfg.lock->lock != NULL)
-        r->cfg.lock->lock(r->cfg.lock->ctx);
-}
-
-void runnel__unlock(runnel_t *r)
-{
-    if (r->cfg.lock != NULL && r->cfg.lock->unlock != NULL)
-        r->cfg.lock->unlock(r->cfg.lock->ctx);
-}
-
-int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len, runnel_pos_t *pos)
-{
-    runnel__iov_t iov;
-    runnel_pos_t ignored;
-
-    if (len > runnel__log_max_body(&r->log))
-        return RUNNEL_ERR_ENTRY_TOO_LARGE;
-    iov.p = body;
-    iov.len = len;
-    return runnel__log_append(&r->log, type, &iov, 1, pos != NULL ? pos : &ignored);
-}
-
-static int commit_now(runnel_t *r)
-{
-    int err = 0;
-
-    if (r->log.committed != r->log.head)
-        err = runnel__log_commit(&r->log);
-    if (err == 0) {
-        r->last_commit_ms = runnel__now(r);
-        r->bytes_at_commit = r->stats.bytes_appended;
-    }
-    return err;
-}
-
-/* INTERVAL commits when either trigger fired. The clock may stand still or
- * go backwards (a device without RTC): a backwards step counts as elapsed
- * so a wrong clock can delay a commit by at most one interval. */
-static bool interval_due(runnel_t *r)
-{
-    uint64_t now = runnel__now(r);
-
-    if (now < r->last_commit_ms || now - r->last_commit_ms >= r->cfg.commit_interval_ms)
-        return true;
-    return r->cfg.commit_interval_bytes != 0 &&
-           r->stats.bytes_appended - r->bytes_at_commit >= r->cfg.commit_interval_bytes;
-}
-
-int runnel__after_mutation(runnel_t *r)
-{
-    switch (r->cfg.commit_policy) {
-    case RUNNEL_COMMIT_ALWAYS:
-        return commit_now(r);
-    case RUNNEL_COMMIT_INTERVAL:
-        return interval_due(r) ? commit_now(r) : 0;
-    default:
-        return 0;
-    }
-}
-
-int runnel__journal(runnel_t *r, uint8_t type, const void *body, size_t len)
-{
-    int err = runnel__append(r, type, body, len, NULL);
-    if (err < 0)
-        return err;
-    return runnel__after_mutation(r);
-}
-
-void runnel__notify(runnel_t *r, uint32_t sidx, runnel_key_event_t ev)
-{
-    runnel_str_t key;
-
-    if (r->cfg.notify == NULL || sidx >= r->streams_cap || !r->streams[sidx].used)
-        return;
-    key.p = (const char *)runnel__stream_name(r, sidx);
-    key.len = r->streams[sidx].name_len;
-    r->cfg.notify(r->cfg.notify_ctx, r->streams[sidx].db, key, ev);
-}
-
-int runnel_commit(runnel_t *r)
-{
-    int err;
-
-    if (r == NULL)
-        return RUNNEL_ERR_INVAL;
-    runnel__lock(r);
-    err = commit_now(r);
-    runnel__unlock(r);
-    return err;
-}
-
-int runnel_poll(runnel_t *r)
-{
-    int err = 0;
-
-    if (r == NULL)
-        return RUNNEL_ERR_INVAL;
-    runnel__lock(r);
-    if (r->cfg.commit_policy == RUNNEL_COMMIT_INTERVAL && r->log.committed != r->log.head &&
-        interval_due(r))
-        err = commit_now(r);
-    runnel__unlock(r);
-    return err;
 }
 
 int runnel_select(runnel_t *r, uint32_t db)

@@ -196,7 +196,8 @@ struct runnel {
     struct runnel_groups groups;
 };
 
-/* ---- open.c ---- */
+/* ---- commit path (commit.c; runnel__now and runnel__journal are in
+ * internal.h, for the group half too) ---- */
 void runnel__lock(runnel_t *r);
 void runnel__unlock(runnel_t *r);
 /* Appends a record without committing (NOSPC, ENTRY_TOO_LARGE, IO). */
@@ -204,6 +205,9 @@ int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len,
                    runnel_pos_t *pos);
 /* Applies the commit policy after a mutation. */
 int runnel__after_mutation(runnel_t *r);
+/* Restarts the commit policy's interval and byte count from now (format,
+ * and every commit). */
+void runnel__commit_mark(runnel_t *r);
 
 /* ---- id helpers (id.c) ---- */
 runnel_id_t runnel__id_incr(runnel_id_t id, bool *overflow);

@@ -7,6 +7,9 @@
  * is short. Deleting leaves a tombstone; when tombstones pile up (many
  * create/delete cycles) the hash is rebuilt from the slots, which is cheap
  * and needs no extra memory.
+ *
+ * Key-space events (runnel__notify) start here too: they carry the
+ * stream's name, and the commit path below the stream half cannot read it.
  */
 #include <string.h>
 
@@ -189,4 +192,15 @@ int runnel__create_stream(runnel_t *r, runnel_str_t key, uint32_t *sidx)
     *sidx = s;
     runnel__notify(r, s, RUNNEL_EV_CREATED);
     return err;
+}
+
+void runnel__notify(runnel_t *r, uint32_t sidx, runnel_key_event_t ev)
+{
+    runnel_str_t key;
+
+    if (r->cfg.notify == NULL || sidx >= r->streams_cap || !r->streams[sidx].used)
+        return;
+    key.p = (const char *)runnel__stream_name(r, sidx);
+    key.len = r->streams[sidx].name_len;
+    r->cfg.notify(r->cfg.notify_ctx, r->streams[sidx].db, key, ev);
 }

@@ -1,0 +1,125 @@
+/*
+ * commit.c - the commit path: the services every engine module above the
+ * log uses to change the store, and the public calls that drive commits.
+ *
+ * It owns:
+ *   - runnel__append: one record into the log's write page, no commit;
+ *   - the commit policy (ALWAYS / INTERVAL / NONE, like Redis's
+ *     appendfsync): runnel__after_mutation after each change, runnel_poll
+ *     for the interval trigger, runnel_commit on request, and the
+ *     bookkeeping in struct runnel (last_commit_ms, bytes_at_commit);
+ *   - runnel__journal (append + policy) for records of the group half;
+ *   - the port's clock and lock as every public call takes them.
+ *
+ * Layer: it sits between the log (core/log.c) and the stream half. It calls
+ * only the log and the port, never a stream or group function, so both
+ * halves can call it without a dependency circle (tools/check-layers.sh).
+ * Key-space events need the stream's name, so runnel__notify lives with the
+ * stream table (core/stream_table.c), not here.
+ */
+#include "store.h"
+
+uint64_t runnel__now(runnel_t *r)
+{
+    return r->cfg.clock->now_ms(r->cfg.clock->ctx);
+}
+
+void runnel__lock(runnel_t *r)
+{
+    if (r->cfg.lock != NULL && r->cfg.lock->lock != NULL)
+        r->cfg.lock->lock(r->cfg.lock->ctx);
+}
+
+void runnel__unlock(runnel_t *r)
+{
+    if (r->cfg.lock != NULL && r->cfg.lock->unlock != NULL)
+        r->cfg.lock->unlock(r->cfg.lock->ctx);
+}
+
+void runnel__commit_mark(runnel_t *r)
+{
+    r->last_commit_ms = runnel__now(r);
+    r->bytes_at_commit = r->stats.bytes_appended;
+}
+
+int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len, runnel_pos_t *pos)
+{
+    runnel__iov_t iov;
+    runnel_pos_t ignored;
+
+    if (len > runnel__log_max_body(&r->log))
+        return RUNNEL_ERR_ENTRY_TOO_LARGE;
+    iov.p = body;
+    iov.len = len;
+    return runnel__log_append(&r->log, type, &iov, 1, pos != NULL ? pos : &ignored);
+}
+
+static int commit_now(runnel_t *r)
+{
+    int err = 0;
+
+    if (r->log.committed != r->log.head)
+        err = runnel__log_commit(&r->log);
+    if (err == 0)
+        runnel__commit_mark(r);
+    return err;
+}
+
+/* INTERVAL commits when either trigger fired. The clock may stand still or
+ * go backwards (a device without RTC): a backwards step counts as elapsed
+ * so a wrong clock can delay a commit by at most one interval. */
+static bool interval_due(runnel_t *r)
+{
+    uint64_t now = runnel__now(r);
+
+    if (now < r->last_commit_ms || now - r->last_commit_ms >= r->cfg.commit_interval_ms)
+        return true;
+    return r->cfg.commit_interval_bytes != 0 &&
+           r->stats.bytes_appended - r->bytes_at_commit >= r->cfg.commit_interval_bytes;
+}
+
+int runnel__after_mutation(runnel_t *r)
+{
+    switch (r->cfg.commit_policy) {
+    case RUNNEL_COMMIT_ALWAYS:
+        return commit_now(r);
+    case RUNNEL_COMMIT_INTERVAL:
+        return interval_due(r) ? commit_now(r) : 0;
+    default:
+        return 0;
+    }
+}
+
+int runnel__journal(runnel_t *r, uint8_t type, const void *body, size_t len)
+{
+    int err = runnel__append(r, type, body, len, NULL);
+    if (err < 0)
+        return err;
+    return runnel__after_mutation(r);
+}
+
+int runnel_commit(runnel_t *r)
+{
+    int err;
+
+    if (r == NULL)
+        return RUNNEL_ERR_INVAL;
+    runnel__lock(r);
+    err = commit_now(r);
+    runnel__unlock(r);
+    return err;
+}
+
+int runnel_poll(runnel_t *r)
+{
+    int err = 0;
+
+    if (r == NULL)
+        return RUNNEL_ERR_INVAL;
+    runnel__lock(r);
+    if (r->cfg.commit_policy == RUNNEL_COMMIT_INTERVAL && r->log.committed != r->log.head &&
+        interval_due(r))
+        err = commit_now(r);
+    runnel__unlock(r);
+    return err;
+}
