@@ -88,9 +88,21 @@ struct runnel_groups {
 #define RUNNEL_REC_AUTOCLAIM       0x29u
 #define RUNNEL_REC_GROUP_LAST      0x2Fu
 
-/* The declarations the stream half calls live in internal.h:
- * runnel__groups_init, runnel__groups_count, runnel__groups_drop_stream,
- * runnel__groups_stats. Additions below are optional for the stream half. */
+/* ---- what the engine's top (open.c) calls; nothing in the stream half
+ * calls the group half (internal.h, struct runnel__stream_hooks) ---- */
+
+/* Arena needs and initialisation of the group tables. */
+int runnel__groups_init(runnel_t *r, runnel__arena_t *arena);
+
+/* Number of groups of stream sidx (the groups_count hook). */
+uint32_t runnel__groups_count(runnel_t *r, uint32_t sidx);
+
+/* Frees every group, consumer and PEL entry of stream sidx (the
+ * stream_gone hook: DEL, FLUSH*, RENAME over it). */
+void runnel__groups_drop_stream(runnel_t *r, uint32_t sidx);
+
+/* Fills the group half of runnel_stats_t. */
+void runnel__groups_stats(runnel_t *r, runnel_stats_t *out);
 
 /* A stream moved from one stream-table slot to another (RENAME that does
  * not keep the slot): its groups follow. No-op when from == to. */

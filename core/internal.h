@@ -12,6 +12,10 @@
  * struct runnel_groups from core/group.h (group half). Functions named
  * runnel__* are internal; the double underscore keeps them out of the
  * public namespace.
+ *
+ * Where the stream half needs something only the group half knows (drop a
+ * deleted stream's groups, count them for XINFO STREAM), it calls through
+ * struct runnel__stream_hooks below, which open.c fills in at format.
  */
 #ifndef RUNNEL_INTERNAL_H
 #define RUNNEL_INTERNAL_H
@@ -105,19 +109,21 @@ int runnel__entry_get(runnel_t *r, uint32_t sidx, runnel_id_t id,
  * (stream_table.c: the event carries the stream's name). */
 void runnel__notify(runnel_t *r, uint32_t sidx, runnel_key_event_t ev);
 
-/* ---- group half, used by the stream half ---- */
-
-/* Arena needs and initialisation of the group tables. */
-int runnel__groups_init(runnel_t *r, runnel__arena_t *arena);
-
-/* Number of groups of stream sidx. */
-uint32_t runnel__groups_count(runnel_t *r, uint32_t sidx);
-
-/* Frees every group, consumer and PEL entry of stream sidx (DEL, FLUSH*,
- * RENAME over it). Blocked-client wake-ups are the caller's business. */
-void runnel__groups_drop_stream(runnel_t *r, uint32_t sidx);
-
-/* Fills the group half of runnel_stats_t. */
-void runnel__groups_stats(runnel_t *r, runnel_stats_t *out);
+/* ---- the stream half's calls into the group half, inverted ----
+ *
+ * The stream half sits below the group half, yet deleting a stream must
+ * free its groups and XINFO STREAM reports how many it has. Rather than
+ * call up, the stream half calls these pointers (through
+ * runnel__stream_gone / runnel__stream_groups, store.h), and open.c points
+ * them at the group half when it formats the store. A NULL hook means
+ * nothing hangs off streams. */
+struct runnel__stream_hooks {
+    /* Stream sidx is being deleted (DEL, FLUSH*, RENAME over it), after its
+     * deletion was journalled and before its slot is freed: free whatever
+     * belongs to it. Blocked-client wake-ups are the caller's business. */
+    void (*stream_gone)(runnel_t *r, uint32_t sidx);
+    /* Number of consumer groups of stream sidx (XINFO STREAM). */
+    uint32_t (*groups_count)(runnel_t *r, uint32_t sidx);
+};
 
 #endif /* RUNNEL_INTERNAL_H */

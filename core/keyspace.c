@@ -2,7 +2,8 @@
  * keyspace.c - what a Redis-compatible server needs around streams: EXISTS,
  * DEL, RENAME, DBSIZE, SCAN, FLUSHDB, FLUSHALL, in numbered databases.
  *
- * Deleting a stream frees its groups (group half), its nodes and its slot;
+ * Deleting a stream frees its groups (group half, reached through the
+ * stream_gone hook: this file never calls it), its nodes and its slot;
  * the entries stay in the log as garbage until their block is reclaimed.
  * Each change is journalled before RAM changes, so a full ring under the
  * REFUSE policy leaves everything as it was.
@@ -19,7 +20,7 @@
 static void forget_stream(runnel_t *r, uint32_t sidx)
 {
     runnel__notify(r, sidx, RUNNEL_EV_DELETED);
-    runnel__groups_drop_stream(r, sidx);
+    runnel__stream_gone(r, sidx);        /* its groups (internal.h hooks) */
     runnel__stream_nodes_clear(r, sidx);
     runnel__stream_free(r, sidx);
 }

@@ -8,9 +8,10 @@
  * takes, so the two can never disagree.
  *
  * Layer: this is the top of the engine. Formatting sets up every layer
- * below it (log, commit path, stream half, group half), so it may call all
- * of them and nothing below calls it. The commit path it used to hold is
- * core/commit.c.
+ * below it (log, commit path, stream half, group half) and wires the
+ * stream half's hooks to the group half (struct runnel__stream_hooks in
+ * internal.h), so it may call all of them and nothing below calls it.
+ * The commit path it used to hold is core/commit.c.
  */
 #include <string.h>
 
@@ -188,6 +189,9 @@ int runnel_format(runnel_t **out, const runnel_config_t *cfg)
         r->node_free[i] = r->nodes_cap - 1u - i;
     }
     r->scan_node = RUNNEL__NONE;
+    /* The stream half reaches the group half only through these. */
+    r->hooks.stream_gone = runnel__groups_drop_stream;
+    r->hooks.groups_count = runnel__groups_count;
     r->node_max_entries = c.node_max_entries;
     r->node_max_bytes = c.node_max_bytes;
 

@@ -193,6 +193,7 @@ struct runnel {
     uint64_t last_commit_ms;
     uint64_t bytes_at_commit;
 
+    struct runnel__stream_hooks hooks;  /* into the group half (internal.h) */
     struct runnel_groups groups;
 };
 
@@ -223,6 +224,10 @@ int runnel__stream_set_name(runnel_t *r, uint32_t sidx, runnel_str_t key);
 void runnel__hash_rebuild(runnel_t *r);
 /* Journals the creation of an allocated slot. */
 int runnel__journal_create(runnel_t *r, uint32_t sidx);
+/* The hooks into the group half (struct runnel__stream_hooks): a stream is
+ * being deleted; how many groups a stream has (0 without a hook). */
+void runnel__stream_gone(runnel_t *r, uint32_t sidx);
+uint32_t runnel__stream_groups(runnel_t *r, uint32_t sidx);
 
 /* ---- nodes (node.c) ---- */
 uint32_t runnel__node_alloc(runnel_t *r);     /* RUNNEL__NONE when full */

@@ -8,8 +8,10 @@
  * create/delete cycles) the hash is rebuilt from the slots, which is cheap
  * and needs no extra memory.
  *
- * Key-space events (runnel__notify) start here too: they carry the
- * stream's name, and the commit path below the stream half cannot read it.
+ * It also owns what other modules learn about a slot from outside the
+ * stream half: key-space events (runnel__notify, which needs the name) and
+ * the hooks into the group half (runnel__stream_gone, _groups), which the
+ * stream half calls instead of calling the group half (internal.h).
  */
 #include <string.h>
 
@@ -203,4 +205,15 @@ void runnel__notify(runnel_t *r, uint32_t sidx, runnel_key_event_t ev)
     key.p = (const char *)runnel__stream_name(r, sidx);
     key.len = r->streams[sidx].name_len;
     r->cfg.notify(r->cfg.notify_ctx, r->streams[sidx].db, key, ev);
+}
+
+void runnel__stream_gone(runnel_t *r, uint32_t sidx)
+{
+    if (r->hooks.stream_gone != NULL)
+        r->hooks.stream_gone(r, sidx);
+}
+
+uint32_t runnel__stream_groups(runnel_t *r, uint32_t sidx)
+{
+    return r->hooks.groups_count != NULL ? r->hooks.groups_count(r, sidx) : 0;
 }
