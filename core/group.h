@@ -70,7 +70,7 @@ struct runnel_groups {
     uint32_t *pel_free;            /* free NACK slots: pel_cap - pel_used of them */
     uint32_t pel_cap, pel_used;
 
-    uint8_t *rec_buf;              /* journal record scratch (see group_journal.c) */
+    uint8_t *rec_buf;              /* journal record scratch (see group_record.c) */
     uint32_t rec_cap;
     bool replaying;                /* mount replay: do not journal again */
 };

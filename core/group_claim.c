@@ -270,19 +270,6 @@ static bool listed_before(const runnel_id_t *ids, size_t i)
     return false;
 }
 
-static void claim_record(runnel_t *r, grp_rec_t *w, uint32_t sidx, const runnel_xclaim_args_t *a,
-                         const grp_claim_params_t *p)
-{
-    grp_rec_begin(r, w, sidx, a->group);
-    grp_rec_str(w, a->consumer);
-    grp_rec_u64(w, p->now);
-    grp_rec_u64(w, p->min_idle);
-    grp_rec_u64(w, p->delivery_time);
-    grp_rec_u64(w, (uint64_t)(p->retrycount + 1));
-    grp_rec_u64(w, (p->force ? 1u : 0u) | (p->justid ? 2u : 0u) | (p->has_lastid ? 4u : 0u));
-    grp_rec_id(w, p->lastid);
-}
-
 int runnel_xclaim(runnel_t *r, const runnel_xclaim_args_t *a, runnel_entry_fn fn, void *ctx)
 {
     struct runnel_groups *g;
@@ -360,7 +347,7 @@ int runnel_xclaim(runnel_t *r, const runnel_xclaim_args_t *a, runnel_entry_fn fn
     do {
         grp_rec_t w;
         size_t start = i;
-        claim_record(r, &w, sidx, a, &p);
+        grp_rec_claim(r, &w, sidx, a->group, a->consumer, &p);
         while (i < a->nids && grp_rec_room(&w) >= 2u * RUNNEL_VARINT_MAX)
             grp_rec_id(&w, a->ids[i++]);
         rc = grp_rec_commit(r, &w, RUNNEL_REC_CLAIM);
@@ -499,13 +486,8 @@ int runnel_xautoclaim(runnel_t *r, const runnel_xautoclaim_args_t *a, runnel_id_
             goto out;
         }
     }
-    grp_rec_begin(r, &w, sidx, a->group);
-    grp_rec_str(&w, a->consumer);
-    grp_rec_u64(&w, now);
-    grp_rec_u64(&w, a->min_idle_ms);
-    grp_rec_id(&w, a->start);
-    grp_rec_u64(&w, a->count);
-    grp_rec_u64(&w, a->justid ? 1u : 0u);
+    grp_rec_autoclaim(r, &w, sidx, a->group, a->consumer, now, a->min_idle_ms, a->start,
+                      a->count, a->justid);
     rc = grp_rec_commit(r, &w, RUNNEL_REC_AUTOCLAIM);
     if (rc < 0)
         goto out;

@@ -28,9 +28,7 @@ static int journal_group_id(runnel_t *r, uint8_t type, uint32_t sidx, runnel_str
                             runnel_id_t id, int64_t entries_read)
 {
     grp_rec_t w;
-    grp_rec_begin(r, &w, sidx, group);
-    grp_rec_id(&w, id);
-    grp_rec_u64(&w, (uint64_t)(entries_read + 1));
+    grp_rec_group_pos(r, &w, sidx, group, id, entries_read);
     return grp_rec_commit(r, &w, type);
 }
 
@@ -184,9 +182,7 @@ int runnel_xgroup_createconsumer(runnel_t *r, runnel_str_t key, runnel_str_t gro
         goto out;
     }
     now = runnel__now(r);
-    grp_rec_begin(r, &w, sidx, group);
-    grp_rec_str(&w, consumer);
-    grp_rec_u64(&w, now);
+    grp_rec_consumer_create(r, &w, sidx, group, consumer, now);
     rc = grp_rec_commit(r, &w, RUNNEL_REC_CONSUMER_CREATE);
     if (rc < 0)
         goto out;
@@ -222,8 +218,7 @@ int runnel_xgroup_delconsumer(runnel_t *r, runnel_str_t key, runnel_str_t group,
     cslot = grp_consumer_find(g, gslot, consumer, NULL);
     if (cslot == RUNNEL__FREE)
         goto out;
-    grp_rec_begin(r, &w, sidx, group);
-    grp_rec_str(&w, consumer);
+    grp_rec_consumer(r, &w, sidx, group, consumer);
     rc = grp_rec_commit(r, &w, RUNNEL_REC_CONSUMER_DELETE);
     if (rc < 0)
         goto out;

@@ -7,7 +7,12 @@
  *   group_cmd.c      XGROUP *, XINFO GROUPS / CONSUMERS
  *   group_read.c     XREADGROUP, XACK
  *   group_claim.c    XPENDING, XCLAIM, XAUTOCLAIM
- *   group_journal.c  the 0x20..0x2F records: encode, replay, snapshot
+ *   group_record.c   the 0x20..0x29 record bodies: encode, journal
+ *   group_replay.c   the same records read back: mount replay, snapshot
+ *
+ * Inside the half, calls go one way too: group.c and group_lag.c (tables)
+ * <- group_record.c (encoder) <- group_cmd/read/claim.c (commands and
+ * their apply functions) <- group_replay.c (replay and checkpoint).
  *
  * Every mutation follows one shape: look up, check pools (plan), journal,
  * apply. The apply step is a deterministic function of the journalled
@@ -98,20 +103,44 @@ int grp_apply_autoclaim(runnel_t *r, uint32_t sidx, uint32_t gslot, runnel_str_t
                         bool justid, runnel_id_t *next, runnel_id_t *deleted, size_t *ndeleted,
                         runnel_entry_fn fn, void *ctx);
 
-/* ---- journal (group_journal.c) ---- */
+/* ---- record bodies (group_record.c; decoded by group_replay.c) ---- */
 typedef struct grp_rec {
     uint8_t *buf;
     size_t cap, len;
     bool overflow;
 } grp_rec_t;
-/* Starts a record for (stream sidx, group name). */
+/* Starts a record for (stream sidx, group name): the common header, and
+ * the whole body of 0x22 GROUP_DESTROY. */
 void grp_rec_begin(runnel_t *r, grp_rec_t *w, uint32_t sidx, runnel_str_t group);
-void grp_rec_u64(grp_rec_t *w, uint64_t v);
-void grp_rec_str(grp_rec_t *w, runnel_str_t s);
+/* Appends one ID (the lists of 0x26 ACK and 0x27 CLAIM). */
 void grp_rec_id(grp_rec_t *w, runnel_id_t id);
 /* Bytes still free in the record. */
 size_t grp_rec_room(const grp_rec_t *w);
 /* Appends the record (unless replaying). INVAL if it overflowed. */
 int grp_rec_commit(runnel_t *r, grp_rec_t *w, uint8_t type);
+/* 0x20 GROUP_CREATE, 0x21 GROUP_SETID. */
+void grp_rec_group_pos(runnel_t *r, grp_rec_t *w, uint32_t sidx, runnel_str_t group,
+                       runnel_id_t last_id, int64_t entries_read);
+/* 0x24 CONSUMER_DELETE; also the common start of 0x23, 0x25, 0x27-0x29. */
+void grp_rec_consumer(runnel_t *r, grp_rec_t *w, uint32_t sidx, runnel_str_t group,
+                      runnel_str_t consumer);
+/* 0x23 CONSUMER_CREATE. */
+void grp_rec_consumer_create(runnel_t *r, grp_rec_t *w, uint32_t sidx, runnel_str_t group,
+                             runnel_str_t consumer, uint64_t seen_time);
+/* 0x25 DELIVERY (XREADGROUP). */
+void grp_rec_delivery(runnel_t *r, grp_rec_t *w, uint32_t sidx, runnel_str_t group,
+                      runnel_str_t consumer, bool new_entries, bool noack, runnel_id_t after,
+                      int64_t count, uint64_t now);
+/* 0x27 CLAIM (XCLAIM), before its IDs. */
+void grp_rec_claim(runnel_t *r, grp_rec_t *w, uint32_t sidx, runnel_str_t group,
+                   runnel_str_t consumer, const grp_claim_params_t *p);
+/* 0x28 NACK_STATE (checkpoint of one PEL entry). */
+void grp_rec_nack_state(runnel_t *r, grp_rec_t *w, uint32_t sidx, runnel_str_t group,
+                        runnel_str_t consumer, runnel_id_t id, uint64_t delivery_time,
+                        uint64_t delivery_count);
+/* 0x29 AUTOCLAIM. */
+void grp_rec_autoclaim(runnel_t *r, grp_rec_t *w, uint32_t sidx, runnel_str_t group,
+                       runnel_str_t consumer, uint64_t now, uint64_t min_idle,
+                       runnel_id_t start, uint64_t count, bool justid);
 
 #endif /* RUNNEL_GROUP_IMPL_H */

@@ -253,12 +253,8 @@ int runnel_xreadgroup(runnel_t *r, const runnel_xreadgroup_args_t *a, runnel_ent
     }
 
     now = runnel__now(r);
-    grp_rec_begin(r, &w, sidx, a->group);
-    grp_rec_str(&w, a->consumer);
-    grp_rec_u64(&w, (a->new_entries ? 1u : 0u) | (a->noack ? 2u : 0u));
-    grp_rec_id(&w, a->after);
-    grp_rec_u64(&w, (uint64_t)(count < 0 ? 0 : count));
-    grp_rec_u64(&w, now);
+    grp_rec_delivery(r, &w, sidx, a->group, a->consumer, a->new_entries, a->noack, a->after,
+                     count, now);
     rc = grp_rec_commit(r, &w, RUNNEL_REC_DELIVERY);
     if (rc < 0)
         goto out;

@@ -1,76 +1,21 @@
 /*
- * group_journal.c - the group half's log records (types 0x20..0x2F):
- * encoding them, replaying them at mount, and snapshotting a stream's
- * group state as records for a checkpoint.
+ * group_replay.c - the group half's records read back: mount replay of
+ * types 0x20..0x29 (runnel__groups_replay) and the checkpoint that writes a
+ * stream's whole group state as such records (runnel__groups_snapshot).
  *
- * Every body starts with the stream and group it concerns:
- *     db:varint  key_len:varint key  group_len:varint group
- * followed by the fields of the type (FORMAT.md, "Group records"). IDs
- * are two varints (ms, seq). Mutations are journalled as their arguments
- * plus the time they ran with; replay runs the same apply functions the
- * commands run, so the state after replay is the state before the cut.
- * Replay assumes the stream records before it in the log were applied
- * first (the log is replayed in order).
+ * Replay decodes what group_record.c encodes (FORMAT.md, "Group records")
+ * and runs the same apply functions the commands run (group_read.c,
+ * group_claim.c, the tables in group.c), so the state after replay is the
+ * state before the cut. It assumes the stream records before it in the log
+ * were applied first (the log is replayed in order). Nothing is journalled
+ * while replaying (runnel_groups.replaying).
+ *
+ * This file is the group half's top: it calls the apply functions and the
+ * encoder, and no other group file calls it.
  */
 #include <string.h>
 
 #include "group_impl.h"
-
-void grp_rec_begin(runnel_t *r, grp_rec_t *w, uint32_t sidx, runnel_str_t group)
-{
-    struct runnel_groups *g = grp_tables(r);
-    runnel__stream_state_t st;
-
-    w->buf = g->rec_buf;
-    w->cap = g->rec_cap;
-    w->len = 0;
-    w->overflow = false;
-    runnel__stream_state(r, sidx, &st);
-    grp_rec_u64(w, st.db);
-    grp_rec_str(w, st.key);
-    grp_rec_str(w, group);
-}
-
-void grp_rec_u64(grp_rec_t *w, uint64_t v)
-{
-    if (w->cap - w->len < runnel__varint_len(v)) {
-        w->overflow = true;
-        return;
-    }
-    w->len += runnel__varint_put(w->buf + w->len, v);
-}
-
-void grp_rec_str(grp_rec_t *w, runnel_str_t s)
-{
-    grp_rec_u64(w, s.len);
-    if (w->overflow || w->cap - w->len < s.len) {
-        w->overflow = true;
-        return;
-    }
-    if (s.len)
-        memcpy(w->buf + w->len, s.p, s.len);
-    w->len += s.len;
-}
-
-void grp_rec_id(grp_rec_t *w, runnel_id_t id)
-{
-    grp_rec_u64(w, id.ms);
-    grp_rec_u64(w, id.seq);
-}
-
-size_t grp_rec_room(const grp_rec_t *w)
-{
-    return w->overflow ? 0 : w->cap - w->len;
-}
-
-int grp_rec_commit(runnel_t *r, grp_rec_t *w, uint8_t type)
-{
-    if (w->overflow)
-        return RUNNEL_ERR_INVAL;
-    if (grp_tables(r)->replaying)
-        return 0;
-    return runnel__journal(r, type, w->buf, w->len);
-}
 
 /* ---- replay ---- */
 
@@ -332,9 +277,7 @@ int runnel__groups_snapshot(runnel_t *r, uint32_t sidx, runnel__record_fn emit, 
         uint32_t cfirst, cn, k, pos, end;
         grp_rec_t w;
 
-        grp_rec_begin(r, &w, sidx, gname);
-        grp_rec_id(&w, grp->last_id);
-        grp_rec_u64(&w, (uint64_t)(grp->entries_read + 1));
+        grp_rec_group_pos(r, &w, sidx, gname, grp->last_id, grp->entries_read);
         if (w.overflow)
             return RUNNEL_ERR_INVAL;
         rc = emit(ctx, RUNNEL_REC_GROUP_CREATE, w.buf, w.len);
@@ -343,9 +286,10 @@ int runnel__groups_snapshot(runnel_t *r, uint32_t sidx, runnel__record_fn emit, 
         cn = grp_consumer_range(g, gslot, &cfirst);
         for (k = 0; k < cn; k++) {
             uint32_t cslot = g->consumer_order[cfirst + k];
-            grp_rec_begin(r, &w, sidx, gname);
-            grp_rec_str(&w, grp_str(grp_consumer_name(g, cslot), g->consumers[cslot].name_len));
-            grp_rec_u64(&w, g->consumers[cslot].seen_time);
+            grp_rec_consumer_create(
+                r, &w, sidx, gname,
+                grp_str(grp_consumer_name(g, cslot), g->consumers[cslot].name_len),
+                g->consumers[cslot].seen_time);
             if (w.overflow)
                 return RUNNEL_ERR_INVAL;
             rc = emit(ctx, RUNNEL_REC_CONSUMER_CREATE, w.buf, w.len);
@@ -356,12 +300,10 @@ int runnel__groups_snapshot(runnel_t *r, uint32_t sidx, runnel__record_fn emit, 
         end = grp_pel_end(g, gslot);
         for (; pos < end; pos++) {
             const struct runnel__nack *nk = &g->nacks[g->pel_order[pos]];
-            grp_rec_begin(r, &w, sidx, gname);
-            grp_rec_str(&w, grp_str(grp_consumer_name(g, nk->consumer),
-                                    g->consumers[nk->consumer].name_len));
-            grp_rec_id(&w, nk->id);
-            grp_rec_u64(&w, nk->delivery_time);
-            grp_rec_u64(&w, nk->delivery_count);
+            grp_rec_nack_state(r, &w, sidx, gname,
+                               grp_str(grp_consumer_name(g, nk->consumer),
+                                       g->consumers[nk->consumer].name_len),
+                               nk->id, nk->delivery_time, nk->delivery_count);
             if (w.overflow)
                 return RUNNEL_ERR_INVAL;
             rc = emit(ctx, RUNNEL_REC_NACK_STATE, w.buf, w.len);
