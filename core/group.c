@@ -46,7 +46,7 @@ runnel_id_t grp_id_next(runnel_id_t id, bool *overflow)
     return id;
 }
 
-int grp_name_cmp(const uint8_t *a, size_t alen, const char *b, size_t blen)
+static int grp_name_cmp(const uint8_t *a, size_t alen, const char *b, size_t blen)
 {
     size_t n = alen < blen ? alen : blen;
     int c = n ? memcmp(a, b, n) : 0;
@@ -444,40 +444,6 @@ void runnel__groups_drop_stream(runnel_t *r, uint32_t sidx)
     uint32_t first;
     while (grp_stream_range(g, sidx, &first) > 0)
         grp_remove(g, g->group_order[first]);
-}
-
-/* Moving a stream changes the first sort key of its groups; the simplest
- * correct way is to re-insert each group slot at its new position (slots,
- * and therefore consumers and NACKs, stay where they are). */
-void runnel__groups_move_stream(runnel_t *r, uint32_t from_sidx, uint32_t to_sidx)
-{
-    struct runnel_groups *g = grp_tables(r);
-    uint32_t first, n, i, moved[64];
-
-    if (from_sidx == to_sidx)
-        return;
-    runnel__groups_drop_stream(r, to_sidx);
-    for (;;) {
-        n = grp_stream_range(g, from_sidx, &first);
-        if (n == 0)
-            break;
-        if (n > 64)
-            n = 64;
-        memcpy(moved, &g->group_order[first], sizeof(uint32_t) * n);
-        memmove(&g->group_order[first], &g->group_order[first + n],
-                sizeof(uint32_t) * (g->groups_used - first - n));
-        g->groups_used -= n;
-        for (i = 0; i < n; i++) {
-            uint32_t slot = moved[i], pos;
-            g->groups[slot].sidx = to_sidx;
-            (void)grp_find(g, to_sidx,
-                           grp_str(grp_group_name(g, slot), g->groups[slot].name_len), &pos);
-            memmove(&g->group_order[pos + 1], &g->group_order[pos],
-                    sizeof(uint32_t) * (g->groups_used - pos));
-            g->group_order[pos] = slot;
-            g->groups_used++;
-        }
-    }
 }
 
 void runnel__groups_stats(runnel_t *r, runnel_stats_t *out)

@@ -104,10 +104,6 @@ void runnel__groups_drop_stream(runnel_t *r, uint32_t sidx);
 /* Fills the group half of runnel_stats_t. */
 void runnel__groups_stats(runnel_t *r, runnel_stats_t *out);
 
-/* A stream moved from one stream-table slot to another (RENAME that does
- * not keep the slot): its groups follow. No-op when from == to. */
-void runnel__groups_move_stream(runnel_t *r, uint32_t from_sidx, uint32_t to_sidx);
-
 /* Mount: applies one group record (type 0x20..0x2F) found in the log, as
  * journalled by the group half. The stream must already exist (stream
  * records come first in log order). Returns 0, or CORRUPT for a body that

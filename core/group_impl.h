@@ -2,7 +2,7 @@
  * group_impl.h - private seams between the group-half files (group*.c).
  *
  *   group.c          the tables: slots, sorted indexes, find/insert/remove,
- *                    init, stats, drop/move of a stream's groups, locking
+ *                    init, stats, dropping a stream's groups, locking
  *   group_lag.c      entries-read / lag (Redis 7.0 algorithm, section 8)
  *   group_cmd.c      XGROUP *, XINFO GROUPS / CONSUMERS
  *   group_read.c     XREADGROUP, XACK
@@ -31,7 +31,6 @@ static inline struct runnel_groups *grp_tables(runnel_t *r) { return &r->groups;
 void grp_lock(runnel_t *r);
 void grp_unlock(runnel_t *r);
 
-int grp_name_cmp(const uint8_t *a, size_t alen, const char *b, size_t blen);
 const uint8_t *grp_group_name(const struct runnel_groups *g, uint32_t gslot);
 const uint8_t *grp_consumer_name(const struct runnel_groups *g, uint32_t cslot);
 
@@ -72,10 +71,8 @@ static inline uint32_t grp_pel_free(const struct runnel_groups *g) { return g->p
 runnel_str_t grp_str(const uint8_t *p, size_t len);
 runnel_id_t grp_id_next(runnel_id_t id, bool *overflow);
 
-/* ---- lag (group_lag.c) ---- */
-/* Redis's streamEstimateDistanceFromFirstEverEntry: -1 when unknown. */
-int64_t grp_estimate(const runnel__stream_state_t *s, runnel_id_t id);
-bool grp_tombstones_after(const runnel__stream_state_t *s, runnel_id_t id);
+/* ---- lag (group_lag.c; Redis's streamEstimateDistanceFromFirstEverEntry
+ * and the tombstone test stay private to it) ---- */
 /* Delivery of id (> group.last_id) through ">": entries_read then last_id. */
 void grp_advance(struct runnel__group *grp, const runnel__stream_state_t *s, runnel_id_t id);
 bool grp_lag(const struct runnel__group *grp, const runnel__stream_state_t *s, uint64_t *lag);

@@ -16,8 +16,9 @@ static bool id_is_zero(runnel_id_t id)
 }
 
 /* How many entries were ever added up to and including id, when that can
- * be known from the counters alone; -1 otherwise. */
-int64_t grp_estimate(const runnel__stream_state_t *s, runnel_id_t id)
+ * be known from the counters alone; -1 otherwise (Redis's
+ * streamEstimateDistanceFromFirstEverEntry). */
+static int64_t grp_estimate(const runnel__stream_state_t *s, runnel_id_t id)
 {
     int cmp_last;
 
@@ -41,7 +42,7 @@ int64_t grp_estimate(const runnel__stream_state_t *s, runnel_id_t id)
 }
 
 /* True when an XDEL'ed entry may lie at or after id. */
-bool grp_tombstones_after(const runnel__stream_state_t *s, runnel_id_t id)
+static bool grp_tombstones_after(const runnel__stream_state_t *s, runnel_id_t id)
 {
     if (s->length == 0 || id_is_zero(s->max_deleted) ||
         runnel_id_cmp(s->first_id, s->max_deleted) > 0)

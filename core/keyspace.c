@@ -25,7 +25,8 @@ static void forget_stream(runnel_t *r, uint32_t sidx)
     runnel__stream_free(r, sidx);
 }
 
-int runnel__delete_stream(runnel_t *r, uint32_t sidx, bool journal)
+/* Deletes stream sidx: groups, nodes, slot; journal + event. */
+static int delete_stream(runnel_t *r, uint32_t sidx, bool journal)
 {
     if (journal) {
         uint8_t b[RUNNEL_VARINT_MAX];
@@ -61,7 +62,7 @@ int runnel_del(runnel_t *r, runnel_str_t key)
         return RUNNEL_ERR_INVAL;
     runnel__lock(r);
     if (runnel__lookup(r, key, &sidx) == 0) {
-        err = runnel__delete_stream(r, sidx, true);
+        err = delete_stream(r, sidx, true);
         if (err == 0)
             err = runnel__after_mutation(r);
         if (err == 0)
@@ -86,7 +87,7 @@ static int rename_locked(runnel_t *r, runnel_str_t from, runnel_str_t to)
     if (runnel__lookup(r, to, &tidx) == 0) {
         if (tidx == sidx)
             return 0;                    /* RENAME k k: OK, nothing happens */
-        err = runnel__delete_stream(r, tidx, true);
+        err = delete_stream(r, tidx, true);
         if (err < 0)
             return err;
     }

@@ -221,7 +221,6 @@ int runnel__find(const runnel_t *r, uint32_t db, runnel_str_t key, uint32_t *sid
 int runnel__stream_alloc(runnel_t *r, uint32_t db, runnel_str_t key, uint32_t *sidx);
 void runnel__stream_free(runnel_t *r, uint32_t sidx);
 int runnel__stream_set_name(runnel_t *r, uint32_t sidx, runnel_str_t key);
-void runnel__hash_rebuild(runnel_t *r);
 /* Journals the creation of an allocated slot. */
 int runnel__journal_create(runnel_t *r, uint32_t sidx);
 /* The hooks into the group half (struct runnel__stream_hooks): a stream is
@@ -294,10 +293,6 @@ void runnel__stream_nodes_clear(runnel_t *r, uint32_t sidx);
 /* Trims stream sidx; *deleted = entries removed. Returns 1 when anything
  * changed (a TRIM record was journalled), 0 when nothing had to go. */
 int runnel__trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, uint64_t *deleted);
-
-/* ---- key space (keyspace.c) ---- */
-/* Deletes stream sidx: groups, nodes, slot; journal + event. */
-int runnel__delete_stream(runnel_t *r, uint32_t sidx, bool journal);
 
 /* ---- full ring (reclaim.c) ---- */
 int runnel__reclaim(void *ctx, runnel_pos_t start, runnel_pos_t end);

@@ -81,6 +81,17 @@ static void hash_insert(runnel_t *r, uint32_t sidx)
     r->hash[i] = sidx + 1u;
 }
 
+static void hash_rebuild(runnel_t *r)
+{
+    uint32_t i;
+
+    memset(r->hash, 0, sizeof(uint32_t) * (size_t)r->hash_cap);
+    r->hash_tombs = 0;
+    for (i = 0; i < r->streams_cap; i++)
+        if (r->streams[i].used)
+            hash_insert(r, i);
+}
+
 static void hash_remove(runnel_t *r, uint32_t sidx)
 {
     uint32_t i;
@@ -93,18 +104,7 @@ static void hash_remove(runnel_t *r, uint32_t sidx)
         }
     }
     if (r->hash_tombs > r->hash_cap / 4u)
-        runnel__hash_rebuild(r);
-}
-
-void runnel__hash_rebuild(runnel_t *r)
-{
-    uint32_t i;
-
-    memset(r->hash, 0, sizeof(uint32_t) * (size_t)r->hash_cap);
-    r->hash_tombs = 0;
-    for (i = 0; i < r->streams_cap; i++)
-        if (r->streams[i].used)
-            hash_insert(r, i);
+        hash_rebuild(r);
 }
 
 int runnel__stream_alloc(runnel_t *r, uint32_t db, runnel_str_t key, uint32_t *sidx)
