@@ -350,7 +350,7 @@ int runnel_stream_info(runnel_t *r, runnel_str_t key, runnel_stream_info_t *out)
     out->max_deleted = s->max_deleted;
     out->entries_added = s->entries_added;
     out->first_id = runnel__first_id(r, sidx);
-    out->groups = runnel__groups_count(r, sidx);
+    out->groups = runnel__stream_groups(r, sidx);
     out->dropped = s->dropped;
     runnel__unlock(r);
     return 0;
