@@ -13,6 +13,18 @@
  * runnel__* are internal; the double underscore keeps them out of the
  * public namespace.
  *
+ * Calls go one way only, each layer calling those below it
+ * (tools/check-layers.sh enforces it on the object files):
+ *
+ *   util    util_*.c, errors.c, id.c
+ *   log     log.c
+ *   commit  commit.c          append, commit policy, clock, lock
+ *   stream  stream_*.c, node.c, trim.c, keyspace.c, reclaim.c
+ *   group   group*.c
+ *   engine  open.c            config, arena layout, format: wires the rest
+ *   resp    resp_*.c
+ *   cmd     cmd*.c
+ *
  * Where the stream half needs something only the group half knows (drop a
  * deleted stream's groups, count them for XINFO STREAM), it calls through
  * struct runnel__stream_hooks below, which open.c fills in at format.
