@@ -125,6 +125,15 @@ if [ -z "$objdir" ]; then
     objdir=$builddir/CMakeFiles/runnel.dir/core
 fi
 
+# Stale objects are judged against the sources the build was made from.
+srcroot=$root
+cache=${builddir:+$builddir/CMakeCache.txt}
+[ -n "$cache" ] || cache=$objdir/../../../CMakeCache.txt
+if [ -f "$cache" ]; then
+    home=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$cache")
+    [ -z "$home" ] || [ ! -d "$home/core" ] || srcroot=$home
+fi
+
 shopt -s nullglob
 objs=("$objdir"/*.c.o "$objdir"/*.c.obj "$objdir"/*.o "$objdir"/*.obj)
 shopt -u nullglob
@@ -147,8 +156,8 @@ for o in "${objs[@]}"; do
     [ -z "${seen[$base]:-}" ] || continue
     seen[$base]=1
     # A build directory keeps the objects of deleted sources: skip those.
-    if [ ! -f "$root/core/$base.c" ]; then
-        echo "check-layers: skipping $o (no core/$base.c: a stale object)" >&2
+    if [ ! -f "$srcroot/core/$base.c" ]; then
+        echo "check-layers: skipping $o (no $srcroot/core/$base.c: a stale object)" >&2
         continue
     fi
     layer=$(layer_of "$base")
