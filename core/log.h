@@ -147,7 +147,7 @@ int runnel__log_read_record(runnel_log_t *log, runnel_pos_t pos, uint32_t size, 
                             uint32_t cap, runnel__rec_t *rec);
 
 /* Most body bytes runnel__log_peek returns. */
-#define RUNNEL_LOG_PEEK_MAX 48u
+#define RUNNEL_LOG_PEEK_MAX 64u
 
 /* The record header at pos and up to cap (<= RUNNEL_LOG_PEEK_MAX) of its
  * first body bytes, in one read; *got receives how many body bytes. The

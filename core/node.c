@@ -428,7 +428,8 @@ static void scan_bind(runnel_t *r, uint32_t nslot)
     /* The first and the last entry are known from the descriptor. */
     r->scan[0].pos = n->first_pos;
     r->scan[0].id = n->first;
-    r->scan[0].size = 0;
+    r->scan[0].size = n->first_size;
+    r->scan[0].id_known = true;
     r->scan_hi = 1;
 }
 
@@ -437,6 +438,7 @@ static void scan_set(runnel_t *r, uint32_t i, runnel_pos_t pos, runnel_id_t id, 
     r->scan[i].pos = pos;
     r->scan[i].id = id;
     r->scan[i].size = size;
+    r->scan[i].id_known = true;
     if (i >= r->scan_hi)
         r->scan_hi = i + 1u;
 }
@@ -447,21 +449,35 @@ bool runnel__node_found(const runnel_t *r, uint32_t nslot, uint32_t i)
            r->scan[i].pos != 0;
 }
 
-/* An entry at or above i to start from: the nearest one found, else the
- * node's last entry, whose position the descriptor holds. */
-static uint32_t anchor_above(runnel_t *r, const struct runnel__node *n, uint32_t i,
-                             runnel_pos_t *pos)
+/* An entry at or above i to start from: the nearest one found, or, for a
+ * stream's tail node, the nearest entry whose position XADD keeps in RAM
+ * (the newest entry of each link level, stream_add.c), else the node's last
+ * entry, whose position the descriptor holds. */
+static uint32_t anchor_above(runnel_t *r, uint32_t nslot, uint32_t i, runnel_pos_t *pos)
 {
-    uint32_t j, top = r->scan_hi < n->count ? r->scan_hi : n->count;
+    const struct runnel__node *n = &r->nodes[nslot];
+    const struct runnel__stream *s = &r->streams[n->sidx];
+    uint32_t j, k, top = r->scan_hi < n->count ? r->scan_hi : n->count, best = n->count - 1u;
 
-    for (j = i; j < top; j++) {
+    *pos = n->last_pos;
+    if (s->tail_node == nslot && s->links_first == n->first_pos && s->links_count == n->count) {
+        const runnel_pos_t *lk = r->tail_links + (size_t)n->sidx * r->link_levels;
+
+        for (k = 0; k < r->link_levels; k++) {
+            uint32_t idx = ((n->count - 1u) >> k) << k;
+            if (idx >= i && idx < best && idx > 0) {
+                best = idx;
+                *pos = lk[k];
+            }
+        }
+    }
+    for (j = i; j < top && j < best; j++) {
         if (r->scan[j].pos != 0) {
             *pos = r->scan[j].pos;
             return j;
         }
     }
-    *pos = n->last_pos;
-    return n->count - 1u;
+    return best;
 }
 
 /*
@@ -481,16 +497,25 @@ static int locate(runnel_t *r, uint32_t nslot, uint32_t i)
     if (i >= n->count || n->count > r->cfg.node_entries_cap)
         return RUNNEL_ERR_CORRUPT;
     scan_bind(r, nslot);
-    if (r->scan[i].pos != 0)
+    if (r->scan[i].pos != 0 && r->scan[i].id_known)
         return 0;
-    j = anchor_above(r, n, i, &pos);
+    if (r->scan[i].pos != 0) {
+        /* found by a link: one read for its ID */
+        err = peek_head(r, n, r->scan[i].pos, i, 0, &h);
+        if (err < 0)
+            return err;
+        scan_set(r, i, h.rec.pos, i == n->count - 1u ? n->last : h.id,
+                 (uint32_t)(h.rec.next - h.rec.pos));
+        return 0;
+    }
+    j = anchor_above(r, nslot, i, &pos);
     for (;;) {
         uint32_t k;
 
         err = peek_head(r, n, pos, j, j == i ? 0u : runnel__node_links(j), &h);
         if (err < 0)
             return err;
-        if (j == n->count - 1u && runnel_id_cmp(h.id, n->last) != 0)
+        if (j == n->count - 1u && !n->unordered && runnel_id_cmp(h.id, n->last) != 0)
             return RUNNEL_ERR_CORRUPT;
         scan_set(r, j, pos, h.id, (uint32_t)(h.rec.next - h.rec.pos));
         if (j == i)
@@ -514,13 +539,20 @@ int runnel__node_id(runnel_t *r, uint32_t nslot, uint32_t i, runnel_id_t *id)
     return 0;
 }
 
+/* Links of entry m a walk down wants: an even entry's second link skips
+ * the odd one below it, whose position is all a reader needs until it
+ * reads that record whole (its ID comes with it). */
+static uint32_t walk_links(uint32_t m)
+{
+    return m >= 2u && (m & 1u) == 0 ? 2u : 1u;
+}
+
 int runnel__node_fill(runnel_t *r, uint32_t nslot, uint32_t from, uint32_t to)
 {
     const struct runnel__node *n = &r->nodes[nslot];
     struct entry_head h;
     runnel_pos_t pos;
     uint32_t m;
-    bool have = false;      /* h is the head of entry m */
     int err;
 
     if (to > n->count)
@@ -530,34 +562,54 @@ int runnel__node_fill(runnel_t *r, uint32_t nslot, uint32_t from, uint32_t to)
     err = locate(r, nslot, to - 1u);
     if (err < 0)
         return err;
-    /* Walk down from to - 1, one link per entry not found yet; the head
-     * read for entry m - 1 also gives its link to m - 2. */
-    for (m = to - 1u; m > from; m--) {
-        if (r->scan[m - 1u].pos != 0) {
-            have = false;
+    /* Walk down from to - 1, reading only even entries where it can: each
+     * gives the positions of the two entries below it, so finding k
+     * entries costs about k / 2 record reads. */
+    m = to - 1u;
+    while (m > from) {
+        uint32_t want = walk_links(m), step;
+
+        if (r->scan[m - 1u].pos != 0 && (want == 1u || r->scan[m - 2u].pos != 0)) {
+            m--;
             continue;
         }
-        if (!have) {
-            err = peek_head(r, n, r->scan[m].pos, m, 1, &h);
-            if (err < 0)
-                return err;
-        }
-        err = link_target(n, &h, 0, &pos);
-        if (err == 0)
-            err = peek_head(r, n, pos, m - 1u, 1, &h);
+        err = peek_head(r, n, r->scan[m].pos, m, want, &h);
         if (err < 0)
             return err;
-        scan_set(r, m - 1u, pos, h.id, (uint32_t)(h.rec.next - h.rec.pos));
-        have = true;
+        if (!r->scan[m].id_known)
+            scan_set(r, m, h.rec.pos, m == n->count - 1u ? n->last : h.id,
+                     (uint32_t)(h.rec.next - h.rec.pos));
+        for (step = 1; step <= want && step <= m - from; step++) {
+            if (r->scan[m - step].pos != 0)
+                continue;
+            err = link_target(n, &h, step - 1u, &pos);
+            if (err < 0)
+                return err;
+            r->scan[m - step].pos = pos;
+            r->scan[m - step].size = 0;
+            r->scan[m - step].id_known = false;
+            if (m - step >= r->scan_hi)
+                r->scan_hi = m - step + 1u;
+        }
+        m -= want <= m - from ? want : m - from;
     }
     return 0;
 }
 
 int runnel__node_scan(runnel_t *r, uint32_t nslot)
 {
-    int err = runnel__node_fill(r, nslot, 0, r->nodes[nslot].count);
+    uint32_t i, count = r->nodes[nslot].count;
+    int err = runnel__node_fill(r, nslot, 0, count);
 
-    return err < 0 ? err : (int)r->nodes[nslot].count;
+    for (i = 0; err == 0 && i < count; i++)
+        if (!r->scan[i].id_known)
+            err = locate(r, nslot, i);
+    return err < 0 ? err : (int)count;
+}
+
+bool runnel__node_id_known(const runnel_t *r, uint32_t nslot, uint32_t i)
+{
+    return runnel__node_found(r, nslot, i) && r->scan[i].id_known;
 }
 
 /*
@@ -591,7 +643,7 @@ int runnel__node_seek(runnel_t *r, uint32_t nslot, runnel_id_t id, uint32_t *idx
     pos = n->last_pos;
     top = r->scan_hi < j ? r->scan_hi : j;
     for (u = 1; u < top; u++) {
-        if (r->scan[u].pos == 0)
+        if (r->scan[u].pos == 0 || !r->scan[u].id_known)
             continue;
         if (runnel_id_cmp(r->scan[u].id, id) < 0) {
             lo = u;
@@ -651,10 +703,24 @@ static int next_str(const uint8_t *b, size_t n, size_t *off, runnel_str_t *out)
 /* Reads the body of entry record at pos into buf (CRC-checked) and finds
  * its fields. *off is left at the first string, *nf is its field count
  * (0 for ENTRY_SAME_FIELDS: the master's). */
+/* The CRC of a record whose body is in buf (FORMAT.md: over the type, the
+ * length varint and the body). */
+static bool body_crc_ok(const runnel__rec_t *rec, const uint8_t *buf)
+{
+    uint8_t frame[1 + RUNNEL_VARINT_MAX];
+    size_t flen;
+    uint32_t crc;
+
+    frame[0] = rec->type;
+    flen = 1u + runnel__varint_put(frame + 1, rec->len);
+    crc = runnel__crc32c(0, frame, flen);
+    return runnel__crc32c(crc, buf, rec->len) == rec->crc;
+}
+
 static int read_entry_body(runnel_t *r, const struct runnel__node *n, uint32_t i,
                            const uint8_t **body, runnel__rec_t *rec, uint64_t *nf, size_t *off)
 {
-    const struct runnel__slot_entry *se = &r->scan[i];
+    struct runnel__slot_entry *se = &r->scan[i];
     struct entry_head h;
     int err, k;
 
@@ -664,10 +730,26 @@ static int read_entry_body(runnel_t *r, const struct runnel__node *n, uint32_t i
                                       rec);
         *body = r->scratch + (rec->body - rec->pos);
     } else {
-        err = runnel__log_header(&r->log, se->pos, rec);
+        /* size unknown (a link gave only the position): a small record
+         * comes whole with its header in one peek, a larger one needs a
+         * second read */
+        uint32_t got, cap = RUNNEL_LOG_PEEK_MAX, nb = 0;
+
+        /* entries of a node tend to be alike: guess the size of a found
+         * neighbour (plus a little), so the peek reads little more than
+         * the record */
+        if (i + 1u < r->scan_hi && r->scan[i + 1u].size > 6u)
+            nb = r->scan[i + 1u].size;
+        else if (i > 0 && r->scan[i - 1u].size > 6u)
+            nb = r->scan[i - 1u].size;
+        if (nb != 0 && nb - 6u + 4u < cap)
+            cap = nb - 6u + 4u;
+        err = runnel__log_peek(&r->log, se->pos, rec, r->scratch, cap, &got);
         if (err == 0 && rec->len > r->scratch_cap)
             err = RUNNEL_ERR_CORRUPT;
-        if (err == 0)
+        if (err == 0 && got == rec->len)
+            err = body_crc_ok(rec, r->scratch) ? 0 : RUNNEL_ERR_CORRUPT;
+        else if (err == 0)
             err = runnel__log_read_body(&r->log, rec, r->scratch, r->scratch_cap);
         *body = r->scratch;
     }
@@ -676,10 +758,15 @@ static int read_entry_body(runnel_t *r, const struct runnel__node *n, uint32_t i
     h.rec = *rec;
     h.idx = i;
     err = decode_head(n, *body, rec->len, RUNNEL__LINKS_MAX, &h);
-    if (err == 0 && runnel_id_cmp(h.id, se->id) != 0)
+    if (err == 0 && i == 0)
+        h.id = n->first;
+    if (err == 0 && se->id_known && runnel_id_cmp(h.id, se->id) != 0)
         err = RUNNEL_ERR_CORRUPT;   /* the CRC-checked bytes disagree with the walk */
     if (err < 0)
         return err == RUNNEL_ERR_AGAIN ? RUNNEL_ERR_CORRUPT : err;
+    if (!se->id_known)
+        scan_set(r, i, se->pos, i == n->count - 1u ? n->last : h.id,
+                 (uint32_t)(rec->next - rec->pos));
     *off = h.body_off;
     if (is_same_fields_type(rec->type)) {
         *nf = 0;    /* implied by the master */
@@ -777,9 +864,11 @@ int runnel__node_entry(runnel_t *r, uint32_t nslot, uint32_t i, runnel_entry_t *
     uint64_t nf, f;
     int err;
 
-    err = locate(r, nslot, i);
-    if (err < 0)
-        return err;
+    if (!runnel__node_found(r, nslot, i)) {
+        err = locate(r, nslot, i);
+        if (err < 0)
+            return err;
+    }
     err = read_entry_body(r, n, i, &b, &rec, &nf, &off);
     if (err < 0)
         return err;

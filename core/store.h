@@ -104,6 +104,8 @@ struct runnel__node {
     uint32_t lp_rest;           /* modelled listpack bytes minus header,
                                    EOF and the master count/deleted ints */
     uint32_t fields_hash;       /* master field names, for the lp model */
+    uint32_t first_size;        /* bytes of the first record (header +
+                                   body): read in one call */
     bool unordered;             /* an entry below an earlier one was
                                    appended (XSETID rewind): IDs do not
                                    rise with the index, so readers scan
@@ -117,6 +119,8 @@ struct runnel__slot_entry {
     runnel_id_t id;
     uint32_t size;              /* header + body bytes, so the entry is
                                    read whole in one call (0: unknown) */
+    bool id_known;              /* pos may come from a link alone: the ID
+                                   is known once the record was read */
 };
 
 /* Links per entry record at most: entry i links back to i - 2^k for
@@ -241,11 +245,16 @@ void runnel__node_mark(runnel_t *r, uint32_t nslot, uint32_t i);
 /* Entry i of node nslot: finds it (following links from the nearest
  * entry already found, or from the node's last) and gives its ID. */
 int runnel__node_id(runnel_t *r, uint32_t nslot, uint32_t i, runnel_id_t *id);
-/* Finds entries [from, to) of the node: one link per entry, walking back
- * from to - 1. Readers call it for the entries they are about to return. */
+/* Finds entries [from, to) of the node, walking down from to - 1 (an even
+ * entry's links give the two below it, so about one read per two entries;
+ * the odd ones' IDs come when they are read). Readers call it for the
+ * entries they are about to return. */
 int runnel__node_fill(runnel_t *r, uint32_t nslot, uint32_t from, uint32_t to);
-/* True when entry i of the node has been found (its r->scan[i] is set). */
+/* True when entry i of the node has been found (its r->scan[i].pos is
+ * set); its ID may still be unknown (a link gave the position alone). */
 bool runnel__node_found(const runnel_t *r, uint32_t nslot, uint32_t i);
+/* True when entry i's position and ID are both in r->scan[i]. */
+bool runnel__node_id_known(const runnel_t *r, uint32_t nslot, uint32_t i);
 /* The first index whose entry ID is >= id (count when none), found with a
  * logarithmic number of record reads. In an unordered node it is 0: the
  * caller's walk then compares every entry. */

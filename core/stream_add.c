@@ -541,7 +541,7 @@ static int append_entry(runnel_t *r, uint32_t sidx, uint32_t tail, enum entry_fo
 
 /* Starts node nslot for the entry just written at pos. */
 static void node_start(runnel_t *r, uint32_t sidx, runnel_id_t id, runnel_pos_t pos,
-                       uint32_t hash, const runnel_xadd_args_t *a)
+                       size_t body_len, uint32_t hash, const runnel_xadd_args_t *a)
 {
     uint32_t twin = runnel__node_twin(r, sidx, id), nslot;
     struct runnel__node *n;
@@ -555,6 +555,7 @@ static void node_start(runnel_t *r, uint32_t sidx, runnel_id_t id, runnel_pos_t 
     n->sidx = sidx;
     n->first = id;
     n->first_pos = pos;
+    n->first_size = (uint32_t)(1u + runnel__varint_len(body_len) + 4u + body_len);
     n->fields_hash = hash;
     n->lp_rest = lp_master_bytes(a) + lp_entry_bytes(a, id, id, true);
     n->last = id;
@@ -664,7 +665,7 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
     if (new_node) {
         if (r->nodes_used >= r->nodes_cap)
             return RUNNEL_ERR_POOL_NODES;  /* cannot happen: checked above */
-        node_start(r, sidx, id, pos, hash, a);
+        node_start(r, sidx, id, pos, body_len, hash, a);
         /* r->scratch still holds the record at pos: the new node's master. */
         runnel__node_master_adopt(r, r->streams[sidx].tail_node, r->scratch,
                                   (uint32_t)body_len, RUNNEL_REC_ENTRY_NODE_START);

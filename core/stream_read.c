@@ -26,9 +26,12 @@ static bool iter_disturbed(const runnel_t *r, uint32_t nslot, uint32_t gen, uint
  * not the whole node. */
 static uint32_t batch_size(int64_t count, int delivered)
 {
-    int64_t want = count > 0 ? count - delivered + 2 : 64;
+    int64_t left;
 
-    return want > 64 ? 64u : (uint32_t)want;
+    if (count <= 0)
+        return 64;
+    left = count - delivered;   /* delivered < count here; count may be INT64_MAX */
+    return left > 62 ? 64u : (uint32_t)left + 2u;
 }
 
 /* The first index of node nslot whose entry may be >= cur (0 for an
@@ -63,6 +66,28 @@ static int read_entry(runnel_t *r, uint32_t nslot, uint32_t i, bool ids_only,
         return runnel__node_entry(r, nslot, i, e);
     memset(e, 0, sizeof(*e));
     e->id = r->scan[i].id;
+    return 0;
+}
+
+/* The ID of found entry i, for the range checks. When the walk found its
+ * position by a link alone, the ID comes with the record: a reader of
+ * payloads reads the entry now (*have: e is filled), one of IDs reads its
+ * front. */
+static int entry_and_id(runnel_t *r, uint32_t nslot, uint32_t i, bool ids_only,
+                        runnel_entry_t *e, bool *have, runnel_id_t *id)
+{
+    int rc;
+
+    *have = false;
+    if (!runnel__node_id_known(r, nslot, i)) {
+        if (ids_only)
+            return runnel__node_id(r, nslot, i, id);
+        rc = runnel__node_entry(r, nslot, i, e);
+        if (rc < 0)
+            return rc;
+        *have = true;
+    }
+    *id = r->scan[i].id;
     return 0;
 }
 
@@ -107,6 +132,7 @@ restart:
         for (; i < cnt; i++) {
             runnel_entry_t e;
             runnel_id_t id;
+            bool have;
 
             if (runnel__node_deleted(r, nslot, i))
                 continue;
@@ -115,14 +141,18 @@ restart:
                 if (rc < 0)
                     return rc;
             }
-            id = r->scan[i].id;
+            rc = entry_and_id(r, nslot, i, ids_only, &e, &have, &id);
+            if (rc < 0)
+                return rc;
             if (runnel_id_cmp(id, cur) < 0)
                 continue;
             if (runnel_id_cmp(id, end) > 0)
                 return delivered;
-            rc = read_entry(r, nslot, i, ids_only, &e);
-            if (rc < 0)
-                return rc;
+            if (!have) {
+                rc = read_entry(r, nslot, i, ids_only, &e);
+                if (rc < 0)
+                    return rc;
+            }
             if (fn != NULL) {
                 rc = fn(ctx, &e);
                 if (rc < 0)
@@ -169,6 +199,7 @@ restart:
         for (; i > 0; i--) {
             runnel_entry_t e;
             runnel_id_t id;
+            bool have;
 
             if (runnel__node_deleted(r, nslot, i - 1u))
                 continue;
@@ -178,14 +209,18 @@ restart:
                 if (rc < 0)
                     return rc;
             }
-            id = r->scan[i - 1u].id;
+            rc = entry_and_id(r, nslot, i - 1u, ids_only, &e, &have, &id);
+            if (rc < 0)
+                return rc;
             if (runnel_id_cmp(id, cur) > 0)
                 continue;
             if (runnel_id_cmp(id, start) < 0)
                 return delivered;
-            rc = read_entry(r, nslot, i - 1u, ids_only, &e);
-            if (rc < 0)
-                return rc;
+            if (!have) {
+                rc = read_entry(r, nslot, i - 1u, ids_only, &e);
+                if (rc < 0)
+                    return rc;
+            }
             if (fn != NULL) {
                 rc = fn(ctx, &e);
                 if (rc < 0)

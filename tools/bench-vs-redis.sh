@@ -12,6 +12,9 @@
 #   XADD s * f v                       -P 1  and -P 64, 50 clients, -n 200000
 #   XADD s2 MAXLEN ~ 10000 * f v       -P 64
 #   XRANGE s - + COUNT 10              -P 1
+#   XRANGE dev:<random> - + COUNT 10   -P 1 and -P 16, over 1,000 streams
+#                                      written in random turn (100 entries
+#                                      of 32 B each): the gateway shape
 #   consumer loop: bench_consumer (tools/bench-consumer) with -c 50 -n 200000
 #     -b 100: 50 connections, each consumer c<i> looping XREADGROUP GROUP g
 #     c<i> COUNT 100 STREAMS key > then one XACK of the delivered IDs, until
@@ -107,6 +110,25 @@ r=$(rps "$rport" -c "$C" -n "$N" -P 1 XRANGE s - + COUNT 10)
 d=$(rps "$dport" -c "$C" -n "$N" -P 1 XRANGE s - + COUNT 10)
 rows+=("XRANGE s - + COUNT 10, -P 1|$r|$d")
 echo "  XRANGE: redis $r, runneld $d" >&2
+
+# Interleaved streams (the gateway shape): 1,000 streams, 100,000 entries of
+# 32 B written to random streams (so every stream's entries are spread over
+# the whole log), then XRANGE of a random stream, COUNT 10.
+ILV=${BENCH_INTERLEAVED_STREAMS:-1000}
+redis-cli -p "$rport" flushall >/dev/null; redis-cli -p "$dport" flushall >/dev/null
+val=$(printf 'x%.0s' $(seq 31))
+for p in "$rport" "$dport"; do
+  redis-benchmark -h 127.0.0.1 -p "$p" -c 10 -n $((ILV * 100)) -r "$ILV" -P 64 -q \
+    XADD 'dev:__rand_int__' '*' v "$val" >/dev/null 2>&1
+done
+r=$(rps "$rport" -c "$C" -n "$N" -r "$ILV" -P 1 XRANGE 'dev:__rand_int__' - + COUNT 10)
+d=$(rps "$dport" -c "$C" -n "$N" -r "$ILV" -P 1 XRANGE 'dev:__rand_int__' - + COUNT 10)
+rows+=("XRANGE dev:<random of $ILV interleaved> - + COUNT 10, -P 1|$r|$d")
+echo "  XRANGE interleaved: redis $r, runneld $d" >&2
+r=$(rps "$rport" -c "$C" -n "$N" -r "$ILV" -P 16 XRANGE 'dev:__rand_int__' - + COUNT 10)
+d=$(rps "$dport" -c "$C" -n "$N" -r "$ILV" -P 16 XRANGE 'dev:__rand_int__' - + COUNT 10)
+rows+=("XRANGE dev:<random of $ILV interleaved> - + COUNT 10, -P 16|$r|$d")
+echo "  XRANGE interleaved -P 16: redis $r, runneld $d" >&2
 
 # consumer loop: bench_consumer, same settings against both servers, one
 # after the other. It verifies its own run (XPENDING 0, XLEN n) and exits
