@@ -962,54 +962,89 @@ typedef struct block_scan {
     uint32_t records;   /* valid records, fences included */
     bool clean;         /* the writer may go on at end: end == block_size, or
                          * end is prog-aligned and [end, block_size) erased */
-    bool needs_fence;   /* the byte at end is no erased type byte: a reader
-                         * would parse what a torn program left there */
+    bool needs_fence;   /* [end, block_size) is not all erased: bytes a
+                         * torn program left, which no reader may parse and
+                         * the tail check must tell from a half erase */
 } block_scan_t;
 
-/* Walks block `seq` from its first record, checking every CRC (bodies are
- * streamed through a small buffer), up to an erased type byte, a record
- * that does not parse or verify, or the block end; then checks whether the
- * rest is erased. Reads at most the block once, plus the rest once more. */
+/* A read-ahead window over one block, so a walk reads each byte once
+ * whatever the record sizes. */
+typedef struct mount_win {
+    uint32_t phys, base, len;
+    uint8_t b[128];
+} mount_win_t;
+
+/* Makes [off, off + need) available (need <= sizeof b, clipped at the
+ * block end): *p points at off, *avail bytes follow it in the window. */
+static int win_at(runnel_log_t *log, mount_win_t *w, uint32_t off, uint32_t need,
+                  const uint8_t **p, uint32_t *avail)
+{
+    uint32_t bs = log->block_size;
+
+    if (need > bs - off)
+        need = bs - off;
+    if (off < w->base || off + need > w->base + w->len) {
+        int err;
+        w->base = off;
+        w->len = bs - off < sizeof w->b ? bs - off : (uint32_t)sizeof w->b;
+        err = flash_read(log, w->phys, off, w->b, w->len);
+        if (err) {
+            w->len = 0;
+            return err;
+        }
+    }
+    *p = w->b + (off - w->base);
+    *avail = w->base + w->len - off;
+    return 0;
+}
+
+/* Walks block `seq` from its first record, checking every CRC, up to an
+ * erased type byte, a record that does not parse or verify, or the block
+ * end; then checks whether the rest is erased. Reads the block at most
+ * once. */
 static int mount_scan_block(runnel_log_t *log, uint64_t seq, block_scan_t *sc)
 {
-    uint32_t phys = (uint32_t)(seq % log->block_count), bs = log->block_size;
-    uint32_t off = log->hdr_size;
-    uint8_t buf[64], stop = 0;
+    uint32_t bs = log->block_size, off = log->hdr_size, avail;
+    mount_win_t w;
+    const uint8_t *p;
+    uint8_t stop = 0;
     int err;
 
     memset(sc, 0, sizeof *sc);
+    w.phys = (uint32_t)(seq % log->block_count);
+    w.base = w.len = 0;
     while (off < bs) {
-        uint32_t n = bs - off < sizeof buf ? bs - off : (uint32_t)sizeof buf;
         uint32_t i, stored, crc, at, left;
         uint64_t len;
         int k;
 
-        err = flash_read(log, phys, off, buf, n);
+        err = win_at(log, &w, off, REC_FRAME_MAX, &p, &avail);
         if (err)
             return err;
-        for (i = 0; i < n && buf[i] == RUNNEL_REC_PAD; i++)
+        for (i = 0; i < avail && p[i] == RUNNEL_REC_PAD; i++)
             ;
         off += i;
         if (i > 0)
-            continue; /* re-read so that buf[0] is the byte at off */
-        stop = buf[0];
+            continue; /* so that p[0] is the byte at off with a full frame */
+        stop = p[0];
         if (is_unused_type(log, stop))
             break;
-        k = runnel__varint_get(buf + 1, n - 1u, &len);
-        if (k <= 0 || 1u + (uint32_t)k + 4u > n)
+        k = runnel__varint_get(p + 1, avail - 1u, &len);
+        if (k <= 0 || 1u + (uint32_t)k + 4u > avail)
             break; /* truncated or non-minimal length */
         if (len > bs - off - 1u - (uint32_t)k - 4u)
             break; /* body past the block */
-        crc = runnel__crc32c(0, buf, 1u + (uint32_t)k);
-        stored = runnel__get_le32(buf + 1 + k);
+        crc = runnel__crc32c(0, p, 1u + (uint32_t)k);
+        stored = runnel__get_le32(p + 1 + k);
         at = off + 1u + (uint32_t)k + 4u;
         left = (uint32_t)len;
         while (left > 0) {
-            uint32_t c = left < sizeof buf ? left : (uint32_t)sizeof buf;
-            err = flash_read(log, phys, at, buf, c);
+            uint32_t c;
+            err = win_at(log, &w, at, 1, &p, &avail);
             if (err)
                 return err;
-            crc = runnel__crc32c(crc, buf, c);
+            c = left < avail ? left : avail;
+            crc = runnel__crc32c(crc, p, c);
             at += c;
             left -= c;
         }
@@ -1024,23 +1059,92 @@ static int mount_scan_block(runnel_log_t *log, uint64_t seq, block_scan_t *sc)
         sc->clean = true;
         return 0;
     }
-    if (!is_unused_type(log, stop)) {
-        sc->needs_fence = true;
+    sc->needs_fence = true;
+    if (!is_unused_type(log, stop))
         return 0;
-    }
-    if (off % log->prog_size != 0)
-        return 0; /* that program unit was programmed (or torn): not clean */
     while (off < bs) {
+        uint32_t i;
+        err = win_at(log, &w, off, 1, &p, &avail);
+        if (err)
+            return err;
+        for (i = 0; i < avail; i++)
+            if (p[i] != log->erase_value)
+                return 0;
+        off += avail;
+    }
+    sc->needs_fence = false;
+    /* A program unit the end falls into was programmed (or torn): only an
+     * aligned end lets the writer go on in this block. */
+    sc->clean = sc->end % log->prog_size == 0;
+    return 0;
+}
+
+/* The fence the first record of block `seq` carries for block seq - 1, or
+ * block_size when it carries none (mount's version of block_fence, which
+ * reads flash directly because the log's bounds are not set yet). */
+static int mount_fence_of(runnel_log_t *log, uint64_t seq, uint32_t *fence)
+{
+    uint32_t phys = (uint32_t)(seq % log->block_count), bs = log->block_size;
+    uint32_t off = log->hdr_size, crc;
+    uint8_t buf[32];
+    uint64_t len, v;
+    int err, k;
+
+    *fence = bs;
+    for (;;) {
         uint32_t n = bs - off < sizeof buf ? bs - off : (uint32_t)sizeof buf, i;
+        if (n == 0)
+            return 0;
         err = flash_read(log, phys, off, buf, n);
         if (err)
             return err;
-        for (i = 0; i < n; i++)
-            if (buf[i] != log->erase_value)
-                return 0;
-        off += n;
+        for (i = 0; i < n && buf[i] == RUNNEL_REC_PAD; i++)
+            ;
+        if (i == 0)
+            break;
+        off += i;
     }
-    sc->clean = true;
+    if (buf[0] != RUNNEL_REC_FENCE)
+        return 0;
+    k = runnel__varint_get(buf + 1, sizeof buf - 1u, &len);
+    if (k <= 0 || len == 0 || len > RUNNEL_VARINT_MAX || off + 1u + (uint32_t)k + 4u + len > bs ||
+        1u + (uint32_t)k + 4u + len > sizeof buf)
+        return 0;
+    crc = runnel__crc32c(0, buf, 1u + (uint32_t)k);
+    crc = runnel__crc32c(crc, buf + 1 + k + 4, (size_t)len);
+    if (crc != runnel__get_le32(buf + 1 + k))
+        return 0;
+    if (runnel__varint_get(buf + 1 + k + 4, (size_t)len, &v) != (int)len || v < log->hdr_size ||
+        v > bs)
+        return 0;
+    *fence = (uint32_t)v;
+    return 0;
+}
+
+/* When every block is in the chain, the tail is the block the writer
+ * erases next, and it only does so after the owner released it: if power
+ * went during that erase, the header may have survived while the rest did
+ * not. Every block the writer left behind ends in one of two ways: its
+ * valid records run up to bytes that are all erased (or to its end), or
+ * the next block's fence names where they stop (mount fences every block
+ * it leaves with anything else after its records). A tail block that ends
+ * any other way is such a half-erased block, released already, and is
+ * left out. Costs one walk of the tail block, and only for a full ring. */
+static int mount_check_tail(runnel_log_t *log, uint64_t *t)
+{
+    block_scan_t sc;
+    uint32_t fence;
+    int err = mount_scan_block(log, *t, &sc);
+
+    if (err)
+        return err;
+    if (!sc.needs_fence)
+        return 0;
+    err = mount_fence_of(log, *t + 1u, &fence);
+    if (err)
+        return err;
+    if (sc.end != fence)
+        (*t)++;
     return 0;
 }
 
@@ -1077,6 +1181,11 @@ int runnel__log_mount(runnel_log_t *log)
         err = mount_scan_all(log, &n, &t, &reason);
     if (err)
         goto out;
+    if (n - t + 1u == log->block_count && n > t) {
+        err = mount_check_tail(log, &t);
+        if (err)
+            goto out;
+    }
 
     for (;;) {
         err = mount_scan_block(log, n, &sc);
