@@ -797,7 +797,7 @@ static int master_parse(runnel_t *r, const struct runnel__node *n, runnel_pos_t 
     h.rec.len = len;
     h.idx = 0;
     err = decode_head(n, r->master, len, RUNNEL__LINKS_MAX, &h);
-    if (err < 0)
+    if (err < 0 || runnel_id_cmp(h.id, n->first) != 0)
         return RUNNEL_ERR_CORRUPT;
     off = h.body_off;
     k = runnel__varint_get(r->master + off, len - off, &nf);
@@ -834,6 +834,15 @@ static int load_master(runnel_t *r, const struct runnel__node *n)
     if (r->master_valid && r->master_pos == n->first_pos)
         return 0;
     r->master_valid = false;
+    if (n->first_size != 0) {
+        /* header and body in one read, then the body to the front */
+        err = runnel__log_read_record(&r->log, n->first_pos, n->first_size, r->master,
+                                      r->scratch_cap, &rec);
+        if (err < 0)
+            return err;
+        memmove(r->master, r->master + (rec.body - rec.pos), rec.len);
+        return master_parse(r, n, n->first_pos, rec.type, rec.len);
+    }
     err = runnel__log_header(&r->log, n->first_pos, &rec);
     if (err < 0)
         return err;
@@ -864,6 +873,27 @@ int runnel__node_entry(runnel_t *r, uint32_t nslot, uint32_t i, runnel_entry_t *
     uint64_t nf, f;
     int err;
 
+    if (i == 0) {
+        /* The first entry is the master: read it where the names of the
+         * node's other entries are decoded from, once for both. Its ID is
+         * the descriptor's (master_parse checked the record's). */
+        size_t moff;
+
+        err = load_master(r, n);
+        if (err < 0)
+            return err;
+        moff = r->master_fv_off;
+        for (f = 0; f < 2u * r->master_nfields; f++) {
+            err = next_str(r->master, r->master_len, &moff, &r->fv[f]);
+            if (err < 0)
+                return err;
+        }
+        e->id = n->first;
+        e->nfields = r->master_nfields;
+        e->fv = r->fv;
+        e->deleted = false;
+        return 0;
+    }
     if (!runnel__node_found(r, nslot, i)) {
         err = locate(r, nslot, i);
         if (err < 0)
