@@ -13,9 +13,13 @@
  * be recognised (pos < tail), and wear is even by construction.
  *
  * Byte layouts (block header, record framing) are in FORMAT.md. In short: a
- * block starts with a header (magic, format version, sequence, CRC) padded
- * to prog_size; a record is  type:u8 | body_len:varint | crc32c:u32le | body
+ * block starts with a 24-byte header (magic, format version, sequence, CRC)
+ * that reaches flash with the block's first records; a record is
+ *     type:u8 | body_len:varint | crc32c:u32le | body
  * and never straddles blocks; the CRC covers type, length and body.
+ *
+ * After a restart, runnel__log_mount finds tail, head and the durable
+ * records again from a bounded number of reads (FORMAT.md section 6).
  *
  * Appends are atomic per record: a record that does not fit into the rest of
  * the current block starts the next block. When the ring has no free block,
