@@ -38,7 +38,8 @@ if(NOT RUNNEL_SKIP_UNIT_TESTS)
 endif()
 
 # Compile-time variants of core (runnel_opt.h): the utility tests again with
-# the 64-byte CRC-32C table, the util sources compiled in directly.
+# the 64-byte and the 1 KiB CRC-32C tables, the util sources compiled in
+# directly.
 if(NOT RUNNEL_SKIP_UNIT_TESTS)
   file(GLOB RUNNEL_UTIL_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/core/util_*.c)
   add_executable(test_util_crc_small ${CMAKE_SOURCE_DIR}/tests/unit/test_util.c ${RUNNEL_UTIL_SOURCES})
@@ -50,4 +51,15 @@ if(NOT RUNNEL_SKIP_UNIT_TESTS)
   endif()
   add_test(NAME test_util_crc_small COMMAND test_util_crc_small)
   set_tests_properties(test_util_crc_small PROPERTIES TIMEOUT ${RUNNEL_TEST_TIMEOUT})
+  # ... and with the 1 KiB byte table where slicing-by-8 is the default
+  # (64-bit hosts), so both big-table paths run on the host.
+  add_executable(test_util_crc_byte ${CMAKE_SOURCE_DIR}/tests/unit/test_util.c ${RUNNEL_UTIL_SOURCES})
+  target_compile_definitions(test_util_crc_byte PRIVATE RUNNEL_CRC32C_SLICE8=0)
+  target_include_directories(test_util_crc_byte PRIVATE ${CMAKE_SOURCE_DIR}/core
+                             ${CMAKE_SOURCE_DIR}/port ${CMAKE_SOURCE_DIR}/tests/support)
+  if(COMMAND runnel_board_link)
+    runnel_board_link(test_util_crc_byte)
+  endif()
+  add_test(NAME test_util_crc_byte COMMAND test_util_crc_byte)
+  set_tests_properties(test_util_crc_byte PROPERTIES TIMEOUT ${RUNNEL_TEST_TIMEOUT})
 endif()

@@ -485,8 +485,32 @@ static uint32_t anchor_above(runnel_t *r, uint32_t nslot, uint32_t i, runnel_pos
  * entry j the longest link that does not pass i is taken (j - 2^k >= i,
  * k <= ctz(j)), as in littlefs's CTZ skip-lists, so the number of records
  * read is logarithmic in j - i, whatever else lies between them in the log.
+ * Every record read on the way also gives the positions of the entries its
+ * links name (note_links). need_id: entry i's ID is wanted too (one more
+ * read when a link gave its position alone).
  */
-static int locate(runnel_t *r, uint32_t nslot, uint32_t i)
+/* Records the positions entry j's links give (the entries below it at
+ * j - 2^k), so later steps and walks need not read them again. */
+static void note_links(runnel_t *r, const struct runnel__node *n, uint32_t j,
+                       const struct entry_head *h)
+{
+    uint32_t k;
+
+    for (k = 0; k < h->nlinks && (1u << k) <= j; k++) {
+        uint32_t t = j - (1u << k);
+        runnel_pos_t p;
+
+        if (r->scan[t].pos != 0 || link_target(n, h, k, &p) < 0)
+            continue;
+        r->scan[t].pos = p;
+        r->scan[t].size = 0;
+        r->scan[t].id_known = false;
+        if (t >= r->scan_hi)
+            r->scan_hi = t + 1u;
+    }
+}
+
+static int locate_as(runnel_t *r, uint32_t nslot, uint32_t i, bool need_id)
 {
     const struct runnel__node *n = &r->nodes[nslot];
     struct entry_head h;
@@ -497,7 +521,7 @@ static int locate(runnel_t *r, uint32_t nslot, uint32_t i)
     if (i >= n->count || n->count > r->cfg.node_entries_cap)
         return RUNNEL_ERR_CORRUPT;
     scan_bind(r, nslot);
-    if (r->scan[i].pos != 0 && r->scan[i].id_known)
+    if (r->scan[i].pos != 0 && (r->scan[i].id_known || !need_id))
         return 0;
     if (r->scan[i].pos != 0) {
         /* found by a link: one read for its ID */
@@ -515,18 +539,26 @@ static int locate(runnel_t *r, uint32_t nslot, uint32_t i)
         err = peek_head(r, n, pos, j, j == i ? 0u : runnel__node_links(j), &h);
         if (err < 0)
             return err;
-        if (j == n->count - 1u && !n->unordered && runnel_id_cmp(h.id, n->last) != 0)
+        if (j == n->count - 1u && runnel_id_cmp(h.id, n->last) != 0)
             return RUNNEL_ERR_CORRUPT;
         scan_set(r, j, pos, h.id, (uint32_t)(h.rec.next - h.rec.pos));
         if (j == i)
             return 0;
+        note_links(r, n, j, &h);
         for (k = h.nlinks; k > 1u && (1u << (k - 1u)) > j - i; k--)
             ;
         err = link_target(n, &h, k - 1u, &pos);
         if (err < 0)
             return err;
         j -= 1u << (k - 1u);
+        if (j == i && !need_id)
+            return 0;   /* its position is all that was asked for */
     }
+}
+
+static int locate(runnel_t *r, uint32_t nslot, uint32_t i)
+{
+    return locate_as(r, nslot, i, true);
 }
 
 int runnel__node_id(runnel_t *r, uint32_t nslot, uint32_t i, runnel_id_t *id)
@@ -559,7 +591,7 @@ int runnel__node_fill(runnel_t *r, uint32_t nslot, uint32_t from, uint32_t to)
         to = n->count;
     if (from >= to)
         return 0;
-    err = locate(r, nslot, to - 1u);
+    err = locate_as(r, nslot, to - 1u, false);
     if (err < 0)
         return err;
     /* Walk down from to - 1, reading only even entries where it can: each

@@ -20,4 +20,23 @@
 #define RUNNEL_CRC32C_SMALL_TABLE 0
 #endif
 
+/*
+ * RUNNEL_CRC32C_SLICE8: 1 adds slicing-by-8 (8 KiB of tables, eight bytes
+ * per step, about three times faster than the 1 KiB table on a 64-bit
+ * host) for runs of 8 bytes and more. Default: 1 where pointers are 64-bit
+ * (a Linux host or SBC, where 8 KiB of tables costs nothing), else 0 (a
+ * microcontroller keeps its flash). Ignored with RUNNEL_CRC32C_SMALL_TABLE.
+ */
+#ifndef RUNNEL_CRC32C_SLICE8
+#if defined(UINTPTR_MAX) && UINTPTR_MAX > 0xFFFFFFFFu
+#define RUNNEL_CRC32C_SLICE8 1
+#else
+#define RUNNEL_CRC32C_SLICE8 0
+#endif
+#endif
+#if RUNNEL_CRC32C_SMALL_TABLE
+#undef RUNNEL_CRC32C_SLICE8
+#define RUNNEL_CRC32C_SLICE8 0
+#endif
+
 #endif /* RUNNEL_OPT_H */
