@@ -7,15 +7,15 @@
  * \a \\ \" \xHH escapes, '...' with \' ). Unknown directives and bad values
  * are errors with the line they came from, in redis-server's words.
  *
- * Defaults (documented in --help):
- *   port 6379, bind 127.0.0.1, maxclients 1000, timeout 0,
+ * Defaults (documented in --help), Redis's where Redis has the directive:
+ *   port 6379, bind 127.0.0.1, maxclients 10000, timeout 0,
  *   store-size 64mb of 64kb blocks, pools derived from store-size,
- *   client-query-buffer-limit 1mb, client-output-buffer-limit 4mb,
+ *   client-query-buffer-limit 1gb, proto-max-bulk-len 512mb,
+ *   client-output-buffer-limit normal 0 0 0 (none), maxmemory-clients 0,
  *   commit-policy interval (1000 ms), store-full-policy refuse.
- * Every client slot reserves its buffers up front (see main.c), so
- * maxclients x (query limit x 7 + output limit) bytes of address space are
- * reserved at start-up; only the pages a client really uses become
- * resident, and they are given back when it disconnects.
+ * Ours: client-max-memory (1gb, 256mb on 32-bit) caps one client's
+ * buffers; max-reply-size (128mb, 64mb on 32-bit) is the staging area a
+ * reply is built in. No client buffer is reserved up front (mem.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,7 +34,7 @@ void rd_config_defaults(rd_config_t *cfg)
     cfg->port = 6379;
     strcpy(cfg->bind[0], "127.0.0.1");
     cfg->nbind = 1;
-    cfg->maxclients = 1000;
+    cfg->maxclients = 10000;
     cfg->timeout = 0;
     cfg->store_size = 64ull * 1024 * 1024;
     cfg->store_block_size = 64 * 1024;
@@ -45,8 +45,12 @@ void rd_config_defaults(rd_config_t *cfg)
     cfg->databases = 16;
     cfg->loglevel = RD_LL_NOTICE;
     cfg->protected_mode = true;
-    cfg->query_limit = 1024 * 1024;
-    cfg->output_limit = 4 * 1024 * 1024;
+    cfg->query_limit = 1024ull * 1024 * 1024;
+    cfg->proto_max_bulk_len = 512ull * 1024 * 1024;
+    /* A 32-bit board has 2-3 GB of address space and often 512 MB of RAM. */
+    bool small = sizeof(size_t) < 8;
+    cfg->client_max_memory = (small ? 256ull : 1024ull) * 1024 * 1024;
+    cfg->max_reply_size = (small ? 64ull : 128ull) * 1024 * 1024;
     cfg->commit_policy = RUNNEL_COMMIT_INTERVAL;
     cfg->commit_interval_ms = 1000;
     cfg->full_policy = RUNNEL_FULL_REFUSE;
@@ -173,8 +177,11 @@ static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtim
         NEED(2);
         if (!parse_u64(argv[1], 1000000, &v) || v < 1)
             return "Invalid max clients limit";
-        if (at_runtime && v > rd_server->slots)
-            return "maxclients can only be lowered at run time (slots are allocated at start-up)";
+        if (at_runtime && v > cfg->maxclients) {
+            static char why[160];
+            if (rd_set_maxclients(rd_server, (uint32_t)v, why, sizeof why) != 0)
+                return why;
+        }
         cfg->maxclients = (uint32_t)v;
         return NULL;
     }
@@ -248,12 +255,52 @@ static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtim
         return NULL;
     }
     if (!strcasecmp(k, "client-query-buffer-limit"))
-        MEM(query_limit, 1024, 1ull << 32, "Invalid client-query-buffer-limit (1kb .. 4gb)");
+        MEM(query_limit, 1024, UINT64_MAX, "Invalid client-query-buffer-limit (at least 1kb)");
+    if (!strcasecmp(k, "proto-max-bulk-len"))
+        MEM(proto_max_bulk_len, 1024, UINT64_MAX, "Invalid proto-max-bulk-len (at least 1kb)");
+    if (!strcasecmp(k, "client-max-memory"))
+        MEM(client_max_memory, 0, UINT64_MAX, "Invalid client-max-memory");
+    if (!strcasecmp(k, "max-reply-size")) {
+        if (at_runtime)
+            return "max-reply-size is fixed at start-up";
+        MEM(max_reply_size, 64 * 1024, UINT64_MAX, "Invalid max-reply-size (at least 64kb)");
+    }
+    if (!strcasecmp(k, "maxmemory-clients")) {
+        /* As Redis: bytes, or "<n>%" (here of the machine's RAM). */
+        NEED(2);
+        size_t l = strlen(argv[1]);
+        if (l > 1 && argv[1][l - 1] == '%') {
+            char num[32];
+            if (l - 1 >= sizeof num)
+                return "argument must be a memory or percent value";
+            memcpy(num, argv[1], l - 1);
+            num[l - 1] = '\0';
+            if (!parse_u64(num, UINT64_MAX, &v))
+                return "argument must be a memory or percent value";
+            if (v > 100)
+                return "percentage argument must be less or equal to 100";
+            cfg->maxmemory_clients_pct = (uint32_t)v;
+            cfg->maxmemory_clients = 0;
+            return NULL;
+        }
+        if (!rd_parse_memory(argv[1], &v))
+            return "argument must be a memory or percent value";
+        cfg->maxmemory_clients = v;
+        cfg->maxmemory_clients_pct = 0;
+        return NULL;
+    }
     if (!strcasecmp(k, "client-output-buffer-limit")) {
-        /* Either one size, or Redis's "normal <hard> <soft> <secs>" triplets
-         * of which only the normal class's hard limit means anything here. */
-        if (argc == 2)
-            MEM(output_limit, 1024, 1ull << 32, "Invalid client-output-buffer-limit (1kb .. 4gb)");
+        /* Redis's "<class> <hard> <soft> <secs>" groups (only the normal
+         * class means anything here), or one size: the normal hard limit. */
+        if (argc == 2) {
+            NEED(2);
+            if (!rd_parse_memory(argv[1], &v))
+                return "Invalid client-output-buffer-limit";
+            cfg->output_hard = v;
+            cfg->output_soft = 0;
+            cfg->output_soft_secs = 0;
+            return NULL;
+        }
         if (argc < 5 || (argc - 1) % 4 != 0)
             return "wrong number of arguments";
         for (int i = 1; i < argc; i += 4) {
@@ -265,11 +312,9 @@ static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtim
                 !parse_u64(argv[i + 3], INT_MAX, &secs))
                 return "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
             if (!strcasecmp(argv[i], "normal")) {
-                if (hard == 0)
-                    hard = 4 * 1024 * 1024;   /* "no limit": our fixed default */
-                if (hard < 1024 || hard > (1ull << 32))
-                    return "Invalid client-output-buffer-limit (1kb .. 4gb)";
-                cfg->output_limit = hard;
+                cfg->output_hard = hard;
+                cfg->output_soft = soft;
+                cfg->output_soft_secs = (uint32_t)secs;
             }
         }
         return NULL;
@@ -507,10 +552,6 @@ int rd_config_finish(rd_config_t *cfg, char *err, size_t errcap)
         cfg->max_groups = cfg->max_streams < 256 ? 256 : cfg->max_streams;
     if (cfg->max_consumers == 0)
         cfg->max_consumers = cfg->max_groups * 4;
-    if (cfg->output_limit < 1024) {
-        snprintf(err, errcap, "client-output-buffer-limit too small");
-        return -1;
-    }
     return 0;
 }
 
@@ -521,6 +562,7 @@ const char *const rd_config_names[] = {
     "dir", "store-size", "store-block-size", "max-streams", "max-pending", "max-groups",
     "max-consumers", "max-nodes", "max-key-len", "max-fields", "loglevel", "logfile",
     "protected-mode", "client-query-buffer-limit", "client-output-buffer-limit",
+    "proto-max-bulk-len", "maxmemory-clients", "client-max-memory", "max-reply-size",
     "commit-policy", "appendfsync", "commit-interval-ms", "store-full-policy", NULL,
 };
 
@@ -564,7 +606,20 @@ int rd_config_get(void *ctx, const char *name, char *buf, size_t cap)
     else if (!strcmp(name, "protected-mode")) OUT("%s", c->protected_mode ? "yes" : "no");
     else if (!strcmp(name, "client-query-buffer-limit")) OUT("%llu", (unsigned long long)c->query_limit);
     else if (!strcmp(name, "client-output-buffer-limit"))
-        OUT("normal %llu 0 0 slave 0 0 0 pubsub 0 0 0", (unsigned long long)c->output_limit);
+        OUT("normal %llu %llu %u slave 0 0 0 pubsub 0 0 0", (unsigned long long)c->output_hard,
+            (unsigned long long)c->output_soft, c->output_soft_secs);
+    else if (!strcmp(name, "proto-max-bulk-len"))
+        OUT("%llu", (unsigned long long)c->proto_max_bulk_len);
+    else if (!strcmp(name, "maxmemory-clients")) {
+        if (c->maxmemory_clients_pct != 0)
+            OUT("%u%%", c->maxmemory_clients_pct);
+        else
+            OUT("%llu", (unsigned long long)c->maxmemory_clients);
+    }
+    else if (!strcmp(name, "client-max-memory"))
+        OUT("%llu", (unsigned long long)c->client_max_memory);
+    else if (!strcmp(name, "max-reply-size"))
+        OUT("%llu", (unsigned long long)c->max_reply_size);
     else if (!strcmp(name, "commit-policy"))
         OUT("%s", c->commit_policy == RUNNEL_COMMIT_ALWAYS ? "always"
                   : c->commit_policy == RUNNEL_COMMIT_INTERVAL ? "interval" : "none");
@@ -580,13 +635,16 @@ int rd_config_get(void *ctx, const char *name, char *buf, size_t cap)
     return (size_t)n < cap ? n : (int)cap;
 }
 
-/* Parameters that can change while running; the rest are fixed by the
- * start-up allocation (CONFIG SET answers "can't set immutable config"). */
+/* Parameters that can change while running; the rest size the store or
+ * the staging area, fixed at start-up (CONFIG SET answers "can't set
+ * immutable config"). */
 int rd_config_set(void *ctx, const char *name, const char *value, size_t vlen)
 {
     rd_server_t *s = ctx;
-    static const char *const mutable_names[] = {"requirepass", "maxclients", "timeout",
-                                                 "loglevel", "protected-mode", NULL};
+    static const char *const mutable_names[] = {
+        "requirepass", "maxclients", "timeout", "loglevel", "protected-mode",
+        "client-query-buffer-limit", "proto-max-bulk-len", "client-output-buffer-limit",
+        "maxmemory-clients", "client-max-memory", NULL};
     bool ok = false;
     for (int i = 0; mutable_names[i] != NULL; i++)
         if (!strcmp(name, mutable_names[i]))
@@ -601,10 +659,18 @@ int rd_config_set(void *ctx, const char *name, const char *value, size_t vlen)
     rd_config_t tmp = s->cfg;
     char namebuf[64];
     snprintf(namebuf, sizeof namebuf, "%s", name);
-    char *args[2] = {namebuf, val};
-    if (apply(&tmp, 2, args, true) != NULL)
+    /* Multi-word values (client-output-buffer-limit) split as in a file. */
+    char *args[64];
+    args[0] = namebuf;
+    int n = 1;
+    args[1] = val;
+    if (!strcmp(name, "client-output-buffer-limit"))
+        n = split_line(val, args + 1, 63);
+    if (n < 1 || apply(&tmp, n + 1, args, true) != NULL)
         return RUNNEL_ERR_INVAL;
     s->cfg = tmp;
+    s->limits.max_bulk = s->cfg.proto_max_bulk_len < (uint64_t)INT32_MAX - 1024
+                       ? s->cfg.proto_max_bulk_len : (uint64_t)INT32_MAX - 1024;
     s->srv.requirepass = s->cfg.requirepass;
     s->srv.requirepass_len = strlen(s->cfg.requirepass);
     rd_log_set_level(s->cfg.loglevel);

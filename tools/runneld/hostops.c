@@ -2,7 +2,7 @@
  * hostops.c - what the command layer asks of the broker
  * (runnel_server_ops_t): the client list, CLIENT KILL, wake-ups of blocked
  * clients, and the INFO lines only the process knows (pid, port, memory,
- * network counters, cpu).
+ * client buffers, network counters, cpu).
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -15,13 +15,29 @@
 
 #include "runneld.h"
 
+/* CLIENT LIST shows obl = out.len and tot-mem = out.cap + the core's
+ * buffers. Every client's writer points at the staging area, so for the
+ * visit its fields carry our numbers instead: the bytes waiting and the
+ * memory charged. The calling client's writer is in use (the reply being
+ * written): it is shown as it is. */
 static void foreach_client(void *ctx, void (*fn)(void *arg, runnel_client_t *c), void *arg)
 {
     rd_server_t *s = ctx;
     for (uint32_t i = 0; i < s->nclients; i++) {
-        rd_client_t *c = &s->clients[s->active[i]];
-        if (!c->close_asap)
+        rd_client_t *c = s->active[i];
+        if (c->close_asap)
+            continue;
+        if (c == s->stage_owner || c->c.out.len != 0) {
             fn(arg, &c->c);
+            continue;
+        }
+        size_t core_caps = c->c.multi_cap + c->c.watch_cap + c->c.block_cap;
+        size_t len = c->c.out.len, cap = c->c.out.cap;
+        c->c.out.len = c->olen - c->osent;
+        c->c.out.cap = c->mem > core_caps ? c->mem - core_caps : 0;
+        fn(arg, &c->c);
+        c->c.out.len = len;
+        c->c.out.cap = cap;
     }
 }
 
@@ -31,7 +47,7 @@ static int kill_client(void *ctx, uint64_t id)
 {
     rd_server_t *s = ctx;
     for (uint32_t i = 0; i < s->nclients; i++) {
-        rd_client_t *c = &s->clients[s->active[i]];
+        rd_client_t *c = s->active[i];
         if (!c->close_asap && c->c.id == id) {
             c->close_asap = true;
             rd_client_schedule(s, c);
@@ -52,8 +68,7 @@ static int shutdown_request(void *ctx)
 
 static void client_woken(void *ctx, runnel_client_t *cc)
 {
-    rd_server_t *s = ctx;
-    rd_client_schedule(s, (rd_client_t *)cc->host);
+    rd_net_client_woken(ctx, (rd_client_t *)cc->host);
 }
 
 typedef struct out {
@@ -132,14 +147,14 @@ static size_t info(void *ctx, const char *section, char *buf, size_t cap)
         line(&o, "io_threads_active:0\r\n");
     } else if (!strcmp(section, "clients")) {
         line(&o, "maxclients:%u\r\n", s->cfg.maxclients);
-        line(&o, "client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\n");
+        line(&o, "client_recent_max_input_buffer:%zu\r\nclient_recent_max_output_buffer:%zu\r\n",
+             s->recent_max_in, s->recent_max_out);
     } else if (!strcmp(section, "memory")) {
         char h1[32], h2[32], h3[32];
         uint64_t rss = rss_bytes();
-        /* used_memory: what is resident now. The fixed mapping reserved at
-         * start-up is the ceiling (runnel_memory_reserved), not the usage:
-         * tools that watch used_memory must see real numbers, and they grow
-         * with use only up to that ceiling, never past it. */
+        /* used_memory: what is resident now (the store ring, the arena,
+         * the clients' buffers and the code): tools that watch used_memory
+         * see real numbers. */
         if (rss > s->mem_peak)
             s->mem_peak = rss;
         human(h1, sizeof h1, rss);
@@ -151,13 +166,13 @@ static size_t info(void *ctx, const char *section, char *buf, size_t cap)
              (unsigned long long)rss, h2);
         line(&o, "used_memory_peak:%llu\r\nused_memory_peak_human:%s\r\n",
              (unsigned long long)s->mem_peak, h3);
-        line(&o, "runnel_memory_reserved:%llu\r\n", (unsigned long long)s->map_size);
+        line(&o, "mem_clients_slaves:0\r\nmem_clients_normal:%zu\r\n", s->clients_mem);
         line(&o, "maxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n");
-        line(&o, "mem_allocator:runneld-fixed\r\n");
+        line(&o, "mem_allocator:libc\r\n");
         line(&o, "runnel_memory_store:%llu\r\n", (unsigned long long)s->mem_store);
         line(&o, "runnel_memory_arena:%llu\r\n", (unsigned long long)s->mem_arena);
-        line(&o, "runnel_memory_clients:%llu\r\n", (unsigned long long)s->mem_clients);
-        line(&o, "runnel_memory_other:%llu\r\n", (unsigned long long)s->mem_misc);
+        line(&o, "runnel_memory_clients_budget:%llu\r\n", (unsigned long long)rd_mem_budget(s));
+        line(&o, "runnel_memory_reply_staging:%zu\r\n", s->stage_map);
     } else if (!strcmp(section, "persistence")) {
         line(&o, "rdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n");
         line(&o, "rdb_last_save_time:%llu\r\n", (unsigned long long)(s->start_ms / 1000));
@@ -173,6 +188,7 @@ static size_t info(void *ctx, const char *section, char *buf, size_t cap)
              (unsigned long long)s->qbuf_disconnects);
         line(&o, "client_output_buffer_limit_disconnections:%llu\r\n",
              (unsigned long long)s->obuf_disconnects);
+        line(&o, "evicted_clients:%llu\r\n", (unsigned long long)s->evicted_clients);
     } else if (!strcmp(section, "cpu")) {
         struct rusage self;
         getrusage(RUSAGE_SELF, &self);

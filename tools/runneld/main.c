@@ -3,18 +3,14 @@
  *
  *   runneld [/path/to/runneld.conf] [--option value ...]
  *
- * Start-up reads the configuration, sizes every buffer the process will
- * ever use, takes them in ONE mmap() (the store's RAM ring, the engine's
- * arena, the client slots with their query/output/MULTI/WATCH/block
- * buffers, the argv array), and never allocates again: resident memory is
- * bounded by the configuration, whatever the load, backlog or uptime.
- *
- * Layout of the mapping (each part 64-byte aligned):
- *   [ store ring: store-size ][ engine arena ][ client slots ][ free list ]
- *   [ per client: query | output | multi | watch | block ] x maxclients
- *   [ cmdstats ][ ready keys ][ argv ]
- * Pages are mapped lazily by the kernel (MAP_NORESERVE) and a client's
- * pages are given back when it disconnects (net.c).
+ * Start-up reads the configuration and takes what is sized by it alone:
+ * the store's RAM ring and the engine's arena (one mapping; the engine
+ * never allocates), and the reply staging area (address space of
+ * max-reply-size, pages touched only by replies being built and given
+ * back after big ones). Nothing is sized by maxclients except 16 bytes of
+ * slot table per client: a client's buffers are malloc'd when it needs
+ * them and bounded by client-max-memory and maxmemory-clients (mem.c).
+ * The open-files limit is raised for maxclients as redis-server does.
  *
  * SIGTERM / SIGINT: stop accepting, commit the store, exit 0.
  */
@@ -28,6 +24,7 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,7 +68,8 @@ static void usage(FILE *f)
 "  unixsocket <path>             also listen on a Unix socket\n"
 "  unixsocketperm <octal>        its permissions\n"
 "  requirepass <password>        password of the 'default' user (AUTH / HELLO AUTH)\n"
-"  maxclients <n>                client slots, allocated at start-up [1000]\n"
+"  maxclients <n>                most clients at once; as redis-server, lowered to what\n"
+"                                ulimit -n allows (needs n + 32 descriptors) [10000]\n"
 "  timeout <secs>                close idle clients, 0 = never [0]\n"
 "  dir <path>                    working directory [current]\n"
 "  store-size <bytes>            RAM ring holding the streams [64mb]\n"
@@ -85,25 +83,27 @@ static void usage(FILE *f)
 "  loglevel debug|verbose|notice|warning|nothing [notice]\n"
 "  logfile <path>                log file, \"\" = stderr [\"\"]\n"
 "  protected-mode yes|no         refuse non-loopback clients without requirepass [yes]\n"
-"  client-query-buffer-limit <bytes>   largest command [1mb]\n"
-"  client-output-buffer-limit <bytes>  pending replies per client (or Redis's\n"
-"                                'normal <hard> <soft> <secs>' form) [4mb]\n"
+"  client-query-buffer-limit <bytes>  as Redis: a longer pending query closes the client [1gb]\n"
+"  proto-max-bulk-len <bytes>    as Redis: longest bulk argument [512mb]\n"
+"  client-output-buffer-limit normal <hard> <soft> <secs>  as Redis, 0 = none [normal 0 0 0]\n"
+"                                (or one size: the hard limit)\n"
+"  maxmemory-clients <bytes>|<n>%%  as Redis 7: budget for all clients' buffers; past it\n"
+"                                the biggest clients are evicted; n%% of the machine's RAM\n"
+"                                (runneld has no maxmemory); 0 = none [0]\n"
+"  client-max-memory <bytes>     runneld's cap on one client's buffers, 0 = none\n"
+"                                [1gb on 64-bit, 256mb on 32-bit]\n"
+"  max-reply-size <bytes>        largest reply to one command (built whole before it is\n"
+"                                sent; address space reserved once) [128mb / 64mb on 32-bit]\n"
 "  commit-policy always|interval|none  (appendfsync always|everysec|no) [interval]\n"
 "  commit-interval-ms <ms>       interval commits [1000]\n"
 "  store-full-policy refuse|drop-oldest  when the ring is full [refuse]\n"
 "\n"
-"Memory: maxclients x (7 x query limit + output limit + 64kb) bytes of address\n"
-"space are reserved at start-up; pages become resident only when used and a\n"
-"client's are returned when it disconnects. The store ring is resident.\n"
+"Memory: the store ring (resident) and the engine arena are taken at start-up;\n"
+"clients hold only what they use, freed when idle (see README, \"Memory\").\n"
 "\n"
 "Examples:\n"
 "  runneld --port 6380\n"
 "  runneld /etc/runneld.conf --loglevel verbose\n");
-}
-
-static size_t align64(size_t x)
-{
-    return (x + 63) & ~(size_t)63;
 }
 
 /* Fills the engine configuration from ours. */
@@ -141,26 +141,77 @@ static void geometry(const rd_config_t *c, runnel_bd_geometry_t *g)
     g->erase_value = 0xFF;
 }
 
-/* Sizes of everything; returns the mapping size or 0 on overflow. */
-static size_t layout_plan(rd_server_t *s, size_t arena)
+/* Redis's adjustOpenFilesLimit(): maxclients needs maxclients + 32
+ * descriptors; raise the soft limit as far as allowed, else lower
+ * maxclients, with redis-server's log lines. */
+#define RESERVED_FDS 32
+static void adjust_open_files(rd_server_t *s)
 {
-    rd_config_t *c = &s->cfg;
-    size_t q = (size_t)c->query_limit, o = (size_t)c->output_limit;
-    s->multi_cap = runnel_cmd_block_buf_size(q);
-    s->block_cap = s->multi_cap;
-    s->watch_cap = 64 * 1024;
-    s->argv_cap = q / 6 + 16 > 32768 + 16 ? q / 6 + 16 : 32768 + 16;
-    size_t per = align64(q) + align64(o) + align64(s->multi_cap) + align64(s->watch_cap) +
-                 align64(s->block_cap);
-    if (s->multi_cap == SIZE_MAX || per / c->maxclients > SIZE_MAX / c->maxclients / 2)
-        return 0;
-    s->mem_store = align64((size_t)c->store_size);
-    s->mem_arena = align64(arena + 8);
-    s->mem_clients = align64(c->maxclients * sizeof(rd_client_t)) +
-                     2 * align64(c->maxclients * sizeof(uint32_t)) + per * c->maxclients;
-    s->mem_misc = align64(runnel_cmd_count() * sizeof(runnel_cmdstat_t)) + align64(64 * 1024) +
-                  align64(s->argv_cap * sizeof(runnel_str_t));
-    return s->mem_store + s->mem_arena + s->mem_clients + s->mem_misc;
+    rlim_t want = (rlim_t)s->cfg.maxclients + RESERVED_FDS;
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+        rd_log(RD_LL_WARNING, "Unable to obtain the current NOFILE limit (%s), assuming 1024 "
+               "and setting the max clients configuration accordingly.", strerror(errno));
+        s->cfg.maxclients = 1024 - RESERVED_FDS;
+        return;
+    }
+    rlim_t old = lim.rlim_cur;
+    if (old >= want)
+        return;
+    /* As Redis: try the full amount, then step down 16 at a time; but an
+     * unprivileged process cannot pass the hard limit, so go there first. */
+    rlim_t best = want;
+    int err = 0;
+    while (best > old) {
+        struct rlimit nl = {best, lim.rlim_max > best ? lim.rlim_max : best};
+        if (setrlimit(RLIMIT_NOFILE, &nl) == 0)
+            break;
+        err = errno;
+        if (best > lim.rlim_max && lim.rlim_max > old)
+            best = lim.rlim_max;
+        else if (best < 16)
+            best = old;
+        else
+            best -= 16;
+    }
+    if (best < old)
+        best = old;
+    if (best < want) {
+        uint32_t before = s->cfg.maxclients;
+        s->cfg.maxclients = best > RESERVED_FDS ? (uint32_t)(best - RESERVED_FDS) : 1;
+        rd_log(RD_LL_WARNING, "You requested maxclients of %u requiring at least %llu max "
+               "file descriptors.", before, (unsigned long long)want);
+        rd_log(RD_LL_WARNING, "Server can't set maximum open files to %llu because of OS "
+               "error: %s.", (unsigned long long)want, strerror(err ? err : EPERM));
+        rd_log(RD_LL_WARNING, "Current maximum open files is %llu. maxclients has been "
+               "reduced to %u to compensate for low ulimit. If you need higher maxclients "
+               "increase 'ulimit -n'.", (unsigned long long)best, s->cfg.maxclients);
+    } else {
+        rd_log(RD_LL_NOTICE, "Increased maximum number of open files to %llu (it was "
+               "originally set to %llu).", (unsigned long long)best, (unsigned long long)old);
+    }
+}
+
+/* CONFIG SET maxclients: as Redis, raising it needs descriptors too. */
+int rd_set_maxclients(rd_server_t *s, uint32_t n, char *err, size_t errcap)
+{
+    rlim_t want = (rlim_t)n + RESERVED_FDS;
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < want) {
+        struct rlimit nl = lim;
+        nl.rlim_cur = want;
+        if (nl.rlim_max < want || setrlimit(RLIMIT_NOFILE, &nl) != 0) {
+            snprintf(err, errcap, "The operating system is not able to handle the specified "
+                     "number of clients, try with %llu",
+                     (unsigned long long)(lim.rlim_cur > RESERVED_FDS ? lim.rlim_cur - RESERVED_FDS : 1));
+            return -1;
+        }
+    }
+    if (rd_net_reserve_slots(s, n) != 0) {
+        snprintf(err, errcap, "out of memory for %u client slots", n);
+        return -1;
+    }
+    return 0;
 }
 
 static int start(rd_server_t *s, bool test_only, char *err, size_t errcap)
@@ -177,9 +228,21 @@ static int start(rd_server_t *s, bool test_only, char *err, size_t errcap)
                  "check store-size, store-block-size and the pool sizes");
         return -1;
     }
-    size_t total = layout_plan(s, arena);
-    if (total == 0) {
-        snprintf(err, errcap, "maxclients x buffer limits overflow the address space");
+    /* Store + arena in one mapping, 64-byte aligned parts; staging:
+     * max-reply-size plus the pipelined batch. All sums checked: on a
+     * 32-bit build these are 32-bit numbers. */
+    size_t store = rd_clamp(s->cfg.store_size), total, stage;
+    if (store == SIZE_MAX || !rd_add(arena, 64 + 8, &s->mem_arena) ||
+        !rd_add(store, s->mem_arena, &total)) {
+        snprintf(err, errcap, "store-size %llu bytes does not fit this %d-bit address space",
+                 (unsigned long long)s->cfg.store_size, (int)(sizeof(void *) * 8));
+        return -1;
+    }
+    s->mem_store = store;
+    if (!rd_add(rd_clamp(s->cfg.max_reply_size), RD_STAGE_BATCH, &stage) ||
+        s->cfg.max_reply_size > SIZE_MAX / 2) {
+        snprintf(err, errcap, "max-reply-size %llu bytes does not fit this %d-bit address space",
+                 (unsigned long long)s->cfg.max_reply_size, (int)(sizeof(void *) * 8));
         return -1;
     }
     if (s->cfg.dir[0] != '\0' && chdir(s->cfg.dir) != 0) {
@@ -189,51 +252,43 @@ static int start(rd_server_t *s, bool test_only, char *err, size_t errcap)
     if (test_only)
         return 0;
 
-    uint8_t *p = mmap(NULL, total, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    uint8_t *p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
-        snprintf(err, errcap, "can't reserve %zu bytes of memory: %s (lower maxclients or the "
-                 "client buffer limits)", total, strerror(errno));
+        snprintf(err, errcap, "can't allocate %zu bytes for the store and the engine: %s "
+                 "(lower store-size)", total, strerror(errno));
         return -1;
     }
-    s->map = p;
-    s->map_size = total;
+    s->store_map = p;
     uint8_t *store_mem = p;
-    p += s->mem_store;
-    uint8_t *arena_mem = p;
-    p += s->mem_arena;
-    s->clients = (rd_client_t *)p;
-    p += align64(s->cfg.maxclients * sizeof(rd_client_t));
-    s->free_slots = (uint32_t *)p;
-    p += align64(s->cfg.maxclients * sizeof(uint32_t));
-    s->active = (uint32_t *)p;
-    p += align64(s->cfg.maxclients * sizeof(uint32_t));
-    for (uint32_t i = 0; i < s->cfg.maxclients; i++) {
-        rd_client_t *c = &s->clients[i];
-        c->slot = i;
-        c->qbuf = p;
-        p += align64((size_t)s->cfg.query_limit);
-        c->c.out.buf = p;
-        c->c.out.cap = (size_t)s->cfg.output_limit;
-        p += align64((size_t)s->cfg.output_limit);
-        c->c.multi_buf = p;
-        p += align64(s->multi_cap);
-        c->c.watch_buf = p;
-        p += align64(s->watch_cap);
-        c->c.block_buf = p;
-        p += align64(s->block_cap);
-        s->free_slots[i] = s->cfg.maxclients - 1 - i;   /* slot 0 first */
+    uint8_t *arena_mem = p + store;
+    arena_mem += (size_t)((64u - ((uintptr_t)arena_mem & 63u)) & 63u);
+    /* MAP_NORESERVE: address space, not memory; only the pages a reply
+     * touches become resident (rd_stage_trim gives them back). */
+    uint8_t *st = mmap(NULL, stage, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (st == MAP_FAILED) {
+        snprintf(err, errcap, "can't map %zu bytes for replies: %s (lower max-reply-size)", stage,
+                 strerror(errno));
+        return -1;
     }
-    s->nfree = s->cfg.maxclients;
-    s->slots = s->cfg.maxclients;
-    runnel_cmdstat_t *cmdstats = (runnel_cmdstat_t *)p;
-    p += align64(runnel_cmd_count() * sizeof(runnel_cmdstat_t));
-    uint8_t *ready = p;
-    p += align64(64 * 1024);
-    s->argv = (runnel_str_t *)p;
-    s->limits.max_args = (uint32_t)s->argv_cap;
-    s->limits.max_bulk = s->cfg.query_limit > 64 ? s->cfg.query_limit - 64 : s->cfg.query_limit;
-    s->limits.max_inline = 64 * 1024;
+    s->stage = st;
+    s->stage_map = stage;
+    s->stage_cap = stage;
+    s->rbuf = malloc(RD_READ_CHUNK);
+    s->argv = malloc(RD_ARGV_MIN * sizeof(runnel_str_t));
+    s->argv_cap = RD_ARGV_MIN;
+    runnel_cmdstat_t *cmdstats = calloc(runnel_cmd_count(), sizeof(runnel_cmdstat_t));
+    uint8_t *ready = malloc(64 * 1024);
+    if (s->rbuf == NULL || s->argv == NULL || cmdstats == NULL || ready == NULL ||
+        rd_net_reserve_slots(s, s->cfg.maxclients) != 0) {
+        snprintf(err, errcap, "out of memory at start-up");
+        return -1;
+    }
+    s->limits.max_args = 1024 * 1024;   /* Redis's multibulk limit */
+    /* The reader returns a command's length as an int. */
+    s->limits.max_bulk = s->cfg.proto_max_bulk_len < (uint64_t)INT32_MAX - 1024
+                       ? s->cfg.proto_max_bulk_len : (uint64_t)INT32_MAX - 1024;
+    s->limits.max_inline = 64 * 1024;   /* Redis's PROTO_INLINE_MAX_SIZE */
 
     if (runnel_ram_bd_init(&s->ram, &s->bd, &g, store_mem, NULL) != 0) {
         snprintf(err, errcap, "RAM block device init failed");
@@ -241,7 +296,7 @@ static int start(rd_server_t *s, bool test_only, char *err, size_t errcap)
     }
     engine_config(s, &rc);
     rc.arena = arena_mem;
-    rc.arena_size = s->mem_arena;
+    rc.arena_size = arena;
     int rcode = runnel_format(&s->store, &rc);
     if (rcode != 0) {
         snprintf(err, errcap, "runnel_format failed: %s", runnel_strerror(rcode));
@@ -344,20 +399,27 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    rd_log_open(&s->cfg);
+    adjust_open_files(s);
     if (start(s, false, err, sizeof err) != 0) {
-        fprintf(stderr, "%s\n", err);
+        rd_log(RD_LL_WARNING, "%s", err);
         return 1;
     }
-    rd_log_open(&s->cfg);
     make_run_id(s);
     rd_log(RD_LL_NOTICE, "oO0OoO0OoO0Oo runneld is starting oO0OoO0OoO0Oo");
     rd_log(RD_LL_NOTICE, "runneld version=%s, redis_version 7.0.15 compatible, bits=%d, "
            "pid=%d, just started", RUNNELD_VERSION, (int)(sizeof(void *) * 8), (int)getpid());
     rd_log(RD_LL_NOTICE, conf ? "Configuration loaded" :
            "Warning: no config file specified, using the default config.");
-    rd_log(RD_LL_NOTICE, "Memory reserved once: %zu bytes (store %zu, arena %zu, %u client "
-           "slots %zu, other %zu)", s->map_size, s->mem_store, s->mem_arena, s->cfg.maxclients,
-           s->mem_clients, s->mem_misc);
+    char budget[48];
+    if (s->cfg.maxmemory_clients_pct != 0)
+        snprintf(budget, sizeof budget, "%u%% of RAM", s->cfg.maxmemory_clients_pct);
+    else
+        snprintf(budget, sizeof budget, "%llu", (unsigned long long)s->cfg.maxmemory_clients);
+    rd_log(RD_LL_NOTICE, "Memory: store %zu bytes (RAM ring), engine arena %zu, reply staging "
+           "%zu of address space; clients on demand (maxclients %u, client-max-memory %llu, "
+           "maxmemory-clients %s)", s->mem_store, s->mem_arena, s->stage_map, s->cfg.maxclients,
+           (unsigned long long)s->cfg.client_max_memory, budget);
     if (rd_net_listen(s) != 0)
         return 1;
     rd_log(RD_LL_NOTICE, "Server initialized");

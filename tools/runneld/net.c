@@ -1,21 +1,27 @@
 /*
  * net.c - the event loop: one thread, epoll, non-blocking sockets.
  *
- * For each readable client: read what is there into its fixed query
- * buffer, then parse and execute every complete command in it (pipelines
- * are answered in one go), then write all replies with one send(). Replies
- * that do not go out at once stay in the client's fixed output buffer and
- * EPOLLOUT is armed.
+ * For each readable client: read what is there (into the shared read
+ * buffer when nothing of an earlier command is pending, else into its own
+ * query buffer), parse and execute every complete command (pipelines are
+ * answered in one go), then send the replies. Bytes of a command that did
+ * not arrive whole, or of commands that must wait, move to the client's
+ * query buffer (mem.c). A reply is built in the shared staging area and
+ * leaves it before anything else can write there: it goes to the socket
+ * directly, and what the socket does not take waits in the client's output
+ * buffer with EPOLLOUT armed.
  *
  * Limits, as Redis applies them:
- *   - a command larger than client-query-buffer-limit: the client is
+ *   - a query buffer longer than client-query-buffer-limit: the client is
  *     closed with "Closing client that reached max query buffer length";
- *     a bulk header over the limit is a protocol error right away;
- *   - output: when more than half the output buffer is waiting, the client's
- *     input is no longer read or executed (backpressure) until the socket
- *     drains; a reply that would overflow the buffer closes the client with
- *     "Client ... scheduled to be closed ASAP for overcoming of output
- *     buffer limits.";
+ *     a bulk over proto-max-bulk-len is a protocol error right away;
+ *   - client-output-buffer-limit normal <hard> <soft> <secs> (none by
+ *     default, as Redis); a reply larger than max-reply-size (ours: the
+ *     staging area) closes the client;
+ *   - backpressure: while RD_OUT_HIGH_WATER bytes wait for a client's
+ *     socket, its input is neither read nor executed, so a client that does
+ *     not read costs at most that plus the one reply it asked for;
+ *   - client-max-memory and maxmemory-clients (mem.c);
  *   - maxclients, protected mode, idle timeout.
  * A blocked client (XREAD BLOCK) keeps its later pipelined commands in its
  * query buffer until it is served or times out.
@@ -28,6 +34,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
@@ -38,7 +45,11 @@
 
 #include "runneld.h"
 
-#define TAG_LISTEN 0x80000000u
+/* epoll tags: a listener is TAG_LISTEN | index; a client is its slot in the
+ * low 32 bits and the low 31 bits of its id above them, so an event still
+ * queued for a client closed earlier in the same batch never reaches the
+ * client that took its slot. */
+#define TAG_LISTEN (1ull << 63)
 
 static const char protected_msg[] =
     "-DENIED Redis is running in protected mode because protected mode is enabled and no "
@@ -61,7 +72,7 @@ static const char protected_msg[] =
 
 static int add_listener(rd_server_t *s, int fd, bool is_unix)
 {
-    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAG_LISTEN | (uint32_t)s->nlisten};
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_LISTEN | (uint64_t)s->nlisten};
     if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
         return -1;
     s->listen_fds[s->nlisten] = fd;
@@ -170,30 +181,71 @@ void rd_net_close_listeners(rd_server_t *s)
     s->nlisten = 0;
 }
 
+
 /* ------------------------------------------------------------------ */
 /* Clients                                                             */
 /* ------------------------------------------------------------------ */
 
-static void update_events(rd_server_t *s, rd_client_t *c)
+/* A blocked client's later commands wait in its query buffer; past this
+ * much it is not read until it is served. */
+#define BLOCKED_QBUF_MAX (64u * 1024)
+
+static uint64_t client_tag(const rd_client_t *c)
 {
-    struct epoll_event ev = {.events = 0, .data.u32 = c->slot};
-    if (!c->paused && !c->close_after_flush)
-        ev.events |= EPOLLIN;
-    if (c->want_write)
-        ev.events |= EPOLLOUT;
-    epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->c.fd, &ev);
+    return ((uint64_t)(c->c.id & 0x7fffffffu) << 32) | c->slot;
 }
 
-/* Gives back the pages a client dirtied beyond the first few, so resident
- * memory follows the clients that are connected now, not the largest load
- * ever seen. The mapping stays: no allocation happens on the next accept. */
-static void release_pages(void *p, size_t len)
+static bool can_read(const rd_client_t *c)
 {
-    const size_t keep = 16 * 1024;
-    uintptr_t start = ((uintptr_t)p + keep + 4095) & ~(uintptr_t)4095;
-    uintptr_t end = ((uintptr_t)p + len) & ~(uintptr_t)4095;
-    if (end > start)
-        madvise((void *)start, end - start, MADV_DONTNEED);
+    if (c->close_after_flush || c->close_asap || c->out_paused)
+        return false;
+    return !(c->c.block.active && c->qlen >= BLOCKED_QBUF_MAX);
+}
+
+void rd_client_refresh(rd_server_t *s, rd_client_t *c)
+{
+    if (c->close_asap)
+        return;
+    size_t pending = c->olen - c->osent, hw = rd_out_high_water(&s->cfg);
+    bool was_paused = c->out_paused;
+    if (pending >= hw)
+        c->out_paused = true;
+    else if (pending <= hw / 2)
+        c->out_paused = false;
+    uint32_t ev = EPOLLRDHUP;
+    if (can_read(c))
+        ev |= EPOLLIN;
+    if (pending > 0)
+        ev |= EPOLLOUT;
+    if (ev != c->armed) {
+        struct epoll_event e = {.events = ev, .data.u64 = client_tag(c)};
+        epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->c.fd, &e);
+        c->armed = ev;
+    }
+    /* Commands left waiting for output room: run them now there is some. */
+    if (!c->out_paused && (was_paused || c->more_input) && c->qlen > 0) {
+        c->more_input = false;
+        rd_client_schedule(s, c);
+    }
+}
+
+static void unlink_pending(rd_server_t *s, rd_client_t *c)
+{
+    if (!c->pending)
+        return;
+    rd_client_t *prev = NULL;
+    for (rd_client_t *x = s->pending_head; x != NULL; prev = x, x = x->next_pending) {
+        if (x != c)
+            continue;
+        if (prev)
+            prev->next_pending = x->next_pending;
+        else
+            s->pending_head = x->next_pending;
+        if (s->pending_tail == x)
+            s->pending_tail = prev;
+        break;
+    }
+    c->pending = false;
 }
 
 static void free_client(rd_server_t *s, rd_client_t *c)
@@ -201,16 +253,16 @@ static void free_client(rd_server_t *s, rd_client_t *c)
     runnel_cmd_client_closed(&s->srv, &c->c);
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->c.fd, NULL);
     close(c->c.fd);
-    release_pages(c->qbuf, s->cfg.query_limit);
-    release_pages(c->c.out.buf, c->c.out.cap);
-    release_pages(c->c.multi_buf, c->c.multi_cap);
-    release_pages(c->c.block_buf, c->c.block_cap);
-    c->used = false;
+    unlink_pending(s, c);
+    if (s->stage_owner == c)
+        s->stage_owner = NULL;
+    s->slot_tab[c->slot] = NULL;
     s->free_slots[s->nfree++] = c->slot;
     /* Swap-remove from the dense active list. */
-    uint32_t last = s->active[--s->nclients];
+    rd_client_t *last = s->active[--s->nclients];
     s->active[c->active_pos] = last;
-    s->clients[last].active_pos = c->active_pos;
+    last->active_pos = c->active_pos;
+    rd_client_free_memory(s, c);
 }
 
 void rd_client_schedule(rd_server_t *s, rd_client_t *c)
@@ -260,44 +312,89 @@ static void format_addr(const struct sockaddr_storage *ss, const char *unix_path
     }
 }
 
-static void accept_one(rd_server_t *s, int lfd, bool is_unix)
+/* Out of file descriptors: stop polling the listeners until the next cron
+ * tick instead of spinning on a listener that stays readable. */
+static void pause_listeners(rd_server_t *s, bool pause)
+{
+    if (s->listen_paused == pause)
+        return;
+    s->listen_paused = pause;
+    for (int i = 0; i < s->nlisten; i++) {
+        struct epoll_event ev = {.events = pause ? 0 : EPOLLIN, .data.u64 = TAG_LISTEN | (uint64_t)i};
+        epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->listen_fds[i], &ev);
+    }
+}
+
+/* Makes room for maxclients clients in the slot arrays (start-up, and
+ * CONFIG SET maxclients). Pointers and slot numbers: 16 bytes a client. */
+int rd_net_reserve_slots(rd_server_t *s, uint32_t n)
+{
+    if (n <= s->slot_cap)
+        return 0;
+    size_t bytes_p, bytes_u;
+    if (!rd_mul(n, sizeof(rd_client_t *), &bytes_p) || !rd_mul(n, sizeof(uint32_t), &bytes_u))
+        return -1;
+    rd_client_t **tab = realloc(s->slot_tab, bytes_p);
+    if (tab == NULL)
+        return -1;
+    s->slot_tab = tab;
+    for (uint32_t i = s->slot_cap; i < n; i++)
+        tab[i] = NULL;
+    rd_client_t **act = realloc(s->active, bytes_p);
+    if (act == NULL)
+        return -1;
+    s->active = act;
+    uint32_t *fr = realloc(s->free_slots, bytes_u);
+    if (fr == NULL)
+        return -1;
+    s->free_slots = fr;
+    s->slot_cap = n;
+    return 0;
+}
+
+/* Returns false when there was nothing (more) to accept. */
+static bool accept_one(rd_server_t *s, int lfd, bool is_unix)
 {
     struct sockaddr_storage peer;
     socklen_t pl = sizeof peer;
     int fd = accept4(lfd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0)
-        return;
-    if (s->nclients >= s->cfg.maxclients || s->nfree == 0) {
+    if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            rd_log(RD_LL_WARNING, "Accepting client connection: %s", strerror(errno));
+            pause_listeners(s, true);
+        }
+        return false;
+    }
+    if (s->nclients >= s->cfg.maxclients || s->nclients >= s->slot_cap) {
         static const char msg[] = "-ERR max number of clients reached\r\n";
         if (send(fd, msg, sizeof msg - 1, MSG_NOSIGNAL) < 0) { /* best effort */ }
         close(fd);
         s->srv.rejected_connections++;
-        return;
+        return true;
     }
     if (s->cfg.protected_mode && s->cfg.requirepass[0] == '\0' && !is_unix &&
         !is_loopback(&peer)) {
         if (send(fd, protected_msg, sizeof protected_msg - 1, MSG_NOSIGNAL) < 0) { }
         close(fd);
         s->srv.rejected_connections++;
-        return;
+        return true;
+    }
+    rd_client_t *c = rd_client_new(s);
+    if (c == NULL) {
+        rd_log(RD_LL_WARNING, "Accepting client connection: out of memory");
+        close(fd);
+        return true;
     }
     if (!is_unix) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
-    uint32_t slot = s->free_slots[--s->nfree];
-    rd_client_t *c = &s->clients[slot];
-    uint8_t *out = c->c.out.buf;
-    uint8_t *mb = c->c.multi_buf, *wb = c->c.watch_buf, *bb = c->c.block_buf;
-    uint8_t *qb = c->qbuf;
-    size_t ocap = c->c.out.cap;
-    memset(c, 0, sizeof *c);
-    c->qbuf = qb;
-    c->slot = slot;
-    c->used = true;
+    c->slot = s->nfree > 0 ? s->free_slots[--s->nfree] : s->next_slot++;
     c->is_unix = is_unix;
-    runnel_client_init(&c->c, s->next_client_id++, out, ocap, mb, s->multi_cap, wb, s->watch_cap,
-                       bb, s->block_cap, s->cfg.requirepass[0] == '\0');
+    /* Every client's writer points at the staging area: whoever the core
+     * writes a reply for, it lands there and is moved out at once. */
+    runnel_client_init(&c->c, s->next_client_id++, s->stage, s->stage_cap, NULL, 0, NULL, 0,
+                       NULL, 0, s->cfg.requirepass[0] == '\0');
     c->c.fd = fd;
     c->c.host = c;
     uint64_t now = rd_now_ms();
@@ -309,168 +406,287 @@ static void accept_one(rd_server_t *s, int lfd, bool is_unix)
     socklen_t ll = sizeof local;
     if (getsockname(fd, (struct sockaddr *)&local, &ll) == 0)
         format_addr(&local, s->cfg.unixsocket, c->c.laddr, sizeof c->c.laddr);
-    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = slot};
+    c->armed = EPOLLIN | EPOLLRDHUP;
+    struct epoll_event ev = {.events = c->armed, .data.u64 = client_tag(c)};
     if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         close(fd);
-        c->used = false;
-        s->free_slots[s->nfree++] = slot;
-        return;
+        s->free_slots[s->nfree++] = c->slot;
+        rd_client_free_memory(s, c);
+        return true;
     }
+    s->slot_tab[c->slot] = c;
     c->active_pos = s->nclients;
-    s->active[s->nclients++] = slot;
+    s->active[s->nclients++] = c;
     s->srv.total_connections++;
     rd_log(RD_LL_VERBOSE, "Accepted %s", c->c.addr);
+    return true;
 }
 
-static void log_client(int level, rd_server_t *s, rd_client_t *c, const char *pre,
-                       const char *post)
+/* Moves the reply the core just wrote for c out of the staging area: to
+ * the socket if nothing is queued before it, the rest to c's output
+ * buffer. false = c is closing. */
+static bool stage_drain(rd_server_t *s, rd_client_t *c)
 {
-    char info[768];
-    size_t n = runnel_client_info_string(&c->c, rd_now_ms(), info, sizeof info - 1);
-    info[n] = '\0';
-    (void)s;
-    rd_log(level, "%s%s%s", pre, info, post);
-}
-
-/* Input is not read while more than half the output buffer waits for the
- * socket (backpressure), nor while a blocked client's query buffer is full
- * of commands it cannot run yet. Re-arms epoll when that changes, and
- * queues the client to run its buffered commands when reading resumes. */
-static void refresh_events(rd_server_t *s, rd_client_t *c)
-{
-    const runnel_resp_writer_t *w = &c->c.out;
-    bool want = w->len > c->out_sent;
-    bool pause = w->len > w->cap / 2 ||
-                 (c->c.block.active && c->qlen == s->cfg.query_limit);
-    if (want != c->want_write || pause != c->paused) {
-        bool resumed = c->paused && !pause;
-        c->want_write = want;
-        c->paused = pause;
-        update_events(s, c);
-        if (resumed)
+    size_t n = c->c.out.len;
+    if (n == 0)
+        return !c->close_asap;
+    c->c.out.len = 0;
+    if (n > s->stage_dirty)
+        s->stage_dirty = n;
+    if (c->close_asap)
+        return false;
+    size_t off = 0;
+    if (c->olen == c->osent) {
+        ssize_t k;
+        do {
+            k = send(c->c.fd, s->stage, n, MSG_NOSIGNAL);
+        } while (k < 0 && errno == EINTR);
+        if (k > 0) {
+            off = (size_t)k;
+            s->net_out += (uint64_t)k;
+            s->writes++;
+            c->last_io_ms = s->loop_now;
+        } else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            rd_log(RD_LL_VERBOSE, "Error writing to client: %s", strerror(errno));
+            c->close_asap = true;
             rd_client_schedule(s, c);
+            return false;
+        }
     }
+    return rd_obuf_append(s, c, s->stage + off, n - off);
+}
+
+/* After a command: a reply too big for the staging area, the client's
+ * memory (its reply counts until it leaves staging), output limits. */
+static bool after_command(rd_server_t *s, rd_client_t *c)
+{
+    if (c->c.out.overflow) {
+        char post[160];
+        c->c.out.len = 0;
+        c->c.out.overflow = false;
+        snprintf(post, sizeof post,
+                 " closed: its reply is larger than max-reply-size (%zu bytes).",
+                 s->stage_cap - RD_STAGE_BATCH);
+        s->obuf_disconnects++;
+        rd_client_close_logged(s, c, RD_LL_WARNING, "Client ", post);
+        return false;
+    }
+    if (!rd_mem_admit(s, c, 0))
+        return false;
+    return rd_output_limits_ok(s, c);
+}
+
+/* A blocked client got its reply (or an error, or its timeout) while
+ * another command ran or from the loop: move it out of staging now, before
+ * the next client's reply is written there. */
+void rd_net_client_woken(rd_server_t *s, rd_client_t *c)
+{
+    rd_client_t *o = s->stage_owner;
+    if (o != NULL && o != c && o->c.out.len > 0) {
+        /* Never happens (the owner's reply leaves staging before blocked
+         * clients are served); if a future core change made it happen,
+         * both replies would be mixed: drop both clients, send nothing. */
+        rd_log(RD_LL_WARNING, "Internal error: two replies in the staging area; closing both");
+        o->c.out.len = 0;
+        c->c.out.len = 0;
+        o->close_asap = c->close_asap = true;
+        rd_client_schedule(s, o);
+        rd_client_schedule(s, c);
+        return;
+    }
+    if (!after_command(s, c)) {
+        c->c.out.len = 0;   /* closing: the reply is dropped */
+        return;
+    }
+    (void)stage_drain(s, c);
+    rd_client_schedule(s, c);
+}
+
+/* The count of a multibulk header at buf ("*<n>\r\n"), for growing argv. */
+static size_t mbulk_count(const uint8_t *buf, size_t len)
+{
+    size_t v = 0;
+    for (size_t i = 1; i < len && i < 24 && buf[i] >= '0' && buf[i] <= '9'; i++) {
+        if (v > (SIZE_MAX - 9) / 10)
+            return SIZE_MAX;
+        v = v * 10 + (size_t)(buf[i] - '0');
+    }
+    return v;
+}
+
+/* Executes the complete commands in buf[0..len) for c and returns the
+ * bytes consumed. Stops at a partial command, when c blocks, when its
+ * output backlog reaches the high-water mark, or when it is closing. */
+static size_t run_commands(rd_server_t *s, rd_client_t *c, uint8_t *buf, size_t len)
+{
+    size_t pos = 0;
+    s->stage_owner = c;
+    while (pos < len && !c->close_after_flush && !c->close_asap && !c->c.block.active) {
+        size_t hw = rd_out_high_water(&s->cfg);
+        if (c->olen - c->osent >= hw) {
+            c->more_input = true;   /* resumed by rd_client_refresh once it drains */
+            c->out_paused = true;
+            break;
+        }
+        /* Pipelined replies go out in batches, and before they could
+         * count against a configured output limit. */
+        if (c->c.out.len >= (hw < RD_STAGE_BATCH ? hw : RD_STAGE_BATCH) && !stage_drain(s, c))
+            break;
+        size_t argc = 0;
+        const char *errmsg = NULL;
+        int rc = runnel_resp_parse_command(&c->pst, &s->limits, buf + pos, len - pos, s->argv,
+                                           s->argv_cap, &argc, &errmsg);
+        if (rc == RUNNEL_ERR_NOMEM) {
+            /* More arguments than argv holds: grow it (the parser checked
+             * the count against proto limits already) and parse again. */
+            size_t want = mbulk_count(buf + pos, len - pos);
+            if (want > s->argv_cap && want != SIZE_MAX && rd_argv_reserve(s, want))
+                continue;
+            rc = RUNNEL_ERR_PROTO;
+            errmsg = "ERR Protocol error: invalid multibulk length";
+        }
+        if (rc == RUNNEL_ERR_AGAIN)
+            break;
+        if (rc < 0) {
+            if (errmsg == NULL)
+                errmsg = "ERR Protocol error: invalid multibulk length";
+            rd_log(RD_LL_VERBOSE, "Protocol error (%s) from client: %s", errmsg, c->c.addr);
+            runnel_cmd_protocol_error(&s->srv, &c->c, errmsg);
+            c->close_after_flush = true;
+            runnel_resp_cmd_reset(&c->pst);
+            pos = len;
+            break;
+        }
+        pos += (size_t)rc;
+        runnel_resp_cmd_reset(&c->pst);
+        if (argc == 0)
+            continue;
+        if (!rd_prepare_command(s, c, argc, s->argv))
+            break;
+        runnel_cmd_result_t res = runnel_cmd_execute(&s->srv, &c->c, (int)argc, s->argv);
+        if (!after_command(s, c))
+            break;
+        /* Blocked clients are about to be served: their replies are
+         * written to staging too, so ours leaves it first. */
+        if (s->srv.blocked_count > 0 && (s->srv.ready_len > 0 || s->srv.ready_overflow) &&
+            !stage_drain(s, c))
+            break;
+        runnel_cmd_serve_ready(&s->srv);
+        if (res == RUNNEL_CMD_CLOSE || c->c.close_after_reply) {
+            c->close_after_flush = true;
+            break;
+        }
+    }
+    (void)stage_drain(s, c);
+    s->stage_owner = NULL;
+    return pos;
+}
+
+/* Keeps what run_commands left of buf (a partial command, or commands that
+ * wait) in c's query buffer. false = c is closing. */
+static bool keep_rest(rd_server_t *s, rd_client_t *c, const uint8_t *buf, size_t len,
+                      size_t used)
+{
+    size_t rest = len - used;
+    if (c->close_after_flush || c->close_asap)
+        rest = 0;
+    if (buf == c->qbuf) {
+        if (rest > 0 && used > 0)
+            memmove(c->qbuf, c->qbuf + used, rest);
+        c->qlen = rest;
+    } else if (rest > 0) {
+        if (!rd_qbuf_reserve(s, c, rest))
+            return false;
+        memcpy(c->qbuf, buf + used, rest);
+        c->qlen = rest;
+    }
+    if (c->qlen > c->qpeak)
+        c->qpeak = c->qlen;
+    if (c->qlen == 0 && c->qcap > 32 * 1024)
+        rd_qbuf_release(s, c);   /* a big command is done: give its memory back now */
+    return !c->close_asap;
 }
 
 /* Writes what is waiting. Returns false if the client was closed. */
 static bool flush_client(rd_server_t *s, rd_client_t *c)
 {
-    runnel_resp_writer_t *w = &c->c.out;
-    while (c->out_sent < w->len) {
-        ssize_t n = send(c->c.fd, w->buf + c->out_sent, w->len - c->out_sent, MSG_NOSIGNAL);
+    while (c->osent < c->olen) {
+        ssize_t n = send(c->c.fd, c->obuf + c->osent, c->olen - c->osent, MSG_NOSIGNAL);
         if (n > 0) {
-            c->out_sent += (size_t)n;
+            c->osent += (size_t)n;
             s->net_out += (uint64_t)n;
             s->writes++;
+            c->last_io_ms = s->loop_now;
             continue;
         }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
+        rd_log(RD_LL_VERBOSE, "Error writing to client: %s", strerror(errno));
         free_client(s, c);
         return false;
     }
-    if (c->out_sent == w->len) {
-        w->len = 0;
-        c->out_sent = 0;
+    if (c->osent == c->olen) {
+        c->olen = c->osent = 0;
+        c->soft_since_ms = 0;
         if (c->close_after_flush) {
             free_client(s, c);
             return false;
         }
-    } else if (c->out_sent > 0) {
-        memmove(w->buf, w->buf + c->out_sent, w->len - c->out_sent);
-        w->len -= c->out_sent;
-        c->out_sent = 0;
+        if (c->ocap > 16 * 1024)
+            rd_obuf_release(s, c);  /* a big reply went out: its memory goes back now */
     }
-    refresh_events(s, c);
-    /* Commands left waiting for output room: run them now there is some. */
-    if (c->more_input && !c->paused && w->len <= w->cap / 2) {
-        c->more_input = false;
-        rd_client_schedule(s, c);
-    }
+    rd_client_refresh(s, c);
     return true;
 }
 
-/* Parses and executes every complete command in the query buffer. */
-static void process_input(rd_server_t *s, rd_client_t *c)
+static void query_limit_close(rd_server_t *s, rd_client_t *c)
 {
-    while (c->qpos < c->qlen && !c->close_after_flush && !c->close_asap &&
-           !c->c.block.active) {
-        if (c->c.out.len > c->c.out.cap / 2) {
-            c->more_input = true;   /* flush_client resumes us once it drains */
-            break;
-        }
-        size_t argc = 0;
-        const char *errmsg = NULL;
-        int rc = runnel_resp_parse_command(&c->pst, &s->limits, c->qbuf + c->qpos,
-                                           c->qlen - c->qpos, s->argv, s->argv_cap, &argc,
-                                           &errmsg);
-        if (rc == RUNNEL_ERR_AGAIN)
-            break;
-        if (rc == RUNNEL_ERR_PROTO || rc == RUNNEL_ERR_NOMEM || rc < 0) {
-            if (errmsg == NULL)
-                errmsg = "ERR Protocol error: invalid multibulk length";
-            rd_log(RD_LL_VERBOSE, "Protocol error (%s) from client: %s", errmsg, c->c.addr);
-            runnel_cmd_protocol_error(&s->srv, &c->c, errmsg);
-            c->close_after_flush = true;
-            c->qlen = c->qpos = 0;
-            break;
-        }
-        c->qpos += (size_t)rc;
-        runnel_resp_cmd_reset(&c->pst);
-        if (argc == 0)
-            continue;
-        runnel_cmd_result_t res = runnel_cmd_execute(&s->srv, &c->c, (int)argc, s->argv);
-        runnel_cmd_serve_ready(&s->srv);
-        if (c->c.out.overflow) {
-            log_client(RD_LL_WARNING, s, c, "Client ",
-                       " scheduled to be closed ASAP for overcoming of output buffer limits.");
-            s->obuf_disconnects++;
-            c->close_asap = true;
-            break;
-        }
-        if (res == RUNNEL_CMD_CLOSE || c->c.close_after_reply) {
-            c->close_after_flush = true;
-            break;
-        }
-    }
-    if (c->qpos == c->qlen) {
-        c->qpos = c->qlen = 0;
-    } else if (c->qpos > 0 && !c->c.block.active) {
-        /* Keep the partial command at the front; the parser state counts
-         * from the command's start, which is what moves here. */
-        memmove(c->qbuf, c->qbuf + c->qpos, c->qlen - c->qpos);
-        c->qlen -= c->qpos;
-        c->qpos = 0;
-    }
+    char head[64];
+    size_t n = c->qlen < 32 ? c->qlen : 32;
+    for (size_t i = 0; i < n; i++)
+        head[i] = (c->qbuf[i] >= 32 && c->qbuf[i] < 127) ? (char)c->qbuf[i] : '.';
+    head[n] = '\0';
+    char post[128];
+    snprintf(post, sizeof post, " (qbuf initial bytes: \"%s\")", head);
+    s->qbuf_disconnects++;
+    rd_client_close_logged(s, c, RD_LL_WARNING,
+                           "Closing client that reached max query buffer length: ", post);
 }
 
 /* Reads and serves one readable client. */
 static void handle_read(rd_server_t *s, rd_client_t *c)
 {
-    if (c->paused || c->close_after_flush)
-        return;
-    if (c->qlen == s->cfg.query_limit) {
-        /* A blocked client's buffer can be full of later commands: wait. */
-        if (c->c.block.active) {
-            refresh_events(s, c);
+    uint8_t *buf;
+    size_t room;
+    if (c->qlen == 0) {
+        buf = s->rbuf;
+        room = RD_READ_CHUNK;
+    } else {
+        /* Read a chunk; for a bulk still arriving, up to its end, the
+         * buffer growing geometrically (never past the bulk: Redis's
+         * non-greedy growth for big arguments). */
+        size_t want, twice;
+        if (!rd_add(c->qlen, RD_READ_CHUNK, &want))
+            want = SIZE_MAX;
+        size_t bulk_end = rd_clamp(c->pst.need);
+        if (bulk_end > want) {
+            if (!rd_mul(c->qcap, 2, &twice))
+                twice = SIZE_MAX;
+            want = bulk_end < twice ? bulk_end : (twice > want ? twice : want);
+        }
+        size_t lim = rd_clamp(s->cfg.query_limit), limit_room;
+        if (rd_add(lim, RD_READ_CHUNK, &limit_room) && want > limit_room)
+            want = limit_room > c->qlen ? limit_room : c->qlen + 1;
+        if (!rd_qbuf_reserve(s, c, want)) {
+            free_client(s, c);
             return;
         }
-        char head[64];
-        size_t n = c->qlen < 32 ? c->qlen : 32;
-        for (size_t i = 0; i < n; i++)
-            head[i] = (c->qbuf[i] >= 32 && c->qbuf[i] < 127) ? (char)c->qbuf[i] : '.';
-        head[n] = '\0';
-        char post[128];
-        snprintf(post, sizeof post, " (qbuf initial bytes: \"%s\")", head);
-        log_client(RD_LL_WARNING, s, c, "Closing client that reached max query buffer length: ",
-                   post);
-        s->qbuf_disconnects++;
-        free_client(s, c);
-        return;
+        buf = c->qbuf;
+        room = c->qcap - c->qlen;
     }
-    ssize_t n = read(c->c.fd, c->qbuf + c->qlen, s->cfg.query_limit - c->qlen);
+    ssize_t n = read(c->c.fd, buf == s->rbuf ? buf : buf + c->qlen, room);
     if (n == 0) {
         rd_log(RD_LL_VERBOSE, "Client closed connection %s", c->c.addr);
         free_client(s, c);
@@ -483,20 +699,27 @@ static void handle_read(rd_server_t *s, rd_client_t *c)
         free_client(s, c);
         return;
     }
-    c->qlen += (size_t)n;
     s->net_in += (uint64_t)n;
     s->reads++;
     c->last_io_ms = s->loop_now;
-    process_input(s, c);
-    if (c->close_asap) {
+    size_t len = (size_t)n;
+    if (buf == c->qbuf) {
+        c->qlen += (size_t)n;
+        len = c->qlen;
+    }
+    size_t used = run_commands(s, c, buf, len);
+    if (!keep_rest(s, c, buf, len, used) || c->close_asap) {
         free_client(s, c);
         return;
     }
-    if (!flush_client(s, c))
+    if (c->qlen > s->recent_max_in)
+        s->recent_max_in = c->qlen;
+    if (c->qlen > rd_clamp(s->cfg.query_limit)) {
+        query_limit_close(s, c);
+        free_client(s, c);
         return;
-    /* A full buffer with no complete command: handled on the next read. */
-    if (c->qlen == s->cfg.query_limit && !c->c.block.active && !c->paused)
-        handle_read(s, c);
+    }
+    (void)flush_client(s, c);
 }
 
 /* Clients woken by another's command, resumed after backpressure, or
@@ -509,37 +732,39 @@ static void run_pending(rd_server_t *s)
         if (s->pending_head == NULL)
             s->pending_tail = NULL;
         c->pending = false;
-        if (!c->used)
-            continue;
         if (c->close_asap) {
             free_client(s, c);
             continue;
         }
-        if (!c->c.block.active)
-            process_input(s, c);
-        if (c->close_asap) {
-            free_client(s, c);
-            continue;
+        if (!c->c.block.active && !c->out_paused && c->qlen > 0) {
+            size_t used = run_commands(s, c, c->qbuf, c->qlen);
+            if (!keep_rest(s, c, c->qbuf, c->qlen, used) || c->close_asap) {
+                free_client(s, c);
+                continue;
+            }
         }
         flush_client(s, c);
     }
 }
 
-/* Once a second: idle timeouts. */
+/* Once a second: idle timeouts, buffer shrinking, listeners back after
+ * running out of descriptors. */
 static void cron(rd_server_t *s, uint64_t now)
 {
-    if (s->cfg.timeout == 0)
-        return;
-    /* Backwards: free_client swap-removes, moving a visited entry here. */
-    for (uint32_t i = s->nclients; i-- > 0;) {
-        rd_client_t *c = &s->clients[s->active[i]];
-        if (c->c.block.active)
-            continue;
-        if (now - c->last_io_ms > (uint64_t)s->cfg.timeout * 1000) {
-            rd_log(RD_LL_VERBOSE, "Closing idle client");
-            free_client(s, c);
+    if (s->cfg.timeout != 0) {
+        /* Backwards: free_client swap-removes, moving a visited entry here. */
+        for (uint32_t i = s->nclients; i-- > 0;) {
+            rd_client_t *c = s->active[i];
+            if (c->c.block.active)
+                continue;
+            if (now - c->last_io_ms > (uint64_t)s->cfg.timeout * 1000) {
+                rd_log(RD_LL_VERBOSE, "Closing idle client");
+                free_client(s, c);
+            }
         }
     }
+    rd_mem_cron(s, now);
+    pause_listeners(s, false);
 }
 
 int rd_net_loop(rd_server_t *s)
@@ -553,7 +778,7 @@ int rd_net_loop(rd_server_t *s)
         int timeout = 100;
         uint64_t deadline = runnel_cmd_next_deadline(&s->srv);
         if (deadline != 0) {
-            int until = deadline > now ? (int)(deadline - now) : 0;
+            int until = deadline > now ? (int)(deadline - now < 100 ? deadline - now : 100) : 0;
             if (until < timeout)
                 timeout = until;
         }
@@ -566,34 +791,41 @@ int rd_net_loop(rd_server_t *s)
             return -1;
         }
         for (int i = 0; i < n; i++) {
-            uint32_t tag = events[i].data.u32;
+            uint64_t tag = events[i].data.u64;
             if (tag & TAG_LISTEN) {
-                uint32_t li = tag & ~TAG_LISTEN;
-                for (int k = 0; k < 64; k++) {
-                    uint32_t before = s->nclients;
-                    uint64_t rej = s->srv.rejected_connections;
-                    accept_one(s, s->listen_fds[li], s->listen_unix[li]);
-                    if (s->nclients == before && s->srv.rejected_connections == rej)
+                uint32_t li = (uint32_t)(tag & 0xffffffffu);
+                for (int k = 0; k < 64 && !s->listen_paused; k++)
+                    if (!accept_one(s, s->listen_fds[li], s->listen_unix[li]))
                         break;
-                }
                 continue;
             }
-            rd_client_t *c = &s->clients[tag];
-            if (!c->used)
+            uint32_t slot = (uint32_t)(tag & 0xffffffffu);
+            rd_client_t *c = slot < s->slot_cap ? s->slot_tab[slot] : NULL;
+            if (c == NULL || client_tag(c) != tag)
+                continue;   /* closed earlier in this batch */
+            if (c->close_asap) {
+                free_client(s, c);   /* evicted or killed meanwhile */
                 continue;
+            }
             uint32_t ev = events[i].events;
             if (ev & EPOLLOUT) {
                 if (!flush_client(s, c))
                     continue;
             }
-            if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
-                handle_read(s, c);
+            if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+                if (can_read(c))
+                    handle_read(s, c);
+                else if (ev & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+                    free_client(s, c);   /* gone while we were not reading it */
+            }
         }
         run_pending(s);
         now = rd_now_ms();
         runnel_cmd_expire_blocked(&s->srv, now);
         run_pending(s);
         runnel_poll(s->store);
+        if (s->stage_dirty > 4 * RD_STAGE_BATCH)
+            rd_stage_trim(s);
         if (now - last_cron >= 1000) {
             last_cron = now;
             cron(s, now);

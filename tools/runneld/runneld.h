@@ -1,17 +1,23 @@
 /*
  * runneld.h - the Linux broker: shared types of its files.
  *
- *   main.c    command line, start-up (one allocation), signals, shutdown
+ *   main.c    command line, start-up (store, engine arena, reply staging),
+ *             open-files limit, signals, shutdown
  *   config.c  the configuration table: Redis-style "key value" file and
  *             --key value flags, validation, CONFIG GET/SET of our params
  *   log.c     Redis-format log lines to stderr or the logfile
+ *   mem.c     client memory: growable query/output/MULTI/WATCH/block
+ *             buffers, the per-client cap and the maxmemory-clients budget
+ *             (eviction), shrinking idle buffers, size arithmetic helpers
  *   net.c     the epoll event loop: listeners, clients, read -> parse ->
  *             execute -> write, limits, backpressure, timeouts
  *   hostops.c runnel_server_ops_t: client list, kill, wake-ups, INFO lines
  *
- * Memory: everything is carved from one mmap() made at start-up and sized
- * from the configuration (see layout_plan() in main.c); after that the
- * daemon never allocates.
+ * Memory: the store ring and the engine arena are sized from the
+ * configuration and taken once at start-up; so is the reply staging area
+ * (address space only: max-reply-size). Everything a client uses is
+ * malloc'd when it needs it, charged to it, bounded by client-max-memory
+ * and maxmemory-clients, and given back when it is idle or gone (mem.c).
  */
 #ifndef RUNNELD_H
 #define RUNNELD_H
@@ -52,7 +58,16 @@ typedef struct rd_config {
     char logfile[RUNNELD_PATH_MAX];
     bool protected_mode;
     uint64_t query_limit;                     /* client-query-buffer-limit */
-    uint64_t output_limit;                    /* client-output-buffer-limit (normal) */
+    uint64_t proto_max_bulk_len;              /* proto-max-bulk-len */
+    /* client-output-buffer-limit normal <hard> <soft> <soft-seconds>; 0 = none */
+    uint64_t output_hard, output_soft;
+    uint32_t output_soft_secs;
+    /* maxmemory-clients: bytes, or a percentage of the machine's RAM when
+     * maxmemory_clients_pct != 0; 0 = no budget (Redis's default). */
+    uint64_t maxmemory_clients;
+    uint32_t maxmemory_clients_pct;
+    uint64_t client_max_memory;               /* our per-client cap, 0 = none */
+    uint64_t max_reply_size;                  /* largest reply built whole */
     runnel_commit_policy_t commit_policy;
     uint32_t commit_interval_ms;
     runnel_full_policy_t full_policy;
@@ -77,25 +92,33 @@ void rd_log_open(const rd_config_t *cfg);
 void rd_log_set_level(int level);
 void rd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* One connection. */
+/* One connection: malloc'd at accept, freed at close. Its buffers are
+ * NULL until used (mem.c). */
 typedef struct rd_client {
     runnel_client_t c;                        /* the command layer's view */
-    bool used;
+    uint32_t slot;                            /* epoll tag: index in rd_server_t.slot_tab */
+    uint32_t active_pos;                      /* index in rd_server_t.active */
     bool is_unix;
     bool close_asap;                          /* close without flushing */
     bool close_after_flush;
-    bool paused;                              /* input not read: output backlog */
-    bool want_write;                          /* EPOLLOUT armed */
+    bool out_paused;                          /* output backlog: input not executed */
+    bool more_input;                          /* commands wait in qbuf for output room */
     bool pending;                             /* on the work list */
-    bool more_input;                          /* stopped at the output high-water mark */
+    uint32_t armed;                           /* epoll events registered now */
+    /* Query buffer: only holds bytes that could not be executed straight
+     * from the shared read buffer (a partial command, or commands waiting
+     * behind a block or backpressure). */
     uint8_t *qbuf;
-    size_t qlen, qpos;
+    size_t qcap, qlen, qpeak;
     runnel_resp_cmd_state_t pst;
-    size_t out_sent;
+    /* Output queue: reply bytes the socket did not take yet. */
+    uint8_t *obuf;
+    size_t ocap, olen, osent;
+    uint64_t soft_since_ms;                   /* over the soft output limit since */
     uint64_t last_io_ms;
+    size_t mem;                               /* bytes charged to this client */
+    size_t multi_block_need;                  /* block_buf EXEC's queue needs */
     struct rd_client *next_pending;
-    uint32_t slot;
-    uint32_t active_pos;                      /* index in rd_server_t.active */
 } rd_client_t;
 
 typedef struct rd_server {
@@ -110,26 +133,36 @@ typedef struct rd_server {
     int listen_fds[RUNNELD_MAX_BIND + 1];
     bool listen_unix[RUNNELD_MAX_BIND + 1];
     int nlisten;
-    rd_client_t *clients;                     /* maxclients slots */
+    bool listen_paused;                       /* out of file descriptors */
+    /* Clients: slot_tab[slot] is the client or NULL; slots are reused
+     * through free_slots, fresh ones taken from next_slot. */
+    rd_client_t **slot_tab;
+    uint32_t slot_cap;
     uint32_t *free_slots;
-    uint32_t nfree;
-    uint32_t *active;                         /* slots in use, dense (foreach is O(clients)) */
+    uint32_t nfree, next_slot;
+    rd_client_t **active;                     /* dense list (foreach is O(clients)) */
     uint32_t nclients;
-    uint32_t slots;                           /* client slots allocated at start-up */
     uint64_t next_client_id;
     rd_client_t *pending_head, *pending_tail;
+    /* Shared scratch, used by one client at a time (single thread). */
     runnel_str_t *argv;
     size_t argv_cap;
+    uint8_t *rbuf;                            /* read buffer (RD_READ_CHUNK) */
+    uint8_t *stage;                           /* reply staging (main.c, mem.c) */
+    size_t stage_cap;                         /* writer capacity */
+    size_t stage_map;                         /* bytes mapped */
+    size_t stage_dirty;                       /* high-water of bytes written */
+    rd_client_t *stage_owner;                 /* client whose input is executing */
     runnel_resp_limits_t limits;
-    size_t multi_cap, watch_cap, block_cap;
-    /* memory layout */
-    void *map;
-    size_t map_size;
-    size_t mem_store, mem_arena, mem_clients, mem_misc;
+    /* memory */
+    void *store_map;
+    size_t mem_store, mem_arena;
+    size_t clients_mem;                       /* sum of rd_client_t.mem */
     uint64_t mem_peak;  /* highest RSS INFO has seen (used_memory_peak) */
+    size_t recent_max_in, recent_max_out;     /* INFO client_recent_max_*_buffer */
     /* stats */
     uint64_t net_in, net_out, reads, writes;
-    uint64_t qbuf_disconnects, obuf_disconnects;
+    uint64_t qbuf_disconnects, obuf_disconnects, evicted_clients;
     uint64_t start_ms;
     uint64_t loop_now;                        /* clock read once per loop turn */
     char run_id[41];
@@ -140,12 +173,89 @@ typedef struct rd_server {
 extern rd_server_t *rd_server;
 
 uint64_t rd_now_ms(void);
+/* main.c: CONFIG SET maxclients above the current value (descriptors and
+ * slot table); -1 with Redis's message in err. */
+int rd_set_maxclients(rd_server_t *s, uint32_t n, char *err, size_t errcap);
 
 /* net.c */
 int rd_net_listen(rd_server_t *s);
 int rd_net_loop(rd_server_t *s);
 void rd_net_close_listeners(rd_server_t *s);
 void rd_client_schedule(rd_server_t *s, rd_client_t *c);
+/* Re-arms epoll for what the client can do now (read, write). */
+void rd_client_refresh(rd_server_t *s, rd_client_t *c);
+/* Grows the client slot arrays to n entries; -1 out of memory. */
+int rd_net_reserve_slots(rd_server_t *s, uint32_t n);
+/* ops->client_woken: a blocked client's reply is in staging. */
+void rd_net_client_woken(rd_server_t *s, rd_client_t *c);
+
+/* mem.c - sizes, and every byte a client holds */
+#define RD_READ_CHUNK (16u * 1024)            /* one read(), Redis's PROTO_IOBUF_LEN */
+#define RD_STAGE_BATCH (64u * 1024)           /* pipelined replies gathered before sending */
+#define RD_OUT_HIGH_WATER (256u * 1024)       /* queued output that stops execution */
+#define RD_ARGV_MIN 1024u
+
+/* Overflow-checked size arithmetic (size_t is 32 bits on armhf). */
+static inline bool rd_add(size_t a, size_t b, size_t *out)
+{
+    if (b > SIZE_MAX - a)
+        return false;
+    *out = a + b;
+    return true;
+}
+static inline bool rd_mul(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a)
+        return false;
+    *out = a * b;
+    return true;
+}
+/* A configured 64-bit size as size_t: SIZE_MAX when it does not fit. */
+static inline size_t rd_clamp(uint64_t v)
+{
+    return v > (uint64_t)SIZE_MAX ? SIZE_MAX : (size_t)v;
+}
+
+rd_client_t *rd_client_new(rd_server_t *s);
+void rd_client_free_memory(rd_server_t *s, rd_client_t *c);
+/* The maxmemory-clients budget in bytes now (0 = none). */
+uint64_t rd_mem_budget(const rd_server_t *s);
+/* May c hold `extra` more bytes (beyond c->mem and its staged reply)? Past
+ * client-max-memory c is closed; past maxmemory-clients the biggest clients
+ * are evicted (c itself if it is the biggest). false = c is closing. */
+bool rd_mem_admit(rd_server_t *s, rd_client_t *c, size_t extra);
+/* Makes qbuf hold at least `need` bytes. false = c is closing. */
+bool rd_qbuf_reserve(rd_server_t *s, rd_client_t *c, size_t need);
+void rd_qbuf_release(rd_server_t *s, rd_client_t *c);
+/* Queues reply bytes. false = c is closing. */
+bool rd_obuf_append(rd_server_t *s, rd_client_t *c, const uint8_t *p, size_t n);
+void rd_obuf_release(rd_server_t *s, rd_client_t *c);
+/* client-output-buffer-limit on what waits for c, its staged reply
+ * included (Redis counts a reply as it is added). false = c is closing. */
+bool rd_output_limits_ok(rd_server_t *s, rd_client_t *c);
+/* Grows the MULTI/WATCH/block buffers a command is about to need.
+ * false = c is closing. */
+bool rd_prepare_command(rd_server_t *s, rd_client_t *c, size_t argc, const runnel_str_t *argv);
+/* Once a second: shrink or free idle clients' buffers (clientsCron). */
+void rd_mem_cron(rd_server_t *s, uint64_t now);
+/* Gives back staging pages past the first RD_STAGE_BATCH. */
+void rd_stage_trim(rd_server_t *s);
+/* Makes argv hold `count` entries. */
+bool rd_argv_reserve(rd_server_t *s, size_t count);
+/* Queued output that stops executing a client's commands: RD_OUT_HIGH_WATER,
+ * or half the hard output limit when one is set (so a pipelining client is
+ * slowed down, not dropped; only a single reply over the limit drops it). */
+static inline size_t rd_out_high_water(const rd_config_t *cfg)
+{
+    if (cfg->output_hard != 0 && cfg->output_hard / 2 < RD_OUT_HIGH_WATER)
+        return cfg->output_hard / 2 > 0 ? (size_t)(cfg->output_hard / 2) : 1;
+    return RD_OUT_HIGH_WATER;
+}
+/* Bytes queued for c that the socket has not taken (incl. its staged reply). */
+size_t rd_out_pending(const rd_server_t *s, const rd_client_t *c);
+/* Closes c ASAP with a log line (level, "pre <client info> post"). */
+void rd_client_close_logged(rd_server_t *s, rd_client_t *c, int level, const char *pre,
+                            const char *post);
 
 /* hostops.c */
 void rd_hostops_init(rd_server_t *s);
