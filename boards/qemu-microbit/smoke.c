@@ -23,7 +23,7 @@
 
 static uint8_t flash[BLOCK_SIZE * BLOCK_COUNT];
 static uint32_t wear[BLOCK_COUNT];
-static uint64_t arena_words[6144 / 8];
+static uint64_t arena_words[7168 / 8];
 
 static uint64_t fake_now;
 static uint64_t smoke_now_ms(void *ctx)
@@ -92,6 +92,7 @@ int main(void)
     cfg.max_fields = 4;
     cfg.node_max_entries = 16;
     cfg.node_entries_cap = 16;  /* the deletion bitmap per node is sized by this */
+    cfg.names_cache_bytes = 8;  /* field "t": XADD compares names in RAM */
     cfg.commit_policy = RUNNEL_COMMIT_ALWAYS;
     cfg.full_policy = RUNNEL_FULL_REFUSE;
 
