@@ -29,7 +29,7 @@
 #define RUNNEL_MODEL_OPS 100000
 #endif
 #define EPISODE 2000
-#define NKEYS 2
+#define NKEYS 5          /* streams written in turn: their nodes interleave in the log */
 #define NGROUPS 3
 #define NCONS 4
 #define MAXE 512          /* model entries per stream (trimmed below this) */
@@ -86,7 +86,7 @@ static uint32_t node_max;     /* stream-node-max-entries of this run */
 static uint64_t now_ms;
 static uint32_t val_counter;
 
-static const char *const key_names[NKEYS] = { "ka", "kb" };
+static const char *const key_names[NKEYS] = { "ka", "kb", "kc", "kd", "ke" };
 static const char *const group_names[NGROUPS] = { "g0", "g1", "g2" };
 static const char *const cons_names[NCONS] = { "c0", "c1", "c2", "c3" };
 
@@ -371,7 +371,7 @@ static int open_runnel(uint32_t prog, uint32_t block)
     cfg.clock = &fake_clock;
     cfg.arena = arena;
     cfg.arena_size = sizeof arena;
-    cfg.max_streams = 4;
+    cfg.max_streams = 8;
     cfg.max_nodes = MAXN;
     cfg.max_groups = MAXGROUPS;
     cfg.max_consumers = MAXCONS;
