@@ -371,12 +371,12 @@ uint32_t runnel__log_max_body(const runnel_log_t *log)
 /* ---- fences ---- */
 
 /* A power cut can leave the newest block with bytes after its last valid
- * record that are neither erased nor PAD: a record whose page was only
- * partly programmed, or a torn program. Nothing may be programmed there
- * again, so mount sends the writer to the next block; but a reader walking
- * the old block would then parse those bytes as a record. The writer
- * therefore starts the next block with a FENCE record naming the offset
- * where the old block's valid data ends, and readers stop there. */
+ * record that are not all erased: a record whose page was only partly
+ * programmed, or a torn program. Nothing may be programmed there again, so
+ * mount sends the writer to the next block; but a reader walking the old
+ * block would then parse those bytes as a record. The writer therefore
+ * starts the next block with a FENCE record naming the offset where the
+ * old block's valid data ends, and readers stop there (FORMAT.md 6.5). */
 #define FENCE_MAX (1u + 1u + 4u + RUNNEL_VARINT_MAX)
 
 static uint32_t fence_encode(const runnel_log_t *log, uint8_t *f)
@@ -965,6 +965,8 @@ typedef struct block_scan {
     bool needs_fence;   /* [end, block_size) is not all erased: bytes a
                          * torn program left, which no reader may parse and
                          * the tail check must tell from a half erase */
+    bool unparsable;    /* the walk stopped at a byte a reader would take
+                         * for a record (no erased type byte) */
 } block_scan_t;
 
 /* A read-ahead window over one block, so a walk reads each byte once
@@ -1060,8 +1062,10 @@ static int mount_scan_block(runnel_log_t *log, uint64_t seq, block_scan_t *sc)
         return 0;
     }
     sc->needs_fence = true;
-    if (!is_unused_type(log, stop))
+    if (!is_unused_type(log, stop)) {
+        sc->unparsable = true;
         return 0;
+    }
     while (off < bs) {
         uint32_t i;
         err = win_at(log, &w, off, 1, &p, &avail);
@@ -1127,9 +1131,12 @@ static int mount_fence_of(runnel_log_t *log, uint64_t seq, uint32_t *fence)
  * not. Every block the writer left behind ends in one of two ways: its
  * valid records run up to bytes that are all erased (or to its end), or
  * the next block's fence names where they stop (mount fences every block
- * it leaves with anything else after its records). A tail block that ends
- * any other way is such a half-erased block, released already, and is
- * left out. Costs one walk of the tail block, and only for a full ring. */
+ * it leaves with anything else after its records). A tail block whose walk
+ * stops at bytes a reader would parse as a record, and not at its fence,
+ * is such a half-erased block, released already, and is left out. (One
+ * that stops at an erased type byte is kept: readers stop there too, and
+ * a stray byte in the unused end of an intact block must not cost its
+ * records.) Costs one walk of the tail block, and only for a full ring. */
 static int mount_check_tail(runnel_log_t *log, uint64_t *t)
 {
     block_scan_t sc;
@@ -1138,7 +1145,7 @@ static int mount_check_tail(runnel_log_t *log, uint64_t *t)
 
     if (err)
         return err;
-    if (!sc.needs_fence)
+    if (!sc.unparsable)
         return 0;
     err = mount_fence_of(log, *t + 1u, &fence);
     if (err)
