@@ -15,7 +15,8 @@
 #   m0      Cortex-M0, qemu-system-arm -M microbit (16 KiB RAM): library +
 #           smoke test
 #   armhf   arm-linux-gnueabihf under qemu-arm: every unit test, then the
-#           cross-built runneld answers redis-cli (XADD/XLEN/XRANGE)
+#           cross-built runneld with no flags serves 1,000 clients and stops
+#           on SIGTERM (runneld_check)
 #   mips    mips-linux-gnu (big-endian) under qemu-mips: the same
 #   size    tools/size-report.sh (code size per Cortex-M target; reported,
 #           fails only if it cannot build)
@@ -98,42 +99,38 @@ stage_m0() {
         -DBOARD=microbit "${cross_os[@]}"
 }
 
-# runneld_smoke <binary> <emulator...>: the cross-built broker starts under
-# qemu-user, answers XADD/XLEN/XRANGE from redis-cli, and stops on SIGTERM.
-runneld_smoke() {
-    local bin=$1 port pid i ok=1
+# runneld_check <binary> <emulator...>: the cross-built broker under
+# qemu-user, started with NO flags (so on port 6379, in a private network
+# namespace: tests/host/runneld_netns.sh), serves 1,000 concurrent clients
+# (PING + XADD each, every reply checked, XLEN 1000) and stops on SIGTERM;
+# then sizes that would wrap a 32-bit size_t are refused
+# (tests/host/runneld_mem.py many / overflow). Each run is bounded in time.
+runneld_check() {
+    local bin=$1 rc=0
     shift
-    [ -x "$bin" ] || { echo "runneld smoke: $bin was not built"; return 1; }
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    "$@" "$bin" --port "$port" --store-size 4mb --maxclients 8 --loglevel warning &
-    pid=$!
-    for i in $(seq 1 100); do
-        redis-cli -p "$port" PING 2>/dev/null | grep -q PONG && break
-        sleep 0.1
-    done
-    redis-cli -p "$port" XADD smoke 1-1 temp 21.5 | grep -qx '1-1' &&
-        redis-cli -p "$port" XLEN smoke | grep -qx 1 &&
-        [ "$(redis-cli -p "$port" XRANGE smoke - + | tr '\n' ' ')" = "1-1 temp 21.5 " ] && ok=0
-    kill -TERM "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    if [ $ok -eq 0 ]; then
-        echo "runneld smoke under $1: PASS (XADD, XLEN, XRANGE over TCP)"
+    [ -x "$bin" ] || { echo "runneld check: $bin was not built"; return 1; }
+    timeout 300 sh "$root/tests/host/runneld_netns.sh" python3 "$root/tests/host/runneld_mem.py" \
+        many --runneld "$bin" --emulator "$*" || rc=1
+    timeout 300 python3 "$root/tests/host/runneld_mem.py" overflow --runneld "$bin" \
+        --emulator "$*" || rc=1
+    if [ $rc -eq 0 ]; then
+        echo "runneld check under $1: PASS (no flags, 1,000 clients, SIGTERM; overflow cases)"
     else
-        echo "runneld smoke under $1: FAIL"
+        echo "runneld check under $1: FAIL"
     fi
-    return $ok
+    return $rc
 }
 
 stage_armhf() {
     configure_build_ctest "$out/armhf" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/arm-linux-gnueabihf.cmake" \
         "${cross_o2[@]}" || return 1
-    runneld_smoke "$out/armhf/tools/runneld/runneld" qemu-arm -L /usr/arm-linux-gnueabihf
+    runneld_check "$out/armhf/tools/runneld/runneld" qemu-arm -L /usr/arm-linux-gnueabihf
 }
 
 stage_mips() {
     configure_build_ctest "$out/mips" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/mips-linux-gnu.cmake" \
         "${cross_o2[@]}" || return 1
-    runneld_smoke "$out/mips/tools/runneld/runneld" qemu-mips -L /usr/mips-linux-gnu
+    runneld_check "$out/mips/tools/runneld/runneld" qemu-mips -L /usr/mips-linux-gnu
 }
 
 stage_size() {

@@ -201,15 +201,8 @@ bool rd_qbuf_reserve(rd_server_t *s, rd_client_t *c, size_t need)
 {
     if (need <= c->qcap)
         return true;
-    size_t cap = c->qcap < RD_READ_CHUNK ? RD_READ_CHUNK : c->qcap;
-    while (cap < need) {
-        size_t twice;
-        if (!rd_mul(cap, 2, &twice)) {
-            cap = need;
-            break;
-        }
-        cap = twice;
-    }
+    /* Exactly what the caller asks (it decides how greedy to be). */
+    size_t cap = need < RD_READ_CHUNK ? RD_READ_CHUNK : need;
     if (!rd_mem_admit(s, c, cap - c->qcap))
         return false;
     uint8_t *p = realloc(c->qbuf, cap);

@@ -671,11 +671,12 @@ static void handle_read(rd_server_t *s, rd_client_t *c)
         if (!rd_add(c->qlen, RD_READ_CHUNK, &want))
             want = SIZE_MAX;
         size_t bulk_end = rd_clamp(c->pst.need);
-        if (bulk_end > want) {
-            if (!rd_mul(c->qcap, 2, &twice))
-                twice = SIZE_MAX;
+        if (!rd_mul(c->qcap, 2, &twice))
+            twice = SIZE_MAX;
+        if (bulk_end > want)
             want = bulk_end < twice ? bulk_end : (twice > want ? twice : want);
-        }
+        else if (want > c->qcap && c->qcap + c->qcap / 2 > want)
+            want = c->qcap + c->qcap / 2;   /* many small arguments: geometric */
         size_t lim = rd_clamp(s->cfg.query_limit), limit_room;
         if (rd_add(lim, RD_READ_CHUNK, &limit_room) && want > limit_room)
             want = limit_room > c->qlen ? limit_room : c->qlen + 1;
@@ -706,6 +707,8 @@ static void handle_read(rd_server_t *s, rd_client_t *c)
     if (buf == c->qbuf) {
         c->qlen += (size_t)n;
         len = c->qlen;
+        if (c->qlen > c->qpeak)
+            c->qpeak = c->qlen;   /* Redis's querybuf_peak: before execution */
     }
     size_t used = run_commands(s, c, buf, len);
     if (!keep_rest(s, c, buf, len, used) || c->close_asap) {

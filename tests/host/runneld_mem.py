@@ -1,0 +1,624 @@
+#!/usr/bin/python3
+"""runneld_mem.py - runneld's memory model over real sockets (issue 9).
+
+    runneld_mem.py CASE --runneld PATH [--emulator "qemu-arm -L /usr/arm-linux-gnueabihf"]
+
+Cases (each starts its own server in a temp dir and stops it with SIGTERM):
+  idle      RSS/VSZ from /proc/PID/status with the default configuration
+            (VSZ <= 256 MiB; RSS minus the store ring and the engine arena,
+            which are resident from start, <= 8 MiB) and with a 1 MiB store
+            (RSS <= 8 MiB); then 1,000 idle clients and back. Needs a build
+            without sanitizers (runneld_plain).
+  bigreply  defaults: 100 entries of 60 KB; XRANGE returns all 6 MB; an
+            XREADGROUP COUNT 100 returns all 100 and exactly those are
+            pending; a client reading the 6 MB slowly gets every byte while
+            another client's PINGs stay fast.
+  budget    maxmemory-clients 4mb: a client sending a huge bulk, then one
+            asking for a 6 MB reply, are evicted with Redis's
+            "Evicting client: " line; 20 other clients keep working;
+            client-max-memory 2mb closes a greedy client with its own line.
+  shrink    a client's query buffer grows with a 3 MB command and goes back
+            when it is done; a big buffer left with a few bytes in it is cut
+            back by the cron (INFO memory mem_clients_normal).
+  overflow  sizes that would wrap: configuration values past 2^64 or past
+            the address space, counts past the protocol limits, an
+            XAUTOCLAIM COUNT whose scratch size overflows; the server
+            answers errors and stays up.
+  many      the server started with NO flags (port 6379: run it in a private
+            network namespace, e.g. `unshare -rn`), 1,000 concurrent clients
+            each send PING + XADD and every reply is checked, XLEN is 1000,
+            SIGTERM stops it. RLIMIT_NOFILE is raised first. Used by
+            tools/test-all.sh for the armhf and mips builds under qemu-user.
+
+Prints what it measures; exit 0 pass, 1 fail, 77 skip.
+"""
+import argparse
+import os
+import re
+import resource
+import selectors
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+FAILS = []
+EMULATOR = ""   # --emulator: every server runs under it
+
+
+def check(name, cond, detail=""):
+    print("%s %s%s" % ("ok  " if cond else "FAIL", name, "" if cond else "  -- %s" % detail),
+          flush=True)
+    if not cond:
+        FAILS.append(name)
+
+
+# ---------------------------------------------------------------- RESP --
+
+def enc(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, str):
+            a = a.encode()
+        elif isinstance(a, int):
+            a = str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+class Incomplete(Exception):
+    pass
+
+
+def parse(buf, pos):
+    """One RESP2 value from buf at pos: (value, end). Errors come back as
+    RuntimeError values; Incomplete if buf ends first."""
+    i = buf.find(b"\r\n", pos)
+    if i < 0:
+        raise Incomplete()
+    t, rest = buf[pos:pos + 1], bytes(buf[pos + 1:i])
+    pos = i + 2
+    if t == b"+":
+        return rest.decode(), pos
+    if t == b":":
+        return int(rest), pos
+    if t == b"-":
+        return RuntimeError(rest.decode()), pos
+    if t == b"$":
+        n = int(rest)
+        if n < 0:
+            return None, pos
+        if len(buf) < pos + n + 2:
+            raise Incomplete()
+        return bytes(buf[pos:pos + n]), pos + n + 2
+    if t == b"*":
+        n = int(rest)
+        if n < 0:
+            return None, pos
+        out = []
+        for _ in range(n):
+            v, pos = parse(buf, pos)
+            out.append(v)
+        return out, pos
+    raise ValueError("bad reply line %r" % bytes(buf[pos - 2 - len(rest) - 1:i])[:80])
+
+
+class Conn:
+    """A blocking RESP client with a byte buffer (no library needed)."""
+
+    def __init__(self, sock):
+        self.s = sock
+        self.buf = bytearray()
+
+    @classmethod
+    def unix(cls, path, timeout=10):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect(path)
+        return cls(s)
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def _fill(self):
+        d = self.s.recv(1 << 20)
+        if not d:
+            raise EOFError("connection closed")
+        self.buf += d
+
+    def read(self):
+        while True:
+            try:
+                v, end = parse(self.buf, 0)
+            except Incomplete:
+                self._fill()
+                continue
+            del self.buf[:end]
+            return v
+
+    def call(self, *args):
+        self.send(enc(*args))
+        return self.read()
+
+    def closed_within(self, secs):
+        """True if the server closes the connection (EOF or reset) in time."""
+        self.s.settimeout(secs)
+        try:
+            while True:
+                if not self.s.recv(1 << 20):
+                    return True
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except (socket.timeout, TimeoutError):
+            return False
+        except OSError:
+            return True
+
+    def close(self):
+        self.s.close()
+
+
+# -------------------------------------------------------------- server --
+
+def raise_nofile(want):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+class Server:
+    def __init__(self, exe, args, emulator=None, unix=True):
+        self.dir = tempfile.mkdtemp(prefix="runneld-mem.")
+        self.sock = os.path.join(self.dir, "s.sock")
+        argv = shlex.split(EMULATOR if emulator is None else emulator) + [exe]
+        if unix:
+            argv += ["--port", "0", "--unixsocket", self.sock, "--dir", self.dir]
+        self.argv = argv + list(args)
+        self.logpath = os.path.join(self.dir, "log")
+        self.proc = None
+
+    def __enter__(self):
+        self.log = open(self.logpath, "w")
+        self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                     cwd=self.dir)
+        return self
+
+    def wait_ready(self, connect, secs=30):
+        deadline = time.monotonic() + secs
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("runneld exited at start:\n" + self.read_log())
+            try:
+                c = connect()
+                if c.call("PING") == "PONG":
+                    return c
+                c.close()
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("runneld did not answer PING in %d s" % secs)
+
+    def connect(self, timeout=10):
+        return Conn.unix(self.sock, timeout)
+
+    def status(self):
+        out = {}
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("VmRSS", "VmSize", "VmHWM"):
+                    out[k] = int(v.split()[0])
+        return out
+
+    def read_log(self):
+        with open(self.logpath) as f:
+            return f.read()
+
+    def wait_log(self, pattern, secs=5):
+        deadline = time.monotonic() + secs
+        while time.monotonic() < deadline:
+            if re.search(pattern, self.read_log()):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                return None
+            return rc
+        return self.proc.returncode
+
+    def __exit__(self, *exc):
+        self.stop()
+        self.log.close()
+        if FAILS:
+            print("--- server log (tail):\n" + self.read_log()[-4000:])
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def info_field(c, section, name):
+    text = c.call("INFO", section).decode()
+    m = re.search(r"^%s:(\S+)" % re.escape(name), text, re.M)
+    return m.group(1) if m else None
+
+
+def fill_fat(c, key="fat", n=100, size=60000):
+    body = b"".join(enc("XADD", key, "*", "v", (b"%06d" % i) * (size // 6)) for i in range(n))
+    c.send(body)
+    ids = [c.read() for _ in range(n)]
+    assert all(isinstance(x, bytes) for x in ids), ids[:3]
+    return ids
+
+
+# --------------------------------------------------------------- cases --
+
+def case_idle(opts):
+    kib = 1024
+    for label, args in (("default configuration", []), ("store-size 1mb", ["--store-size", "1mb"])):
+        with Server(opts.runneld, args) as srv:
+            c = srv.wait_ready(srv.connect)
+            time.sleep(0.5)
+            st = srv.status()
+            store = int(info_field(c, "memory", "runnel_memory_store"))
+            arena = int(info_field(c, "memory", "runnel_memory_arena"))
+            own = st["VmRSS"] - (store + arena) // kib
+            print("     %s: VmRSS %d KiB, VmSize %d KiB (store ring %d KiB + engine arena %d KiB "
+                  "resident from start; the broker's own %d KiB)"
+                  % (label, st["VmRSS"], st["VmSize"], store // kib, arena // kib, own))
+            check("%s: idle VSZ %d KiB <= 256 MiB" % (label, st["VmSize"]),
+                  st["VmSize"] <= 256 * kib)
+            check("%s: idle RSS beyond store and arena %d KiB <= 8 MiB" % (label, own),
+                  own <= 8 * kib)
+            if args:
+                check("%s: idle RSS %d KiB <= 8 MiB" % (label, st["VmRSS"]), st["VmRSS"] <= 8 * kib)
+                raise_nofile(4096)
+                socks = []
+                for _ in range(1000):
+                    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    s.connect(srv.sock)
+                    s.sendall(enc("PING"))
+                    socks.append(s)
+                for s in socks:
+                    s.settimeout(10)
+                    assert s.recv(64) == b"+PONG\r\n"
+                with_clients = srv.status()["VmRSS"]
+                mem = int(info_field(c, "memory", "mem_clients_normal"))
+                print("     1,000 idle clients: VmRSS %d KiB (+%d KiB), mem_clients_normal %d B "
+                      "(%d B a client)" % (with_clients, with_clients - st["VmRSS"], mem,
+                                           mem // 1001))
+                check("1,000 idle clients cost <= 2 KiB each (%d B)" % (mem // 1001),
+                      mem // 1001 <= 2048)
+                for s in socks:
+                    s.close()
+                # A 6 MB reply, then everything idle again.
+                fill_fat(c, n=10)
+                r = c.call("XRANGE", "fat", "-", "+")
+                check("600 KB reply in a 1 MiB store", len(r) == 10)
+                time.sleep(3)
+                back = srv.status()["VmRSS"]
+                print("     after the clients left and 3 s idle: VmRSS %d KiB" % back)
+                check("RSS back within 2 MiB of idle (%d -> %d KiB)" % (st["VmRSS"], back),
+                      back - st["VmRSS"] <= 2 * kib)
+            c.close()
+
+
+def case_bigreply(opts):
+    with Server(opts.runneld, []) as srv:
+        c = srv.wait_ready(srv.connect)
+        ids = fill_fat(c)
+        t0 = time.monotonic()
+        r = r0 = c.call("XRANGE", "fat", "-", "+")
+        total = sum(len(e[1][1]) for e in r) if isinstance(r, list) else 0
+        print("     XRANGE fat - + : %d entries, %d value bytes in %.2fs" %
+              (len(r) if isinstance(r, list) else -1, total, time.monotonic() - t0))
+        check("XRANGE over 100 x 60 KB returns all 6 MB with the default config",
+              isinstance(r, list) and len(r) == 100 and total == 6000000 and
+              [e[0] for e in r] == ids)
+        check("XGROUP CREATE", c.call("XGROUP", "CREATE", "fat", "g", "0") == "OK")
+        r = c.call("XREADGROUP", "GROUP", "g", "alice", "COUNT", "100", "STREAMS", "fat", ">")
+        got = r[0][1] if isinstance(r, list) else []
+        pend = c.call("XPENDING", "fat", "g")
+        check("XREADGROUP COUNT 100 returns all 100 entries it added to the PEL",
+              len(got) == 100 and pend[0] == 100, "got %d, pending %r" % (len(got), pend))
+        # A slow reader of the 6 MB: every byte arrives, others stay fast.
+        slow = srv.connect()
+        slow.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+        slow.send(enc("XRANGE", "fat", "-", "+"))
+        pinger = srv.connect()
+        got, worst, t0, value = 0, 0.0, time.monotonic(), None
+        slow.s.settimeout(10)
+        while time.monotonic() - t0 < 60:
+            d = slow.s.recv(65536)
+            if not d:
+                break
+            slow.buf += d
+            got += len(d)
+            if got // 500000 != (got - len(d)) // 500000:
+                p0 = time.monotonic()
+                pinger.call("PING")
+                worst = max(worst, time.monotonic() - p0)
+                time.sleep(0.05)
+            if got >= 6000000:
+                try:
+                    value, end = parse(slow.buf, 0)
+                    del slow.buf[:end]
+                    break
+                except Incomplete:
+                    pass
+        print("     slow reader: %d bytes in %.1fs, worst PING meanwhile %.3fs" %
+              (got, time.monotonic() - t0, worst))
+        check("slow reader of 6 MB got every byte",
+              isinstance(value, list) and len(value) == 100 and not slow.buf and
+              [e[1][1] for e in value] == [e[1][1] for e in r0])
+        check("other clients fast meanwhile (worst PING %.3fs < 0.5s)" % worst, worst < 0.5)
+        st = srv.status()
+        print("     VmHWM %d KiB, VmRSS after %d KiB" % (st["VmHWM"], st["VmRSS"]))
+        for x in (c, slow, pinger):
+            x.close()
+
+
+def case_budget(opts):
+    with Server(opts.runneld, ["--maxmemory-clients", "4mb"]) as srv:
+        c = srv.wait_ready(srv.connect)
+        others = [srv.connect() for _ in range(20)]
+        for o in others:
+            assert o.call("PING") == "PONG"
+        fill_fat(c)
+        # Greedy 1: a 8 MB bulk, sent until the server stops it.
+        g = srv.connect()
+        g.send(b"*2\r\n$4\r\nECHO\r\n$8000000\r\n")
+        sent = 0
+        try:
+            for _ in range(80):
+                g.send(b"x" * 65536)
+                sent += 65536
+        except OSError:
+            pass
+        closed = g.closed_within(5)
+        check("greedy client (big bulk, %d KB sent) disconnected" % (sent // 1024), closed)
+        check("log: Evicting client: id=... (Redis's line)",
+              srv.wait_log(r"Evicting client: id=\d+ addr=\S+ .*cmd=NULL"))
+        # Greedy 2: a 6 MB reply.
+        g2 = srv.connect()
+        g2.send(enc("XRANGE", "fat", "-", "+"))
+        check("client asking for a 6 MB reply over a 4 MB budget disconnected",
+              g2.closed_within(5))
+        check("log: evicted the XRANGE client", srv.wait_log(r"Evicting client: .*cmd=xrange"))
+        ok = all(o.call("PING") == "PONG" for o in others)
+        ok = ok and all(isinstance(o.call("XLEN", "fat"), int) for o in others)
+        check("the 20 other clients unaffected", ok)
+        ev = info_field(c, "stats", "evicted_clients")
+        check("INFO stats evicted_clients:2 (%s)" % ev, ev == "2")
+        check("CONFIG GET maxmemory-clients",
+              c.call("CONFIG", "GET", "maxmemory-clients") == [b"maxmemory-clients", b"4194304"])
+        check("CONFIG SET maxmemory-clients 10%",
+              c.call("CONFIG", "SET", "maxmemory-clients", "10%") == "OK" and
+              c.call("CONFIG", "GET", "maxmemory-clients")[1] == b"10%")
+        r = c.call("CONFIG", "SET", "maxmemory-clients", "101%")
+        check("CONFIG SET maxmemory-clients 101% refused", isinstance(r, RuntimeError))
+        for o in others + [c]:
+            o.close()
+    with Server(opts.runneld, ["--client-max-memory", "2mb"]) as srv:
+        c = srv.wait_ready(srv.connect)
+        g = srv.connect()
+        g.send(b"*2\r\n$4\r\nECHO\r\n$3000000\r\n")
+        try:
+            for _ in range(48):
+                g.send(b"y" * 65536)
+        except OSError:
+            pass
+        check("client-max-memory 2mb: greedy client closed", g.closed_within(5))
+        check("log: Closing client that reached client-max-memory",
+              srv.wait_log(r"Closing client that reached client-max-memory: id=\d+"))
+        check("others unaffected", c.call("PING") == "PONG")
+        # Under the cap a 1 MB bulk is fine.
+        r = c.call("ECHO", b"z" * 1000000)
+        check("1 MB ECHO under a 2 MB cap", r == b"z" * 1000000)
+        c.close()
+
+
+def case_shrink(opts):
+    with Server(opts.runneld, []) as srv:
+        c = srv.wait_ready(srv.connect)
+        base = int(info_field(c, "memory", "mem_clients_normal"))
+        a = srv.connect()
+        a.send(b"*2\r\n$4\r\nECHO\r\n$3000000\r\n" + b"q" * 2900000)
+        grown = base
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and grown < base + 2900000:
+            grown = int(info_field(c, "memory", "mem_clients_normal"))
+            time.sleep(0.05)
+        check("query buffer grows with a 3 MB command (%d -> %d B)" % (base, grown),
+              grown >= base + 2900000)
+        a.send(b"q" * 100000 + b"\r\n")
+        r = a.read()
+        check("3 MB ECHO answered", r == b"q" * 3000000)
+        after = int(info_field(c, "memory", "mem_clients_normal"))
+        check("memory back when the command is done (%d B)" % after, after < base + 64 * 1024)
+        # A big command of many small arguments (the buffer grows
+        # geometrically, not to a known bulk end) followed by the start of
+        # the next one: the few bytes left keep a big buffer until the cron
+        # cuts it back.
+        a.send(b"*100001\r\n$4\r\nECHO\r\n" + b"$5\r\nabcde\r\n" * 100000 + b"*2\r\n$4\r\nEC")
+        r = a.read()
+        check("a 1 MB command of 100,001 arguments answered (arity error)",
+              isinstance(r, RuntimeError) and "wrong number of arguments" in str(r), r)
+        held = int(info_field(c, "memory", "mem_clients_normal"))
+        deadline = time.monotonic() + 6
+        now = held
+        while time.monotonic() < deadline:
+            now = int(info_field(c, "memory", "mem_clients_normal"))
+            if now < base + 64 * 1024:
+                break
+            time.sleep(0.2)
+        print("     partial command in a big buffer: %d B held, %d B after the cron" % (held, now))
+        check("idle query buffer cut back by the cron (%d -> %d B)" % (held, now),
+              held >= base + 500000 and now < base + 64 * 1024)
+        a.send(b"HO\r\n$2\r\nhi\r\n")
+        check("the partial command still completes", a.read() == b"hi")
+        a.close()
+        c.close()
+
+
+def case_overflow(opts):
+    def conf_err(args, pattern):
+        p = subprocess.run(shlex.split(opts.emulator or "") + [opts.runneld] + args +
+                           ["--test-config"], capture_output=True, text=True, timeout=60)
+        out = p.stdout + p.stderr
+        ok = p.returncode == 1 and re.search(pattern, out) is not None
+        check("config %s refused" % " ".join(args), ok, out.strip()[-300:])
+
+    conf_err(["--client-query-buffer-limit", "99999999999999999999"], "Invalid client-query")
+    conf_err(["--maxmemory-clients", "17179869184gb"], "memory or percent value")
+    conf_err(["--maxmemory-clients", "101%"], "less or equal to 100")
+    conf_err(["--max-reply-size", "9223372036854775808"], "does not fit this")
+    conf_err(["--maxclients", "4294967296"], "Invalid max clients")
+    ver = subprocess.run(shlex.split(opts.emulator or "") + [opts.runneld, "--version"],
+                         capture_output=True, text=True, timeout=60).stdout
+    if "bits=32" in ver:
+        # size_t is 32 bits: sizes past 4 GiB must be refused, not wrapped.
+        conf_err(["--max-reply-size", "4gb"], "does not fit this 32-bit address space")
+        conf_err(["--max-reply-size", "2gb"], "does not fit this 32-bit address space")
+        conf_err(["--store-size", "8gb"], "does not fit this 32-bit address space")
+    with Server(opts.runneld, []) as srv:
+        c = srv.wait_ready(srv.connect)
+        for raw, want in ((b"*2147483648\r\n", "invalid multibulk length"),
+                          (b"*18446744073709551617\r\n", "invalid multibulk length"),
+                          (b"*1\r\n$18446744073709551616\r\n", "invalid bulk length"),
+                          (b"*1\r\n$536870913\r\n", "invalid bulk length")):
+            x = srv.connect()
+            x.send(raw)
+            r = x.read()
+            check("%r -> %s" % (raw, want), isinstance(r, RuntimeError) and want in str(r), r)
+            x.close()
+        # 1,048,576 arguments announced (Redis's limit), then nothing: argv
+        # grows to the count, nothing breaks, and the next client is fine.
+        x = srv.connect()
+        x.send(b"*1048576\r\n$4\r\nPING\r\n")
+        time.sleep(0.3)
+        x.close()
+        check("server up after a 1M-argument header", c.call("PING") == "PONG")
+        # A 512 MB bulk header is accepted (proto-max-bulk-len, as Redis).
+        x = srv.connect()
+        x.send(b"*2\r\n$4\r\nECHO\r\n$536870912\r\nabc")
+        check("512 MB bulk header not refused", not x.closed_within(0.5))
+        x.close()
+        c.call("XADD", "s", "1-1", "f", "v")
+        c.call("XGROUP", "CREATE", "s", "g", "0")
+        for count in ("1152921504606846976", "9223372036854775807"):
+            r = c.call("XAUTOCLAIM", "s", "g", "c", "0", "0", "COUNT", count)
+            check("XAUTOCLAIM COUNT %s (scratch size overflows) -> error" % count,
+                  isinstance(r, RuntimeError), r)
+        check("CONFIG SET client-output-buffer-limit",
+              c.call("CONFIG", "SET", "client-output-buffer-limit", "normal 1mb 512kb 10") == "OK"
+              and c.call("CONFIG", "GET", "client-output-buffer-limit")[1]
+              .startswith(b"normal 1048576 524288 10"))
+        r = c.call("CONFIG", "SET", "proto-max-bulk-len", "99999999999999999999")
+        check("CONFIG SET proto-max-bulk-len past 2^64 refused", isinstance(r, RuntimeError))
+        check("server alive", c.call("PING") == "PONG")
+        c.close()
+
+
+def case_many(opts):
+    n = opts.clients
+    soft, hard = raise_nofile(max(n + 200, 11000))
+    print("     RLIMIT_NOFILE %d/%d" % (soft, hard))
+    if soft < n + 100:
+        check("RLIMIT_NOFILE allows %d clients" % n, False, "soft limit %d" % soft)
+        return
+    try:
+        probe = socket.socket()
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", 6379))
+        probe.close()
+    except OSError as e:
+        print("SKIP: port 6379 is taken (%s); run inside `unshare -rn`" % e)
+        sys.exit(77)
+    t_start = time.monotonic()
+    with Server(opts.runneld, [], emulator=opts.emulator, unix=False) as srv:
+        def tcp():
+            s = socket.create_connection(("127.0.0.1", 6379), timeout=10)
+            return Conn(s)
+        c = srv.wait_ready(tcp, secs=60)
+        t0 = time.monotonic()
+        sel = selectors.DefaultSelector()
+        socks = [socket.create_connection(("127.0.0.1", 6379), timeout=30) for _ in range(n)]
+        t_conn = time.monotonic() - t0
+        state = {}
+        for i, s in enumerate(socks):
+            s.sendall(enc("PING") + enc("XADD", "conc", "*", "client", str(i)))
+            s.setblocking(False)
+            state[s] = bytearray()
+            sel.register(s, selectors.EVENT_READ)
+        pending = set(socks)
+        idre = re.compile(rb"^\+PONG\r\n\$\d+\r\n\d+-\d+\r\n$")
+        deadline = time.monotonic() + 120
+        while pending and time.monotonic() < deadline:
+            for key, _ in sel.select(timeout=1):
+                s = key.fileobj
+                try:
+                    d = s.recv(4096)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    d = b""
+                if d:
+                    state[s] += d
+                if not d or idre.match(bytes(state[s])):
+                    sel.unregister(s)
+                    pending.discard(s)
+        good = sum(1 for s in socks if idre.match(bytes(state[s])))
+        t_all = time.monotonic() - t0
+        bad = [bytes(state[s])[:60] for s in socks if not idre.match(bytes(state[s]))][:3]
+        print("     %d connections in %.2fs, %d/%d correct replies in %.2fs" %
+              (n, t_conn, good, n, t_all))
+        check("%d concurrent clients: every PING and XADD reply checked" % n, good == n,
+              "first bad: %r" % bad)
+        xl = c.call("XLEN", "conc")
+        check("XLEN conc == %d (%r)" % (n, xl), xl == n)
+        ids = set(e[1][1] for e in c.call("XRANGE", "conc", "-", "+"))
+        check("one entry from each client", ids == set(str(i).encode() for i in range(n)))
+        cl = int(info_field(c, "clients", "connected_clients"))
+        check("connected_clients %d == %d + 1" % (cl, n), cl == n + 1)
+        for s in socks:
+            s.close()
+        c.close()
+        t1 = time.monotonic()
+        rc = srv.stop()
+        print("     SIGTERM -> exit status %r in %.2fs; whole run %.1fs" %
+              (rc, time.monotonic() - t1, time.monotonic() - t_start))
+        check("SIGTERM stops it with status 0", rc == 0)
+        check("shutdown logged", "ready to exit, bye bye" in srv.read_log())
+        check("no-flags start logged the memory line",
+              re.search(r"Memory: store \d+ bytes", srv.read_log()) is not None)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=["idle", "bigreply", "budget", "shrink", "overflow", "many"])
+    ap.add_argument("--runneld", required=True)
+    ap.add_argument("--emulator", default="")
+    ap.add_argument("--clients", type=int, default=1000)
+    opts = ap.parse_args()
+    globals()["EMULATOR"] = opts.emulator
+    if os.sep in opts.runneld:
+        opts.runneld = os.path.abspath(opts.runneld)
+    globals()["case_" + opts.case](opts)
+    print("%s: %s" % (opts.case, "FAILED " + ", ".join(FAILS) if FAILS else "PASS"))
+    return 1 if FAILS else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
