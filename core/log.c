@@ -583,6 +583,16 @@ runnel_pos_t runnel__log_place(const runnel_log_t *log, uint32_t body_len)
     return place_at(log, head, need);
 }
 
+/* A flush programs the partial page as a commit does (padded with PAD
+ * bytes to the program unit) but does not sync: the records reach the
+ * device (a file: the kernel) and `committed` stays where it was. */
+int runnel__log_flush(runnel_log_t *log)
+{
+    if (log == NULL || log->bd == NULL)
+        return RUNNEL_ERR_INVAL;
+    return page_flush(log, RUNNEL_REC_PAD);
+}
+
 /* A commit programs the partial page padded with PAD bytes to the program
  * unit; the next append continues after the padding, so nothing committed
  * is ever programmed again. With nothing pending it only syncs. */
@@ -1188,11 +1198,6 @@ int runnel__log_mount(runnel_log_t *log)
         err = mount_scan_all(log, &n, &t, &reason);
     if (err)
         goto out;
-    if (n - t + 1u == log->block_count && n > t) {
-        err = mount_check_tail(log, &t);
-        if (err)
-            goto out;
-    }
 
     for (;;) {
         err = mount_scan_block(log, n, &sc);
@@ -1213,6 +1218,15 @@ int runnel__log_mount(runnel_log_t *log)
             log->fence_off = pc.end;
         }
         break;
+    }
+    /* The tail can be half erased only if the writer was opening the block
+     * after the newest one (the same physical block, in a full ring), and
+     * it never leaves a block without records: a newest block holding
+     * none means that erase never started. */
+    if (sc.records > 0 && n - t + 1u == log->block_count && n > t) {
+        err = mount_check_tail(log, &t);
+        if (err)
+            goto out;
     }
 
     log->tail = t * log->block_size;

@@ -681,7 +681,22 @@ static int powercut_run(const geo_t *g, uint32_t seed, uint32_t cut, uint32_t mo
     return 1;
 }
 
+/* Seeds per geometry (1 in ctest; more for a longer soak, e.g.
+ * -DPOWERCUT_SEEDS=8). */
+#ifndef POWERCUT_SEEDS
+#define POWERCUT_SEEDS 1u
+#endif
+
+static void powercut_geometry_seed(const geo_t *g, uint32_t seed);
+
 static void powercut_geometry(const geo_t *g, uint32_t seed)
+{
+    uint32_t k;
+    for (k = 0; k < POWERCUT_SEEDS; k++)
+        powercut_geometry_seed(g, seed + k * 0x9E3779B9u);
+}
+
+static void powercut_geometry_seed(const geo_t *g, uint32_t seed)
 {
     pc_result_t res;
     uint64_t total_ops = 0;
@@ -748,6 +763,15 @@ static void test_powercut_tiny_pages(void)
     powercut_geometry(&g, 0xDEF0u);
 }
 
+/* The smallest rings: 2 and 3 blocks (every block switch reclaims). */
+static void test_powercut_small_rings(void)
+{
+    static const geo_t g2 = {"prog 4 B / 512 B x 2 (erase 0xFF)", 1, 4, 512, 2, 0xFF, 32, 150};
+    static const geo_t g3 = {"prog 1 B / 512 B x 3 (erase 0x00)", 1, 1, 512, 3, 0x00, 16, 150};
+    powercut_geometry(&g2, 0x2222u);
+    powercut_geometry(&g3, 0x3333u);
+}
+
 TEST_MAIN(
     RUN(test_mount_errors);
     RUN(test_mount_restores_state);
@@ -761,4 +785,5 @@ TEST_MAIN(
     RUN(test_powercut_prog16);
     RUN(test_powercut_prog256);
     RUN(test_powercut_tiny_pages);
+    RUN(test_powercut_small_rings);
 )
