@@ -8,6 +8,8 @@
 #   runneld_mem_budget    maxmemory-clients evicts the greedy client ("Evicting
 #                         client: ..."), 20 others unaffected; client-max-memory
 #   runneld_mem_shrink    query buffers go back after use and in the cron
+#   runneld_mem_buffers   MULTI queue (moved while it grows), WATCH, XREAD BLOCK,
+#                         XAUTOCLAIM/XINFO FULL scratch: contents kept, freed after
 #   runneld_mem_overflow  sizes past 2^64 / the address space, protocol counts
 #   runneld_many_clients  no flags (port 6379 in a private network namespace),
 #                         1,000 clients, every reply checked, SIGTERM
@@ -20,7 +22,7 @@ if(TARGET runneld)
     set(_rd_plain $<TARGET_FILE:runneld>)
   endif()
   add_test(NAME runneld_mem_idle COMMAND ${RUNNEL_HOST_PYTHON} ${_rdm} idle --runneld ${_rd_plain})
-  foreach(case bigreply budget shrink overflow)
+  foreach(case bigreply budget shrink buffers overflow)
     add_test(NAME runneld_mem_${case}
              COMMAND ${RUNNEL_HOST_PYTHON} ${_rdm} ${case} --runneld $<TARGET_FILE:runneld>)
   endforeach()
@@ -28,7 +30,7 @@ if(TARGET runneld)
            COMMAND sh ${CMAKE_SOURCE_DIR}/tests/host/runneld_netns.sh
                    ${RUNNEL_HOST_PYTHON} ${_rdm} many --runneld $<TARGET_FILE:runneld>)
   set_tests_properties(runneld_mem_idle runneld_mem_bigreply runneld_mem_budget
-                       runneld_mem_shrink runneld_mem_overflow runneld_many_clients
+                       runneld_mem_shrink runneld_mem_buffers runneld_mem_overflow runneld_many_clients
                        PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
   # RSS is measured and 1,000 sockets opened: keep other tests off the cores.
   set_tests_properties(runneld_mem_idle runneld_many_clients PROPERTIES RUN_SERIAL TRUE)

@@ -20,6 +20,11 @@ Cases (each starts its own server in a temp dir and stops it with SIGTERM):
   shrink    a client's query buffer grows with a 3 MB command and goes back
             when it is done; a big buffer left with a few bytes in it is cut
             back by the cron (INFO memory mem_clients_normal).
+  buffers   the per-client buffers that grow on demand keep their contents:
+            a MULTI queue of 3,000 commands (the queue moves as it grows:
+            its argv pointers are rebased), WATCH of 2,000 keys, XREAD
+            BLOCK on 500 keys, XINFO STREAM FULL and XAUTOCLAIM scratch;
+            all freed again when idle.
   overflow  sizes that would wrap: configuration values past 2^64 or past
             the address space, counts past the protocol limits, an
             XAUTOCLAIM COUNT whose scratch size overflows; the server
@@ -472,6 +477,64 @@ def case_shrink(opts):
         c.close()
 
 
+def case_buffers(opts):
+    with Server(opts.runneld, []) as srv:
+        c = srv.wait_ready(srv.connect)
+        base = int(info_field(c, "memory", "mem_clients_normal"))
+        # MULTI: 3,000 queued XADDs with 100-byte values (~600 KB queue).
+        m = srv.connect()
+        check("MULTI", m.call("MULTI") == "OK")
+        m.send(b"".join(enc("XADD", "mq", "%d-1" % (i + 1), "f", b"%03d" % (i % 1000) * 33 + b"x")
+                        for i in range(3000)))
+        queued = [m.read() for _ in range(3000)]
+        check("3,000 commands QUEUED", queued == ["QUEUED"] * 3000, queued[:3])
+        grown = int(info_field(c, "memory", "mem_clients_normal"))
+        r = m.call("EXEC")
+        ok = isinstance(r, list) and len(r) == 3000 and all(
+            r[i] == b"%d-1" % (i + 1) for i in range(3000))
+        check("EXEC runs every queued command after the queue moved (%d B held)" % (grown - base),
+              ok, r[:3] if isinstance(r, list) else r)
+        rr = c.call("XRANGE", "mq", "-", "+")
+        check("queued arguments intact",
+              len(rr) == 3000 and all(rr[i][1][1] == b"%03d" % (i % 1000) * 33 + b"x"
+                                       for i in range(3000)))
+        # WATCH 2,000 keys, touch the last one: EXEC aborts.
+        keys = ["wk%05d" % i for i in range(2000)]
+        check("WATCH 2,000 keys", m.call("WATCH", *keys) == "OK")
+        c.call("XADD", keys[-1], "*", "f", "v")
+        m.call("MULTI")
+        m.call("PING")
+        check("a touched WATCHed key aborts EXEC", m.call("EXEC") is None)
+        # XREAD BLOCK on 500 keys, served by an XADD to the last one.
+        bkeys = ["bk%04d" % i for i in range(500)]
+        b = srv.connect()
+        b.send(enc(*(["XREAD", "BLOCK", "5000", "STREAMS"] + bkeys + ["$"] * 500)))
+        time.sleep(0.2)
+        c.call("XADD", bkeys[-1], "7-7", "k", "v")
+        r = b.read()
+        check("XREAD BLOCK on 500 keys served", r == [[bkeys[-1].encode(), [[b"7-7", [b"k", b"v"]]]]],
+              r)
+        # XAUTOCLAIM COUNT 5000 (80 KB of scratch) and XINFO STREAM FULL.
+        c.call("XGROUP", "CREATE", "mq", "g", "0")
+        c.call("XREADGROUP", "GROUP", "g", "a", "STREAMS", "mq", ">")
+        r = c.call("XAUTOCLAIM", "mq", "g", "b", "0", "0", "COUNT", "5000", "JUSTID")
+        check("XAUTOCLAIM COUNT 5000", isinstance(r, list) and len(r[1]) == 3000, r if not
+              isinstance(r, list) else len(r[1]))
+        r = c.call("XINFO", "STREAM", "mq", "FULL", "COUNT", "3")
+        check("XINFO STREAM FULL", isinstance(r, list) and b"groups" in r, r)
+        deadline = time.monotonic() + 5
+        now = grown
+        while time.monotonic() < deadline:
+            now = int(info_field(c, "memory", "mem_clients_normal"))
+            if now <= base + 3 * 1024:
+                break
+            time.sleep(0.2)
+        check("buffers freed when no longer used (%d -> %d B)" % (grown, now),
+              now <= base + 3 * 1024)
+        for x in (m, b, c):
+            x.close()
+
+
 def case_overflow(opts):
     def conf_err(args, pattern):
         p = subprocess.run(shlex.split(opts.emulator or "") + [opts.runneld] + args +
@@ -607,7 +670,7 @@ def case_many(opts):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["idle", "bigreply", "budget", "shrink", "overflow", "many"])
+    ap.add_argument("case", choices=["idle", "bigreply", "budget", "shrink", "buffers", "overflow", "many"])
     ap.add_argument("--runneld", required=True)
     ap.add_argument("--emulator", default="")
     ap.add_argument("--clients", type=int, default=1000)
