@@ -110,6 +110,26 @@ int runnel_commit(runnel_t *r)
     return err;
 }
 
+/* For a host that answers clients (runneld): a reply may only leave once
+ * the records behind it are safe from a crash of the process, which for a
+ * file means "handed to the kernel", long before the policy's next sync.
+ * So the write page is programmed (padded, as a commit does) but the device
+ * is not synced and committed does not move: the policy (or runnel_commit)
+ * still decides when the bytes become durable. */
+int runnel_flush(runnel_t *r)
+{
+    int err;
+
+    if (r == NULL)
+        return RUNNEL_ERR_INVAL;
+    runnel__lock(r);
+    err = runnel__log_flush(&r->log);
+    if (err == 0)
+        err = r->log.committed != r->log.head;
+    runnel__unlock(r);
+    return err;
+}
+
 int runnel_poll(runnel_t *r)
 {
     int err = 0;

@@ -140,6 +140,11 @@ runnel_pos_t runnel__log_place(const runnel_log_t *log, uint32_t body_len);
  * syncs the device. After it, every record appended so far is durable. */
 int runnel__log_commit(runnel_log_t *log);
 
+/* Programs the partial page as runnel__log_commit does, without the sync:
+ * every record appended so far has been handed to bd->prog, none is
+ * promised durable (committed does not move). */
+int runnel__log_flush(runnel_log_t *log);
+
 /* Reads the record header at pos (pos must be a record start returned by
  * append or next). CORRUPT if it does not parse. */
 int runnel__log_header(runnel_log_t *log, runnel_pos_t pos, runnel__rec_t *rec);

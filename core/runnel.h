@@ -222,6 +222,15 @@ int runnel_format(runnel_t **out, const runnel_config_t *cfg);
  * syncs the device). */
 int runnel_commit(runnel_t *r);
 
+/* Programs the partial write page without syncing the device: every record
+ * appended so far has been handed to bd->prog (a file: it is in the kernel
+ * and survives a crash of the process, not a power cut). A host calls it
+ * before replying to writes under commit policies INTERVAL and NONE.
+ * Costs padding to prog_size per call on devices with a large program
+ * unit. Returns 1 when records appended since the last commit wait for a
+ * sync (runnel_commit), 0 when everything is committed, or IO. */
+int runnel_flush(runnel_t *r);
+
 /* Drives time-based work (INTERVAL commits). Call from the poll loop. */
 int runnel_poll(runnel_t *r);
 
