@@ -726,10 +726,12 @@ static void powercut_geometry_seed(const geo_t *g, uint32_t seed)
                 continue;
         }
     }
-    printf("powercut-log: %s: %lu cuts, %lu failures (%lu ops x %d models%s, %lu second cuts)\n",
-           g->name, (unsigned long)(res.cuts + res.doubles), (unsigned long)res.failures,
-           (unsigned long)total_ops, RUNNEL_EMU_CUT_MODELS,
-           stride > 1 ? ", a sample: every POWERCUT_STRIDE-th op" : "", (unsigned long)res.doubles);
+    printf("powercut-log: %s: %lu cuts, %lu failures (%lu ops x %d models", g->name,
+           (unsigned long)(res.cuts + res.doubles), (unsigned long)res.failures,
+           (unsigned long)total_ops, RUNNEL_EMU_CUT_MODELS);
+    if (stride > 1)
+        printf(", sampled: every %luth op only", (unsigned long)stride);
+    printf(", %lu second cuts, seed %lu)\n", (unsigned long)res.doubles, (unsigned long)seed);
     CHECK_EQ_U64(res.failures, 0);
 }
 
