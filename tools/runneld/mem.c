@@ -139,29 +139,12 @@ void rd_client_close_logged(rd_server_t *s, rd_client_t *c, int level, const cha
     rd_client_schedule(s, c);
 }
 
-bool rd_mem_admit(rd_server_t *s, rd_client_t *c, size_t extra)
+/* Over budget: evict the biggest clients first (Redis's order) until the
+ * total (with `extra` more for c, which may be NULL) fits. Clients already
+ * closing do not count: their memory goes back before the next poll.
+ * false = c itself was evicted. */
+static bool evict_until_fits(rd_server_t *s, rd_client_t *c, size_t extra, uint64_t budget)
 {
-    if (c->close_asap)
-        return false;
-    size_t own = client_total(c, extra);
-    size_t cap = rd_clamp(s->cfg.client_max_memory);
-    if (cap != 0 && own > cap) {
-        char post[160];
-        snprintf(post, sizeof post, " (it would hold %zu bytes; client-max-memory is %zu)",
-                 own, cap);
-        rd_client_close_logged(s, c, RD_LL_WARNING,
-                               "Closing client that reached client-max-memory: ", post);
-        return false;
-    }
-    uint64_t budget = rd_mem_budget(s);
-    if (budget == 0)
-        return true;
-    uint64_t quick = (uint64_t)s->clients_mem + c->c.out.len + extra;
-    if (quick <= budget)
-        return true;
-    /* Over budget: evict the biggest clients first (Redis's order) until
-     * the growth fits. Clients already closing do not count: their memory
-     * goes back before the next poll. */
     for (;;) {
         uint64_t total = extra;
         rd_client_t *big = NULL;
@@ -184,6 +167,29 @@ bool rd_mem_admit(rd_server_t *s, rd_client_t *c, size_t extra)
         if (big == c)
             return false;
     }
+}
+
+bool rd_mem_admit(rd_server_t *s, rd_client_t *c, size_t extra)
+{
+    if (c->close_asap)
+        return false;
+    size_t own = client_total(c, extra);
+    size_t cap = rd_clamp(s->cfg.client_max_memory);
+    if (cap != 0 && own > cap) {
+        char post[160];
+        snprintf(post, sizeof post, " (it would hold %zu bytes; client-max-memory is %zu)",
+                 own, cap);
+        rd_client_close_logged(s, c, RD_LL_WARNING,
+                               "Closing client that reached client-max-memory: ", post);
+        return false;
+    }
+    uint64_t budget = rd_mem_budget(s);
+    if (budget == 0)
+        return true;
+    uint64_t quick = (uint64_t)s->clients_mem + c->c.out.len + extra;
+    if (quick <= budget)
+        return true;
+    return evict_until_fits(s, c, extra, budget);
 }
 
 /* ------------------------------------------------------------------ */
@@ -576,6 +582,10 @@ void rd_stage_trim(rd_server_t *s)
 void rd_mem_cron(rd_server_t *s, uint64_t now)
 {
     bool partial = false;
+    /* A budget lowered by CONFIG SET applies now, as Redis's evictClients(). */
+    uint64_t budget = rd_mem_budget(s);
+    if (budget != 0 && s->clients_mem > budget)
+        (void)evict_until_fits(s, NULL, 0, budget);
     for (uint32_t i = 0; i < s->nclients; i++) {
         rd_client_t *c = s->active[i];
         runnel_client_t *cc = &c->c;
