@@ -522,11 +522,19 @@ static size_t run_commands(rd_server_t *s, rd_client_t *c, uint8_t *buf, size_t 
     size_t pos = 0;
     s->stage_owner = c;
     while (pos < len && !c->close_after_flush && !c->close_asap && !c->c.block.active) {
+        /* Backpressure counts the replies still in staging too: then
+         * queued + staged stays under high-water + one reply, and with a
+         * hard output limit (high-water = half of it) only a single reply
+         * over half the limit can reach it. */
         size_t hw = rd_out_high_water(&s->cfg);
-        if (c->olen - c->osent >= hw) {
-            c->more_input = true;   /* resumed by rd_client_refresh once it drains */
-            c->out_paused = true;
-            break;
+        if (rd_out_pending(s, c) >= hw) {
+            if (!stage_drain(s, c))
+                break;
+            if (c->olen - c->osent >= hw) {
+                c->more_input = true;   /* resumed by rd_client_refresh once it drains */
+                c->out_paused = true;
+                break;
+            }
         }
         /* Pipelined replies go out in batches, and before they could
          * count against a configured output limit. */
