@@ -99,7 +99,7 @@ static void usage(FILE *f)
 "  store-full-policy refuse|drop-oldest  when the ring is full [refuse]\n"
 "\n"
 "Memory: the store ring (resident) and the engine arena are taken at start-up;\n"
-"clients hold only what they use, freed when idle (see README, \"Memory\").\n"
+"clients hold only what they use, freed when idle (tools/runneld/mem.c).\n"
 "\n"
 "Examples:\n"
 "  runneld --port 6380\n"
