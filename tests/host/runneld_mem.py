@@ -11,8 +11,9 @@ Cases (each starts its own server in a temp dir and stops it with SIGTERM):
             without sanitizers (runneld_plain).
   bigreply  defaults: 100 entries of 60 KB; XRANGE returns all 6 MB; an
             XREADGROUP COUNT 100 returns all 100 and exactly those are
-            pending; a client reading the 6 MB slowly gets every byte while
-            another client's PINGs stay fast.
+            pending, also when it was blocked and is woken by a transaction
+            adding 6 MB; a client reading the 6 MB slowly gets every byte
+            while another client's PINGs stay fast.
   budget    maxmemory-clients 4mb: a client sending a huge bulk, then one
             asking for a 6 MB reply, are evicted with Redis's
             "Evicting client: " line; 20 other clients keep working;
@@ -337,6 +338,25 @@ def case_bigreply(opts):
         pend = c.call("XPENDING", "fat", "g")
         check("XREADGROUP COUNT 100 returns all 100 entries it added to the PEL",
               len(got) == 100 and pend[0] == 100, "got %d, pending %r" % (len(got), pend))
+        # A blocked XREADGROUP woken by a transaction of 100 x 60 KB: its
+        # 6 MB reply is built while another client's command runs.
+        check("XGROUP CREATE wake", c.call("XGROUP", "CREATE", "wake", "g", "$", "MKSTREAM") == "OK")
+        w = srv.connect(timeout=30)
+        w.send(enc("XREADGROUP", "GROUP", "g", "bob", "COUNT", "100", "BLOCK", "10000",
+                   "STREAMS", "wake", ">"))
+        time.sleep(0.2)
+        c.call("MULTI")
+        c.send(b"".join(enc("XADD", "wake", "*", "v", (b"%06d" % i) * 10000) for i in range(100)))
+        queued = [c.read() for _ in range(100)]
+        ex = c.call("EXEC")
+        r = w.read()
+        got = r[0][1] if isinstance(r, list) else []
+        pend = c.call("XPENDING", "wake", "g")
+        check("blocked XREADGROUP woken with a 6 MB reply gets all 100 entries",
+              queued == ["QUEUED"] * 100 and len(ex) == 100 and len(got) == 100 and
+              all(e[1][1] == (b"%06d" % i) * 10000 for i, e in enumerate(got)) and pend[0] == 100,
+              "got %d, pending %r" % (len(got), pend))
+        w.close()
         # A slow reader of the 6 MB: every byte arrives, others stay fast.
         slow = srv.connect()
         slow.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
@@ -554,7 +574,9 @@ def case_overflow(opts):
         # size_t is 32 bits: sizes past 4 GiB must be refused, not wrapped.
         conf_err(["--max-reply-size", "4gb"], "does not fit this 32-bit address space")
         conf_err(["--max-reply-size", "2gb"], "does not fit this 32-bit address space")
-        conf_err(["--store-size", "8gb"], "does not fit this 32-bit address space")
+        # A RAM store must fit the address space; a store file need not.
+        conf_err(["--store-type", "ram", "--store-size", "8gb"],
+                 "does not fit this 32-bit address space")
     with Server(opts.runneld, []) as srv:
         c = srv.wait_ready(srv.connect)
         for raw, want in ((b"*2147483648\r\n", "invalid multibulk length"),
