@@ -192,6 +192,27 @@ bool rd_mem_admit(rd_server_t *s, rd_client_t *c, size_t extra)
     return evict_until_fits(s, c, extra, budget);
 }
 
+/* The size a buffer of `have` bytes grows to for `need`: doubled (fewer
+ * reallocs), unless the doubled size would not fit client-max-memory or
+ * maxmemory-clients when the exact one does: near a limit, growth is
+ * exact, so only a client that really needs more is closed or evicted. */
+static size_t grow_size(const rd_server_t *s, const rd_client_t *c, size_t have, size_t need,
+                        size_t floor)
+{
+    size_t cap;
+    if (!rd_mul(have, 2, &cap) || cap < need)
+        cap = need;
+    if (cap < floor)
+        cap = floor;
+    if (cap == need)
+        return cap;
+    size_t limit = rd_clamp(s->cfg.client_max_memory);
+    uint64_t budget = rd_mem_budget(s);
+    bool over = (limit != 0 && client_total(c, cap - have) > limit) ||
+                (budget != 0 && (uint64_t)s->clients_mem + c->c.out.len + (cap - have) > budget);
+    return over && need >= floor ? need : cap;
+}
+
 /* ------------------------------------------------------------------ */
 /* Query buffer                                                        */
 /* ------------------------------------------------------------------ */
@@ -301,10 +322,7 @@ bool rd_obuf_append(rd_server_t *s, rd_client_t *c, const uint8_t *p, size_t n)
             oom_close(s, c, "output buffer", SIZE_MAX);
             return false;
         }
-        if (!rd_mul(c->ocap, 2, &cap) || cap < need)
-            cap = need;
-        if (cap < OBUF_KEEP)
-            cap = OBUF_KEEP;
+        cap = grow_size(s, c, c->ocap, need, OBUF_KEEP);
         if (!rd_mem_admit(s, c, cap - c->ocap))
             return false;
         uint8_t *b = realloc(c->obuf, cap);
@@ -357,11 +375,7 @@ static bool multi_reserve(rd_server_t *s, rd_client_t *c, size_t need)
     runnel_client_t *cc = &c->c;
     if (need <= cc->multi_cap)
         return true;
-    size_t cap;
-    if (!rd_mul(cc->multi_cap, 2, &cap) || cap < need)
-        cap = need;
-    if (cap < 4096)
-        cap = 4096;
+    size_t cap = grow_size(s, c, cc->multi_cap, need, 4096);
     if (!rd_mem_admit(s, c, cap - cc->multi_cap))
         return false;
     uint8_t *nb = malloc(cap);
@@ -399,11 +413,7 @@ static bool watch_reserve(rd_server_t *s, rd_client_t *c, size_t need)
     runnel_client_t *cc = &c->c;
     if (need <= cc->watch_cap)
         return true;
-    size_t cap;
-    if (!rd_mul(cc->watch_cap, 2, &cap) || cap < need)
-        cap = need;
-    if (cap < 1024)
-        cap = 1024;
+    size_t cap = grow_size(s, c, cc->watch_cap, need, 1024);
     if (!rd_mem_admit(s, c, cap - cc->watch_cap))
         return false;
     uint8_t *nb = realloc(cc->watch_buf, cap);
