@@ -139,6 +139,16 @@ void rd_client_close_logged(rd_server_t *s, rd_client_t *c, int level, const cha
     rd_client_schedule(s, c);
 }
 
+/* Every client's memory plus c's staged reply and `extra`, saturating
+ * (extra can be a size_t near SIZE_MAX: a 64-bit sum could wrap). */
+static uint64_t all_clients_plus(const rd_server_t *s, const rd_client_t *c, size_t extra)
+{
+    size_t t;
+    if (!rd_add(s->clients_mem, c->c.out.len, &t) || !rd_add(t, extra, &t))
+        return UINT64_MAX;
+    return t;
+}
+
 /* Over budget: evict the biggest clients first (Redis's order) until the
  * total (with `extra` more for c, which may be NULL) fits. Clients already
  * closing do not count: their memory goes back before the next poll.
@@ -154,7 +164,8 @@ static bool evict_until_fits(rd_server_t *s, rd_client_t *c, size_t extra, uint6
             if (x->close_asap)
                 continue;
             size_t m = client_total(x, x == c ? extra : 0);
-            total += client_total(x, 0);
+            uint64_t m0 = client_total(x, 0);
+            total = total > UINT64_MAX - m0 ? UINT64_MAX : total + m0;
             if (big == NULL || m > bigmem) {
                 big = x;
                 bigmem = m;
@@ -186,8 +197,7 @@ bool rd_mem_admit(rd_server_t *s, rd_client_t *c, size_t extra)
     uint64_t budget = rd_mem_budget(s);
     if (budget == 0)
         return true;
-    uint64_t quick = (uint64_t)s->clients_mem + c->c.out.len + extra;
-    if (quick <= budget)
+    if (all_clients_plus(s, c, extra) <= budget)
         return true;
     return evict_until_fits(s, c, extra, budget);
 }
@@ -209,7 +219,7 @@ static size_t grow_size(const rd_server_t *s, const rd_client_t *c, size_t have,
     size_t limit = rd_clamp(s->cfg.client_max_memory);
     uint64_t budget = rd_mem_budget(s);
     bool over = (limit != 0 && client_total(c, cap - have) > limit) ||
-                (budget != 0 && (uint64_t)s->clients_mem + c->c.out.len + (cap - have) > budget);
+                (budget != 0 && all_clients_plus(s, c, cap - have) > budget);
     return over && need >= floor ? need : cap;
 }
 
