@@ -483,6 +483,11 @@ static size_t block_need(size_t argc, const runnel_str_t *argv, bool *required)
 {
     *required = true;
     if (name_is(argv[0], "xread") || name_is(argv[0], "xreadgroup")) {
+        bool blocking = false;
+        for (size_t i = 1; i < argc && !blocking; i++)
+            blocking = name_is(argv[i], "block");
+        if (!blocking)
+            return 0;   /* only a blocked request is kept in block_buf */
         size_t need = 64;
         for (size_t i = 1; i < argc; i++)
             if (!rd_add(need, 21, &need) || !rd_add(need, argv[i].len, &need))
