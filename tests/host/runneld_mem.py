@@ -616,8 +616,25 @@ def case_overflow(opts):
         c.close()
 
 
+def loopback_up():
+    """In a fresh network namespace lo is down; bring it up without needing
+    iproute2 (SIOCSIFFLAGS). Harmless where it is up already."""
+    import fcntl
+    import struct
+    try:
+        s = socket.socket()
+        ifr = struct.pack("16sH14s", b"lo", 0, b"\0" * 14)
+        flags = struct.unpack("16sH14s", fcntl.ioctl(s, 0x8913, ifr))[1]   # SIOCGIFFLAGS
+        if not flags & 1:                                                   # IFF_UP
+            fcntl.ioctl(s, 0x8914, struct.pack("16sH14s", b"lo", flags | 1, b"\0" * 14))
+        s.close()
+    except OSError:
+        pass
+
+
 def case_many(opts):
     n = opts.clients
+    loopback_up()
     soft, hard = raise_nofile(max(n + 200, 11000))
     print("     RLIMIT_NOFILE %d/%d" % (soft, hard))
     if soft < n + 100:
