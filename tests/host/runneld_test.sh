@@ -112,7 +112,7 @@ limits)
     # NOAUTH gate and AUTH.
     redis-cli -p "$PORT" XLEN s 2>&1 | grep -q NOAUTH || fail "no NOAUTH"
     [ "$(redis-cli -p "$PORT" -a pw --no-auth-warning XLEN s)" = "0" ] || fail "AUTH"
-    # A bulk longer than the query limit is refused at its header.
+    # A bulk over proto-max-bulk-len (512mb, as Redis) is refused at its header.
     exec 3<>"/dev/tcp/127.0.0.1/$PORT"
     printf '*2\r\n$4\r\nECHO\r\n$999999999\r\n' >&3
     R=$(timeout 5 head -c 200 <&3 | tr -d '\r')
