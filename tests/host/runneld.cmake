@@ -4,7 +4,7 @@
 #   runneld_smoke                          XADD over TCP answers an ID, unix socket, a
 #                                          1000-command pipeline, SIGTERM exits 0 and cleans up
 #   runneld_sigint                         SIGINT exits 0
-#   runneld_limits                         NOAUTH/AUTH, bulk over the query limit, an
+#   runneld_limits                         NOAUTH/AUTH, bulk over proto-max-bulk-len, an
 #                                          endless inline line, maxclients, slot reuse
 #   runneld_output                         a reply over the output limit closes the client
 #                                          (logged, counted); a never-reading client is
