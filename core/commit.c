@@ -42,6 +42,12 @@ void runnel__commit_mark(runnel_t *r)
     r->bytes_at_commit = r->stats.bytes_appended;
 }
 
+void runnel__prepare_append(runnel_t *r, size_t len)
+{
+    if (r->hooks.before_append != NULL && !r->in_checkpoint && !r->replaying)
+        r->hooks.before_append(r, len, NULL);
+}
+
 int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len, runnel_pos_t *pos)
 {
     runnel__iov_t iov;
@@ -49,6 +55,25 @@ int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len, runn
 
     if (len > runnel__log_max_body(&r->log))
         return RUNNEL_ERR_ENTRY_TOO_LARGE;
+    if (r->cancel_slot != RUNNEL__NONE && !r->replaying) {
+        /* Mount dropped a stream whose creation the power cut in half
+         * (mount.c); say so in the log before anything else, so that a
+         * later mount does not bring it back. */
+        uint8_t b[RUNNEL_VARINT_MAX];
+        size_t bl = runnel__varint_put(b, r->cancel_slot);
+        int err;
+
+        iov.p = b;
+        iov.len = bl;
+        err = runnel__log_append(&r->log, RUNNEL_REC_STREAM_DELETE, &iov, 1, &ignored);
+        if (err < 0)
+            return err;
+        r->cancel_slot = RUNNEL__NONE;
+    }
+    /* A checkpoint may go first; it builds its records in the buffers the
+     * body may sit in, so the hook moves the body aside when it writes. */
+    if (r->hooks.before_append != NULL && !r->in_checkpoint && !r->replaying)
+        r->hooks.before_append(r, len, &body);
     iov.p = body;
     iov.len = len;
     return runnel__log_append(&r->log, type, &iov, 1, pos != NULL ? pos : &ignored);
@@ -80,6 +105,8 @@ static bool interval_due(runnel_t *r)
 
 int runnel__after_mutation(runnel_t *r)
 {
+    if (r->hooks.maintain != NULL)
+        r->hooks.maintain(r);
     switch (r->cfg.commit_policy) {
     case RUNNEL_COMMIT_ALWAYS:
         return commit_now(r);

@@ -22,6 +22,8 @@
  *   stream  stream_*.c, node.c, trim.c, keyspace.c, reclaim.c
  *   group   group*.c
  *   engine  open.c            config, arena layout, format: wires the rest
+ *           checkpoint.c      the whole state written to the log
+ *           mount.c           a store opened again: checkpoint + replay
  *   resp    resp_*.c
  *   cmd     cmd*.c
  *
@@ -136,6 +138,13 @@ struct runnel__stream_hooks {
     void (*stream_gone)(runnel_t *r, uint32_t sidx);
     /* Number of consumer groups of stream sidx (XINFO STREAM). */
     uint32_t (*groups_count)(runnel_t *r, uint32_t sidx);
+    /* After every mutation (commit.c): the engine's upkeep, which writes a
+     * checkpoint when one is due (checkpoint.c). May be NULL. */
+    void (*maintain)(runnel_t *r);
+    /* Before an append of a len-byte body (commit.c): writes a checkpoint
+     * first when the block switch the append needs could not reclaim
+     * without one (checkpoint.c). May be NULL. */
+    void (*before_append)(runnel_t *r, size_t len, const void **body);
 };
 
 #endif /* RUNNEL_INTERNAL_H */

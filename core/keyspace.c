@@ -17,7 +17,7 @@
 
 /* RAM side of deleting a stream; the caller journalled it. The event goes
  * out while the name is still readable. */
-static void forget_stream(runnel_t *r, uint32_t sidx)
+void runnel__stream_forget(runnel_t *r, uint32_t sidx)
 {
     runnel__notify(r, sidx, RUNNEL_EV_DELETED);
     runnel__stream_gone(r, sidx);        /* its groups (internal.h hooks) */
@@ -36,7 +36,7 @@ static int delete_stream(runnel_t *r, uint32_t sidx, bool journal)
         if (err < 0)
             return err;
     }
-    forget_stream(r, sidx);
+    runnel__stream_forget(r, sidx);
     return 0;
 }
 
@@ -185,7 +185,7 @@ static int flush_locked(runnel_t *r, bool all)
         return err;
     for (i = 0; i < r->streams_cap; i++)
         if (r->streams[i].used && (all || r->streams[i].db == r->db))
-            forget_stream(r, i);
+            runnel__stream_forget(r, i);
     return runnel__after_mutation(r);
 }
 

@@ -216,7 +216,10 @@ static void hdr_encode(const runnel_log_t *log, uint8_t *h, uint64_t seq)
     runnel__put_le16(h + HDR_OFF_VERSION, (uint16_t)RUNNEL_FORMAT_VERSION);
     runnel__put_le16(h + HDR_OFF_HDRLEN, (uint16_t)RUNNEL_LOG_HDR_SIZE);
     runnel__put_le32(h + HDR_OFF_SEQ, (uint32_t)seq);
-    runnel__put_le32(h + HDR_OFF_ERASES, 0); /* erase-count hint: v1 writes 0 */
+    /* The tail when the block was opened (FORMAT.md 3.1): a replay learns
+     * from it when the owner's reclaim gave blocks back, which the ring's
+     * own shape does not tell once part of it is reserved. */
+    runnel__put_le32(h + HDR_OFF_ERASES, (uint32_t)pos_seq(log, log->tail));
     runnel__put_le32(h + HDR_OFF_BLOCKSIZE, log->block_size);
     runnel__put_le32(h + HDR_OFF_CRC, runnel__crc32c(0, h, HDR_OFF_CRC));
 }
@@ -485,20 +488,28 @@ static int ensure_room(runnel_log_t *log, uint32_t need)
 {
     runnel_pos_t cur_start = block_start(log, log->head - 1);
     runnel_pos_t next_start = cur_start + log->block_size;
+    uint32_t limit;
     int err;
 
     if (log->head + need <= next_start)
         return 0;
-    if (pos_seq(log, next_start) - pos_seq(log, log->tail) >= log->block_count) {
+    /* The owner's reserve stays free for its checkpoints (log.h); at least
+     * two blocks stay usable for everything else. */
+    limit = log->block_count;
+    if (!log->use_reserve)
+        limit -= log->reserve < log->block_count - 2u ? log->reserve : log->block_count - 2u;
+    if (pos_seq(log, next_start) - pos_seq(log, log->tail) >= limit) {
         if (log->reclaim == NULL)
             return RUNNEL_ERR_NOSPC;
-        err = log->reclaim(log->reclaim_ctx, log->tail, log->tail + log->block_size);
-        if (err)
-            return err < 0 ? err : RUNNEL_ERR_NOSPC;
+        while (pos_seq(log, next_start) - pos_seq(log, log->tail) >= limit) {
+            err = log->reclaim(log->reclaim_ctx, log->tail, log->tail + log->block_size);
+            if (err)
+                return err < 0 ? err : RUNNEL_ERR_NOSPC;
+            log->tail += log->block_size;
+        }
         err = page_flush(log, log->erase_value);
         if (err)
             return err;
-        log->tail += log->block_size;
     } else {
         err = page_flush(log, log->erase_value);
         if (err)
@@ -1180,6 +1191,29 @@ static int mount_check_tail(runnel_log_t *log, uint64_t *t)
  * predecessor becomes the newest; if it is clean, the predecessor is
  * walked to see whether it still needs its fence.
  */
+int runnel__log_block_tail(runnel_log_t *log, uint64_t seq, uint64_t *tail_seq)
+{
+    uint8_t h[RUNNEL_LOG_HDR_SIZE];
+    uint32_t s, stored;
+    int err;
+
+    if (log == NULL || tail_seq == NULL)
+        return RUNNEL_ERR_INVAL;
+    err = log_read_raw(log, seq * log->block_size, h, sizeof h);
+    if (err)
+        return err;
+    err = hdr_decode(log, h, &s);
+    if (err)
+        return err;
+    if (s != (uint32_t)seq)
+        return RUNNEL_ERR_CORRUPT;
+    stored = runnel__get_le32(h + HDR_OFF_ERASES);
+    if ((uint32_t)(s - stored) > (uint32_t)seq || (uint32_t)(s - stored) >= log->block_count)
+        return RUNNEL_ERR_CORRUPT;      /* a tail no writer could have had */
+    *tail_seq = seq - (uint32_t)(s - stored);
+    return 0;
+}
+
 int runnel__log_mount(runnel_log_t *log)
 {
     uint64_t n = 0, t = 0, reads0, bytes0;

@@ -81,6 +81,10 @@ typedef struct runnel_log {
     uint32_t page_fill;         /* bytes of page[] holding appended data */
     runnel_pos_t head;          /* next append position */
     runnel_pos_t tail;          /* first position still owned (block aligned) */
+    uint32_t reserve;           /* blocks kept free for the owner's
+                                   checkpoints: a block switch reclaims
+                                   while fewer would be left ... */
+    bool use_reserve;           /* ... unless the owner is writing one */
     runnel_pos_t committed;     /* everything before it is durable */
     runnel__reclaim_fn reclaim;
     void *reclaim_ctx;
@@ -154,6 +158,10 @@ int runnel__log_header(runnel_log_t *log, runnel_pos_t pos, runnel__rec_t *rec);
  * The body starts at buf + (rec->body - pos). */
 int runnel__log_read_record(runnel_log_t *log, runnel_pos_t pos, uint32_t size, uint8_t *buf,
                             uint32_t cap, runnel__rec_t *rec);
+
+/* The tail (block sequence) the log had when block `seq` was opened, from
+ * its header: CORRUPT when no writer could have written it. */
+int runnel__log_block_tail(runnel_log_t *log, uint64_t seq, uint64_t *tail_seq);
 
 /* Most body bytes runnel__log_peek returns. */
 #define RUNNEL_LOG_PEEK_MAX 64u

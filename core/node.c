@@ -213,13 +213,19 @@ uint32_t runnel__node_pos(const runnel_t *r, uint32_t nslot)
     return pos < r->nodes_used && r->node_order[pos] == nslot ? pos : RUNNEL__NONE;
 }
 
+bool runnel__node_ghost(const runnel_t *r, uint32_t nslot)
+{
+    return r->replaying && r->nodes[nslot].first_pos < r->log.tail;
+}
+
 uint32_t runnel__node_find(const runnel_t *r, uint32_t sidx, runnel_id_t id)
 {
     uint32_t lo, hi, p;
 
     runnel__stream_nodes(r, sidx, &lo, &hi);
     p = runnel__node_seek_rev(r, lo, hi, id);
-    if (p == RUNNEL__NONE || runnel_id_cmp(r->nodes[r->node_order[p]].last, id) < 0)
+    if (p == RUNNEL__NONE || runnel_id_cmp(r->nodes[r->node_order[p]].last, id) < 0 ||
+        runnel__node_ghost(r, r->node_order[p]))
         return RUNNEL__NONE;
     return p;
 }
@@ -419,6 +425,11 @@ static void scan_bind(runnel_t *r, uint32_t nslot)
 {
     const struct runnel__node *n = &r->nodes[nslot];
 
+    /* Every reader comes here first: note when the node was read (see
+     * ref_block) - unless nothing journalled reads along: a checkpoint's
+     * own reads are in the checkpoint, and XRANGE/XREAD journal nothing. */
+    if (!r->in_checkpoint && !r->pure_read)
+        r->nodes[nslot].ref_block = (uint32_t)(r->log.head / r->log.block_size) + 1u;
     if (r->scan_node == nslot && r->scan_gen == r->node_gen)
         return;
     memset(r->scan, 0, sizeof(*r->scan) * (size_t)r->scan_hi);
@@ -660,6 +671,10 @@ int runnel__node_seek(runnel_t *r, uint32_t nslot, runnel_id_t id, uint32_t *idx
     uint32_t lo = 0, j, u, top;
     int err;
 
+    if (runnel__node_ghost(r, nslot)) {
+        *idx = n->count;    /* its records are gone: nothing to find */
+        return 0;
+    }
     if (n->unordered || runnel_id_cmp(n->first, id) >= 0) {
         *idx = 0;
         return 0;
@@ -896,6 +911,24 @@ void runnel__node_master_adopt(runnel_t *r, uint32_t nslot, const uint8_t *body,
     (void)master_parse(r, &r->nodes[nslot], r->nodes[nslot].first_pos, type, len);
 }
 
+int runnel__entry_prefix(const runnel_t *r, uint32_t nslot, uint32_t idx,
+                         const runnel__rec_t *rec, const uint8_t *body, runnel_id_t *id,
+                         uint64_t *link0, uint32_t *body_off)
+{
+    struct entry_head h;
+    int err;
+
+    h.rec = *rec;
+    h.idx = idx;
+    err = decode_head(&r->nodes[nslot], body, rec->len, RUNNEL__LINKS_MAX, &h);
+    if (err < 0)
+        return RUNNEL_ERR_CORRUPT;
+    *id = h.id;
+    *link0 = h.nlinks > 0 ? h.link[0] : 0;
+    *body_off = h.body_off;
+    return 0;
+}
+
 int runnel__node_entry(runnel_t *r, uint32_t nslot, uint32_t i, runnel_entry_t *e)
 {
     const struct runnel__node *n = &r->nodes[nslot];
@@ -1102,7 +1135,7 @@ int runnel__refresh_first_id(runnel_t *r, uint32_t sidx)
         uint32_t nslot = r->node_order[p], i;
         const struct runnel__node *n = &r->nodes[nslot];
 
-        if (n->live == 0)
+        if (n->live == 0 || runnel__node_ghost(r, nslot))
             continue;
         for (i = 0; i < n->count; i++) {
             if (!runnel__node_deleted(r, nslot, i))
@@ -1131,7 +1164,7 @@ int runnel__refresh_last_valid(runnel_t *r, uint32_t sidx)
         uint32_t nslot = r->node_order[p - 1u], i;
         const struct runnel__node *n = &r->nodes[nslot];
 
-        if (n->live == 0)
+        if (n->live == 0 || runnel__node_ghost(r, nslot))
             continue;
         for (i = n->count; i > 0; i--) {
             if (!runnel__node_deleted(r, nslot, i - 1u))

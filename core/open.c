@@ -29,6 +29,7 @@
 #define DEFAULT_NODE_ENTRIES_CAP 128u
 #define DEFAULT_COMMIT_INTERVAL_MS 1000u
 #define DEFAULT_NAMES_CACHE_BYTES 32u
+#define DEFAULT_CHECKPOINT_BLOCKS 64u
 
 /* Fills in every zero field and checks the rules a store relies on.
  * Returns INVAL when a rule is broken. */
@@ -71,6 +72,8 @@ static int apply_defaults(runnel_config_t *c, const runnel_config_t *in)
         c->node_entries_cap = c->node_max_entries > DEFAULT_NODE_ENTRIES_CAP
                                   ? c->node_max_entries
                                   : DEFAULT_NODE_ENTRIES_CAP;
+    if (c->checkpoint_blocks == 0)
+        c->checkpoint_blocks = DEFAULT_CHECKPOINT_BLOCKS;
     if (c->names_cache_bytes == 0)
         c->names_cache_bytes = DEFAULT_NAMES_CACHE_BYTES;
     if (c->databases == 0)
@@ -127,6 +130,9 @@ static int layout(runnel_t *r, runnel__arena_t *a)
     /* The node master's body for decoding ENTRY_SAME_FIELDS records (node.c):
      * a second record body, since both are needed at once. */
     r->master = runnel__arena_take(a, r->scratch_cap, 8);
+    /* Mount reads each record's body here: replaying it may read other
+     * records into scratch and master (mount.c). */
+    r->replay = runnel__arena_take(a, r->scratch_cap, 8);
     r->fv = runnel__arena_take(a, sizeof(runnel_str_t) * 2u * (size_t)c->max_fields, 8);
     r->scan = runnel__arena_take(a, sizeof(*r->scan) * (size_t)c->node_entries_cap, 8);
     r->log.page = runnel__arena_take(a, c->page_size, 8);
@@ -135,7 +141,7 @@ static int layout(runnel_t *r, runnel__arena_t *a)
     r->tail_names = runnel__arena_take(a, (size_t)r->names_cap * r->streams_cap, 1);
     if (!r->streams || !r->names || !r->hash || !r->nodes || !r->bitmaps || !r->node_order ||
         !r->node_free || !r->scratch || !r->master || !r->fv || !r->scan || !r->log.page ||
-        !r->tail_links || !r->tail_names)
+        !r->tail_links || !r->tail_names || !r->replay)
         return RUNNEL_ERR_NOMEM;
     return runnel__groups_init(r, a);
 }
@@ -157,7 +163,9 @@ size_t runnel_arena_size(const runnel_config_t *cfg)
     return a.used + 8u;  /* slack for an arena that is not 8-aligned */
 }
 
-int runnel_format(runnel_t **out, const runnel_config_t *cfg)
+/* Carves the arena and binds the log to the device, without touching the
+ * device: what format and mount share. */
+int runnel__open(runnel_t **out, const runnel_config_t *cfg)
 {
     runnel_config_t c;
     runnel__arena_t a;
@@ -189,9 +197,15 @@ int runnel_format(runnel_t **out, const runnel_config_t *cfg)
         r->node_free[i] = r->nodes_cap - 1u - i;
     }
     r->scan_node = RUNNEL__NONE;
+    r->ckpt_pos = RUNNEL__NO_POS;
+    r->cancel_slot = RUNNEL__NONE;
     /* The stream half reaches the group half only through these. */
     r->hooks.stream_gone = runnel__groups_drop_stream;
     r->hooks.groups_count = runnel__groups_count;
+    if (c.durable) {
+        r->hooks.maintain = runnel__checkpoint_maybe;
+        r->hooks.before_append = runnel__checkpoint_before_append;
+    }
     r->node_max_entries = c.node_max_entries;
     r->node_max_bytes = c.node_max_bytes;
 
@@ -201,6 +215,19 @@ int runnel_format(runnel_t **out, const runnel_config_t *cfg)
         return err;
     if (runnel__log_max_body(&r->log) > r->scratch_cap)
         return RUNNEL_ERR_INVAL;
+    *out = r;
+    return 0;
+}
+
+int runnel_format(runnel_t **out, const runnel_config_t *cfg)
+{
+    runnel_t *r;
+    int err = runnel__open(&r, cfg);
+
+    if (out != NULL)
+        *out = NULL;
+    if (err < 0)
+        return err;
     err = runnel__log_format(&r->log);
     if (err < 0)
         return err;

@@ -77,6 +77,40 @@ int runnel__reclaim(void *ctx, runnel_pos_t start, runnel_pos_t end)
     }
     if (live && r->cfg.full_policy != RUNNEL_FULL_DROP_OLDEST)
         return RUNNEL_ERR_NOSPC;
+    /* Mount starts from the newest complete checkpoint: its block is never
+     * given back, none is given back before there is one, and none that
+     * holds the start of a node read since it (a record after it may have
+     * read there, and its replay would need those records). checkpoint.c
+     * writes the next one early enough that this is the exception; when it
+     * cannot (a ring too small for its checkpoints), appends get NOSPC
+     * rather than a store that mounts differently. */
+    if (r->cfg.durable &&
+        (r->ckpt_pos == RUNNEL__NO_POS || r->ckpt_pos < end || r->in_checkpoint ||
+         runnel__read_since_checkpoint(r, end)))
+        return RUNNEL_ERR_NOSPC;
+    runnel__drop_before(r, end);
+    return 0;
+}
+
+/* Has a node starting before `end` been read since the newest checkpoint?
+ * Then a record after the checkpoint may have read it, and replaying that
+ * record needs its data: the block stays until a newer checkpoint. */
+bool runnel__read_since_checkpoint(const runnel_t *r, runnel_pos_t end)
+{
+    uint64_t ck = r->ckpt_pos == RUNNEL__NO_POS ? 0 : r->ckpt_pos / r->log.block_size;
+    uint32_t p;
+
+    for (p = 0; p < r->nodes_used; p++) {
+        const struct runnel__node *n = &r->nodes[r->node_order[p]];
+        if (n->first_pos < end && n->ref_block != 0 && n->ref_block - 1u >= ck)
+            return true;
+    }
+    return false;
+}
+
+void runnel__drop_before(runnel_t *r, runnel_pos_t end)
+{
+    uint32_t p;
 
     p = 0;
     while (p < r->nodes_used) {
@@ -99,5 +133,4 @@ int runnel__reclaim(void *ctx, runnel_pos_t start, runnel_pos_t end)
             s->first_stale = false;
         }
     }
-    return 0;
 }

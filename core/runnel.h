@@ -190,6 +190,21 @@ typedef struct runnel_config {
      * length plus one). */
     uint32_t names_cache_bytes;
 
+    /* true: the store can be opened again with runnel_mount() after a
+     * restart or power cut. Checkpoints of the whole state are written
+     * into the log (checkpoint.c), a few blocks stay reserved for them, and
+     * the full-ring policy never gives back the block of the newest one.
+     * false (the default while mount is being completed): a store lives
+     * as long as its runnel_t, as before; runnel_mount() refuses it. */
+    bool durable;
+
+    /* How many blocks the log may grow past the newest checkpoint before
+     * another is written (checkpoint.c): it bounds what runnel_mount()
+     * replays, at the cost of writing the state again (its size grows with
+     * streams, nodes and pending entries). 0 = 64; UINT32_MAX = only when
+     * the ring needs the block holding the checkpoint. */
+    uint32_t checkpoint_blocks;
+
     /* Number of databases (SELECT 0..n-1). 0 = 1. */
     uint32_t databases;
 
@@ -217,6 +232,21 @@ size_t runnel_arena_size(const runnel_config_t *cfg);
  * lives inside the arena; *out points there. Errors: INVAL (a config rule is
  * broken), NOMEM (arena too small), IO. */
 int runnel_format(runnel_t **out, const runnel_config_t *cfg);
+
+/* Opens the store already on the block device: finds the log's tail and
+ * head (FORMAT.md section 6), then rebuilds every stream, node, group,
+ * consumer and pending entry from the newest checkpoint and the records
+ * after it, so every command answers as it did before the restart or power
+ * cut (everything committed is there; a torn last record is not). Never
+ * writes or erases anything: a device that does not hold a store is an
+ * error, and runnel_format() stays the only call that erases.
+ * Errors: NOT_FORMATTED (no store on the device: blank or foreign),
+ * GEOMETRY (formatted with another block size), FORMAT_VERSION (another
+ * format version), CORRUPT (a record the store needs does not check),
+ * NOMEM / POOL_* (the configuration is smaller than what the store holds),
+ * INVAL, IO. */
+int runnel_mount(runnel_t **out, const runnel_config_t *cfg);
+/* (cfg->durable must be true, as it was at runnel_format: INVAL else.) */
 
 /* Makes everything appended so far durable (programs the partial page,
  * syncs the device). */

@@ -54,6 +54,16 @@
 #define RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0 0x1Cu /* 0x19 whose seq is 0 (not stored) */
 
 #define RUNNEL__NONE UINT32_MAX
+#define RUNNEL__NO_POS UINT64_MAX
+
+/* ---- checkpoint records (FORMAT.md, "Checkpoints"; checkpoint.c) ---- */
+#define RUNNEL_REC_CKPT_BEGIN       0x30u /* {seq, streams, nodes} */
+#define RUNNEL_REC_CKPT_STREAM      0x31u /* one stream's table entry */
+#define RUNNEL_REC_CKPT_NODES       0x32u /* node descriptors */
+#define RUNNEL_REC_CKPT_END         0x33u /* {seq, records}: complete */
+#define RUNNEL_REC_CKPT_GROUP       0x34u /* {type, body}: a group snapshot
+                                             record, wrapped so that it can
+                                             never pass for a journal one */
 
 struct runnel__stream {
     runnel_id_t last_id;        /* last-generated-id */
@@ -106,6 +116,12 @@ struct runnel__node {
     uint32_t fields_hash;       /* master field names, for the lp model */
     uint32_t first_size;        /* bytes of the first record (header +
                                    body): read in one call */
+    uint32_t ref_block;         /* 1 + the head's block when the node's
+                                   records were last read (0: not since
+                                   mount): a record replayed after the
+                                   newest checkpoint may read them again,
+                                   so their block is not given back until a
+                                   newer checkpoint (checkpoint.c) */
     bool unordered;             /* an entry below an earlier one was
                                    appended (XSETID rewind): IDs do not
                                    rise with the index, so readers scan
@@ -197,6 +213,21 @@ struct runnel {
     uint64_t last_commit_ms;
     uint64_t bytes_at_commit;
 
+    /* Durability (checkpoint.c, mount.c) */
+    runnel_pos_t ckpt_pos;      /* BEGIN of the newest complete checkpoint,
+                                   or RUNNEL__NO_POS: the reclaim policy
+                                   never gives its block back */
+    uint64_t ckpt_seq;          /* its number (the next one is + 1) */
+    bool replaying;             /* mount: no events, no checkpoints */
+    bool in_checkpoint;         /* writing one: no nested trigger */
+    bool ckpt_due;              /* write one before the next append */
+    bool pure_read;             /* XRANGE/XREAD: reads no record replays */
+    uint32_t cancel_slot;       /* mount dropped a creation cut in half;
+                                   the first append records its STREAM_
+                                   DELETE (commit.c), or RUNNEL__NONE */
+    uint64_t mount_bytes_read, mount_read_calls, mount_records;
+    uint8_t *replay;            /* scratch_cap bytes: a record being replayed */
+
     struct runnel__stream_hooks hooks;  /* into the group half (internal.h) */
     struct runnel_groups groups;
 };
@@ -208,11 +239,54 @@ void runnel__unlock(runnel_t *r);
 /* Appends a record without committing (NOSPC, ENTRY_TOO_LARGE, IO). */
 int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len,
                    runnel_pos_t *pos);
+/* Lets the engine make room for an append of a len-byte body before it is
+ * planned (a checkpoint the block switch needs; XADD calls it before it
+ * plans its links, runnel__append always). */
+void runnel__prepare_append(runnel_t *r, size_t len);
 /* Applies the commit policy after a mutation. */
 int runnel__after_mutation(runnel_t *r);
 /* Restarts the commit policy's interval and byte count from now (format,
  * and every commit). */
 void runnel__commit_mark(runnel_t *r);
+
+/* ---- opening a store (open.c): arena, layout, log bound to the device;
+ * format and mount (mount.c) build on it ---- */
+int runnel__open(runnel_t **out, const runnel_config_t *cfg);
+
+/* ---- replay of the stream half's records (stream_replay.c) ---- */
+/* Applies one record of types 0x10..0x1C to RAM exactly as the command
+ * that wrote it did (nothing is journalled). CORRUPT when it does not fit
+ * the state (a slot that is not bound, a body that does not parse). */
+int runnel__stream_replay(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body);
+/* Entry records (stream_add.c): the XADD it was. */
+int runnel__replay_entry(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body);
+/* XDEL of one ID, RAM only (stream_del.c): 1 deleted, 0 not there. */
+int runnel__xdel_one(runnel_t *r, uint32_t sidx, runnel_id_t id);
+/* The apply step of a TRIM record (trim.c). */
+int runnel__trim_apply(runnel_t *r, uint32_t sidx, bool all, uint32_t nodes, runnel_id_t cut,
+                       uint64_t *deleted);
+/* RAM side of deleting a stream (keyspace.c). */
+void runnel__stream_forget(runnel_t *r, uint32_t sidx);
+/* Binds slot to (db, name) as a STREAM_CREATE record says (stream_table.c):
+ * CORRUPT when the slot is taken or out of range, NAME_TOO_LONG. */
+int runnel__stream_bind(runnel_t *r, uint32_t slot, uint32_t db, runnel_str_t name);
+/* The full-ring policy's drop of every node starting before `end` (reclaim.c),
+ * counted as dropped: what DROP_OLDEST did when the log reclaimed a block. */
+void runnel__drop_before(runnel_t *r, runnel_pos_t end);
+/* A node starting before `end` was read since the newest checkpoint. */
+bool runnel__read_since_checkpoint(const runnel_t *r, runnel_pos_t end);
+
+/* ---- checkpoints (checkpoint.c, engine layer) ---- */
+/* Writes a checkpoint when one is due (the hooks' maintain). */
+void runnel__checkpoint_maybe(runnel_t *r);
+/* Writes one before an append whose block switch needs it (the hooks'
+ * before_append). */
+void runnel__checkpoint_before_append(runnel_t *r, size_t len, const void **body);
+/* Writes one now: BEGIN, every stream, node and group, END. */
+int runnel__checkpoint_write(runnel_t *r);
+/* Mount: applies one record of a checkpoint being loaded (0x30..0x33 and
+ * the group snapshot records between them). */
+int runnel__checkpoint_load(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body);
 
 /* ---- id helpers (id.c) ---- */
 runnel_id_t runnel__id_incr(runnel_id_t id, bool *overflow);
@@ -262,6 +336,13 @@ int runnel__node_seek(runnel_t *r, uint32_t nslot, runnel_id_t id, uint32_t *idx
 /* Finds every entry of the node (the unordered fallback). Returns the
  * number of entries or a negative error. */
 int runnel__node_scan(runnel_t *r, uint32_t nslot);
+/* Decodes the front of the body of entry idx's record of node nslot (as
+ * node.c's readers do): its ID, its link 0 (distance to entry idx - 1),
+ * and the body offset of its fields (nfields, or the values of a same-
+ * fields record). Returns 0 or CORRUPT. */
+int runnel__entry_prefix(const runnel_t *r, uint32_t nslot, uint32_t idx,
+                         const runnel__rec_t *rec, const uint8_t *body, runnel_id_t *id,
+                         uint64_t *link0, uint32_t *body_off);
 /* Reads and decodes entry i (found) of node nslot into *e (fields point
  * into r->scratch / r->fv). */
 int runnel__node_entry(runnel_t *r, uint32_t nslot, uint32_t i, runnel_entry_t *e);
@@ -287,6 +368,13 @@ runnel_id_t runnel__first_id(runnel_t *r, uint32_t sidx);
 int runnel__last_valid_id(runnel_t *r, uint32_t sidx, runnel_id_t *out);
 /* Recomputes the cache from the nodes (after XDEL took the newest). */
 int runnel__refresh_last_valid(runnel_t *r, uint32_t sidx);
+/* Mount only: the node's records lie before the log's tail (the block was
+ * given back after the checkpoint that lists the node, and the replay has
+ * not reached the drop yet). Readers then see no entries in it: what a
+ * replayed record read there at run time is gone. The checkpoint policy
+ * makes this rare (ref_block); XPENDING may then miss dangling IDs of
+ * entries that are dropped anyway. */
+bool runnel__node_ghost(const runnel_t *r, uint32_t nslot);
 /* Position in node_order of the node of stream sidx holding id (first <=
  * id <= last), or RUNNEL__NONE. */
 uint32_t runnel__node_find(const runnel_t *r, uint32_t sidx, runnel_id_t id);

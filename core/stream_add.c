@@ -626,6 +626,12 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
         runnel_pos_t at;
         uint32_t k;
 
+        /* A checkpoint the append may need goes first: it moves the head,
+         * and the links below are planned for the position the entry gets. */
+        runnel__prepare_append(r, encode_entry(NULL, sidx, FORM_NODE_START, id, id, NULL, a) +
+                                      RUNNEL__LINKS_MAX * RUNNEL_VARINT_MAX);
+        if (r->nodes[tail].sidx != sidx || r->streams[sidx].tail_node != tail)
+            return RUNNEL_ERR_NOSPC;    /* cannot happen: a checkpoint drops nothing */
         err = links_sync(r, sidx, tail);
         if (err < 0)
             return err;
@@ -641,6 +647,9 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
     }
 
     if (create) {
+        /* any checkpoint the two appends need goes before both, so that a
+         * checkpoint never holds the stream without its first entry */
+        runnel__prepare_append(r, need + 2u * (r->cfg.name_max + 2u * RUNNEL_VARINT_MAX));
         err = runnel__stream_alloc(r, r->db, a->key, &sidx);
         if (err < 0)
             return err;
@@ -705,6 +714,140 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
         runnel__notify(r, sidx, RUNNEL_EV_CREATED);
     runnel__notify(r, sidx, RUNNEL_EV_XADD);
     return err < 0 ? err : 1;
+}
+
+/* Reads `len:varint bytes` strings from body[*off ..] into fv[first],
+ * fv[first + step], ... until max strings or the body's end. Returns the
+ * number read, or -1 when a string runs past the body. */
+static int64_t replay_strings(const uint8_t *body, uint32_t len, uint32_t *off, runnel_str_t *fv,
+                              uint32_t first, uint32_t step, uint32_t max)
+{
+    uint32_t n = 0;
+
+    while (*off < len && n < max) {
+        uint64_t sl;
+        int k = runnel__varint_get(body + *off, len - *off, &sl);
+
+        if (k <= 0 || sl > len - *off - (uint32_t)k)
+            return -1;
+        *off += (uint32_t)k;
+        fv[first + n * step].p = (const char *)(body + *off);
+        fv[first + n * step].len = (size_t)sl;
+        *off += (uint32_t)sl;
+        n++;
+    }
+    return (int64_t)n;
+}
+
+/*
+ * Mount: the XADD an entry record was (FORMAT.md, "Entries"). A node start
+ * starts a node as XADD did; any other entry record joins its stream's tail
+ * node when its link 0 lands exactly on that node's last record - else it
+ * is an orphan (its node was dropped while it was appended) and changes
+ * nothing. The listpack model and the counters follow XADD's rules, from
+ * the record's fields (a same-fields record's values are all the model
+ * needs: the names are the master's, so their bytes are not counted again).
+ */
+int runnel__replay_entry(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body)
+{
+    runnel_xadd_args_t a;
+    struct runnel__stream *w;
+    struct runnel__node *n;
+    uint64_t slot, v;
+    uint32_t off, tail, idx;
+    runnel_id_t id;
+    int64_t got;
+    int k;
+
+    memset(&a, 0, sizeof(a));
+    a.fv = r->fv;
+    k = runnel__varint_get(body, rec->len, &slot);
+    if (k <= 0 || slot >= r->streams_cap || !r->streams[slot].used)
+        return RUNNEL_ERR_CORRUPT;
+    w = &r->streams[slot];
+    if (rec->type == RUNNEL_REC_ENTRY_NODE_START) {
+        uint32_t hash;
+
+        off = (uint32_t)k;
+        k = runnel__varint_get(body + off, rec->len - off, &id.ms);
+        if (k > 0) {
+            off += (uint32_t)k;
+            k = runnel__varint_get(body + off, rec->len - off, &id.seq);
+        }
+        if (k > 0) {
+            off += (uint32_t)k;
+            k = runnel__varint_get(body + off, rec->len - off, &v);
+        }
+        if (k <= 0 || v == 0 || v > r->cfg.max_fields)
+            return RUNNEL_ERR_CORRUPT;
+        off += (uint32_t)k;
+        got = replay_strings(body, rec->len, &off, r->fv, 0, 1, 2u * (uint32_t)v);
+        if (got != (int64_t)(2u * v) || off != rec->len)
+            return RUNNEL_ERR_CORRUPT;
+        a.nfields = (uint32_t)v;
+        if (r->nodes_used >= r->nodes_cap)
+            return RUNNEL_ERR_POOL_NODES;
+        hash = fields_hash(a.fv, a.nfields);
+        node_start(r, (uint32_t)slot, id, rec->pos, rec->len, hash, &a);
+        runnel__node_master_adopt(r, w->tail_node, body, rec->len, rec->type);
+    } else {
+        uint64_t link0;
+        bool same = rec->type == RUNNEL_REC_ENTRY_SAME_FIELDS ||
+                    rec->type == RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0;
+        uint32_t hash;
+
+        tail = w->tail_node;
+        if (tail == RUNNEL__NONE)
+            return 0;                   /* orphan: its node was dropped */
+        n = &r->nodes[tail];
+        idx = n->count;
+        if (idx >= r->cfg.node_entries_cap ||
+            runnel__entry_prefix(r, tail, idx, rec, body, &id, &link0, &off) < 0 ||
+            link0 != rec->pos - n->last_pos)
+            return 0;                   /* not this node's: an orphan */
+        if (same) {
+            uint32_t i;
+            got = replay_strings(body, rec->len, &off, r->fv, 1, 2, r->cfg.max_fields);
+            if (got <= 0 || off != rec->len)
+                return RUNNEL_ERR_CORRUPT;
+            a.nfields = (uint32_t)got;
+            for (i = 0; i < a.nfields; i++) {
+                r->fv[2u * i].p = "";
+                r->fv[2u * i].len = 0;
+            }
+            hash = n->fields_hash;
+        } else {
+            k = runnel__varint_get(body + off, rec->len - off, &v);
+            if (k <= 0 || v == 0 || v > r->cfg.max_fields)
+                return RUNNEL_ERR_CORRUPT;
+            off += (uint32_t)k;
+            got = replay_strings(body, rec->len, &off, r->fv, 0, 1, 2u * (uint32_t)v);
+            if (got != (int64_t)(2u * v) || off != rec->len)
+                return RUNNEL_ERR_CORRUPT;
+            a.nfields = (uint32_t)v;
+            hash = fields_hash(a.fv, a.nfields);
+        }
+        n->lp_rest += lp_entry_bytes(&a, id, n->first, n->fields_hash == hash);
+        if (runnel_id_cmp(id, n->last) <= 0)
+            n->unordered = true;
+        n->last = id;
+        n->last_pos = rec->pos;
+        n->count++;
+        n->live++;
+        /* The link cache follows only if it described the node already
+         * (else links_sync rebuilds it at the next XADD). */
+        if (w->links_first == n->first_pos && w->links_count == idx)
+            links_advance(r, (uint32_t)slot, idx, rec->pos, n->first_pos);
+    }
+    w->last_id = id;
+    w->last_valid = id;
+    w->length++;
+    w->entries_added++;
+    if (w->length == 1) {
+        w->first_id = id;
+        w->first_stale = false;
+    }
+    return 0;
 }
 
 int runnel_xadd(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *out_id)

@@ -51,7 +51,7 @@ static int64_t node_index_of(runnel_t *r, uint32_t nslot, runnel_id_t id)
 }
 
 /* Marks one entry deleted. Returns 1 if it was live, 0 if not found. */
-static int xdel_one(runnel_t *r, uint32_t sidx, runnel_id_t id)
+int runnel__xdel_one(runnel_t *r, uint32_t sidx, runnel_id_t id)
 {
     struct runnel__stream *s = &r->streams[sidx];
     uint32_t p = runnel__node_find(r, sidx, id), nslot;
@@ -112,7 +112,7 @@ static int xdel_locked(runnel_t *r, runnel_str_t key, const runnel_id_t *ids, si
         if (err < 0)
             break;
         for (k = first; k < i; k++) {
-            int d = xdel_one(r, sidx, ids[k]);
+            int d = runnel__xdel_one(r, sidx, ids[k]);
             if (d < 0) {
                 err = d;
                 break;

@@ -120,7 +120,7 @@ restart:
         bool ovf;
         int rc;
 
-        if (runnel_id_cmp(r->nodes[nslot].last, cur) < 0)
+        if (runnel_id_cmp(r->nodes[nslot].last, cur) < 0 || runnel__node_ghost(r, nslot))
             continue;   /* no live entry >= cur here: nothing to read */
         if (p > lo && runnel_id_cmp(r->nodes[nslot].first, end) > 0)
             return delivered;
@@ -191,6 +191,11 @@ restart:
          * a node's master is at most its last (the first node aside). */
         if (runnel_id_cmp(r->nodes[nslot].last, start) < 0)
             return delivered;
+        if (runnel__node_ghost(r, nslot)) {
+            if (p == lo)
+                return delivered;
+            continue;
+        }
         rc = end_index(r, nslot, cur, &i);
         if (rc < 0)
             return rc;
@@ -325,9 +330,11 @@ int runnel_xrange(runnel_t *r, runnel_str_t key, runnel_id_t start, runnel_id_t 
     if (r == NULL)
         return RUNNEL_ERR_INVAL;
     runnel__lock(r);
+    r->pure_read = true;    /* nothing journalled reads along (node.c) */
     if (runnel__lookup(r, key, &sidx) == 0)
         rc = reverse ? runnel__entries(r, sidx, start, end, count, true, fn, ctx)
                      : runnel__entries(r, sidx, start, end, count, false, fn, ctx);
+    r->pure_read = false;
     runnel__unlock(r);
     return rc;
 }
@@ -346,9 +353,11 @@ int runnel_xread(runnel_t *r, runnel_str_t key, runnel_id_t after, int64_t count
     if (ovf)
         return 0;
     runnel__lock(r);
+    r->pure_read = true;
     if (runnel__lookup(r, key, &sidx) == 0)
         rc = runnel__entries(r, sidx, start, RUNNEL_ID_MAX, count > 0 ? count : -1, false,
                              fn, ctx);
+    r->pure_read = false;
     runnel__unlock(r);
     return rc;
 }

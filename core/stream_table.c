@@ -136,6 +136,28 @@ int runnel__stream_alloc(runnel_t *r, uint32_t db, runnel_str_t key, uint32_t *s
     return 0;
 }
 
+int runnel__stream_bind(runnel_t *r, uint32_t slot, uint32_t db, runnel_str_t name)
+{
+    uint32_t other;
+
+    if (slot >= r->streams_cap || r->streams[slot].used || db >= r->cfg.databases)
+        return RUNNEL_ERR_CORRUPT;
+    if (name.len > r->cfg.name_max)
+        return RUNNEL_ERR_NAME_TOO_LONG;
+    if (runnel__find(r, db, name, &other) == 0)
+        return RUNNEL_ERR_CORRUPT;      /* two live streams of one name */
+    memset(&r->streams[slot], 0, sizeof(r->streams[slot]));
+    r->streams[slot].tail_node = RUNNEL__NONE;
+    r->streams[slot].used = true;
+    r->streams[slot].db = db;
+    r->streams[slot].name_len = (uint32_t)name.len;
+    if (name.len != 0)
+        memcpy(r->names + (size_t)slot * r->cfg.name_max, name.p, name.len);
+    r->streams_used++;
+    hash_insert(r, slot);
+    return 0;
+}
+
 void runnel__stream_free(runnel_t *r, uint32_t sidx)
 {
     if (!r->streams[sidx].used)
@@ -200,7 +222,8 @@ void runnel__notify(runnel_t *r, uint32_t sidx, runnel_key_event_t ev)
 {
     runnel_str_t key;
 
-    if (r->cfg.notify == NULL || sidx >= r->streams_cap || !r->streams[sidx].used)
+    if (r->cfg.notify == NULL || r->replaying || sidx >= r->streams_cap ||
+        !r->streams[sidx].used)
         return;
     key.p = (const char *)runnel__stream_name(r, sidx);
     key.len = r->streams[sidx].name_len;

@@ -143,8 +143,8 @@ static int plan_trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, struct 
 }
 
 /* Applies a plan (see the file comment). Returns entries removed. */
-static int apply_cut(runnel_t *r, uint32_t sidx, bool all, uint32_t nodes, runnel_id_t cut,
-                     uint64_t *deleted)
+int runnel__trim_apply(runnel_t *r, uint32_t sidx, bool all, uint32_t nodes, runnel_id_t cut,
+                       uint64_t *deleted)
 {
     struct runnel__stream *s = &r->streams[sidx];
     uint32_t lo, hi, nslot, i;
@@ -221,7 +221,7 @@ int runnel__trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, uint64_t *d
     }
     if (err < 0)
         return err;
-    err = apply_cut(r, sidx, pl.all, pl.nodes, pl.cut, deleted);
+    err = runnel__trim_apply(r, sidx, pl.all, pl.nodes, pl.cut, deleted);
     return err < 0 ? err : 1;
 }
 

@@ -83,7 +83,7 @@ layer_of() {
         commit) echo commit ;;
         stream_* | node | trim | keyspace | reclaim) echo stream ;;
         group | group_*) echo group ;;
-        open) echo engine ;;
+        open | checkpoint | mount) echo engine ;;
         resp_*) echo resp ;;
         cmd | cmd_*) echo cmd ;;
         *) ;;

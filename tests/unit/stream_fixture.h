@@ -17,7 +17,7 @@
 #include "testing.h"
 
 #define FX_STORAGE_BYTES (512u * 1024u)
-#define FX_ARENA_BYTES (320u * 1024u)
+#define FX_ARENA_BYTES (448u * 1024u)
 
 static uint8_t fx_storage[FX_STORAGE_BYTES];
 static uint64_t fx_arena[FX_ARENA_BYTES / 8u];

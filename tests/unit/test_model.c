@@ -291,6 +291,8 @@ static runnel_bd_t bd;
 static uint64_t clock_now(void *ctx) { (void)ctx; return now_ms; }
 static const runnel_clock_t fake_clock = { NULL, clock_now };
 static runnel_t *R;
+static runnel_config_t model_cfg;   /* what the store was formatted with */
+static unsigned long remounts;
 
 static unsigned long cur_seed, cur_op, geo_prog, geo_block;
 static unsigned long failures_here;
@@ -379,12 +381,32 @@ static int open_runnel(uint32_t prog, uint32_t block)
     cfg.node_max_entries = node_max;
     cfg.node_max_bytes = 1u << 20; /* the count rule decides; entries are tiny */
     cfg.commit_policy = RUNNEL_COMMIT_NONE;
+    cfg.durable = true;     /* restarts in the middle (remount) */
     if (runnel_arena_size(&cfg) > sizeof arena) {
         printf("model: arena too small (%lu)\n", (unsigned long)runnel_arena_size(&cfg));
         return -1;
     }
+    model_cfg = cfg;
     rc = runnel_format(&R, &cfg);
     if (rc != 0) printf("model: runnel_format %d\n", rc);
+    return rc;
+}
+
+/* A restart in the middle of the run: commit, then open the device again
+ * with runnel_mount into the same arena (the old handle is gone) and go on
+ * comparing against the model, which does not restart. */
+static int remount(void)
+{
+    int rc = runnel_commit(R);
+    if (rc != 0) {
+        printf("model: commit before remount %d\n", rc);
+        return rc;
+    }
+    R = NULL;
+    rc = runnel_mount(&R, &model_cfg);
+    if (rc != 0)
+        printf("model: runnel_mount %d (%s)\n", rc, runnel_strerror(rc));
+    remounts++;
     return rc;
 }
 
@@ -1183,6 +1205,7 @@ static void run(uint64_t seed, uint32_t prog, uint32_t block, unsigned long ops)
         }
         now_ms += rn(4) == 0 ? rn(60) : 0;
         if (rn(500) == 0 && now_ms > 5000) now_ms -= rn(3000); /* clock steps back */
+        if (rn(150) == 0 && remount() != 0) { fail_at(__LINE__, "remount"); return; }
         op = rn(100);
         if (op < 28) { op_counts[0]++; op_xadd(k); }
         else if (op < 33) { op_counts[1]++; op_xdel(k); }
@@ -1223,10 +1246,11 @@ static void test_model(void)
     CHECK(total + op_counts[6] * 3 + 2 * runs >= per * runs * 99 / 100);
     printf("model: %lu ops over %lu runs; xadd %lu xdel %lu xtrim %lu xrange %lu info %lu "
            "xsetid %lu del %lu create %lu setid %lu misc %lu readgroup %lu xack %lu xclaim %lu "
-           "xautoclaim %lu views %lu; NOSPC %lu\n",
+           "xautoclaim %lu views %lu; NOSPC %lu; restarts (runnel_mount) %lu\n",
            per * runs, runs, op_counts[0], op_counts[1], op_counts[2], op_counts[3], op_counts[4],
            op_counts[5], op_counts[6], op_counts[7], op_counts[8], op_counts[9], op_counts[10],
-           op_counts[11], op_counts[12], op_counts[13], op_counts[14], nospc_count);
+           op_counts[11], op_counts[12], op_counts[13], op_counts[14], nospc_count, remounts);
+    CHECK(remounts > 100);
 }
 
 TEST_MAIN(

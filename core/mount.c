@@ -1,0 +1,241 @@
+/*
+ * mount.c - runnel_mount: a store on the device opened again after a
+ * restart or a power cut, every stream, node, group, consumer and pending
+ * entry as it was at the last commit.
+ *
+ *   1. The log finds its tail and head from block headers and the newest
+ *      block (core/log.c, FORMAT.md section 6). Nothing is written.
+ *   2. The newest complete checkpoint (CKPT_BEGIN .. CKPT_END with the same
+ *      number, checkpoint.c) is found by walking the record headers.
+ *   3. From its BEGIN to the head every record is applied again: the
+ *      checkpoint's own records load the state, and each later record runs
+ *      the change it journals (stream_replay.c, group_replay.c). Without a
+ *      checkpoint the replay starts at the tail, which is then the store's
+ *      first block: the reclaim policy gives no block back before the
+ *      first checkpoint exists (reclaim.c).
+ *
+ * What no record journals is the full-ring policy's drop (DROP_OLDEST
+ * drops the nodes starting in the blocks the log reclaims). The replay does
+ * it again where it happened: the log reclaims only when its head enters a
+ * new block, and that block's header records the tail it had then, so when
+ * the replay reaches a new block it drops every node that starts before
+ * that tail, treating the nodes that the block's first record removes
+ * itself as that record's, as the run did (the doom of reclaim.c).
+ *
+ * Bounded cost is the checkpoint's business: mount replays at most
+ * `checkpoint_blocks` blocks past it (plus the checkpoint), and the walk of
+ * step 2 reads record headers only.
+ */
+#include <string.h>
+
+#include "store.h"
+
+static bool is_group_type(uint8_t t)
+{
+    return t >= 0x20u && t <= 0x2Fu;
+}
+
+static bool is_stream_type(uint8_t t)
+{
+    return t >= 0x10u && t <= 0x1Fu;
+}
+
+static bool is_ckpt_type(uint8_t t)
+{
+    return t >= RUNNEL_REC_CKPT_BEGIN && t <= RUNNEL_REC_CKPT_GROUP;
+}
+
+/* The number a CKPT_BEGIN or CKPT_END carries (its first varint). */
+static int ckpt_number(runnel_t *r, const runnel__rec_t *rec, uint64_t *seq)
+{
+    int err, k;
+
+    if (rec->len > r->scratch_cap)
+        return RUNNEL_ERR_CORRUPT;
+    err = runnel__log_read_body(&r->log, rec, r->replay, r->scratch_cap);
+    if (err < 0)
+        return err;
+    k = runnel__varint_get(r->replay, rec->len, seq);
+    return k > 0 ? 0 : RUNNEL_ERR_CORRUPT;
+}
+
+/* Step 2: the BEGIN of the newest complete checkpoint, or NO_POS. */
+static int find_checkpoint(runnel_t *r, runnel_pos_t *begin, uint64_t *number)
+{
+    runnel__rec_t rec;
+    runnel_pos_t pos = r->log.tail, cand = RUNNEL__NO_POS;
+    uint64_t cand_seq = 0, seq;
+    int got, err;
+
+    *begin = RUNNEL__NO_POS;
+    while ((got = runnel__log_next(&r->log, pos, &rec)) == 1) {
+        if (rec.type == RUNNEL_REC_CKPT_BEGIN || rec.type == RUNNEL_REC_CKPT_END) {
+            err = ckpt_number(r, &rec, &seq);
+            if (err < 0)
+                return err;
+            if (rec.type == RUNNEL_REC_CKPT_BEGIN) {
+                cand = rec.pos;
+                cand_seq = seq;
+            } else if (cand != RUNNEL__NO_POS && seq == cand_seq) {
+                *begin = cand;
+                *number = seq;
+            }
+        }
+        pos = rec.next;
+    }
+    return got < 0 ? got : 0;
+}
+
+/* The nodes the first record of a block removes itself (what reclaim.c's
+ * doom did while that record was appended). */
+static void doom_of(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body)
+{
+    struct runnel__doom *d = &r->doom;
+    uint64_t slot = 0, v = 0;
+    int k;
+
+    memset(d, 0, sizeof(*d));
+    d->flush = -1;
+    d->sidx = RUNNEL__NONE;
+    if (rec->type == RUNNEL_REC_FLUSH && rec->len >= 2u) {
+        k = runnel__varint_get(body + 1, rec->len - 1u, &v);
+        if (k > 0 && v <= UINT32_MAX) {
+            d->active = true;
+            d->flush = (body[0] & 1u) ? 1 : 0;
+            d->db = (uint32_t)v;
+        }
+        return;
+    }
+    if (rec->type != RUNNEL_REC_TRIM && rec->type != RUNNEL_REC_STREAM_DELETE)
+        return;
+    k = runnel__varint_get(body, rec->len, &slot);
+    if (k <= 0 || slot >= r->streams_cap)
+        return;
+    d->active = true;
+    d->sidx = (uint32_t)slot;
+    if (rec->type == RUNNEL_REC_STREAM_DELETE) {
+        d->all = true;
+        return;
+    }
+    if ((uint32_t)k + 1u < rec->len) {
+        d->all = (body[k] & 1u) != 0;
+        if (runnel__varint_get(body + k + 1, rec->len - (uint32_t)k - 1u, &v) > 0 &&
+            v <= UINT32_MAX)
+            d->nodes = (uint32_t)v;
+    }
+}
+
+/* Step 3: applies the records from `from` to the head. */
+static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t number)
+{
+    runnel__rec_t rec;
+    runnel_pos_t pos = from;
+    uint64_t block = from / r->log.block_size, seq, slot;
+    uint32_t created = RUNNEL__NONE;   /* slot of a STREAM_CREATE not yet
+                                          followed by another state record */
+    bool loading = from_checkpoint;
+    int got, err;
+
+    while ((got = runnel__log_next(&r->log, pos, &rec)) == 1) {
+        uint64_t b = rec.pos / r->log.block_size;
+
+        pos = rec.next;
+        if (rec.len > r->scratch_cap)
+            return RUNNEL_ERR_CORRUPT;
+        err = runnel__log_read_body(&r->log, &rec, r->replay, r->scratch_cap);
+        if (err < 0)
+            return err;
+        r->mount_records++;
+        r->mount_bytes_read += rec.next - rec.pos;
+        if (b != block) {
+            /* the head entered a new block: the full-ring drop, up to the
+             * tail the block's header says the log had then */
+            uint64_t tail_seq;
+
+            block = b;
+            err = runnel__log_block_tail(&r->log, b, &tail_seq);
+            if (err < 0)
+                return err;
+            doom_of(r, &rec, r->replay);
+            runnel__drop_before(r, tail_seq * r->log.block_size);
+            r->doom.active = false;
+        }
+        if (loading) {
+            err = runnel__checkpoint_load(r, &rec, r->replay);
+            if (err < 0)
+                return err;
+            if (rec.type == RUNNEL_REC_CKPT_END) {
+                if (runnel__varint_get(r->replay, rec.len, &seq) <= 0 || seq != number)
+                    return RUNNEL_ERR_CORRUPT;
+                loading = false;
+            }
+            continue;
+        }
+        if (is_ckpt_type(rec.type))
+            continue;   /* a later checkpoint (complete or cut short) says
+                           what the replay rebuilt already */
+        if (is_stream_type(rec.type))
+            err = runnel__stream_replay(r, &rec, r->replay);
+        else if (is_group_type(rec.type))
+            err = runnel__groups_replay(r, rec.type, r->replay, rec.len);
+        else
+            continue;   /* log-layer or later-version records: not state */
+        if (err < 0)
+            return err;
+        created = RUNNEL__NONE;
+        if (rec.type == RUNNEL_REC_STREAM_CREATE &&
+            runnel__varint_get(r->replay, rec.len, &slot) > 0)
+            created = (uint32_t)slot;
+    }
+    if (got < 0)
+        return got;
+    if (loading)
+        return RUNNEL_ERR_CORRUPT;
+    /* A stream is created together with its first entry (XADD) or group
+     * (XGROUP CREATE MKSTREAM), two records committed together. A creation
+     * that ends the log is such a pair cut in half by the power: the
+     * command never completed, and the key it would have made is not
+     * there either. Mount writes nothing: the first append after it
+     * records the STREAM_DELETE (commit.c), so the next mount agrees. */
+    if (created != RUNNEL__NONE && created < r->streams_cap && r->streams[created].used &&
+        r->streams[created].length == 0 && runnel__stream_groups(r, created) == 0) {
+        runnel__stream_forget(r, created);
+        r->cancel_slot = created;   /* journalled by the first append */
+    }
+    return 0;
+}
+
+int runnel_mount(runnel_t **out, const runnel_config_t *cfg)
+{
+    runnel_t *r;
+    runnel_pos_t begin;
+    uint64_t number = 0;
+    int err;
+
+    if (out == NULL || cfg == NULL || !cfg->durable)
+        return RUNNEL_ERR_INVAL;
+    *out = NULL;
+    err = runnel__open(&r, cfg);
+    if (err < 0)
+        return err;
+    err = runnel__log_mount(&r->log);
+    if (err < 0)
+        return err;
+    runnel__lock(r);
+    r->replaying = true;
+    err = find_checkpoint(r, &begin, &number);
+    if (err == 0)
+        err = replay(r, begin != RUNNEL__NO_POS ? begin : r->log.tail, begin != RUNNEL__NO_POS,
+                     number);
+    r->replaying = false;
+    if (err == 0) {
+        r->ckpt_pos = begin;
+        r->ckpt_seq = begin != RUNNEL__NO_POS ? number : 0;
+        runnel__commit_mark(r);
+    }
+    runnel__unlock(r);
+    if (err < 0)
+        return err;
+    *out = r;
+    return 0;
+}

@@ -1,0 +1,223 @@
+/*
+ * stream_replay.c - mount: the stream half's records applied again.
+ *
+ * Each record of types 0x10..0x1C (FORMAT.md, "Entry records") is the
+ * journal of one change the stream half made; replaying it runs the same
+ * RAM change again, without journalling and without key-space events
+ * (r->replaying). Records arrive in log order, after the checkpoint mount
+ * loaded (checkpoint.c), so the state each one expects is there: a record
+ * that does not fit it (a slot that is not bound, a body that does not
+ * parse) is CORRUPT - its CRC was good, so the store is inconsistent, and
+ * mount stops rather than guess.
+ *
+ * The apply steps live with the commands that wrote the records (XADD in
+ * stream_add.c, XDEL in stream_del.c, TRIM in trim.c, key space in
+ * keyspace.c); this file decodes the bodies and dispatches.
+ */
+#include <string.h>
+
+#include "store.h"
+
+typedef struct body_reader {
+    const uint8_t *p;
+    uint32_t len, off;
+    bool bad;
+} body_reader_t;
+
+static uint64_t rd_varint(body_reader_t *b)
+{
+    uint64_t v = 0;
+    int k;
+
+    if (b->bad)
+        return 0;
+    k = runnel__varint_get(b->p + b->off, b->len - b->off, &v);
+    if (k <= 0) {
+        b->bad = true;
+        return 0;
+    }
+    b->off += (uint32_t)k;
+    return v;
+}
+
+static runnel_id_t rd_id(body_reader_t *b)
+{
+    runnel_id_t id;
+
+    id.ms = rd_varint(b);
+    id.seq = rd_varint(b);
+    return id;
+}
+
+static uint8_t rd_u8(body_reader_t *b)
+{
+    if (b->bad || b->off >= b->len) {
+        b->bad = true;
+        return 0;
+    }
+    return b->p[b->off++];
+}
+
+/* The slot a record names, which must hold a stream. */
+static int rd_slot(runnel_t *r, body_reader_t *b, uint32_t *sidx)
+{
+    uint64_t slot = rd_varint(b);
+
+    if (b->bad || slot >= r->streams_cap || !r->streams[slot].used)
+        return RUNNEL_ERR_CORRUPT;
+    *sidx = (uint32_t)slot;
+    return 0;
+}
+
+static int replay_create(runnel_t *r, body_reader_t *b)
+{
+    uint64_t slot = rd_varint(b), db = rd_varint(b);
+    runnel_str_t name;
+
+    if (b->bad || slot >= r->streams_cap || db >= r->cfg.databases)
+        return RUNNEL_ERR_CORRUPT;
+    name.p = (const char *)b->p + b->off;
+    name.len = b->len - b->off;
+    return runnel__stream_bind(r, (uint32_t)slot, (uint32_t)db, name);
+}
+
+static int replay_xdel(runnel_t *r, body_reader_t *b)
+{
+    uint32_t sidx;
+    bool any = false;
+    int err = rd_slot(r, b, &sidx);
+
+    while (err == 0 && b->off < b->len) {
+        runnel_id_t id = rd_id(b);
+        int d;
+
+        if (b->bad)
+            return RUNNEL_ERR_CORRUPT;
+        d = runnel__xdel_one(r, sidx, id);
+        if (d < 0)
+            return d;
+        any = any || d > 0;
+    }
+    if (err == 0 && any) {
+        err = runnel__refresh_first_id(r, sidx);
+        if (err == 0)
+            err = runnel__refresh_last_valid(r, sidx);
+    }
+    return err;
+}
+
+static int replay_trim(runnel_t *r, body_reader_t *b)
+{
+    uint32_t sidx;
+    uint8_t flags;
+    uint64_t nodes, deleted;
+    runnel_id_t cut;
+    int err = rd_slot(r, b, &sidx);
+
+    if (err < 0)
+        return err;
+    flags = rd_u8(b);
+    nodes = rd_varint(b);
+    cut = rd_id(b);
+    if (b->bad || b->off != b->len || nodes > UINT32_MAX)
+        return RUNNEL_ERR_CORRUPT;
+    return runnel__trim_apply(r, sidx, (flags & 1u) != 0, (uint32_t)nodes, cut, &deleted);
+}
+
+static int replay_xsetid(runnel_t *r, body_reader_t *b)
+{
+    struct runnel__stream *s;
+    uint32_t sidx;
+    uint8_t flags;
+    runnel_id_t last, maxdel = RUNNEL_ID_MIN;
+    uint64_t added = 0;
+    int err = rd_slot(r, b, &sidx);
+
+    if (err < 0)
+        return err;
+    flags = rd_u8(b);
+    last = rd_id(b);
+    if (flags & 1u)
+        added = rd_varint(b);
+    if (flags & 2u)
+        maxdel = rd_id(b);
+    if (b->bad || b->off != b->len)
+        return RUNNEL_ERR_CORRUPT;
+    s = &r->streams[sidx];
+    s->last_id = last;
+    if (flags & 1u)
+        s->entries_added = added;
+    if ((flags & 2u) && (maxdel.ms != 0 || maxdel.seq != 0))
+        s->max_deleted = maxdel;
+    return 0;
+}
+
+static int replay_rename(runnel_t *r, body_reader_t *b)
+{
+    uint32_t sidx, other;
+    runnel_str_t name;
+    int err = rd_slot(r, b, &sidx);
+
+    if (err < 0)
+        return err;
+    name.p = (const char *)b->p + b->off;
+    name.len = b->len - b->off;
+    if (runnel__find(r, r->streams[sidx].db, name, &other) == 0 && other != sidx)
+        return RUNNEL_ERR_CORRUPT;      /* the target was deleted just before */
+    return runnel__stream_set_name(r, sidx, name);
+}
+
+static int replay_flush(runnel_t *r, body_reader_t *b)
+{
+    uint8_t flags = rd_u8(b);
+    uint64_t db = rd_varint(b);
+    uint32_t i;
+
+    if (b->bad || b->off != b->len)
+        return RUNNEL_ERR_CORRUPT;
+    for (i = 0; i < r->streams_cap; i++)
+        if (r->streams[i].used && ((flags & 1u) || r->streams[i].db == db))
+            runnel__stream_forget(r, i);
+    return 0;
+}
+
+int runnel__stream_replay(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body)
+{
+    body_reader_t b;
+    uint32_t sidx;
+    int err;
+
+    b.p = body;
+    b.len = rec->len;
+    b.off = 0;
+    b.bad = false;
+    switch (rec->type) {
+    case RUNNEL_REC_ENTRY_NODE_START:
+    case RUNNEL_REC_ENTRY:
+    case RUNNEL_REC_ENTRY_SAME_FIELDS:
+    case RUNNEL_REC_ENTRY_SEQ0:
+    case RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0:
+        return runnel__replay_entry(r, rec, body);
+    case RUNNEL_REC_STREAM_CREATE:
+        return replay_create(r, &b);
+    case RUNNEL_REC_STREAM_DELETE:
+        err = rd_slot(r, &b, &sidx);
+        if (err == 0 && b.off != b.len)
+            err = RUNNEL_ERR_CORRUPT;
+        if (err == 0)
+            runnel__stream_forget(r, sidx);
+        return err;
+    case RUNNEL_REC_XDEL:
+        return replay_xdel(r, &b);
+    case RUNNEL_REC_TRIM:
+        return replay_trim(r, &b);
+    case RUNNEL_REC_XSETID:
+        return replay_xsetid(r, &b);
+    case RUNNEL_REC_RENAME:
+        return replay_rename(r, &b);
+    case RUNNEL_REC_FLUSH:
+        return replay_flush(r, &b);
+    default:
+        return RUNNEL_ERR_CORRUPT;
+    }
+}
