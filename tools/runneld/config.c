@@ -9,10 +9,11 @@
  *
  * Defaults (documented in --help), Redis's where Redis has the directive:
  *   port 6379, bind 127.0.0.1, maxclients 10000, timeout 0,
- *   store-size 64mb of 64kb blocks, pools derived from store-size,
+ *   store-type file: store-filename runnel.store in dir (.), store-size
+ *   64mb of 64kb blocks, pools derived from store-size,
  *   client-query-buffer-limit 1gb, proto-max-bulk-len 512mb,
  *   client-output-buffer-limit normal 0 0 0 (none), maxmemory-clients 0,
- *   commit-policy interval (1000 ms), store-full-policy refuse.
+ *   appendfsync everysec (commit-interval-ms 1000), store-full-policy refuse.
  * Ours: client-max-memory (1gb, 256mb on 32-bit) caps one client's
  * buffers; max-reply-size (128mb, 64mb on 32-bit) is the staging area a
  * reply is built in. No client buffer is reserved up front (mem.c).
@@ -38,6 +39,8 @@ void rd_config_defaults(rd_config_t *cfg)
     cfg->timeout = 0;
     cfg->store_size = 64ull * 1024 * 1024;
     cfg->store_block_size = 64 * 1024;
+    cfg->store_type = RD_STORE_FILE;
+    strcpy(cfg->store_filename, "runnel.store");
     cfg->max_key_len = 256;
     cfg->max_fields = 256;
     cfg->node_max_entries = 100;
@@ -194,6 +197,39 @@ static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtim
         strcpy(cfg->dir, argv[1]);
         return NULL;
     }
+    if (!strcasecmp(k, "store-type")) {
+        NEED(2);
+        if (!strcasecmp(argv[1], "file"))
+            cfg->store_type = RD_STORE_FILE;
+        else if (!strcasecmp(argv[1], "ram"))
+            cfg->store_type = RD_STORE_RAM;
+        else
+            return "argument must be 'file' or 'ram'";
+        return NULL;
+    }
+    if (!strcasecmp(k, "store-filename")) {
+        /* As Redis's dbfilename: a name inside dir, not a path. */
+        NEED(2);
+        if (strchr(argv[1], '/') != NULL)
+            return "store-filename can't be a path, just a filename";
+        if (argv[1][0] == '\0' || strlen(argv[1]) >= sizeof cfg->store_filename)
+            return "Invalid store-filename";
+        strcpy(cfg->store_filename, argv[1]);
+        return NULL;
+    }
+    if (!strcasecmp(k, "format-store")) {
+        /* "--format-store" alone on the command line means yes. */
+        if (argc == 1) {
+            cfg->format_store = true;
+            return NULL;
+        }
+        NEED(2);
+        int yn = parse_yesno(argv[1]);
+        if (yn < 0)
+            return "argument must be 'yes' or 'no'";
+        cfg->format_store = yn != 0;
+        return NULL;
+    }
     if (!strcasecmp(k, "store-size"))
         MEM(store_size, 4 * 4096, UINT64_MAX, "Invalid store-size (a memory value of at least 16kb)");
     if (!strcasecmp(k, "store-block-size")) {
@@ -327,6 +363,8 @@ static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtim
             cfg->commit_policy = RUNNEL_COMMIT_INTERVAL;
         else if (!strcasecmp(argv[1], "none") || !strcasecmp(argv[1], "no"))
             cfg->commit_policy = RUNNEL_COMMIT_NONE;
+        else if (!strcasecmp(k, "appendfsync"))
+            return "argument(s) must be one of the following: always, everysec, no";
         else
             return "argument must be 'always', 'interval' or 'none'";
         return NULL;
@@ -559,7 +597,7 @@ int rd_config_finish(rd_config_t *cfg, char *err, size_t errcap)
 
 const char *const rd_config_names[] = {
     "port", "bind", "unixsocket", "unixsocketperm", "requirepass", "maxclients", "timeout",
-    "dir", "store-size", "store-block-size", "max-streams", "max-pending", "max-groups",
+    "dir", "store-type", "store-filename", "store-size", "store-block-size", "max-streams", "max-pending", "max-groups",
     "max-consumers", "max-nodes", "max-key-len", "max-fields", "loglevel", "logfile",
     "protected-mode", "client-query-buffer-limit", "client-output-buffer-limit",
     "proto-max-bulk-len", "maxmemory-clients", "client-max-memory", "max-reply-size",
@@ -589,6 +627,8 @@ int rd_config_get(void *ctx, const char *name, char *buf, size_t cap)
         char cwd[RUNNELD_PATH_MAX];
         OUT("%s", getcwd(cwd, sizeof cwd) ? cwd : c->dir);
     }
+    else if (!strcmp(name, "store-type")) OUT("%s", c->store_type == RD_STORE_RAM ? "ram" : "file");
+    else if (!strcmp(name, "store-filename")) OUT("%s", c->store_filename);
     else if (!strcmp(name, "store-size")) OUT("%llu", (unsigned long long)c->store_size);
     else if (!strcmp(name, "store-block-size")) OUT("%u", c->store_block_size);
     else if (!strcmp(name, "max-streams")) OUT("%u", c->max_streams);
@@ -644,7 +684,8 @@ int rd_config_set(void *ctx, const char *name, const char *value, size_t vlen)
     static const char *const mutable_names[] = {
         "requirepass", "maxclients", "timeout", "loglevel", "protected-mode",
         "client-query-buffer-limit", "proto-max-bulk-len", "client-output-buffer-limit",
-        "maxmemory-clients", "client-max-memory", NULL};
+        "maxmemory-clients", "client-max-memory", "appendfsync", "commit-policy",
+        "commit-interval-ms", NULL};
     bool ok = false;
     for (int i = 0; mutable_names[i] != NULL; i++)
         if (!strcmp(name, mutable_names[i]))

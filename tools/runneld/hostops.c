@@ -174,11 +174,17 @@ static size_t info(void *ctx, const char *section, char *buf, size_t cap)
         line(&o, "runnel_memory_clients_budget:%llu\r\n", (unsigned long long)rd_mem_budget(s));
         line(&o, "runnel_memory_reply_staging:%zu\r\n", s->stage_map);
     } else if (!strcmp(section, "persistence")) {
-        line(&o, "rdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n");
-        line(&o, "rdb_last_save_time:%llu\r\n", (unsigned long long)(s->start_ms / 1000));
-        line(&o, "rdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n");
-        line(&o, "aof_last_write_status:ok\r\n");
-        line(&o, "runnel_store:ram\r\n");
+        /* No rdb_* / aof_* fields: runneld has neither an RDB nor an AOF,
+         * and Redis's names would describe files it does not write. What it
+         * does have is the store (store.c). */
+        if (o.len < o.cap)
+            o.len += rd_store_info(s, o.buf + o.len, o.cap - o.len);
+    } else if (!strcmp(section, "runnel")) {
+        /* The engine's section says runnel_commit_policy:none: runneld
+         * syncs on its behalf (store.c), per appendfsync. */
+        line(&o, "runnel_commits_by:runneld (appendfsync %s)\r\n",
+             s->cfg.store_type == RD_STORE_RAM ? "none: store-type ram"
+                                               : rd_appendfsync_name(s->cfg.commit_policy));
     } else if (!strcmp(section, "stats")) {
         line(&o, "total_net_input_bytes:%llu\r\n", (unsigned long long)s->net_in);
         line(&o, "total_net_output_bytes:%llu\r\n", (unsigned long long)s->net_out);

@@ -4,15 +4,19 @@
  *   runneld [/path/to/runneld.conf] [--option value ...]
  *
  * Start-up reads the configuration and takes what is sized by it alone:
- * the store's RAM ring and the engine's arena (one mapping; the engine
- * never allocates), and the reply staging area (address space of
+ * the engine's arena (and, with store-type ram, the store's RAM ring, in
+ * the same mapping; the engine never allocates), and the reply staging area (address space of
  * max-reply-size, pages touched only by replies being built and given
  * back after big ones). Nothing is sized by maxclients except 16 bytes of
  * slot table per client: a client's buffers are malloc'd when it needs
  * them and bounded by client-max-memory and maxmemory-clients (mem.c).
  * The open-files limit is raised for maxclients as redis-server does.
  *
- * SIGTERM / SIGINT: stop accepting, commit the store, exit 0.
+ * The store is a file in dir (store.c): mounted when it exists, formatted
+ * when it does not; a file that does not mount stops the start, untouched.
+ *
+ * SIGTERM / SIGINT / SHUTDOWN: stop accepting, commit and sync the store,
+ * exit 0.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -71,9 +75,16 @@ static void usage(FILE *f)
 "  maxclients <n>                most clients at once; as redis-server, lowered to what\n"
 "                                ulimit -n allows (needs n + 32 descriptors) [10000]\n"
 "  timeout <secs>                close idle clients, 0 = never [0]\n"
-"  dir <path>                    working directory [current]\n"
-"  store-size <bytes>            RAM ring holding the streams [64mb]\n"
+"  dir <path>                    working directory; the store file lives there [current]\n"
+"  store-type file|ram           the store: a file in dir, or a RAM ring that a restart\n"
+"                                loses (tests, demos) [file]\n"
+"  store-filename <name>         the store file's name in dir (as Redis's dbfilename)\n"
+"                                [runnel.store]\n"
+"  store-size <bytes>            size of the store (the file) [64mb]\n"
 "  store-block-size <bytes>      ring block size (power of two) [64kb]\n"
+"  format-store yes|no           (or --format-store) erase the store file at start and\n"
+"                                start empty: the only way runneld erases a store that\n"
+"                                does not mount [no]\n"
 "  max-streams|max-nodes|max-pending|max-groups|max-consumers <n>\n"
 "                                engine pools [derived from store-size]\n"
 "  max-key-len <n> / max-fields <n>  longest key name, most fields per entry [256/256]\n"
@@ -94,11 +105,15 @@ static void usage(FILE *f)
 "                                [1gb on 64-bit, 256mb on 32-bit]\n"
 "  max-reply-size <bytes>        largest reply to one command (built whole before it is\n"
 "                                sent; address space reserved once) [128mb / 64mb on 32-bit]\n"
-"  commit-policy always|interval|none  (appendfsync always|everysec|no) [interval]\n"
-"  commit-interval-ms <ms>       interval commits [1000]\n"
+"  appendfsync always|everysec|no  as Redis: when writes are fsync'ed; every reply\n"
+"                                leaves only after its writes reached the kernel (kill -9\n"
+"                                loses nothing); always: fsync before replying; everysec:\n"
+"                                a power cut loses at most ~1 s; no: the kernel decides\n"
+"                                (alias commit-policy always|interval|none) [everysec]\n"
+"  commit-interval-ms <ms>       the everysec period [1000]\n"
 "  store-full-policy refuse|drop-oldest  when the ring is full [refuse]\n"
 "\n"
-"Memory: the store ring (resident) and the engine arena are taken at start-up;\n"
+"Memory: the engine arena (and a RAM store) are taken at start-up;\n"
 "clients hold only what they use, freed when idle (tools/runneld/mem.c).\n"
 "\n"
 "Examples:\n"
@@ -125,7 +140,9 @@ static void engine_config(rd_server_t *s, runnel_config_t *rc)
     rc->node_entries_cap = c->node_max_entries > 128 ? c->node_max_entries : 128;
     rc->databases = c->databases;
     rc->full_policy = c->full_policy;
-    rc->commit_policy = c->commit_policy;
+    /* runneld decides when to sync (store.c: appendfsync); the engine
+     * only programs full pages on its own. */
+    rc->commit_policy = RUNNEL_COMMIT_NONE;
     rc->commit_interval_ms = c->commit_interval_ms;
     rc->notify = runnel_cmd_notify;
     rc->notify_ctx = &s->srv;
@@ -231,7 +248,8 @@ static int start(rd_server_t *s, bool test_only, char *err, size_t errcap)
     /* Store + arena in one mapping, 64-byte aligned parts; staging:
      * max-reply-size plus the pipelined batch. All sums checked: on a
      * 32-bit build these are 32-bit numbers. */
-    size_t store = rd_clamp(s->cfg.store_size), total, stage;
+    size_t store = s->cfg.store_type == RD_STORE_RAM ? rd_clamp(s->cfg.store_size) : 0;
+    size_t total, stage;
     if (store == SIZE_MAX || !rd_add(arena, 64 + 8, &s->mem_arena) ||
         !rd_add(store, s->mem_arena, &total)) {
         snprintf(err, errcap, "store-size %llu bytes does not fit this %d-bit address space",
@@ -262,6 +280,13 @@ static int start(rd_server_t *s, bool test_only, char *err, size_t errcap)
     uint8_t *store_mem = p;
     uint8_t *arena_mem = p + store;
     arena_mem += (size_t)((64u - ((uintptr_t)arena_mem & 63u)) & 63u);
+    /* The store first: a store that does not open stops the start before
+     * anything else is taken. */
+    engine_config(s, &rc);
+    rc.arena = arena_mem;
+    rc.arena_size = arena;
+    if (rd_store_open(s, &rc, store_mem, err, errcap) != 0)
+        return -1;
     /* MAP_NORESERVE: address space, not memory; only the pages a reply
      * touches become resident (rd_stage_trim gives them back). */
     uint8_t *st = mmap(NULL, stage, PROT_READ | PROT_WRITE,
@@ -290,19 +315,8 @@ static int start(rd_server_t *s, bool test_only, char *err, size_t errcap)
                        ? s->cfg.proto_max_bulk_len : (uint64_t)INT32_MAX - 1024;
     s->limits.max_inline = 64 * 1024;   /* Redis's PROTO_INLINE_MAX_SIZE */
 
-    if (runnel_ram_bd_init(&s->ram, &s->bd, &g, store_mem, NULL) != 0) {
-        snprintf(err, errcap, "RAM block device init failed");
-        return -1;
-    }
-    engine_config(s, &rc);
-    rc.arena = arena_mem;
-    rc.arena_size = arena;
-    int rcode = runnel_format(&s->store, &rc);
-    if (rcode != 0) {
-        snprintf(err, errcap, "runnel_format failed: %s", runnel_strerror(rcode));
-        return -1;
-    }
     rd_hostops_init(s);
+    int rcode;
     rcode = runnel_server_init(&s->srv, s->store, &s->ops, &s->clock, cmdstats, ready, 64 * 1024);
     if (rcode != 0) {
         snprintf(err, errcap, "runnel_server_init failed: %s", runnel_strerror(rcode));
@@ -416,9 +430,11 @@ int main(int argc, char **argv)
         snprintf(budget, sizeof budget, "%u%% of RAM", s->cfg.maxmemory_clients_pct);
     else
         snprintf(budget, sizeof budget, "%llu", (unsigned long long)s->cfg.maxmemory_clients);
-    rd_log(RD_LL_NOTICE, "Memory: store %zu bytes (RAM ring), engine arena %zu, reply staging "
+    rd_log(RD_LL_NOTICE, "Memory: store %zu bytes %s, engine arena %zu, reply staging "
            "%zu of address space; clients on demand (maxclients %u, client-max-memory %llu, "
-           "maxmemory-clients %s)", s->mem_store, s->mem_arena, s->stage_map, s->cfg.maxclients,
+           "maxmemory-clients %s)", s->mem_store,
+           s->cfg.store_type == RD_STORE_RAM ? "(RAM ring)" : "in RAM (the store is its file)",
+           s->mem_arena, s->stage_map, s->cfg.maxclients,
            (unsigned long long)s->cfg.client_max_memory, budget);
     if (rd_net_listen(s) != 0)
         return 1;
@@ -431,10 +447,13 @@ int main(int argc, char **argv)
                s->shutdown_signal == SIGINT ? "SIGINT" : "SIGTERM");
     rd_log(RD_LL_WARNING, "User requested shutdown...");
     rd_net_close_listeners(s);
-    int crc = runnel_commit(s->store);
-    if (crc != 0) {
-        rd_log(RD_LL_WARNING, "Error committing the store on shutdown: %s", runnel_strerror(crc));
-        rc = -1;
+    if (s->cfg.store_type == RD_STORE_FILE) {
+        rd_log(RD_LL_NOTICE, "Committing the store (%s)...", s->store_path);
+        if (rd_store_commit(s, "shutdown") != 0)
+            rc = -1;
+        else
+            rd_log(RD_LL_NOTICE, "The store is committed and synced.");
+        rd_store_close(s);
     }
     rd_log(RD_LL_WARNING, "runneld is now ready to exit, bye bye...");
     return rc == 0 ? 0 : 1;

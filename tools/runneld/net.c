@@ -25,6 +25,13 @@
  *   - maxclients, protected mode, idle timeout.
  * A blocked client (XREAD BLOCK) keeps its later pipelined commands in its
  * query buffer until it is served or times out.
+ *
+ * Durability (store.c): before a reply leaves staging, the engine's write
+ * page is programmed into the store file (a pwrite), so a reply never
+ * announces a write a kill -9 could lose. Under appendfsync always, while
+ * anything is unsynced replies go to the clients' output buffers instead
+ * (await_sync); at the end of the loop turn one sync covers them all and
+ * they are sent (a group commit, as Redis's beforeSleep).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -248,8 +255,23 @@ static void unlink_pending(rd_server_t *s, rd_client_t *c)
     c->pending = false;
 }
 
+static void unlink_sync(rd_server_t *s, rd_client_t *c)
+{
+    if (!c->await_sync)
+        return;
+    for (rd_client_t **pp = &s->sync_head; *pp != NULL; pp = &(*pp)->next_sync) {
+        if (*pp == c) {
+            *pp = c->next_sync;
+            break;
+        }
+    }
+    c->await_sync = false;
+    c->next_sync = NULL;
+}
+
 static void free_client(rd_server_t *s, rd_client_t *c)
 {
+    unlink_sync(s, c);
     runnel_cmd_client_closed(&s->srv, &c->c);
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->c.fd, NULL);
     close(c->c.fd);
@@ -435,8 +457,20 @@ static bool stage_drain(rd_server_t *s, rd_client_t *c)
         s->stage_dirty = n;
     if (c->close_asap)
         return false;
+    /* The records behind this reply go to the store file first. */
+    int st = rd_store_before_reply(s);
+    if (st < 0) {
+        rd_client_close_logged(s, c, RD_LL_WARNING, "Client ",
+                               " closed: the store write behind its reply failed");
+        return false;
+    }
+    if (st > 0 && s->cfg.commit_policy == RUNNEL_COMMIT_ALWAYS && !c->await_sync) {
+        c->await_sync = true;
+        c->next_sync = s->sync_head;
+        s->sync_head = c;
+    }
     size_t off = 0;
-    if (c->olen == c->osent) {
+    if (c->olen == c->osent && !c->await_sync) {
         ssize_t k;
         do {
             k = send(c->c.fd, s->stage, n, MSG_NOSIGNAL);
@@ -569,6 +603,11 @@ static size_t run_commands(rd_server_t *s, rd_client_t *c, uint8_t *buf, size_t 
         runnel_resp_cmd_reset(&c->pst);
         if (argc == 0)
             continue;
+        if (rd_store_command(s, c, argc, s->argv)) {
+            if (!after_command(s, c))
+                break;
+            continue;
+        }
         if (!rd_prepare_command(s, c, argc, s->argv))
             break;
         runnel_cmd_result_t res = runnel_cmd_execute(&s->srv, &c->c, (int)argc, s->argv);
@@ -618,7 +657,7 @@ static bool keep_rest(rd_server_t *s, rd_client_t *c, const uint8_t *buf, size_t
 /* Writes what is waiting. Returns false if the client was closed. */
 static bool flush_client(rd_server_t *s, rd_client_t *c)
 {
-    while (c->osent < c->olen) {
+    while (c->osent < c->olen && !c->await_sync) {
         ssize_t n = send(c->c.fd, c->obuf + c->osent, c->olen - c->osent, MSG_NOSIGNAL);
         if (n > 0) {
             c->osent += (size_t)n;
@@ -635,7 +674,7 @@ static bool flush_client(rd_server_t *s, rd_client_t *c)
         free_client(s, c);
         return false;
     }
-    if (c->osent == c->olen) {
+    if (c->osent == c->olen && !c->await_sync) {
         c->olen = c->osent = 0;
         c->soft_since_ms = 0;
         if (c->close_after_flush) {
@@ -778,6 +817,29 @@ static void cron(rd_server_t *s, uint64_t now)
     pause_listeners(s, false);
 }
 
+/* appendfsync always: one sync for every reply that waits for it, then
+ * the replies go out; if the sync fails they never do (their clients are
+ * closed: a reply would claim a durability that is not there). */
+static void release_sync_waiters(rd_server_t *s)
+{
+    if (s->sync_head == NULL)
+        return;
+    int rc = rd_store_commit(s, NULL);
+    rd_client_t *c = s->sync_head;
+    s->sync_head = NULL;
+    while (c != NULL) {
+        rd_client_t *next = c->next_sync;
+        c->await_sync = false;
+        c->next_sync = NULL;
+        if (rc != 0)
+            rd_client_close_logged(s, c, RD_LL_WARNING, "Client ",
+                                   " closed: the store sync behind its reply failed");
+        else
+            (void)flush_client(s, c);
+        c = next;
+    }
+}
+
 int rd_net_loop(rd_server_t *s)
 {
     struct epoll_event events[256];
@@ -786,7 +848,7 @@ int rd_net_loop(rd_server_t *s)
     uint64_t last_cron = rd_now_ms();
     while (!s->shutdown_signal) {
         uint64_t now = rd_now_ms();
-        int timeout = 100;
+        int timeout = s->pending_head != NULL || s->sync_head != NULL ? 0 : 100;
         uint64_t deadline = runnel_cmd_next_deadline(&s->srv);
         if (deadline != 0) {
             int until = deadline > now ? (int)(deadline - now < 100 ? deadline - now : 100) : 0;
@@ -835,6 +897,10 @@ int rd_net_loop(rd_server_t *s)
         runnel_cmd_expire_blocked(&s->srv, now);
         run_pending(s);
         runnel_poll(s->store);
+        release_sync_waiters(s);
+        run_pending(s);
+        release_sync_waiters(s);
+        rd_store_tick(s, now);
         if (s->stage_dirty > 4 * RD_STAGE_BATCH)
             rd_stage_trim(s);
         if (now - last_cron >= 1000) {

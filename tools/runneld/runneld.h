@@ -12,6 +12,8 @@
  *   net.c     the epoll event loop: listeners, clients, read -> parse ->
  *             execute -> write, limits, backpressure, timeouts
  *   hostops.c runnel_server_ops_t: client list, kill, wake-ups, INFO lines
+ *   store.c   the store file (open, mount or format), appendfsync (flush
+ *             before replies, syncs), SAVE/BGSAVE/LASTSAVE, INFO persistence
  *
  * Memory: the store ring and the engine arena are sized from the
  * configuration and taken once at start-up; so is the reply staging area
@@ -27,6 +29,7 @@
 #include <stdint.h>
 
 #include "cmd.h"
+#include "posix_bd.h"
 #include "ram_bd.h"
 
 #define RUNNELD_VERSION RUNNEL_VERSION_STRING
@@ -34,6 +37,9 @@
 #define RUNNELD_PATH_MAX 1024
 
 enum rd_loglevel { RD_LL_DEBUG = 0, RD_LL_VERBOSE, RD_LL_NOTICE, RD_LL_WARNING, RD_LL_NOTHING };
+
+/* store-type */
+enum rd_store_type { RD_STORE_FILE = 0, RD_STORE_RAM = 1 };
 
 /* shutdown_signal value when a client sent SHUTDOWN (not a signal). */
 #define RD_SHUTDOWN_COMMAND (-1)
@@ -50,6 +56,9 @@ typedef struct rd_config {
     char dir[RUNNELD_PATH_MAX];
     uint64_t store_size;
     uint32_t store_block_size;
+    int store_type;                           /* enum rd_store_type */
+    char store_filename[RUNNELD_PATH_MAX];    /* in dir, as Redis's dbfilename */
+    bool format_store;                        /* --format-store: erase at start */
     uint32_t max_streams, max_pending, max_groups, max_consumers, max_nodes;
     uint32_t max_key_len, max_fields;
     uint32_t node_max_entries, node_max_bytes;
@@ -68,6 +77,8 @@ typedef struct rd_config {
     uint32_t maxmemory_clients_pct;
     uint64_t client_max_memory;               /* our per-client cap, 0 = none */
     uint64_t max_reply_size;                  /* largest reply built whole */
+    /* appendfsync: ALWAYS = always, INTERVAL = everysec, NONE = no. What
+     * runneld does (store.c); the engine itself runs with NONE. */
     runnel_commit_policy_t commit_policy;
     uint32_t commit_interval_ms;
     runnel_full_policy_t full_policy;
@@ -119,6 +130,9 @@ typedef struct rd_client {
     size_t mem;                               /* bytes charged to this client */
     size_t multi_block_need;                  /* block_buf EXEC's queue needs */
     struct rd_client *next_pending;
+    /* appendfsync always: its queued replies wait for the store's sync. */
+    bool await_sync;
+    struct rd_client *next_sync;
 } rd_client_t;
 
 typedef struct rd_server {
@@ -129,6 +143,21 @@ typedef struct rd_server {
     runnel_t *store;
     runnel_ram_bd_t ram;
     runnel_bd_t bd;
+    /* store.c: the store file and its durability. */
+    runnel_posix_bd_t pbd;
+    char store_path[RUNNELD_PATH_MAX + 64];
+    uint64_t last_sync_ms;                    /* last successful sync (LASTSAVE) */
+    uint64_t sync_try_ms;                     /* last sync attempt (everysec timer) */
+    bool unsynced;                            /* flushed records wait for a sync */
+    bool commit_ok, flush_ok;                 /* last commit / flush succeeded */
+    char store_error[512];
+    uint64_t mount_us;
+    uint64_t mount_bytes_read, mount_read_calls;  /* the file's counters */
+    uint64_t mount_engine_bytes_read;             /* runnel_stats' count */
+    bool wear_scanned, wear_found;
+    uint64_t wear_newest_seq, wear_erases_at_scan;
+    /* appendfsync always: clients whose replies wait for the next sync. */
+    struct rd_client *sync_head;
     int epfd;
     int listen_fds[RUNNELD_MAX_BIND + 1];
     bool listen_unix[RUNNELD_MAX_BIND + 1];
@@ -259,5 +288,23 @@ void rd_client_close_logged(rd_server_t *s, rd_client_t *c, int level, const cha
 
 /* hostops.c */
 void rd_hostops_init(rd_server_t *s);
+
+/* store.c */
+const char *rd_appendfsync_name(runnel_commit_policy_t p);
+/* Opens the store (RAM ring at `ram`, or the file: mount, or format when
+ * absent or --format-store). -1 with the operator's message in err. */
+int rd_store_open(rd_server_t *s, const runnel_config_t *rc, uint8_t *ram, char *err,
+                  size_t errcap);
+void rd_store_close(rd_server_t *s);
+/* runnel_commit (flush + fdatasync); logs a failure. why: what asked. */
+int rd_store_commit(rd_server_t *s, const char *why);
+/* Before a reply leaves: programs the engine's write page into the file.
+ * 1 = something waits for a sync, 0 = all synced, -1 = the write failed. */
+int rd_store_before_reply(rd_server_t *s);
+/* Once per loop turn: everysec syncs. */
+void rd_store_tick(rd_server_t *s, uint64_t now);
+/* SAVE / BGSAVE / LASTSAVE; true when it answered. */
+bool rd_store_command(rd_server_t *s, rd_client_t *c, size_t argc, const runnel_str_t *argv);
+size_t rd_store_info(rd_server_t *s, char *buf, size_t cap);
 
 #endif /* RUNNELD_H */
