@@ -5,8 +5,9 @@
 #
 # Installs the build tools (and redis-cli to talk to it), builds runneld
 # optimised and without sanitizers into build/, and runs it in the
-# foreground on 127.0.0.1:6379 with its built-in default store (a 64 MiB RAM
-# ring; see `build/tools/runneld/runneld --help`). Ctrl-C stops it.
+# foreground on 127.0.0.1:6379 with its built-in default store (a 64 MiB
+# file, runnel.store, in the current directory, kept across restarts; see
+# `build/tools/runneld/runneld --help`). Ctrl-C stops it.
 # PORT=6380 tools/quickstart.sh picks another port (e.g. when a Redis
 # already listens on 6379).
 set -euo pipefail
