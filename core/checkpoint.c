@@ -321,50 +321,18 @@ void runnel__checkpoint_before_append(runnel_t *r, size_t len, const void **body
 
 /* ---- loading (mount) ---- */
 
-typedef struct ckpt_reader {
-    const uint8_t *p;
-    uint32_t len, off;
-    bool bad;
-} ckpt_reader_t;
-
-static uint64_t rd_varint(ckpt_reader_t *c)
+static int load_stream(runnel_t *r, runnel__reader_t *c)
 {
-    uint64_t v = 0;
-    int k;
-
-    if (c->bad)
-        return 0;
-    k = runnel__varint_get(c->p + c->off, c->len - c->off, &v);
-    if (k <= 0) {
-        c->bad = true;
-        return 0;
-    }
-    c->off += (uint32_t)k;
-    return v;
-}
-
-static runnel_id_t rd_id(ckpt_reader_t *c)
-{
-    runnel_id_t id;
-
-    id.ms = rd_varint(c);
-    id.seq = rd_varint(c);
-    return id;
-}
-
-static int load_stream(runnel_t *r, ckpt_reader_t *c)
-{
-    uint64_t slot = rd_varint(c), db = rd_varint(c);
+    uint64_t slot = runnel__rd_varint(c), db = runnel__rd_varint(c);
     struct runnel__stream *s;
-    runnel_id_t last = rd_id(c), first = rd_id(c), maxdel = rd_id(c), valid = rd_id(c);
-    uint64_t added = rd_varint(c), length = rd_varint(c), dropped = rd_varint(c);
+    runnel_id_t last = runnel__rd_id(c), first = runnel__rd_id(c), maxdel = runnel__rd_id(c), valid = runnel__rd_id(c);
+    uint64_t added = runnel__rd_varint(c), length = runnel__rd_varint(c), dropped = runnel__rd_varint(c);
     runnel_str_t name;
     int err;
 
     if (c->bad || slot >= r->streams_cap || db >= r->cfg.databases)
         return RUNNEL_ERR_CORRUPT;
-    name.p = (const char *)c->p + c->off;
-    name.len = c->len - c->off;
+    name = runnel__rd_rest(c);
     err = runnel__stream_bind(r, (uint32_t)slot, (uint32_t)db, name);
     if (err < 0)
         return err;
@@ -379,22 +347,18 @@ static int load_stream(runnel_t *r, ckpt_reader_t *c)
     return 0;
 }
 
-static int load_nodes(runnel_t *r, ckpt_reader_t *c)
+static int load_nodes(runnel_t *r, runnel__reader_t *c)
 {
     while (c->off < c->len) {
-        uint64_t sidx = rd_varint(c);
-        runnel_id_t first = rd_id(c), last = rd_id(c);
-        uint64_t fpos = rd_varint(c), lpos = rd_varint(c), fsize = rd_varint(c);
-        uint64_t count = rd_varint(c), live = rd_varint(c), lp = rd_varint(c);
-        uint64_t hash = rd_varint(c);
-        uint8_t flags = 0;
+        uint64_t sidx = runnel__rd_varint(c);
+        runnel_id_t first = runnel__rd_id(c), last = runnel__rd_id(c);
+        uint64_t fpos = runnel__rd_varint(c), lpos = runnel__rd_varint(c), fsize = runnel__rd_varint(c);
+        uint64_t count = runnel__rd_varint(c), live = runnel__rd_varint(c), lp = runnel__rd_varint(c);
+        uint64_t hash = runnel__rd_varint(c);
+        uint8_t flags = runnel__rd_u8(c);
         uint32_t nslot, bm;
         struct runnel__node *n;
 
-        if (!c->bad && c->off < c->len)
-            flags = c->p[c->off++];
-        else
-            c->bad = true;
         if (c->bad || sidx >= r->streams_cap || !r->streams[sidx].used || count == 0 ||
             count > r->cfg.node_entries_cap || live > count || fpos > lpos ||
             fsize > UINT32_MAX || lp > UINT32_MAX || hash > UINT32_MAX)
@@ -428,15 +392,12 @@ static int load_nodes(runnel_t *r, ckpt_reader_t *c)
 
 int runnel__checkpoint_load(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body)
 {
-    ckpt_reader_t c;
+    runnel__reader_t c;
 
-    c.p = body;
-    c.len = rec->len;
-    c.off = 0;
-    c.bad = false;
+    runnel__reader_init(&c, body, rec->len);
     switch (rec->type) {
     case RUNNEL_REC_CKPT_BEGIN:
-        r->ckpt_seq = rd_varint(&c);
+        r->ckpt_seq = runnel__rd_varint(&c);
         return c.bad ? RUNNEL_ERR_CORRUPT : 0;
     case RUNNEL_REC_CKPT_STREAM:
         return load_stream(r, &c);

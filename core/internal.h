@@ -65,6 +65,21 @@ static inline bool runnel__arena_counting(const runnel__arena_t *a)
     return a->base == NULL;
 }
 
+/* ---- reading a record body (util_reader.c): a sticky `bad` flag is set
+ * by any field that does not fit; check it once at the end ---- */
+typedef struct runnel__reader {
+    const uint8_t *p;
+    uint32_t len, off;
+    bool bad;
+} runnel__reader_t;
+
+void runnel__reader_init(runnel__reader_t *rd, const uint8_t *p, uint32_t len);
+uint64_t runnel__rd_varint(runnel__reader_t *rd);
+runnel_id_t runnel__rd_id(runnel__reader_t *rd);
+uint8_t runnel__rd_u8(runnel__reader_t *rd);
+/* The rest of the body (a name at a record's end). */
+runnel_str_t runnel__rd_rest(runnel__reader_t *rd);
+
 /* The configuration with every default applied (set by runnel_format in
  * open.c, for the command layer: the engine layers read r->cfg). */
 const runnel_config_t *runnel__config(const runnel_t *r);

@@ -18,50 +18,10 @@
 
 #include "store.h"
 
-typedef struct body_reader {
-    const uint8_t *p;
-    uint32_t len, off;
-    bool bad;
-} body_reader_t;
-
-static uint64_t rd_varint(body_reader_t *b)
-{
-    uint64_t v = 0;
-    int k;
-
-    if (b->bad)
-        return 0;
-    k = runnel__varint_get(b->p + b->off, b->len - b->off, &v);
-    if (k <= 0) {
-        b->bad = true;
-        return 0;
-    }
-    b->off += (uint32_t)k;
-    return v;
-}
-
-static runnel_id_t rd_id(body_reader_t *b)
-{
-    runnel_id_t id;
-
-    id.ms = rd_varint(b);
-    id.seq = rd_varint(b);
-    return id;
-}
-
-static uint8_t rd_u8(body_reader_t *b)
-{
-    if (b->bad || b->off >= b->len) {
-        b->bad = true;
-        return 0;
-    }
-    return b->p[b->off++];
-}
-
 /* The slot a record names, which must hold a stream. */
-static int rd_slot(runnel_t *r, body_reader_t *b, uint32_t *sidx)
+static int rd_slot(runnel_t *r, runnel__reader_t *b, uint32_t *sidx)
 {
-    uint64_t slot = rd_varint(b);
+    uint64_t slot = runnel__rd_varint(b);
 
     if (b->bad || slot >= r->streams_cap || !r->streams[slot].used)
         return RUNNEL_ERR_CORRUPT;
@@ -69,26 +29,25 @@ static int rd_slot(runnel_t *r, body_reader_t *b, uint32_t *sidx)
     return 0;
 }
 
-static int replay_create(runnel_t *r, body_reader_t *b)
+static int replay_create(runnel_t *r, runnel__reader_t *b)
 {
-    uint64_t slot = rd_varint(b), db = rd_varint(b);
+    uint64_t slot = runnel__rd_varint(b), db = runnel__rd_varint(b);
     runnel_str_t name;
 
     if (b->bad || slot >= r->streams_cap || db >= r->cfg.databases)
         return RUNNEL_ERR_CORRUPT;
-    name.p = (const char *)b->p + b->off;
-    name.len = b->len - b->off;
+    name = runnel__rd_rest(b);
     return runnel__stream_bind(r, (uint32_t)slot, (uint32_t)db, name);
 }
 
-static int replay_xdel(runnel_t *r, body_reader_t *b)
+static int replay_xdel(runnel_t *r, runnel__reader_t *b)
 {
     uint32_t sidx;
     bool any = false;
     int err = rd_slot(r, b, &sidx);
 
     while (err == 0 && b->off < b->len) {
-        runnel_id_t id = rd_id(b);
+        runnel_id_t id = runnel__rd_id(b);
         int d;
 
         if (b->bad)
@@ -106,7 +65,7 @@ static int replay_xdel(runnel_t *r, body_reader_t *b)
     return err;
 }
 
-static int replay_trim(runnel_t *r, body_reader_t *b)
+static int replay_trim(runnel_t *r, runnel__reader_t *b)
 {
     uint32_t sidx;
     uint8_t flags;
@@ -116,15 +75,15 @@ static int replay_trim(runnel_t *r, body_reader_t *b)
 
     if (err < 0)
         return err;
-    flags = rd_u8(b);
-    nodes = rd_varint(b);
-    cut = rd_id(b);
+    flags = runnel__rd_u8(b);
+    nodes = runnel__rd_varint(b);
+    cut = runnel__rd_id(b);
     if (b->bad || b->off != b->len || nodes > UINT32_MAX)
         return RUNNEL_ERR_CORRUPT;
     return runnel__trim_apply(r, sidx, (flags & 1u) != 0, (uint32_t)nodes, cut, &deleted);
 }
 
-static int replay_xsetid(runnel_t *r, body_reader_t *b)
+static int replay_xsetid(runnel_t *r, runnel__reader_t *b)
 {
     struct runnel__stream *s;
     uint32_t sidx;
@@ -135,12 +94,12 @@ static int replay_xsetid(runnel_t *r, body_reader_t *b)
 
     if (err < 0)
         return err;
-    flags = rd_u8(b);
-    last = rd_id(b);
+    flags = runnel__rd_u8(b);
+    last = runnel__rd_id(b);
     if (flags & 1u)
-        added = rd_varint(b);
+        added = runnel__rd_varint(b);
     if (flags & 2u)
-        maxdel = rd_id(b);
+        maxdel = runnel__rd_id(b);
     if (b->bad || b->off != b->len)
         return RUNNEL_ERR_CORRUPT;
     s = &r->streams[sidx];
@@ -152,7 +111,7 @@ static int replay_xsetid(runnel_t *r, body_reader_t *b)
     return 0;
 }
 
-static int replay_rename(runnel_t *r, body_reader_t *b)
+static int replay_rename(runnel_t *r, runnel__reader_t *b)
 {
     uint32_t sidx, other;
     runnel_str_t name;
@@ -160,17 +119,16 @@ static int replay_rename(runnel_t *r, body_reader_t *b)
 
     if (err < 0)
         return err;
-    name.p = (const char *)b->p + b->off;
-    name.len = b->len - b->off;
+    name = runnel__rd_rest(b);
     if (runnel__find(r, r->streams[sidx].db, name, &other) == 0 && other != sidx)
         return RUNNEL_ERR_CORRUPT;      /* the target was deleted just before */
     return runnel__stream_set_name(r, sidx, name);
 }
 
-static int replay_flush(runnel_t *r, body_reader_t *b)
+static int replay_flush(runnel_t *r, runnel__reader_t *b)
 {
-    uint8_t flags = rd_u8(b);
-    uint64_t db = rd_varint(b);
+    uint8_t flags = runnel__rd_u8(b);
+    uint64_t db = runnel__rd_varint(b);
     uint32_t i;
 
     if (b->bad || b->off != b->len)
@@ -183,14 +141,11 @@ static int replay_flush(runnel_t *r, body_reader_t *b)
 
 int runnel__stream_replay(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body)
 {
-    body_reader_t b;
+    runnel__reader_t b;
     uint32_t sidx;
     int err;
 
-    b.p = body;
-    b.len = rec->len;
-    b.off = 0;
-    b.bad = false;
+    runnel__reader_init(&b, body, rec->len);
     switch (rec->type) {
     case RUNNEL_REC_ENTRY_NODE_START:
     case RUNNEL_REC_ENTRY:

@@ -17,7 +17,10 @@
 #include "util_crc32c_slice8.h"
 #endif
 
-#if RUNNEL_CRC32C_SMALL_TABLE
+#if RUNNEL_CRC32C_SLICE8
+/* The byte table is the first of the eight. */
+#define crc32c_byte crc32c_slice8[0]
+#elif RUNNEL_CRC32C_SMALL_TABLE
 /* table[i]: the register after shifting the 4-bit value i through the
  * polynomial four times. */
 static const uint32_t crc32c_nibble[16] = {
