@@ -30,6 +30,7 @@
  * last-commit time are the last successful sync.
  */
 #define _GNU_SOURCE
+#define _FILE_OFFSET_BITS 64   /* pread offsets past 2 GiB on 32-bit Linux */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
