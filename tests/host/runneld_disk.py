@@ -20,6 +20,11 @@ Cases (each in its own temp dir; servers are real runneld processes):
             empty; a blank (all 0xFF) file is formatted without the flag.
   lock      a second runneld on the same dir is refused with a clear message
             and the first keeps serving.
+  wrap      a 1 MiB store of 16 KiB blocks filled past its end (the ring
+            wraps, blocks are reclaimed, checkpoints are written), two
+            streams with MAXLEN ~, XTRIM, XREADGROUP, XAUTOCLAIM and XACK
+            pipelined; kill -9 after every round (80 rounds), each restart
+            answering the same bytes as before the kill.
   policy    appendfsync: CONFIG GET/SET appendfsync (default everysec; a bad
             value gets Redis's error), `always` syncs before the reply,
             `everysec` within the second, SAVE / BGSAVE / LASTSAVE replies,
@@ -493,9 +498,80 @@ def case_policy(opts):
         shutil.rmtree(d, ignore_errors=True)
 
 
+# ------------------------------------------------------------------- wrap --
+
+def case_wrap(opts, rounds=80):
+    d = tempfile.mkdtemp(prefix="runneld-disk.")
+    try:
+        print("kill -9 after each of %d rounds of writes through a wrapping 1 MiB ring" % rounds)
+        flags = ["--store-size", "1mb", "--store-block-size", "16kb"]
+        rnd = random.Random(7)
+        srv = Runneld(opts.runneld, d, flags, tag="log0").start()
+        c = srv.connect()
+        for k in ("s", "t"):
+            c.call("XADD", k, "*", "init", "1")
+            c.call("XGROUP", "CREATE", k, "g", "0")
+        saved = QUERIES[:]
+        QUERIES[:] = [("XLEN", "s"), ("XLEN", "t"), ("XRANGE", "s", "-", "+"), ("XRANGE", "t", "-", "+"),
+                      ("XINFO", "STREAM", "s"), ("XINFO", "STREAM", "t"), ("XPENDING", "s", "g"),
+                      ("XPENDING", "t", "g"), ("XINFO", "GROUPS", "s"), ("XINFO", "GROUPS", "t")]
+        ok = True
+        mounts = []
+        refused, last_err = 0, None
+        for r in range(rounds):
+            cmds = []
+            for _ in range(rnd.randint(100, 500)):
+                k = rnd.choice("st")
+                x = rnd.random()
+                if x < 0.7:
+                    cmds.append(("XADD", k, "MAXLEN", "~", "2000", "*", "f", "v" * rnd.randint(1, 200)))
+                elif x < 0.8:
+                    cmds.append(("XREADGROUP", "GROUP", "g", rnd.choice("abc"), "COUNT", "5",
+                                 "STREAMS", k, ">"))
+                elif x < 0.9:
+                    cmds.append(("XAUTOCLAIM", k, "g", "z", "0", "0", "COUNT", "3"))
+                else:
+                    cmds.append(("XTRIM", k, "MAXLEN", str(rnd.randint(100, 1500))))
+            errs = [r[1].value() for r in c.pipeline(cmds) if isinstance(r[1].value(), RespError)]
+            if errs:
+                refused += len(errs)
+                last_err = errs[0]
+            for k in "st":   # ack most, so the PEL keeps some and never fills
+                pend = c.value("XPENDING", k, "g", "-", "+", "300")
+                if len(pend) > 20:
+                    c.value("XACK", k, "g", *[p[0] for p in pend[:-20]])
+            before = snapshot(c)
+            srv.kill9()
+            c.close()
+            srv = Runneld(opts.runneld, d, flags, tag="log%d" % (r + 1)).start()
+            c = srv.connect()
+            after = snapshot(c)
+            mounts.append(float(info(c, "persistence")["runnel_mount_time_ms"]))
+            if after != before:
+                ok = False
+                compare("round %d" % r, before, after)
+                break
+        i = info(c, "persistence")
+        check("%d kill -9 restarts, every one answering the same bytes" % rounds, ok)
+        check("the ring wrapped (%s of 1048576 bytes used, block wear %s..%s)" %
+              (i["runnel_store_used"], i["runnel_store_wear_min"], i["runnel_store_wear_max"]),
+              int(i["runnel_store_wear_max"]) >= 2)
+        print("     commands refused: %d%s" % (refused, " (%r)" % last_err if last_err else ""))
+        print("     mount: %.1f ms median, %.1f ms max; last one read %s bytes" %
+              (sorted(mounts)[len(mounts) // 2], max(mounts), i["runnel_mount_bytes_read"]))
+        QUERIES[:] = saved
+        c.close()
+        check("clean stop", srv.term() == 0)
+    finally:
+        if not FAILS:
+            shutil.rmtree(d, ignore_errors=True)
+        else:
+            print("     (kept %s)" % d)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["kill9", "refuse", "lock", "policy"])
+    ap.add_argument("case", choices=["kill9", "refuse", "lock", "policy", "wrap"])
     ap.add_argument("--runneld", required=True)
     ap.add_argument("--noflags", action="store_true",
                     help="(set by the re-exec in a private network namespace)")
@@ -510,7 +586,8 @@ def main():
                                   "kill9", "--runneld", opts.runneld, "--noflags"])
     if opts.noflags:
         subprocess.run(["ip", "link", "set", "lo", "up"], capture_output=True)
-    {"kill9": case_kill9, "refuse": case_refuse, "lock": case_lock, "policy": case_policy}[opts.case](opts)
+    {"kill9": case_kill9, "refuse": case_refuse, "lock": case_lock, "policy": case_policy,
+     "wrap": case_wrap}[opts.case](opts)
     if FAILS:
         print("FAILED: %d checks" % len(FAILS))
         return 1
