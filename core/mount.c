@@ -24,7 +24,7 @@
  *
  * Bounded cost is the checkpoint's business: mount replays at most
  * `checkpoint_blocks` blocks past it (plus the checkpoint), and the walk of
- * step 2 reads record headers only.
+ * step 2 goes back only as far as that checkpoint, reading record headers.
  */
 #include <string.h>
 
@@ -59,31 +59,52 @@ static int ckpt_number(runnel_t *r, const runnel__rec_t *rec, uint64_t *seq)
     return k > 0 ? 0 : RUNNEL_ERR_CORRUPT;
 }
 
-/* Step 2: the BEGIN of the newest complete checkpoint, or NO_POS. */
+/* Step 2: the BEGIN of the newest complete checkpoint, or NO_POS. The
+ * blocks are walked from the newest back, record headers only, until one
+ * holds a BEGIN whose END was seen: checkpoints come every
+ * checkpoint_blocks blocks, so that is a bounded walk, not the ring.
+ * Checkpoint numbers grow with position and a failed checkpoint's number
+ * is used again by the next, so the ENDs seen form a range. */
 static int find_checkpoint(runnel_t *r, runnel_pos_t *begin, uint64_t *number)
 {
+    uint32_t bs = r->log.block_size;
+    uint64_t b, tail_blk = r->log.tail / bs, end_min = UINT64_MAX, end_max = 0, seq;
     runnel__rec_t rec;
-    runnel_pos_t pos = r->log.tail, cand = RUNNEL__NO_POS;
-    uint64_t cand_seq = 0, seq;
     int got, err;
 
     *begin = RUNNEL__NO_POS;
-    while ((got = runnel__log_next(&r->log, pos, &rec)) == 1) {
-        if (rec.type == RUNNEL_REC_CKPT_BEGIN || rec.type == RUNNEL_REC_CKPT_END) {
-            err = ckpt_number(r, &rec, &seq);
-            if (err < 0)
-                return err;
-            if (rec.type == RUNNEL_REC_CKPT_BEGIN) {
-                cand = rec.pos;
-                cand_seq = seq;
-            } else if (cand != RUNNEL__NO_POS && seq == cand_seq) {
-                *begin = cand;
-                *number = seq;
+    if (r->log.head <= r->log.tail)
+        return 0;
+    for (b = (r->log.head - 1u) / bs;; b--) {
+        runnel_pos_t pos = b * bs + RUNNEL_LOG_HDR_SIZE, cand = RUNNEL__NO_POS;
+        uint64_t cand_seq = 0;
+
+        while ((got = runnel__log_next(&r->log, pos, &rec)) == 1 && rec.pos < (b + 1u) * bs) {
+            if (rec.type == RUNNEL_REC_CKPT_BEGIN || rec.type == RUNNEL_REC_CKPT_END) {
+                err = ckpt_number(r, &rec, &seq);
+                if (err < 0)
+                    return err;
+                if (rec.type == RUNNEL_REC_CKPT_END) {
+                    end_min = seq < end_min ? seq : end_min;
+                    end_max = seq > end_max ? seq : end_max;
+                } else {
+                    cand = rec.pos;     /* the block's last BEGIN ... */
+                    cand_seq = seq;
+                }
             }
+            pos = rec.next;
         }
-        pos = rec.next;
+        if (got < 0)
+            return got;
+        /* ... counts when its END came after it (here or in a later block) */
+        if (cand != RUNNEL__NO_POS && end_min <= cand_seq && cand_seq <= end_max) {
+            *begin = cand;
+            *number = cand_seq;
+            return 0;
+        }
+        if (b == tail_blk)
+            return 0;
     }
-    return got < 0 ? got : 0;
 }
 
 /* The nodes the first record of a block removes itself (what reclaim.c's

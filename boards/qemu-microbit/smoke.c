@@ -23,7 +23,7 @@
 
 static uint8_t flash[BLOCK_SIZE * BLOCK_COUNT];
 static uint32_t wear[BLOCK_COUNT];
-static uint64_t arena_words[7168 / 8];
+static uint64_t arena_words[8192 / 8];
 
 static uint64_t fake_now;
 static uint64_t smoke_now_ms(void *ctx)
