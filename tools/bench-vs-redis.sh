@@ -6,8 +6,8 @@
 #             BENCH_CLIENTS (default 50), BENCH_CONSUME_N (default 200000),
 #             BENCH_CONSUMER (path of bench_consumer)
 #
-# Starts redis-server (--save '' --appendonly no) and runneld on free loopback
-# ports, then for every row runs the SAME redis-benchmark command against
+# Starts redis-server (--save '' --appendonly no) and runneld (--store-type
+# ram: both keep everything in memory) on free loopback ports, then for every row runs the SAME redis-benchmark command against
 # redis and then runneld (alternating, so drift in machine load hits both):
 #   XADD s * f v                       -P 1  and -P 64, 50 clients, -n 200000
 #   XADD s2 MAXLEN ~ 10000 * f v       -P 64
@@ -75,7 +75,7 @@ redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --daemon
 pids+=($!)
 wait_ping "$rport"
 dport=$(free_port)
-(cd "$tmp/runneld" && exec "$runneld" --port "$dport" --bind 127.0.0.1 >"$tmp/runneld/log" 2>&1) &
+(cd "$tmp/runneld" && exec "$runneld" --port "$dport" --bind 127.0.0.1 --store-type ram >"$tmp/runneld/log" 2>&1) &
 pids+=($!)
 wait_ping "$dport"
 

@@ -89,7 +89,7 @@ static void il_open(il_store_t *s, uint32_t streams)
     s->cfg.bd = &s->bd;
     s->cfg.clock = &s->clock;
     s->cfg.max_streams = streams;
-    s->cfg.max_nodes = IL_TOTAL / 100u + 2u * streams + 16u;
+    s->cfg.max_nodes = IL_TOTAL / 50u + 2u * streams + 16u;  /* nodes may close early (listpack bytes) */
     s->cfg.max_groups = streams + IL_READS + 16u;
     s->cfg.max_consumers = streams + IL_READS + 16u;
     s->cfg.max_pending = 4096;
