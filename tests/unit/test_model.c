@@ -1250,7 +1250,7 @@ static void test_model(void)
            per * runs, runs, op_counts[0], op_counts[1], op_counts[2], op_counts[3], op_counts[4],
            op_counts[5], op_counts[6], op_counts[7], op_counts[8], op_counts[9], op_counts[10],
            op_counts[11], op_counts[12], op_counts[13], op_counts[14], nospc_count, remounts);
-    CHECK(remounts > 100);
+    CHECK(remounts * 300u > per * runs);   /* about one restart in 150 ops */
 }
 
 TEST_MAIN(
