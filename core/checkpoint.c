@@ -319,6 +319,13 @@ void runnel__checkpoint_before_append(runnel_t *r, size_t len, const void **body
     write_ahead(r, len, body);
 }
 
+/* What runnel_config_t.durable points at (runnel.h): only a program that
+ * takes its address links this file. */
+const struct runnel_durability runnel_durability = {
+    runnel__checkpoint_maybe,
+    runnel__checkpoint_before_append,
+};
+
 /* ---- loading (mount) ---- */
 
 static int load_stream(runnel_t *r, runnel__reader_t *c)

@@ -233,7 +233,7 @@ int runnel_mount(runnel_t **out, const runnel_config_t *cfg)
     uint64_t number = 0;
     int err;
 
-    if (out == NULL || cfg == NULL || !cfg->durable)
+    if (out == NULL || cfg == NULL || cfg->durable == NULL)
         return RUNNEL_ERR_INVAL;
     *out = NULL;
     err = runnel__open(&r, cfg);

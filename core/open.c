@@ -202,9 +202,9 @@ int runnel__open(runnel_t **out, const runnel_config_t *cfg)
     /* The stream half reaches the group half only through these. */
     r->hooks.stream_gone = runnel__groups_drop_stream;
     r->hooks.groups_count = runnel__groups_count;
-    if (c.durable) {
-        r->hooks.maintain = runnel__checkpoint_maybe;
-        r->hooks.before_append = runnel__checkpoint_before_append;
+    if (c.durable != NULL) {
+        r->hooks.maintain = c.durable->maintain;
+        r->hooks.before_append = c.durable->before_append;
     }
     r->node_max_entries = c.node_max_entries;
     r->node_max_bytes = c.node_max_bytes;

@@ -84,7 +84,7 @@ int runnel__reclaim(void *ctx, runnel_pos_t start, runnel_pos_t end)
      * writes the next one early enough that this is the exception; when it
      * cannot (a ring too small for its checkpoints), appends get NOSPC
      * rather than a store that mounts differently. */
-    if (r->cfg.durable &&
+    if (r->cfg.durable != NULL &&
         (r->ckpt_pos == RUNNEL__NO_POS || r->ckpt_pos < end || r->in_checkpoint ||
          runnel__read_since_checkpoint(r, end)))
         return RUNNEL_ERR_NOSPC;

@@ -190,13 +190,15 @@ typedef struct runnel_config {
      * length plus one). */
     uint32_t names_cache_bytes;
 
-    /* true: the store can be opened again with runnel_mount() after a
-     * restart or power cut. Checkpoints of the whole state are written
-     * into the log (checkpoint.c), a few blocks stay reserved for them, and
-     * the full-ring policy never gives back the block of the newest one.
-     * false (the default while mount is being completed): a store lives
-     * as long as its runnel_t, as before; runnel_mount() refuses it. */
-    bool durable;
+    /* &runnel_durability: the store can be opened again with
+     * runnel_mount() after a restart or power cut. Checkpoints of the
+     * whole state are written into the log (checkpoint.c), a few blocks
+     * stay reserved for them, and the full-ring policy never gives back
+     * the block of the newest one. NULL (the default while mount is being
+     * completed): a store lives as long as its runnel_t, as before;
+     * runnel_mount() refuses it. A pointer rather than a flag so that a
+     * firmware that never mounts does not link the checkpoint code. */
+    const struct runnel_durability *durable;
 
     /* How many blocks the log may grow past the newest checkpoint before
      * another is written (checkpoint.c): it bounds what runnel_mount()
@@ -224,6 +226,14 @@ typedef struct runnel_config {
 
 typedef struct runnel runnel_t;
 
+/* What runnel_config_t.durable points at: the checkpoint hooks. Opaque to
+ * users; take its address. */
+struct runnel_durability {
+    void (*maintain)(runnel_t *r);
+    void (*before_append)(runnel_t *r, size_t len, const void **body);
+};
+extern const struct runnel_durability runnel_durability;
+
 /* Bytes of arena a configuration needs (after defaults are applied);
  * 0 if the configuration is invalid. */
 size_t runnel_arena_size(const runnel_config_t *cfg);
@@ -246,7 +256,8 @@ int runnel_format(runnel_t **out, const runnel_config_t *cfg);
  * NOMEM / POOL_* (the configuration is smaller than what the store holds),
  * INVAL, IO. */
 int runnel_mount(runnel_t **out, const runnel_config_t *cfg);
-/* (cfg->durable must be true, as it was at runnel_format: INVAL else.) */
+/* (cfg->durable must be &runnel_durability, as at runnel_format: INVAL
+ * else.) */
 
 /* Makes everything appended so far durable (programs the partial page,
  * syncs the device). */

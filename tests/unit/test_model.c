@@ -381,7 +381,7 @@ static int open_runnel(uint32_t prog, uint32_t block)
     cfg.node_max_entries = node_max;
     cfg.node_max_bytes = 1u << 20; /* the count rule decides; entries are tiny */
     cfg.commit_policy = RUNNEL_COMMIT_NONE;
-    cfg.durable = true;     /* restarts in the middle (remount) */
+    cfg.durable = &runnel_durability;  /* restarts in the middle (remount) */
     if (runnel_arena_size(&cfg) > sizeof arena) {
         printf("model: arena too small (%lu)\n", (unsigned long)runnel_arena_size(&cfg));
         return -1;

@@ -325,7 +325,7 @@ static void config_for(runnel_config_t *c, runnel_bd_t *bd, runnel_full_policy_t
     c->full_policy = policy;
     c->commit_policy = RUNNEL_COMMIT_NONE;
     c->checkpoint_blocks = 6;
-    c->durable = true;
+    c->durable = &runnel_durability;
 }
 
 /* ---- restarts ---- */

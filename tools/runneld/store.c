@@ -166,7 +166,7 @@ int rd_store_open(rd_server_t *s, const runnel_config_t *rc_in, uint8_t *ram, ch
     }
     existed = existed && (st.st_mode & S_IFMT) == S_IFREG;
     rc.bd = &s->pbd.dev;
-    rc.durable = true;    /* a file store is mounted again at the next start */
+    rc.durable = &runnel_durability;    /* a file store is mounted again at the next start */
     s->bd = s->pbd.dev;   /* geometry for INFO */
     if (existed && !s->cfg.format_store) {
         /* What mount read, as the file saw it (the device's counters). */
