@@ -77,6 +77,65 @@ static int replay_lookup(runnel_t *r, uint64_t db, runnel_str_t key, uint32_t *s
     return runnel__find(r, (uint32_t)db, key, sidx);
 }
 
+/* 0x27 CLAIM: the XCLAIM's arguments, then its IDs one by one (the split
+ * a long ID list gets is equivalent, FORMAT.md). */
+static int replay_claim(runnel_t *r, uint32_t sidx, uint32_t gslot, grp_reader_t *rd)
+{
+    grp_claim_params_t p;
+    runnel_str_t consumer;
+    uint64_t flags;
+    int rc;
+
+    memset(&p, 0, sizeof p);
+    consumer = rd_str(rd);
+    p.now = rd_u64(rd);
+    p.min_idle = rd_u64(rd);
+    p.delivery_time = rd_u64(rd);
+    p.retrycount = (int64_t)rd_u64(rd) - 1;
+    flags = rd_u64(rd);
+    p.lastid = rd_id(rd);
+    p.force = (flags & 1u) != 0;
+    p.justid = (flags & 2u) != 0;
+    p.has_lastid = (flags & 4u) != 0;
+    if (rd->bad)
+        return RUNNEL_ERR_CORRUPT;
+    rc = grp_apply_claim(r, sidx, gslot, consumer, &p, NULL, 0, NULL, NULL);
+    while (rc >= 0 && rd_more(rd)) {
+        runnel_id_t id = rd_id(rd);
+        if (!rd->bad)
+            rc = grp_apply_claim(r, sidx, gslot, consumer, &p, &id, 1, NULL, NULL);
+    }
+    return rd->bad ? RUNNEL_ERR_CORRUPT : rc;
+}
+
+/* 0x28 NACK_STATE: one PEL entry as it was (a checkpoint's). */
+static int replay_nack_state(struct runnel_groups *g, uint32_t gslot, grp_reader_t *rd)
+{
+    runnel_str_t consumer;
+    runnel_id_t id;
+    uint64_t time, dcount;
+    uint32_t npos, nslot, cslot;
+
+    consumer = rd_str(rd);
+    id = rd_id(rd);
+    time = rd_u64(rd);
+    dcount = rd_u64(rd);
+    if (rd->bad)
+        return RUNNEL_ERR_CORRUPT;
+    cslot = grp_consumer_find(g, gslot, consumer, NULL);
+    if (cslot == RUNNEL__FREE)
+        return RUNNEL_ERR_CORRUPT;
+    nslot = grp_pel_find(g, gslot, id, &npos);
+    if (nslot == RUNNEL__FREE)
+        nslot = grp_pel_insert(g, npos, gslot, cslot, id, time, dcount);
+    if (nslot == RUNNEL__FREE)
+        return RUNNEL_ERR_POOL_PEL;
+    grp_nack_move(g, nslot, cslot);
+    g->nacks[nslot].delivery_time = time;
+    g->nacks[nslot].delivery_count = dcount;
+    return 0;
+}
+
 int runnel__groups_replay(runnel_t *r, uint8_t type, const uint8_t *body, size_t len)
 {
     struct runnel_groups *g = grp_tables(r);
@@ -175,34 +234,9 @@ int runnel__groups_replay(runnel_t *r, uint8_t type, const uint8_t *body, size_t
         if (rd.bad)
             rc = RUNNEL_ERR_CORRUPT;
         break;
-    case RUNNEL_REC_CLAIM: {
-        grp_claim_params_t p;
-        uint64_t flags;
-        memset(&p, 0, sizeof p);
-        consumer = rd_str(&rd);
-        p.now = rd_u64(&rd);
-        p.min_idle = rd_u64(&rd);
-        p.delivery_time = rd_u64(&rd);
-        p.retrycount = (int64_t)rd_u64(&rd) - 1;
-        flags = rd_u64(&rd);
-        p.lastid = rd_id(&rd);
-        p.force = (flags & 1u) != 0;
-        p.justid = (flags & 2u) != 0;
-        p.has_lastid = (flags & 4u) != 0;
-        if (rd.bad) {
-            rc = RUNNEL_ERR_CORRUPT;
-            break;
-        }
-        rc = grp_apply_claim(r, sidx, gslot, consumer, &p, NULL, 0, NULL, NULL);
-        while (rc >= 0 && rd_more(&rd)) {
-            runnel_id_t id = rd_id(&rd);
-            if (!rd.bad)
-                rc = grp_apply_claim(r, sidx, gslot, consumer, &p, &id, 1, NULL, NULL);
-        }
-        if (rd.bad)
-            rc = RUNNEL_ERR_CORRUPT;
+    case RUNNEL_REC_CLAIM:
+        rc = replay_claim(r, sidx, gslot, &rd);
         break;
-    }
     case RUNNEL_REC_AUTOCLAIM: {
         uint64_t now, min_idle, count, justid;
         runnel_id_t start;
@@ -220,35 +254,9 @@ int runnel__groups_replay(runnel_t *r, uint8_t type, const uint8_t *body, size_t
                                  justid != 0, NULL, NULL, NULL, NULL, NULL);
         break;
     }
-    case RUNNEL_REC_NACK_STATE: {
-        runnel_id_t id;
-        uint64_t time, dcount;
-        uint32_t npos, nslot;
-        consumer = rd_str(&rd);
-        id = rd_id(&rd);
-        time = rd_u64(&rd);
-        dcount = rd_u64(&rd);
-        if (rd.bad) {
-            rc = RUNNEL_ERR_CORRUPT;
-            break;
-        }
-        cslot = grp_consumer_find(g, gslot, consumer, NULL);
-        if (cslot == RUNNEL__FREE) {
-            rc = RUNNEL_ERR_CORRUPT;
-            break;
-        }
-        nslot = grp_pel_find(g, gslot, id, &npos);
-        if (nslot == RUNNEL__FREE)
-            nslot = grp_pel_insert(g, npos, gslot, cslot, id, time, dcount);
-        if (nslot == RUNNEL__FREE) {
-            rc = RUNNEL_ERR_POOL_PEL;
-            break;
-        }
-        grp_nack_move(g, nslot, cslot);
-        g->nacks[nslot].delivery_time = time;
-        g->nacks[nslot].delivery_count = dcount;
+    case RUNNEL_REC_NACK_STATE:
+        rc = replay_nack_state(g, gslot, &rd);
         break;
-    }
     default:
         rc = RUNNEL_ERR_CORRUPT;
         break;
