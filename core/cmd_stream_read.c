@@ -41,75 +41,90 @@ bool runnel__xreadgroup_wants_new(runnel_str_t ida)
     return runnel__parse_strict_id(ida, &id) && id.ms == UINT64_MAX && id.seq == UINT64_MAX;
 }
 
-static runnel_cmd_result_t read_generic(runnel_cmd_t *cmd, bool xreadgroup)
+/* The options of XREAD / XREADGROUP, checked in Redis's order: 0, or the
+ * error to reply with. */
+struct read_opts {
+    int64_t timeout;            /* -1: no BLOCK */
+    int64_t count;
+    int streams_arg, nkeys;
+    bool noack, have_group;
+    runnel_str_t group, consumer;
+};
+
+static int parse_read_options(const runnel_cmd_t *cmd, bool xreadgroup, struct read_opts *opt)
 {
     int argc = cmd->argc;
+    const runnel_str_t *argv = cmd->argv;
+
+    memset(opt, 0, sizeof(*opt));
+    opt->timeout = -1;
+    for (int i = 1; i < argc; i++) {
+        int more = argc - i - 1;
+        runnel_str_t o = argv[i];
+        if (runnel__arg_is(o, "BLOCK") && more) {
+            i++;
+            if (!runnel__arg_i64(argv[i], &opt->timeout))
+                return RUNNEL_ERR_TIMEOUT_NOT_INTEGER;
+            if (opt->timeout < 0)
+                return RUNNEL_ERR_TIMEOUT_NEGATIVE;
+        } else if (runnel__arg_is(o, "COUNT") && more) {
+            i++;
+            if (!runnel__arg_i64(argv[i], &opt->count))
+                return RUNNEL_ERR_NOT_INTEGER;
+            if (opt->count < 0)
+                opt->count = 0;
+        } else if (runnel__arg_is(o, "STREAMS") && more) {
+            opt->streams_arg = i + 1;
+            int n = argc - opt->streams_arg;
+            if (n % 2 != 0)
+                return RUNNEL_ERR_XREAD_UNBALANCED;
+            opt->nkeys = n / 2;
+            break;
+        } else if (runnel__arg_is(o, "GROUP") && more >= 2) {
+            if (!xreadgroup)
+                return RUNNEL_ERR_XREAD_GROUP_OPTION;
+            opt->group = argv[i + 1];
+            opt->consumer = argv[i + 2];
+            opt->have_group = true;
+            i += 2;
+        } else if (runnel__arg_is(o, "NOACK")) {
+            if (!xreadgroup)
+                return RUNNEL_ERR_XREAD_NOACK_OPTION;
+            opt->noack = true;
+        } else
+            return RUNNEL_ERR_SYNTAX;
+    }
+    if (opt->streams_arg == 0)
+        return RUNNEL_ERR_SYNTAX;
+    if (xreadgroup && !opt->have_group)
+        return RUNNEL_ERR_XREADGROUP_MISSING_GROUP;
+    return 0;
+}
+
+static runnel_cmd_result_t read_generic(runnel_cmd_t *cmd, bool xreadgroup)
+{
     const runnel_str_t *argv = cmd->argv;
     int64_t timeout = -1;    /* -1: no BLOCK */
     int64_t count = 0;
     int streams_arg = 0, nkeys = 0;
     bool noack = false, have_group = false;
     runnel_str_t group = {NULL, 0}, consumer = {NULL, 0};
+    struct read_opts opts;
     int rc;
 
-    for (int i = 1; i < argc; i++) {
-        int more = argc - i - 1;
-        runnel_str_t o = argv[i];
-        if (runnel__arg_is(o, "BLOCK") && more) {
-            i++;
-            if (!runnel__arg_i64(argv[i], &timeout)) {
-                runnel__cmd_error(cmd, RUNNEL_ERR_TIMEOUT_NOT_INTEGER);
-                return RUNNEL_CMD_DONE;
-            }
-            if (timeout < 0) {
-                runnel__cmd_error(cmd, RUNNEL_ERR_TIMEOUT_NEGATIVE);
-                return RUNNEL_CMD_DONE;
-            }
-        } else if (runnel__arg_is(o, "COUNT") && more) {
-            i++;
-            if (!runnel__arg_i64(argv[i], &count)) {
-                runnel__cmd_error(cmd, RUNNEL_ERR_NOT_INTEGER);
-                return RUNNEL_CMD_DONE;
-            }
-            if (count < 0)
-                count = 0;
-        } else if (runnel__arg_is(o, "STREAMS") && more) {
-            streams_arg = i + 1;
-            int n = argc - streams_arg;
-            if (n % 2 != 0) {
-                runnel__cmd_error(cmd, RUNNEL_ERR_XREAD_UNBALANCED);
-                return RUNNEL_CMD_DONE;
-            }
-            nkeys = n / 2;
-            break;
-        } else if (runnel__arg_is(o, "GROUP") && more >= 2) {
-            if (!xreadgroup) {
-                runnel__cmd_error(cmd, RUNNEL_ERR_XREAD_GROUP_OPTION);
-                return RUNNEL_CMD_DONE;
-            }
-            group = argv[i + 1];
-            consumer = argv[i + 2];
-            have_group = true;
-            i += 2;
-        } else if (runnel__arg_is(o, "NOACK")) {
-            if (!xreadgroup) {
-                runnel__cmd_error(cmd, RUNNEL_ERR_XREAD_NOACK_OPTION);
-                return RUNNEL_CMD_DONE;
-            }
-            noack = true;
-        } else {
-            runnel__cmd_error(cmd, RUNNEL_ERR_SYNTAX);
-            return RUNNEL_CMD_DONE;
-        }
-    }
-    if (streams_arg == 0) {
-        runnel__cmd_error(cmd, RUNNEL_ERR_SYNTAX);
+    rc = parse_read_options(cmd, xreadgroup, &opts);
+    if (rc < 0) {
+        runnel__cmd_error(cmd, rc);
         return RUNNEL_CMD_DONE;
     }
-    if (xreadgroup && !have_group) {
-        runnel__cmd_error(cmd, RUNNEL_ERR_XREADGROUP_MISSING_GROUP);
-        return RUNNEL_CMD_DONE;
-    }
+    timeout = opts.timeout;
+    count = opts.count;
+    streams_arg = opts.streams_arg;
+    nkeys = opts.nkeys;
+    noack = opts.noack;
+    have_group = opts.have_group;
+    group = opts.group;
+    consumer = opts.consumer;
 
     /* Validate every key before serving any. */
     for (int k = 0; k < nkeys; k++) {
