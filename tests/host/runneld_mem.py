@@ -350,7 +350,11 @@ def case_bigreply(opts):
         w = srv.connect(timeout=30)
         w.send(enc("XREADGROUP", "GROUP", "g", "bob", "COUNT", "100", "BLOCK", "10000",
                    "STREAMS", "wake", ">"))
-        time.sleep(0.2)
+        # the reader must be blocked before the transaction that wakes it
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and info_field(c, "clients", "blocked_clients") != "1":
+            time.sleep(0.01)
+        check("reader blocked", info_field(c, "clients", "blocked_clients") == "1")
         c.call("MULTI")
         c.send(b"".join(enc("XADD", "wake", "*", "v", (b"%06d" % i) * 10000) for i in range(100)))
         queued = [c.read() for _ in range(100)]
@@ -380,7 +384,7 @@ def case_bigreply(opts):
                 p0 = time.monotonic()
                 pinger.call("PING")
                 worst = max(worst, time.monotonic() - p0)
-                time.sleep(0.05)
+                time.sleep(0.05)    # the slow reader is what is under test: it pauses
             if got >= 6000000:
                 try:
                     value, end = parse(slow.buf, 0)
