@@ -739,6 +739,25 @@ static int64_t replay_strings(const uint8_t *body, uint32_t len, uint32_t *off, 
     return (int64_t)n;
 }
 
+/* `nfields` then every field and value from body[off ..] to its end, into
+ * a->fv (r->fv) and a->nfields. 0 or CORRUPT. */
+static int replay_fields(runnel_t *r, const uint8_t *body, uint32_t len, uint32_t off,
+                         runnel_xadd_args_t *a)
+{
+    uint64_t v;
+    int64_t got;
+    int k = runnel__varint_get(body + off, len - off, &v);
+
+    if (k <= 0 || v == 0 || v > r->cfg.max_fields)
+        return RUNNEL_ERR_CORRUPT;
+    off += (uint32_t)k;
+    got = replay_strings(body, len, &off, r->fv, 0, 1, 2u * (uint32_t)v);
+    if (got != (int64_t)(2u * v) || off != len)
+        return RUNNEL_ERR_CORRUPT;
+    a->nfields = (uint32_t)v;
+    return 0;
+}
+
 /*
  * Mount: the XADD an entry record was (FORMAT.md, "Entries"). A node start
  * starts a node as XADD did; any other entry record joins its stream's tail
@@ -753,7 +772,7 @@ int runnel__replay_entry(runnel_t *r, const runnel__rec_t *rec, const uint8_t *b
     runnel_xadd_args_t a;
     struct runnel__stream *w;
     struct runnel__node *n;
-    uint64_t slot, v;
+    uint64_t slot;
     uint32_t off, tail, idx;
     runnel_id_t id;
     int64_t got;
@@ -774,17 +793,11 @@ int runnel__replay_entry(runnel_t *r, const runnel__rec_t *rec, const uint8_t *b
             off += (uint32_t)k;
             k = runnel__varint_get(body + off, rec->len - off, &id.seq);
         }
-        if (k > 0) {
-            off += (uint32_t)k;
-            k = runnel__varint_get(body + off, rec->len - off, &v);
-        }
-        if (k <= 0 || v == 0 || v > r->cfg.max_fields)
+        if (k <= 0)
             return RUNNEL_ERR_CORRUPT;
         off += (uint32_t)k;
-        got = replay_strings(body, rec->len, &off, r->fv, 0, 1, 2u * (uint32_t)v);
-        if (got != (int64_t)(2u * v) || off != rec->len)
+        if (replay_fields(r, body, rec->len, off, &a) < 0)
             return RUNNEL_ERR_CORRUPT;
-        a.nfields = (uint32_t)v;
         if (r->nodes_used >= r->nodes_cap)
             return RUNNEL_ERR_POOL_NODES;
         hash = fields_hash(a.fv, a.nfields);
@@ -817,14 +830,8 @@ int runnel__replay_entry(runnel_t *r, const runnel__rec_t *rec, const uint8_t *b
             }
             hash = n->fields_hash;
         } else {
-            k = runnel__varint_get(body + off, rec->len - off, &v);
-            if (k <= 0 || v == 0 || v > r->cfg.max_fields)
+            if (replay_fields(r, body, rec->len, off, &a) < 0)
                 return RUNNEL_ERR_CORRUPT;
-            off += (uint32_t)k;
-            got = replay_strings(body, rec->len, &off, r->fv, 0, 1, 2u * (uint32_t)v);
-            if (got != (int64_t)(2u * v) || off != rec->len)
-                return RUNNEL_ERR_CORRUPT;
-            a.nfields = (uint32_t)v;
             hash = fields_hash(a.fv, a.nfields);
         }
         n->lp_rest += lp_entry_bytes(&a, id, n->first, n->fields_hash == hash);
