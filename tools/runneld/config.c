@@ -381,6 +381,20 @@ static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtim
             return "argument must be 'refuse' or 'drop-oldest'";
         return NULL;
     }
+    if (!strcasecmp(k, "supervised")) {
+        NEED(2);
+        if (!strcasecmp(argv[1], "no"))
+            cfg->supervised = RD_SUPERVISED_NO;
+        else if (!strcasecmp(argv[1], "systemd"))
+            cfg->supervised = RD_SUPERVISED_SYSTEMD;
+        else if (!strcasecmp(argv[1], "auto"))
+            cfg->supervised = RD_SUPERVISED_AUTO;
+        else if (!strcasecmp(argv[1], "upstart"))
+            return "runneld supports 'supervised systemd', 'auto' or 'no', not upstart";
+        else
+            return "argument must be 'no', 'systemd' or 'auto'";
+        return NULL;
+    }
     /* redis.conf directives that mean "what runneld does anyway". */
     if (!strcasecmp(k, "daemonize")) {
         NEED(2);
@@ -396,7 +410,7 @@ static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtim
     }
     if (!strcasecmp(k, "save") || !strcasecmp(k, "tcp-backlog") ||
         !strcasecmp(k, "tcp-keepalive") || !strcasecmp(k, "hz") ||
-        !strcasecmp(k, "supervised") || !strcasecmp(k, "pidfile"))
+        !strcasecmp(k, "pidfile"))
         return NULL;
     return "Bad directive or wrong number of arguments";
 #undef NEED

@@ -136,7 +136,8 @@ static size_t info(void *ctx, const char *section, char *buf, size_t cap)
         line(&o, "gcc_version:%d.%d.%d\r\n", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
 #endif
         line(&o, "process_id:%d\r\n", (int)getpid());
-        line(&o, "process_supervised:no\r\n");
+        line(&o, "process_supervised:%s\r\n",
+             s->cfg.supervised == RD_SUPERVISED_SYSTEMD ? "systemd" : "no");
         line(&o, "run_id:%s\r\n", s->run_id);
         line(&o, "tcp_port:%d\r\n", s->cfg.port);
         line(&o, "server_time_usec:%llu\r\n",

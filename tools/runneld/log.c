@@ -2,11 +2,14 @@
  * log.c - log lines in Redis's format:
  *     pid:M dd Mon yyyy hh:mm:ss.mmm <level> message
  * where <level> is '.' debug, '-' verbose, '*' notice, '#' warning. Lines
- * go to the logfile when one is configured, else to stderr.
+ * go to the logfile when one is configured, else to stderr. SIGHUP re-opens
+ * the logfile (rd_log_reopen), so logrotate can move it away.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,19 +18,39 @@
 
 static FILE *log_fp;
 static int log_level = RD_LL_NOTICE;
+static char log_path[RUNNELD_PATH_MAX];
 
 void rd_log_open(const rd_config_t *cfg)
 {
     log_level = cfg->loglevel;
-    if (cfg->logfile[0] != '\0') {
-        FILE *f = fopen(cfg->logfile, "a");
+    snprintf(log_path, sizeof log_path, "%s", cfg->logfile);
+    if (log_path[0] != '\0') {
+        FILE *f = fopen(log_path, "a");
         if (f != NULL) {
             log_fp = f;
             return;
         }
-        fprintf(stderr, "Can't open the log file %s\n", cfg->logfile);
+        fprintf(stderr, "Can't open the log file %s\n", log_path);
     }
     log_fp = NULL;
+}
+
+void rd_log_reopen(void)
+{
+    if (log_path[0] == '\0')
+        return;   /* stderr: nothing to re-open */
+    FILE *f = fopen(log_path, "a");
+    if (f == NULL) {
+        /* Keep writing to the old (possibly renamed) file rather than lose
+         * lines; say so there. */
+        rd_log(RD_LL_WARNING, "SIGHUP: can't re-open the log file %s: %s", log_path,
+               strerror(errno));
+        return;
+    }
+    if (log_fp != NULL)
+        fclose(log_fp);
+    log_fp = f;
+    rd_log(RD_LL_NOTICE, "SIGHUP: log file %s re-opened", log_path);
 }
 
 void rd_log_set_level(int level)

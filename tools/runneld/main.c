@@ -16,7 +16,8 @@
  * when it does not; a file that does not mount stops the start, untouched.
  *
  * SIGTERM / SIGINT / SHUTDOWN: stop accepting, commit and sync the store,
- * exit 0.
+ * exit 0. SIGHUP: re-open the logfile (logrotate). `supervised systemd`
+ * (or auto with $NOTIFY_SOCKET set): READY=1 once listening (notify.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -53,6 +54,20 @@ static uint64_t clock_now(void *ctx)
 static void on_signal(int sig)
 {
     server.shutdown_signal = sig;
+}
+
+/* Only a flag: the event loop re-opens the log (rd_net_loop). */
+static void on_sighup(int sig)
+{
+    (void)sig;
+    server.reopen_log = 1;
+}
+
+/* supervised systemd: a STATUS= line (and READY=1 etc.) to systemd. */
+static void notify_systemd(const rd_server_t *s, const char *state)
+{
+    if (s->cfg.supervised == RD_SUPERVISED_SYSTEMD)
+        rd_notify(state);
 }
 
 static void usage(FILE *f)
@@ -92,7 +107,10 @@ static void usage(FILE *f)
 "  stream-node-max-bytes <bytes> as Redis [4096]\n"
 "  databases <n>                 SELECT 0..n-1, at most 16 [16]\n"
 "  loglevel debug|verbose|notice|warning|nothing [notice]\n"
-"  logfile <path>                log file, \"\" = stderr [\"\"]\n"
+"  logfile <path>                log file, \"\" = stderr; SIGHUP re-opens it [\"\"]\n"
+"  supervised no|systemd|auto    as Redis: systemd = READY=1 and STATUS= to\n"
+"                                $NOTIFY_SOCKET (Type=notify); auto = systemd when\n"
+"                                NOTIFY_SOCKET is set [no]\n"
 "  protected-mode yes|no         refuse non-loopback clients without requirepass [yes]\n"
 "  client-query-buffer-limit <bytes>  as Redis: a longer pending query closes the client [1gb]\n"
 "  proto-max-bulk-len <bytes>    as Redis: longest bulk argument [512mb]\n"
@@ -405,15 +423,24 @@ int main(int argc, char **argv)
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
     sigprocmask(SIG_BLOCK, &block, NULL);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_sighup;
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     rd_log_open(&s->cfg);
+    if (s->cfg.supervised == RD_SUPERVISED_AUTO)
+        s->cfg.supervised = rd_notify_available() ? RD_SUPERVISED_SYSTEMD : RD_SUPERVISED_NO;
+    if (s->cfg.supervised == RD_SUPERVISED_SYSTEMD)
+        rd_log(RD_LL_NOTICE, "Supervised by systemd. Please make sure you set appropriate "
+               "values for TimeoutStartSec and TimeoutStopSec in your service unit.");
+    notify_systemd(s, "STATUS=Mounting the store\n");
     adjust_open_files(s);
     if (start(s, false, err, sizeof err) != 0) {
         rd_log(RD_LL_WARNING, "%s", err);
@@ -440,12 +467,14 @@ int main(int argc, char **argv)
         return 1;
     rd_log(RD_LL_NOTICE, "Server initialized");
     rd_log(RD_LL_NOTICE, "Ready to accept connections");
+    notify_systemd(s, "STATUS=Ready to accept connections\nREADY=1\n");
 
     int rc = rd_net_loop(s);
     if (s->shutdown_signal > 0)
         rd_log(RD_LL_WARNING, "Received %s scheduling shutdown...",
                s->shutdown_signal == SIGINT ? "SIGINT" : "SIGTERM");
     rd_log(RD_LL_WARNING, "User requested shutdown...");
+    notify_systemd(s, "STOPPING=1\nSTATUS=Committing the store and exiting\n");
     rd_net_close_listeners(s);
     if (s->cfg.store_type == RD_STORE_FILE) {
         rd_log(RD_LL_NOTICE, "Committing the store (%s)...", s->store_path);

@@ -847,6 +847,10 @@ int rd_net_loop(rd_server_t *s)
     sigemptyset(&waitmask);
     uint64_t last_cron = rd_now_ms();
     while (!s->shutdown_signal) {
+        if (s->reopen_log) {   /* SIGHUP (main.c), delivered only in epoll_pwait */
+            s->reopen_log = 0;
+            rd_log_reopen();
+        }
         uint64_t now = rd_now_ms();
         int timeout = s->pending_head != NULL || s->sync_head != NULL ? 0 : 100;
         uint64_t deadline = runnel_cmd_next_deadline(&s->srv);

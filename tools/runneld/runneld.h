@@ -5,7 +5,8 @@
  *             open-files limit, signals, shutdown
  *   config.c  the configuration table: Redis-style "key value" file and
  *             --key value flags, validation, CONFIG GET/SET of our params
- *   log.c     Redis-format log lines to stderr or the logfile
+ *   log.c     Redis-format log lines to stderr or the logfile (SIGHUP re-opens)
+ *   notify.c  supervised systemd: READY=1 / STATUS= over $NOTIFY_SOCKET
  *   mem.c     client memory: growable query/output/MULTI/WATCH/block
  *             buffers, the per-client cap and the maxmemory-clients budget
  *             (eviction), shrinking idle buffers, size arithmetic helpers
@@ -24,6 +25,7 @@
 #ifndef RUNNELD_H
 #define RUNNELD_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +67,7 @@ typedef struct rd_config {
     uint32_t databases;
     int loglevel;
     char logfile[RUNNELD_PATH_MAX];
+    int supervised;                           /* enum rd_supervised */
     bool protected_mode;
     uint64_t query_limit;                     /* client-query-buffer-limit */
     uint64_t proto_max_bulk_len;              /* proto-max-bulk-len */
@@ -85,6 +88,14 @@ typedef struct rd_config {
     char config_file[RUNNELD_PATH_MAX];       /* absolute, "" = none */
 } rd_config_t;
 
+/* supervised: as redis-server's directive. AUTO = systemd when
+ * $NOTIFY_SOCKET is set. Resolved to NO or SYSTEMD at start (main.c). */
+enum rd_supervised { RD_SUPERVISED_NO, RD_SUPERVISED_SYSTEMD, RD_SUPERVISED_AUTO };
+
+/* notify.c: sd_notify over $NOTIFY_SOCKET, no libsystemd. */
+bool rd_notify_available(void);
+int rd_notify(const char *state);
+
 /* config.c */
 void rd_config_defaults(rd_config_t *cfg);
 /* Loads the file (if path != NULL) then the flag arguments; on error
@@ -100,6 +111,8 @@ bool rd_parse_memory(const char *s, uint64_t *out);
 
 /* log.c */
 void rd_log_open(const rd_config_t *cfg);
+/* Closes and opens the logfile again (SIGHUP, after logrotate moved it). */
+void rd_log_reopen(void);
 void rd_log_set_level(int level);
 void rd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -197,6 +210,7 @@ typedef struct rd_server {
     char run_id[41];
     char executable[RUNNELD_PATH_MAX];
     volatile int shutdown_signal;   /* a signal number, or RD_SHUTDOWN_COMMAND */
+    volatile sig_atomic_t reopen_log;   /* SIGHUP seen: re-open the logfile */
 } rd_server_t;
 
 extern rd_server_t *rd_server;

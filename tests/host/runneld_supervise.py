@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""runneld_supervise.py - runneld as systemd and logrotate see it.
+
+  runneld_supervise.py notify --runneld BIN   supervised systemd over a fake
+      $NOTIFY_SOCKET (path and abstract): STATUS= then READY=1 only once a
+      client can connect, INFO process_supervised:systemd, STOPPING=1 at
+      SIGTERM; `supervised auto` follows NOTIFY_SOCKET; upstart is refused
+  runneld_supervise.py sighup --runneld BIN   logfile moved away (logrotate)
+      then SIGHUP: runneld writes to a new file at the same path, and the
+      server keeps answering
+  runneld_supervise.py version --runneld BIN  runneld --version and INFO
+      server say the version of core/runnel.h (RUNNEL_VERSION_STRING)
+
+Every wait polls a condition with a deadline; nothing sleeps a fixed time.
+Servers listen on a Unix socket only (port 0), so runs never collide.
+"""
+import argparse
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+from respclient import Conn  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FAILS = []
+
+
+def check(what, ok, detail=""):
+    print("  %s %s%s" % ("ok  " if ok else "FAIL", what, "" if ok or not detail else ": %s" % detail))
+    if not ok:
+        FAILS.append(what)
+    return ok
+
+
+def wait_for(cond, secs, step=0.02):
+    deadline = time.monotonic() + secs
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(step)
+    return cond()
+
+
+class Server(object):
+    def __init__(self, exe, d, flags, env_extra=None):
+        self.sock = os.path.join(d, "runneld.sock")
+        env = dict(os.environ)
+        env.pop("NOTIFY_SOCKET", None)
+        env.update(env_extra or {})
+        args = [exe, "--port", "0", "--unixsocket", self.sock, "--store-type", "ram",
+                "--store-size", "1mb", "--store-block-size", "16kb", "--dir", d] + list(flags)
+        self.log = open(os.path.join(d, "stderr.log"), "wb")
+        self.p = subprocess.Popen(args, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def connect(self):
+        try:
+            return Conn(unix=self.sock, timeout=5)
+        except OSError:
+            return None
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(30)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
+        return self.p.returncode
+
+
+def recv_all(ns, until, secs):
+    """Datagrams from the fake notify socket until one contains `until`."""
+    got = []
+    deadline = time.monotonic() + secs
+    while time.monotonic() < deadline:
+        ns.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            got.append(ns.recv(4096).decode())
+        except socket.timeout:
+            break
+        if until in got[-1]:
+            break
+    return got
+
+
+def notify_run(exe, d, address, bind_address, flags, label):
+    ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ns.bind(bind_address)
+    srv = Server(exe, d, flags, {"NOTIFY_SOCKET": address})
+    try:
+        msgs = recv_all(ns, "READY=1", 60)
+        ready = [m for m in msgs if "READY=1" in m]
+        check("%s: READY=1 received" % label, bool(ready), repr(msgs))
+        check("%s: a STATUS= before READY" % label, any("STATUS=" in m for m in msgs), repr(msgs))
+        # READY=1 means clients can connect now: no retry loop here.
+        c = srv.connect()
+        check("%s: a client connects as soon as READY=1 arrived" % label, c is not None)
+        if c is not None:
+            check("%s: PING" % label, c.value("PING") in ("PONG", b"PONG"))
+            info = c.value("INFO", "server")
+            info = info.decode() if isinstance(info, bytes) else info
+            check("%s: INFO process_supervised:systemd" % label, "process_supervised:systemd" in info)
+            c.close()
+        srv.p.send_signal(signal.SIGTERM)
+        msgs = recv_all(ns, "STOPPING=1", 30)
+        check("%s: STOPPING=1 at SIGTERM" % label, any("STOPPING=1" in m for m in msgs), repr(msgs))
+        check("%s: exit 0" % label, srv.stop() == 0)
+    finally:
+        srv.stop()
+        ns.close()
+
+
+def case_notify(opts):
+    with tempfile.TemporaryDirectory(prefix="runneld-notify-") as d:
+        path = os.path.join(d, "notify.sock")
+        notify_run(opts.runneld, d, path, path, ["--supervised", "systemd"], "path socket")
+    with tempfile.TemporaryDirectory(prefix="runneld-notify-") as d:
+        name = "runnel-test-notify-%d" % os.getpid()
+        notify_run(opts.runneld, d, "@" + name, "\0" + name, ["--supervised", "auto"],
+                   "abstract socket, supervised auto")
+    # Not supervised: no datagram, INFO says no.
+    with tempfile.TemporaryDirectory(prefix="runneld-notify-") as d:
+        path = os.path.join(d, "notify.sock")
+        ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        ns.bind(path)
+        srv = Server(opts.runneld, d, [], {"NOTIFY_SOCKET": path})
+        c = wait_for(srv.connect, 60)
+        check("supervised no: serves", c is not None)
+        if c is not None:
+            info = c.value("INFO", "server")
+            info = info.decode() if isinstance(info, bytes) else info
+            check("supervised no: INFO process_supervised:no", "process_supervised:no" in info)
+            c.close()
+        ns.setblocking(False)
+        try:
+            stray = ns.recv(4096)
+        except BlockingIOError:
+            stray = None
+        check("supervised no: nothing sent to NOTIFY_SOCKET", stray is None, repr(stray))
+        srv.stop()
+        ns.close()
+    r = subprocess.run([opts.runneld, "--supervised", "upstart", "--test-config"],
+                       capture_output=True, text=True, timeout=60)
+    check("supervised upstart is refused with a reason",
+          r.returncode != 0 and "upstart" in (r.stdout + r.stderr), r.stdout + r.stderr)
+
+
+def case_sighup(opts):
+    with tempfile.TemporaryDirectory(prefix="runneld-hup-") as d:
+        logf = os.path.join(d, "runneld.log")
+        srv = Server(opts.runneld, d, ["--logfile", logf])
+        try:
+            c = wait_for(srv.connect, 60)
+            check("serves with a logfile", c is not None)
+            check("log lines go to the logfile",
+                  wait_for(lambda: os.path.exists(logf) and b"Ready to accept" in open(logf, "rb").read(), 10))
+            os.rename(logf, logf + ".1")   # what logrotate does
+            srv.p.send_signal(signal.SIGHUP)
+            check("SIGHUP: a new logfile at the same path",
+                  wait_for(lambda: os.path.exists(logf) and b"re-opened" in open(logf, "rb").read(), 10))
+            check("SIGHUP: the server keeps running", srv.p.poll() is None)
+            if c is not None:
+                check("SIGHUP: the client still gets answers", c.value("PING") in ("PONG", b"PONG"))
+                c.close()
+            srv.p.send_signal(signal.SIGTERM)
+            srv.p.wait(30)
+            new = open(logf, "rb").read()
+            old = open(logf + ".1", "rb").read()
+            check("shutdown lines go to the new file, not the rotated one",
+                  b"bye bye" in new and b"bye bye" not in old)
+        finally:
+            srv.stop()
+    # stderr logging: SIGHUP is harmless.
+    with tempfile.TemporaryDirectory(prefix="runneld-hup-") as d:
+        srv = Server(opts.runneld, d, [])
+        c = wait_for(srv.connect, 60)
+        srv.p.send_signal(signal.SIGHUP)
+        if c is not None:
+            check("SIGHUP without a logfile: still answers", c.value("PING") in ("PONG", b"PONG"))
+            c.close()
+        check("SIGHUP without a logfile: still running", srv.p.poll() is None)
+        check("SIGHUP without a logfile: clean exit", srv.stop() == 0)
+
+
+def case_version(opts):
+    header = open(os.path.join(HERE, "..", "..", "core", "runnel.h")).read()
+    m = re.search(r'#define RUNNEL_VERSION_STRING "([0-9.]+)"', header)
+    check("core/runnel.h has RUNNEL_VERSION_STRING", m is not None)
+    want = m.group(1) if m else "?"
+    r = subprocess.run([opts.runneld, "--version"], capture_output=True, text=True, timeout=30)
+    check("runneld --version says %s" % want, r.returncode == 0 and ("v=%s " % want) in r.stdout, r.stdout)
+    with tempfile.TemporaryDirectory(prefix="runneld-ver-") as d:
+        srv = Server(opts.runneld, d, [])
+        c = wait_for(srv.connect, 60)
+        if check("serves", c is not None):
+            info = c.value("INFO", "server")
+            info = info.decode() if isinstance(info, bytes) else info
+            check("INFO server runnel_version:%s" % want, ("runnel_version:%s\r\n" % want) in info)
+            c.close()
+        srv.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=["notify", "sighup", "version"])
+    ap.add_argument("--runneld", required=True)
+    opts = ap.parse_args()
+    {"notify": case_notify, "sighup": case_sighup, "version": case_version}[opts.case](opts)
+    if FAILS:
+        print("FAILED: %d check(s): %s" % (len(FAILS), "; ".join(FAILS)))
+        return 1
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
