@@ -26,6 +26,7 @@
  *           mount.c           a store opened again: checkpoint + replay
  *   resp    resp_*.c
  *   cmd     cmd*.c
+ *   sync    sync*.c           the upstream forwarder (uses cmd's glob)
  *
  * Where the stream half needs something only the group half knows (drop a
  * deleted stream's groups, count them for XINFO STREAM), it calls through

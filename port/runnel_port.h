@@ -11,6 +11,9 @@
  *                     (port/emu) or a file (port/posix) all look alike.
  *   - runnel_clock_t  milliseconds, wall clock when the device has one.
  *   - runnel_lock_t   optional mutual exclusion around every public call.
+ *   - runnel_net_t    one non-blocking byte stream to the upstream (the
+ *                     forwarder, core/sync.h): sockets (port/posix), lwIP,
+ *                     a modem, or TLS behind the same four calls.
  *
  * Return values follow the library convention: 0 is success, a negative
  * RUNNEL_ERR_* code is an error (the codes live in core/runnel_err.h so a port
@@ -85,6 +88,35 @@ typedef struct runnel_lock {
     void (*lock)(void *ctx);
     void (*unlock)(void *ctx);
 } runnel_lock_t;
+
+/*
+ * One outgoing connection, non-blocking (the upstream forwarder's link).
+ * Nothing here may block: a call that would wait returns RUNNEL_ERR_AGAIN
+ * and the forwarder calls again from a later poll. A TLS transport fits
+ * behind the same table (its handshake is part of "connect in progress").
+ *
+ *   connect(host, port)  starts a connection, or reports how the one in
+ *       progress is doing when called again with the same arguments:
+ *       0 connected, RUNNEL_ERR_AGAIN still in progress, RUNNEL_ERR_IO
+ *       failed (refused, unreachable, name not resolved), RUNNEL_ERR_INVAL
+ *       bad arguments. host is a name or a numeric IPv4/IPv6 address,
+ *       NUL-terminated. A failed connect needs no close.
+ *   send(buf, n)  > 0 bytes taken (may be fewer than n), AGAIN when the
+ *       link takes nothing now, IO when the connection is broken.
+ *   recv(buf, cap)  > 0 bytes read, AGAIN when nothing is waiting, IO when
+ *       the peer closed the connection or it broke.
+ *   close()  drops the connection (any state); harmless when closed.
+ *   strerror()  optional (may be NULL): text of the last failure, for the
+ *       forwarder's last-error report ("connection refused").
+ */
+typedef struct runnel_net {
+    void *ctx;
+    int (*connect)(void *ctx, const char *host, uint16_t port);
+    int (*send)(void *ctx, const void *buf, size_t n);
+    int (*recv)(void *ctx, void *buf, size_t cap);
+    void (*close)(void *ctx);
+    const char *(*strerror)(void *ctx);
+} runnel_net_t;
 
 #ifdef __cplusplus
 }

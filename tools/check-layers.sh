@@ -25,6 +25,12 @@
 #                                    below, so it is the engine's top
 #   resp    resp_*.c                 RESP reader/writer (calls util only)
 #   cmd     cmd*.c                   the command table
+#   sync    sync*.c                  the upstream forwarder: a client of the
+#                                    engine's read API, the RESP writer and
+#                                    reader, and the glob of SCAN MATCH
+#                                    (cmd_server_glob.c); nothing below calls
+#                                    it (runneld's INFO sync lines come in
+#                                    through the host's info hook)
 #
 # A call inside one layer is fine; a call to a lower layer is fine; a call
 # to a higher layer is an error. The stream half reaches the group half
@@ -73,7 +79,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-layers=(util log commit stream group engine resp cmd)
+layers=(util log commit stream group engine resp cmd sync)
 
 # layer_of <object base name without .c.o>: prints the layer, or nothing.
 layer_of() {
@@ -86,6 +92,7 @@ layer_of() {
         open | checkpoint | mount) echo engine ;;
         resp_*) echo resp ;;
         cmd | cmd_*) echo cmd ;;
+        sync | sync_*) echo sync ;;
         *) ;;
     esac
 }
