@@ -120,15 +120,18 @@ static int flash_prog(runnel_log_t *log, runnel_pos_t pos, const uint8_t *buf, u
 
 /* Reads [pos, pos+n) of appended data, which never crosses a block: the
  * part before page_pos is on flash, the rest is still in the page buffer.
- * Anything outside [tail, head) is refused rather than read as garbage. */
+ * Anything outside [tail, head) is refused rather than read as garbage:
+ * CORRUPT, because readers get their positions from stored bytes (entry
+ * links, a checkpoint's node positions), and a position that leaves the
+ * log is a store that does not check, not a caller's mistake. */
 static int log_read_raw(runnel_log_t *log, runnel_pos_t pos, uint8_t *buf, uint32_t n)
 {
     if (pos < log->tail || pos > log->head || n > log->head - pos)
-        return RUNNEL_ERR_INVAL;
+        return RUNNEL_ERR_CORRUPT;
     if (n == 0)
         return 0;
     if (pos_seq(log, pos) != pos_seq(log, pos + n - 1))
-        return RUNNEL_ERR_INVAL;
+        return RUNNEL_ERR_CORRUPT;
     if (pos < log->page_pos) {
         uint32_t from_flash = n;
         int err;
@@ -642,7 +645,7 @@ int runnel__log_header(runnel_log_t *log, runnel_pos_t pos, runnel__rec_t *rec)
     if (log == NULL || rec == NULL)
         return RUNNEL_ERR_INVAL;
     if (pos < log->tail || pos >= log->head || pos_off(log, pos) < log->hdr_size)
-        return RUNNEL_ERR_INVAL;
+        return RUNNEL_ERR_CORRUPT;   /* a stored position outside the log */
     limit = block_start(log, pos) + log->block_size;
     if (limit > log->head)
         limit = log->head;
@@ -775,7 +778,7 @@ int runnel__log_peek(runnel_log_t *log, runnel_pos_t pos, runnel__rec_t *rec, ui
     if (log == NULL || rec == NULL || got == NULL || cap > RUNNEL_LOG_PEEK_MAX)
         return RUNNEL_ERR_INVAL;
     if (pos < log->tail || pos >= log->head || pos_off(log, pos) < log->hdr_size)
-        return RUNNEL_ERR_INVAL;
+        return RUNNEL_ERR_CORRUPT;   /* a stored position outside the log */
     limit = block_start(log, pos) + log->block_size;
     if (limit > log->head)
         limit = log->head;
@@ -1303,7 +1306,7 @@ int runnel__log_read_record(runnel_log_t *log, runnel_pos_t pos, uint32_t size, 
         return RUNNEL_ERR_INVAL;
     if (pos < log->tail || pos >= log->head || pos_off(log, pos) < log->hdr_size ||
         size > log->head - pos || pos_off(log, pos) + (uint64_t)size > log->block_size)
-        return RUNNEL_ERR_INVAL;
+        return RUNNEL_ERR_CORRUPT;   /* a stored position or size outside the log */
     err = log_read_raw(log, pos, buf, size);
     if (err)
         return err;

@@ -150,7 +150,9 @@ int runnel__log_commit(runnel_log_t *log);
 int runnel__log_flush(runnel_log_t *log);
 
 /* Reads the record header at pos (pos must be a record start returned by
- * append or next). CORRUPT if it does not parse. */
+ * append or next). CORRUPT if it does not parse, or if pos lies outside
+ * [tail, head) or in a block header (readers follow positions stored in
+ * links and checkpoints: one that leaves the log is a damaged store). */
 int runnel__log_header(runnel_log_t *log, runnel_pos_t pos, runnel__rec_t *rec);
 
 /* The whole record at pos, header and body (size = rec.next - rec.pos as
