@@ -291,7 +291,7 @@ static int pel_list(runnel_cmd_t *cmd, runnel_str_t group, runnel_str_t consumer
 }
 
 static const char scratch_full[] =
-    "ERR runnel limit reached: XINFO STREAM FULL needs more scratch than the client's block_buf";
+    "ERR runnel limit reached: XINFO STREAM FULL needs more memory than a client may hold (client-max-memory, maxmemory-clients)";
 
 static int stream_full(runnel_cmd_t *cmd, const runnel_stream_info_t *si, int64_t count)
 {

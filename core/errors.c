@@ -4,8 +4,13 @@
  * Redis codes map to the exact reply text of Redis 7.0.15 without the
  * leading '-' (see docs/redis-streams-7.0.md, section 11), so a firmware
  * console and runneld answer word for word like Redis. System and pool codes
- * get an "ERR runnel ..." sentence that names the limit or the config field
- * to raise, so an operator knows what to change.
+ * get an "ERR runnel ..." sentence that names the limit and the directive
+ * that raises it, so an operator knows what to change. The names are
+ * runneld's directives (max-streams, store-full-policy, ...), which a Redis
+ * user reads in redis.conf style; each is the runnel_config_t field of the
+ * same name with '-' for '_' (max-key-len is name_max, store-full-policy is
+ * full_policy, store-block-size the device's block size), so a firmware
+ * engineer finds the field as easily.
  */
 #include <string.h>
 
@@ -22,7 +27,7 @@ const char *runnel_strerror(int err)
     case RUNNEL_ERR_NOMEM: return "ERR runnel limit reached: the memory given at init is too small for this configuration";
     case RUNNEL_ERR_EXIST: return "ERR runnel: object already exists";
     case RUNNEL_ERR_INVAL: return "ERR runnel: invalid argument or configuration";
-    case RUNNEL_ERR_NOSPC: return "ERR runnel store is full (ring full and full_policy=refuse)";
+    case RUNNEL_ERR_NOSPC: return "ERR runnel store is full: the ring is full and store-full-policy is refuse (raise store-size, trim, or set store-full-policy drop-oldest)";
     case RUNNEL_ERR_CORRUPT: return "ERR runnel store is corrupt: a checksum or structure check failed";
     case RUNNEL_ERR_PROTO: return "ERR Protocol error: malformed request";
     case RUNNEL_ERR_NOT_FORMATTED: return "ERR runnel: the device holds no runnel store (format it first)";
@@ -30,14 +35,14 @@ const char *runnel_strerror(int err)
     case RUNNEL_ERR_FORMAT_VERSION: return "ERR runnel: the store was written in another on-flash format version";
 
     /* pools and size limits */
-    case RUNNEL_ERR_POOL_STREAMS: return "ERR runnel limit reached: stream pool is full (max_streams)";
-    case RUNNEL_ERR_POOL_NODES: return "ERR runnel limit reached: stream node pool is full (max_nodes)";
-    case RUNNEL_ERR_POOL_GROUPS: return "ERR runnel limit reached: consumer group pool is full (max_groups)";
-    case RUNNEL_ERR_POOL_CONSUMERS: return "ERR runnel limit reached: consumer pool is full (max_consumers)";
-    case RUNNEL_ERR_POOL_PEL: return "ERR runnel limit reached: pending-entries pool is full (max_pending)";
-    case RUNNEL_ERR_NAME_TOO_LONG: return "ERR runnel limit reached: key, group or consumer name longer than name_max";
-    case RUNNEL_ERR_ENTRY_TOO_LARGE: return "ERR runnel limit reached: entry larger than a log block allows";
-    case RUNNEL_ERR_TOO_MANY_FIELDS: return "ERR runnel limit reached: entry has more fields than max_fields";
+    case RUNNEL_ERR_POOL_STREAMS: return "ERR runnel limit reached: stream pool is full (raise max-streams)";
+    case RUNNEL_ERR_POOL_NODES: return "ERR runnel limit reached: stream node pool is full (raise max-nodes)";
+    case RUNNEL_ERR_POOL_GROUPS: return "ERR runnel limit reached: consumer group pool is full (raise max-groups)";
+    case RUNNEL_ERR_POOL_CONSUMERS: return "ERR runnel limit reached: consumer pool is full (raise max-consumers)";
+    case RUNNEL_ERR_POOL_PEL: return "ERR runnel limit reached: pending-entries pool is full (raise max-pending)";
+    case RUNNEL_ERR_NAME_TOO_LONG: return "ERR runnel limit reached: key, group or consumer name longer than max-key-len";
+    case RUNNEL_ERR_ENTRY_TOO_LARGE: return "ERR runnel limit reached: entry larger than a store block allows (raise store-block-size)";
+    case RUNNEL_ERR_TOO_MANY_FIELDS: return "ERR runnel limit reached: entry has more fields than max-fields";
 
     /* Redis 7.0.15 texts */
     case RUNNEL_ERR_SYNTAX: return "ERR syntax error";
