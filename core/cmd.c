@@ -552,6 +552,11 @@ static runnel_cmd_result_t call(runnel_server_t *s, runnel_client_t *c,
 
     cmd.stat_index = idx;
     runnel_cmd_result_t res = d->handler(&cmd);
+    /* After the call, as Redis 7.0 feeds monitors: SELECT shows its new
+     * db, EXEC comes after the commands it ran, a block shows when it
+     * blocks. */
+    if (s->monitors > 0)
+        runnel__monitor_feed(s, c, parent ? parent : d, argc, argv);
 
     uint64_t end = now_ms(s);
     if (res != RUNNEL_CMD_BLOCKED) {
@@ -619,6 +624,20 @@ static void reject_arity(runnel_cmd_t *cmd, const runnel_cmd_def_t *parent, cons
     tb_str(&t, d->name);
     tb_str(&t, "' command");
     runnel__cmd_error_text(cmd, buf, t.len);
+}
+
+/* Redis's islocalClient: a Unix socket ("<path>:0" here), 127.x.x.x or ::1. */
+static bool client_is_local(const runnel_client_t *c)
+{
+    const char *a = c->addr;
+    return a[0] == '/' || strncmp(a, "127.", 4) == 0 || strncmp(a, "::1:", 4) == 0 ||
+           strncmp(a, "[::1]:", 6) == 0;
+}
+
+/* enable-debug-command: no (Redis's default), yes, or local. */
+static bool protected_allowed(const runnel_server_t *s, const runnel_client_t *c)
+{
+    return s->enable_debug_command == 1 || (s->enable_debug_command == 2 && client_is_local(c));
 }
 
 static bool arity_ok(int arity, int argc)
@@ -721,6 +740,18 @@ runnel_cmd_result_t runnel_cmd_execute(runnel_server_t *s, runnel_client_t *c,
             c->multi_dirty = true;
         return RUNNEL_CMD_DONE;
     }
+    const runnel_cmd_def_t *top = parent ? parent : d;
+    if ((top->flags & RUNNEL_CMDF_PROTECTED) && !protected_allowed(s, c)) {
+        static const char denied[] =
+            "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
+            "you can run it from a local connection, otherwise you need to set this option in the "
+            "configuration file, and then restart the server.";
+        runnel__cmd_error_text(&rej, denied, sizeof denied - 1);
+        s->cmdstats[idx].rejected_calls++;
+        if (c->in_multi)
+            c->multi_dirty = true;
+        return RUNNEL_CMD_DONE;
+    }
     if (s->requirepass_len > 0 && !c->authenticated && !(d->flags & RUNNEL_CMDF_NOAUTH) &&
         !(parent && (parent->flags & RUNNEL_CMDF_NOAUTH))) {
         static const char noauth[] = "NOAUTH Authentication required.";
@@ -730,11 +761,19 @@ runnel_cmd_result_t runnel_cmd_execute(runnel_server_t *s, runnel_client_t *c,
             c->multi_dirty = true;
         return RUNNEL_CMD_DONE;
     }
-    const runnel_cmd_def_t *top = parent ? parent : d;
+    if (c->monitor && (d->flags & (RUNNEL_CMDF_READONLY | RUNNEL_CMDF_WRITE))) {
+        /* Redis makes a monitor a replica: it may not touch keys. */
+        static const char replica[] = "ERR Replica can't interact with the keyspace";
+        runnel__cmd_error_text(&rej, replica, sizeof replica - 1);
+        s->cmdstats[idx].rejected_calls++;
+        if (c->in_multi)
+            c->multi_dirty = true;
+        return RUNNEL_CMD_DONE;
+    }
     if (c->in_multi && !(top->flags & RUNNEL_CMDF_NOMULTI)) {
         if (!queue_command(c, argc, argv)) {
             static const char full[] =
-                "ERR runnel limit reached: MULTI queue is full (multi_buf), transaction discarded at EXEC";
+                "ERR runnel limit reached: MULTI queue is full (client-max-memory, maxmemory-clients), transaction discarded at EXEC";
             runnel__cmd_error_text(&rej, full, sizeof full - 1);
             c->multi_dirty = true;
             return RUNNEL_CMD_DONE;
@@ -863,7 +902,7 @@ static runnel_cmd_result_t cmd_watch(runnel_cmd_t *cmd)
             continue;
         if (c->watch_buf == NULL || key.len > UINT32_MAX || c->watch_cap - c->watch_len < 8 ||
             c->watch_cap - c->watch_len - 8 < key.len) {
-            ERR_LIT(cmd, "ERR runnel limit reached: too many WATCHed keys (watch_buf is full)");
+            ERR_LIT(cmd, "ERR runnel limit reached: too many WATCHed keys (client-max-memory, maxmemory-clients)");
             return RUNNEL_CMD_DONE;
         }
         if (c->watch_len == 0)

@@ -145,7 +145,7 @@ runnel_cmd_result_t runnel__block_client(runnel_cmd_t *cmd, int streams_arg, int
     }
     if (c->block_buf == NULL || need > c->block_cap || group.len > UINT32_MAX ||
         consumer.len > UINT32_MAX) {
-        CMD_ERR_LIT(cmd, "ERR runnel limit reached: blocking request larger than the client's block_buf");
+        CMD_ERR_LIT(cmd, "ERR runnel limit reached: blocking request larger than a client may hold (client-max-memory, maxmemory-clients)");
         return RUNNEL_CMD_DONE;
     }
 
@@ -186,6 +186,25 @@ runnel_cmd_result_t runnel__block_client(runnel_cmd_t *cmd, int streams_arg, int
     c->block.nkeys = (uint32_t)nkeys;
     c->block.stat_index = (uint32_t)cmd->stat_index;
     fifo_append(s, c);
+    return RUNNEL_CMD_BLOCKED;
+}
+
+/* WAIT numreplicas timeout with replicas wanted and none to ask: Redis
+ * blocks the client until the timeout (forever for 0) and then answers the
+ * number that acknowledged, 0 here. No keys, so nothing serves it early. */
+runnel_cmd_result_t runnel__block_wait(runnel_cmd_t *cmd, uint64_t timeout_ms)
+{
+    runnel_client_t *c = cmd->client;
+    memset(&c->block, 0, sizeof c->block);
+    c->block.active = true;
+    c->block.wait_replicas = true;
+    c->block.since_ms = cmd->now_ms;
+    c->block.deadline_ms = timeout_ms == 0 ? 0
+                         : (cmd->now_ms > UINT64_MAX - timeout_ms ? UINT64_MAX
+                                                                  : cmd->now_ms + timeout_ms);
+    c->block.db = c->db;
+    c->block.stat_index = (uint32_t)cmd->stat_index;
+    fifo_append(cmd->srv, c);
     return RUNNEL_CMD_BLOCKED;
 }
 
@@ -295,7 +314,7 @@ static bool client_waits_on(const runnel_client_t *c, uint32_t db, runnel_str_t 
 {
     runnel_str_t g, cons;
     size_t at;
-    if (c->block.db != db)
+    if (c->block.db != db || c->block.wait_replicas)
         return false;
     get_names(c, &g, &cons, &at);
     for (uint32_t i = 0; i < c->block.nkeys; i++) {
@@ -318,6 +337,10 @@ static void serve_all(runnel_server_t *s)
         runnel_client_t *next = c->block_next;
         runnel_str_t g, cons;
         size_t at;
+        if (c->block.wait_replicas) {
+            c = next;
+            continue;
+        }
         get_names(c, &g, &cons, &at);
         for (uint32_t i = 0; i < c->block.nkeys; i++) {
             block_key_t k;
@@ -375,7 +398,10 @@ void runnel_cmd_expire_blocked(runnel_server_t *s, uint64_t now_ms)
     while (c) {
         runnel_client_t *next = c->block_next;
         if (c->block.deadline_ms != 0 && c->block.deadline_ms <= now_ms) {
-            runnel_resp_null_array(&c->out);
+            if (c->block.wait_replicas)
+                runnel_resp_int(&c->out, 0);
+            else
+                runnel_resp_null_array(&c->out);
             finish(s, c, false);
         }
         c = next;
@@ -399,4 +425,7 @@ void runnel_cmd_client_closed(runnel_server_t *s, runnel_client_t *c)
         return;
     unblock(s, c);
     runnel__cmd_unwatch(s, c);
+    if (c->monitor && s->monitors > 0)
+        s->monitors--;
+    c->monitor = false;
 }

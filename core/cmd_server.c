@@ -293,6 +293,11 @@ static runnel_cmd_result_t cmd_reset(runnel_cmd_t *cmd)
     c->name[0] = '\0';
     if (cmd->srv->requirepass_len != 0)
         c->authenticated = false;
+    /* Redis's RESET also ends MONITOR and CLIENT NO-EVICT. */
+    if (c->monitor && cmd->srv->monitors > 0)
+        cmd->srv->monitors--;
+    c->monitor = false;
+    c->no_evict = false;
     runnel_resp_simple(cmd->w, "RESET", 5);
     return RUNNEL_CMD_DONE;
 }
@@ -666,6 +671,12 @@ static runnel_cmd_result_t cmd_shutdown(runnel_cmd_t *cmd)
 #define NM RUNNEL_CMDF_NOMULTI
 #define F RUNNEL_CMDF_FAST
 
+static const runnel_cmd_def_t memory_subcommands[] = {
+    {"usage",     -3, R,         runnel__cmd_memory,  NULL, 2, 2, 1},
+    {"help",       2, 0,         runnel__cmd_memory,  NULL, 0, 0, 0},
+    {NULL, 0, 0, NULL, NULL, 0, 0, 0},
+};
+
 const runnel_cmd_def_t runnel__server_commands[] = {
     /* name       arity flags    handler         sub   keys */
     {"ping",      -1, F,         cmd_ping,       NULL, 0, 0, 0},
@@ -692,5 +703,9 @@ const runnel_cmd_def_t runnel__server_commands[] = {
     {"command",   -1, 0,         runnel__cmd_command, NULL, 0, 0, 0},
     {"config",    -2, 0,         runnel__cmd_config,  NULL, 0, 0, 0},
     {"info",      -1, 0,         runnel__cmd_info,    NULL, 0, 0, 0},
+    {"monitor",    1, 0,         runnel__cmd_monitor, NULL, 0, 0, 0},
+    {"wait",       3, 0,         runnel__cmd_wait,    NULL, 0, 0, 0},
+    {"debug",     -2, RUNNEL_CMDF_PROTECTED, runnel__cmd_debug, NULL, 0, 0, 0},
+    {"memory",    -2, 0,         NULL,  memory_subcommands, 0, 0, 0},
     {NULL, 0, 0, NULL, NULL, 0, 0, 0},
 };

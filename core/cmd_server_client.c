@@ -1,12 +1,12 @@
 /*
- * cmd_server_client.c - CLIENT ID|INFO|LIST|GETNAME|SETNAME|KILL|GETREDIR|HELP
+ * cmd_server_client.c - CLIENT ID|INFO|LIST|GETNAME|SETNAME|KILL|GETREDIR|NO-EVICT|HELP
  * and the one-line client description Redis prints for CLIENT LIST and in
  * its log when it drops a client (runnel_client_info_string).
  *
  * The client list itself belongs to the host (ops->foreach_client); a
  * firmware console without one shows just the calling client. Subcommands
- * Redis has but a stream broker does not need (PAUSE, TRACKING, NO-EVICT,
- * REPLY, ...) get the unknown-subcommand error, so a client library that
+ * Redis has but a stream broker does not need (PAUSE, TRACKING, REPLY,
+ * ...) get the unknown-subcommand error, so a client library that
  * probes them falls back as it does against any server that lacks them.
  */
 #include <string.h>
@@ -66,14 +66,19 @@ size_t runnel_client_info_string(const runnel_client_t *c, uint64_t now_ms, char
     sink_t s = {buf, cap, 0};
     uint64_t age = now_ms > c->created_ms ? (now_ms - c->created_ms) / 1000 : 0;
     uint64_t idle = now_ms > c->last_cmd_ms ? (now_ms - c->last_cmd_ms) / 1000 : 0;
-    char flags[4];
+    char flags[8];
     size_t nf = 0;
+    /* Redis's order: O (monitor), x, b, d, ..., e (no-evict). */
+    if (c->monitor)
+        flags[nf++] = 'O';
     if (c->in_multi)
         flags[nf++] = 'x';
     if (c->block.active)
         flags[nf++] = 'b';
     if (c->watch_dirty)
         flags[nf++] = 'd';
+    if (c->no_evict)
+        flags[nf++] = 'e';
     if (nf == 0)
         flags[nf++] = 'N';
     sk_str(&s, "id=");        sk_i64(&s, (int64_t)c->id);
@@ -359,6 +364,8 @@ static const char *const client_help[] = {
     "      Return clients of specified type.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
 };
 
 /* Subcommand table: name, arity (Redis's, counting CLIENT itself). */
@@ -376,6 +383,7 @@ static const client_sub_t client_subs[] = {
     {"setname", "client|setname", 3},
     {"kill", "client|kill", -3},
     {"getredir", "client|getredir", 2},
+    {"no-evict", "client|no-evict", 3},
     {"help", "client|help", 2},
 };
 
@@ -433,6 +441,17 @@ runnel_cmd_result_t runnel__cmd_client(runnel_cmd_t *cmd)
         break;
     case 'k':
         client_kill(cmd);
+        break;
+    case 'n':   /* no-evict on|off: maxmemory-clients never evicts it */
+        if (runnel__arg_is(cmd->argv[2], "on")) {
+            c->no_evict = true;
+        } else if (runnel__arg_is(cmd->argv[2], "off")) {
+            c->no_evict = false;
+        } else {
+            runnel__cmd_error(cmd, RUNNEL_ERR_SYNTAX);
+            break;
+        }
+        runnel_resp_simple(cmd->w, "OK", 2);
         break;
     default:
         RUNNEL__CMD_HELP(cmd, "CLIENT", client_help);

@@ -3,10 +3,12 @@
  *
  * Client libraries use COMMAND to learn arities, flags and key positions
  * (cluster routing, read-only detection) and redis-cli uses COMMAND DOCS
- * for its hints. Everything is derived from the command tables, so a new
- * command shows up here without being listed twice. DOCS carries the
- * summary fields only (summary, since, group, complexity): no argument
- * trees, which clients treat as "no hints".
+ * for its hints. Everything but DOCS is derived from the command tables,
+ * so a new command shows up here without being listed twice. DOCS gives
+ * Redis 7.0.15's own docs (summary, since, group, complexity, history,
+ * arguments, subcommands) when the host links them (ops->command_docs,
+ * cmd_server_docs.c), else each command's group, "since" and an empty
+ * summary: clients treat missing arguments as "no hints".
  */
 #include <string.h>
 
@@ -142,9 +144,62 @@ static void write_info(runnel_resp_writer_t *w, const runnel_cmd_def_t *d, const
         write_info(w, &d->subcommands[i], d->name);
 }
 
-static void write_docs(runnel_resp_writer_t *w, const runnel_cmd_def_t *d)
+/* Reads a decimal count from a RESP header line. */
+static size_t header_count(const char *p, size_t n)
+{
+    size_t v = 0;
+    for (size_t i = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+        v = v * 10u + (size_t)(p[i] - '0');
+    return v;
+}
+
+/* Redis's docs as stored (RESP3), re-encoded for this client: maps and
+ * sets go through the writer (RESP2: arrays, a map's count doubled, as
+ * Redis answers a RESP2 client); every other token is copied. The bytes
+ * are the generated table's, so they are well formed. */
+static void write_stored_doc(runnel_resp_writer_t *w, const runnel_cmd_doc_t *doc)
+{
+    const char *p = doc->resp3, *end = doc->resp3 + doc->len;
+    while (p < end) {
+        const char *eol = p;
+        while (eol + 1 < end && !(eol[0] == '\r' && eol[1] == '\n'))
+            eol++;
+        if (eol + 1 >= end)
+            return;
+        size_t count = header_count(p + 1, (size_t)(eol - p - 1));
+        const char *next = eol + 2;
+        if (*p == '%') {
+            runnel_resp_map(w, count);
+        } else if (*p == '~') {
+            runnel_resp_set(w, count);
+        } else if (*p == '*') {
+            runnel_resp_array(w, count);
+        } else {
+            if (*p == '$' && count <= (size_t)(end - next) - 2u)
+                next += count + 2u;
+            runnel_resp_raw(w, p, (size_t)(next - p));
+        }
+        p = next;
+    }
+}
+
+static const runnel_cmd_doc_t *find_doc(const runnel_cmd_doc_t *docs, const char *name)
+{
+    for (; docs != NULL && docs->name != NULL; docs++)
+        if (strcmp(docs->name, name) == 0)
+            return docs;
+    return NULL;
+}
+
+static void write_docs(runnel_resp_writer_t *w, const runnel_cmd_def_t *d,
+                       const runnel_cmd_doc_t *docs)
 {
     bulk(w, d->name);
+    const runnel_cmd_doc_t *doc = find_doc(docs, d->name);
+    if (doc != NULL) {
+        write_stored_doc(w, doc);
+        return;
+    }
     runnel_resp_map(w, 4);
     bulk(w, "summary");
     bulk(w, "");
@@ -158,6 +213,7 @@ static void write_docs(runnel_resp_writer_t *w, const runnel_cmd_def_t *d)
 
 typedef struct visit {
     runnel_resp_writer_t *w;
+    const runnel_cmd_doc_t *docs;
     size_t n;
     int mode;            /* 0 count, 1 info, 2 docs, 3 names */
     runnel_str_t pattern;
@@ -173,14 +229,19 @@ static void visit_fn(void *ctx, const runnel_cmd_def_t *d)
     if (v->mode == 1)
         write_info(v->w, d, NULL);
     else if (v->mode == 2)
-        write_docs(v->w, d);
+        write_docs(v->w, d, v->docs);
     else if (v->mode == 3)
         bulk(v->w, d->name);
 }
 
+static const runnel_cmd_doc_t *docs_of(const runnel_cmd_t *cmd)
+{
+    return cmd->srv->ops != NULL ? cmd->srv->ops->command_docs : NULL;
+}
+
 static size_t command_count(void)
 {
-    visit_t v = {NULL, 0, 0, {NULL, 0}};
+    visit_t v = {NULL, NULL, 0, 0, {NULL, 0}};
     runnel__cmd_foreach(visit_fn, &v);
     return v.n;
 }
@@ -188,7 +249,7 @@ static size_t command_count(void)
 static void all_commands(runnel_cmd_t *cmd, int mode, runnel_str_t pattern)
 {
     size_t n = command_count();
-    visit_t v = {cmd->w, 0, mode, pattern};
+    visit_t v = {cmd->w, docs_of(cmd), 0, mode, pattern};
     if (mode == 2) {
         runnel_resp_map(cmd->w, n);
     } else if (mode == 3 && pattern.p != NULL) {
@@ -271,7 +332,7 @@ runnel_cmd_result_t runnel__cmd_command(runnel_cmd_t *cmd)
                 size_t idx;
                 const runnel_cmd_def_t *d = runnel__cmd_lookup(cmd->argv[i], &idx);
                 if (d != NULL)
-                    write_docs(w, d);
+                    write_docs(w, d, docs_of(cmd));
             }
         }
     } else if (runnel__arg_is(sub, "list")) {

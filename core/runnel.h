@@ -482,6 +482,15 @@ typedef struct runnel_stream_info {
 /* NO_SUCH_KEY if missing. */
 int runnel_stream_info(runnel_t *r, runnel_str_t key, runnel_stream_info_t *out);
 
+/* What a key costs (MEMORY USAGE; core/stream_usage.c says how it is
+ * counted): its slots in the arena's pools, and its live entries' bytes in
+ * the store. NO_SUCH_KEY if missing. */
+typedef struct runnel_key_usage {
+    uint64_t ram_bytes;
+    uint64_t store_bytes;
+} runnel_key_usage_t;
+int runnel_key_usage(runnel_t *r, runnel_str_t key, runnel_key_usage_t *out);
+
 typedef struct runnel_group_info {
     runnel_str_t name;
     uint64_t consumers;

@@ -72,7 +72,9 @@ static int cf_shutdown(void *ctx)
 }
 
 static const runnel_server_ops_t cf_ops = {
-    NULL, cf_foreach, NULL, cf_client_woken, NULL, NULL, NULL, NULL, cf_shutdown,
+    .foreach_client = cf_foreach,
+    .client_woken = cf_client_woken,
+    .shutdown = cf_shutdown,
 };
 
 /* Fresh store, server and clients. */

@@ -148,7 +148,24 @@ static void test_client(void)
 {
     CHECK(cf_setup() == 0);
     EXPECT("CLIENT FOO", "-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n");
-    EXPECT("CLIENT NO-EVICT on", "-ERR unknown subcommand 'NO-EVICT'. Try CLIENT HELP.\r\n");
+    EXPECT("CLIENT NO-EVICT on", "+OK\r\n");
+    CHECK(cf_clients[0].no_evict);
+    EXPECT("CLIENT NO-EVICT Off", "+OK\r\n");
+    CHECK(!cf_clients[0].no_evict);
+    EXPECT("CLIENT NO-EVICT yes", "-ERR syntax error\r\n");
+    EXPECT("CLIENT NO-EVICT", "-ERR wrong number of arguments for 'client|no-evict' command\r\n");
+    /* Admin commands without a host behind them (no replicas, no sleep,
+     * no monitor output). */
+    EXPECT("WAIT 0 0", ":0\r\n");
+    EXPECT("WAIT x 0", "-ERR value is not an integer or out of range\r\n");
+    EXPECT("WAIT 0 -1", "-ERR timeout is negative\r\n");
+    EXPECT("MEMORY USAGE nokey", "$-1\r\n");
+    EXPECT("MEMORY USAGE nokey SAMPLES -1", "-ERR syntax error\r\n");
+    EXPECT("MEMORY FOO", "-ERR unknown subcommand 'FOO'. Try MEMORY HELP.\r\n");
+    EXPECT("DEBUG SLEEP 0",
+           "-ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
+           "you can run it from a local connection, otherwise you need to set this option in the "
+           "configuration file, and then restart the server.\r\n");
     EXPECT("CLIENT SETNAME", "-ERR wrong number of arguments for 'client|setname' command\r\n");
     EXPECT("CLIENT ID x", "-ERR wrong number of arguments for 'client|id' command\r\n");
     EXPECT("CLIENT ID", ":1\r\n");

@@ -282,6 +282,19 @@ static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtim
         strcpy(cfg->logfile, argv[1]);
         return NULL;
     }
+    if (!strcasecmp(k, "enable-debug-command")) {
+        /* Redis 7's protected config: no (default), yes, or local. */
+        NEED(2);
+        if (!strcasecmp(argv[1], "local")) {
+            cfg->enable_debug_command = 2;
+            return NULL;
+        }
+        int yn = parse_yesno(argv[1]);
+        if (yn < 0)
+            return "argument must be one of the following: no, yes, local";
+        cfg->enable_debug_command = yn ? 1 : 0;
+        return NULL;
+    }
     if (!strcasecmp(k, "protected-mode")) {
         NEED(2);
         int yn = parse_yesno(argv[1]);
@@ -613,7 +626,7 @@ const char *const rd_config_names[] = {
     "port", "bind", "unixsocket", "unixsocketperm", "requirepass", "maxclients", "timeout",
     "dir", "store-type", "store-filename", "store-size", "store-block-size", "max-streams", "max-pending", "max-groups",
     "max-consumers", "max-nodes", "max-key-len", "max-fields", "loglevel", "logfile",
-    "protected-mode", "client-query-buffer-limit", "client-output-buffer-limit",
+    "protected-mode", "enable-debug-command", "client-query-buffer-limit", "client-output-buffer-limit",
     "proto-max-bulk-len", "maxmemory-clients", "client-max-memory", "max-reply-size",
     "commit-policy", "appendfsync", "commit-interval-ms", "store-full-policy", NULL,
 };
@@ -658,6 +671,8 @@ int rd_config_get(void *ctx, const char *name, char *buf, size_t cap)
     }
     else if (!strcmp(name, "logfile")) OUT("%s", c->logfile);
     else if (!strcmp(name, "protected-mode")) OUT("%s", c->protected_mode ? "yes" : "no");
+    else if (!strcmp(name, "enable-debug-command"))
+        OUT("%s", c->enable_debug_command == 1 ? "yes" : c->enable_debug_command == 2 ? "local" : "no");
     else if (!strcmp(name, "client-query-buffer-limit")) OUT("%llu", (unsigned long long)c->query_limit);
     else if (!strcmp(name, "client-output-buffer-limit"))
         OUT("normal %llu %llu %u slave 0 0 0 pubsub 0 0 0", (unsigned long long)c->output_hard,

@@ -5,12 +5,14 @@
  * client buffers, network counters, cpu).
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runneld.h"
@@ -64,6 +66,36 @@ static int shutdown_request(void *ctx)
     rd_server_t *s = ctx;
     s->shutdown_signal = RD_SHUTDOWN_COMMAND;
     return 0;
+}
+
+/* MONITOR: a piece of a line for monitor cc, queued behind what it has
+ * not been sent yet (never in staging: another client's reply is there). */
+static void monitor_write(void *ctx, runnel_client_t *cc, const void *p, size_t n)
+{
+    rd_server_t *s = ctx;
+    rd_client_t *c = cc->host;
+    if (c == NULL || c->close_asap)
+        return;
+    if (rd_obuf_append(s, c, p, n))
+        rd_client_schedule(s, c);
+}
+
+static uint64_t now_us(void *ctx)
+{
+    (void)ctx;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
+
+/* DEBUG SLEEP stops everything, as it does in Redis; a signal does not cut
+ * it short (SIGTERM is acted on after it). */
+static void sleep_us(void *ctx, uint64_t us)
+{
+    (void)ctx;
+    struct timespec t = {(time_t)(us / 1000000u), (long)(us % 1000000u) * 1000L};
+    while (nanosleep(&t, &t) != 0 && errno == EINTR)
+        ;
 }
 
 static void client_woken(void *ctx, runnel_client_t *cc)
@@ -218,4 +250,8 @@ void rd_hostops_init(rd_server_t *s)
     s->ops.config_set = rd_config_set;
     s->ops.config_names = rd_config_names;
     s->ops.shutdown = shutdown_request;
+    s->ops.monitor_write = monitor_write;
+    s->ops.now_us = now_us;
+    s->ops.sleep_us = sleep_us;
+    s->ops.command_docs = runnel_cmd_docs;
 }

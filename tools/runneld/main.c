@@ -342,6 +342,7 @@ static int start(rd_server_t *s, bool test_only, char *err, size_t errcap)
     }
     s->srv.requirepass = s->cfg.requirepass;
     s->srv.requirepass_len = strlen(s->cfg.requirepass);
+    s->srv.enable_debug_command = s->cfg.enable_debug_command;
     s->start_ms = rd_now_ms();
     if (s->srv.start_ms == 0)
         s->srv.start_ms = s->start_ms;

@@ -24,7 +24,8 @@
  *                       growth would pass it, the clients using the most are
  *                       evicted ("Evicting client: ..." as Redis logs it)
  *                       until it fits, so a greedy client goes and the
- *                       others stay.
+ *                       others stay. A client that set CLIENT NO-EVICT on
+ *                       is counted but never evicted.
  * Shrinking (rd_mem_cron, once a second, as Redis's clientsCron): a buffer
  * no longer in use is freed; a query buffer much bigger than its recent
  * peak is cut back. Big output buffers are freed as soon as they drain.
@@ -166,6 +167,10 @@ static bool evict_until_fits(rd_server_t *s, rd_client_t *c, size_t extra, uint6
             size_t m = client_total(x, x == c ? extra : 0);
             uint64_t m0 = client_total(x, 0);
             total = total > UINT64_MAX - m0 ? UINT64_MAX : total + m0;
+            /* CLIENT NO-EVICT on: its memory counts, it is never chosen
+             * (Redis 7.0 keeps such clients out of its eviction pools). */
+            if (x->c.no_evict)
+                continue;
             if (big == NULL || m > bigmem) {
                 big = x;
                 bigmem = m;

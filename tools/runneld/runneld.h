@@ -69,6 +69,7 @@ typedef struct rd_config {
     char logfile[RUNNELD_PATH_MAX];
     int supervised;                           /* enum rd_supervised */
     bool protected_mode;
+    uint8_t enable_debug_command;   /* Redis's: 0 no, 1 yes, 2 local */
     uint64_t query_limit;                     /* client-query-buffer-limit */
     uint64_t proto_max_bulk_len;              /* proto-max-bulk-len */
     /* client-output-buffer-limit normal <hard> <soft> <soft-seconds>; 0 = none */
