@@ -409,8 +409,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    if (realpath(argv[0], s->executable) == NULL)
-        snprintf(s->executable, sizeof s->executable, "%s", argv[0]);
+    /* INFO server's executable. realpath() into the field itself would need
+     * PATH_MAX bytes (glibc's _FORTIFY_SOURCE aborts the start otherwise,
+     * as in the Debian package's hardened build); a longer path is cut. */
+    char *exe = realpath(argv[0], NULL);
+    const char *exe_name = exe != NULL ? exe : argv[0];
+    size_t exe_len = strlen(exe_name);
+    if (exe_len >= sizeof s->executable)
+        exe_len = sizeof s->executable - 1;
+    memcpy(s->executable, exe_name, exe_len);
+    s->executable[exe_len] = '\0';
+    free(exe);
     if (test_config) {
         if (start(s, true, err, sizeof err) != 0) {
             fprintf(stderr, "%s\n", err);
