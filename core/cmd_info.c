@@ -29,12 +29,13 @@ enum {
     SEC_KEYSPACE = 1u << 10,
     SEC_COMMANDSTATS = 1u << 11,
     SEC_RUNNEL = 1u << 12,
-    SEC_LATENCYSTATS = 1u << 13
+    SEC_LATENCYSTATS = 1u << 13,
+    SEC_SYNC = 1u << 14
 };
 
 #define SEC_DEFAULT (SEC_SERVER | SEC_CLIENTS | SEC_MEMORY | SEC_PERSISTENCE | SEC_STATS | \
                      SEC_REPLICATION | SEC_CPU | SEC_MODULES | SEC_ERRORSTATS | SEC_CLUSTER | \
-                     SEC_KEYSPACE | SEC_RUNNEL)
+                     SEC_KEYSPACE | SEC_RUNNEL | SEC_SYNC)
 #define SEC_ALL (SEC_DEFAULT | SEC_COMMANDSTATS | SEC_LATENCYSTATS)
 
 typedef struct section_name {
@@ -50,6 +51,7 @@ static const section_name_t section_names[] = {
     {"errorstats", SEC_ERRORSTATS}, {"cluster", SEC_CLUSTER},
     {"keyspace", SEC_KEYSPACE},   {"commandstats", SEC_COMMANDSTATS},
     {"runnel", SEC_RUNNEL},       {"latencystats", SEC_LATENCYSTATS},
+    {"sync", SEC_SYNC},
     {NULL, 0},
 };
 
@@ -350,6 +352,17 @@ static void sec_runnel(info_t *in)
     host_lines(in, "runnel");
 }
 
+/* The upstream forwarder (core/sync.h) belongs to the host, which writes
+ * its lines (runneld: tools/runneld/sync.c); a host without one says so. */
+static void sec_sync(info_t *in)
+{
+    header(in, "Sync");
+    size_t before = in->t.len;
+    host_lines(in, "sync");
+    if (in->t.len == before)
+        kv_str(in, "sync_state", "off");
+}
+
 /* Which sections a list of arguments asks for (genInfoSectionDict). */
 static unsigned select_sections(const runnel_cmd_t *cmd)
 {
@@ -392,6 +405,7 @@ runnel_cmd_result_t runnel__cmd_info(runnel_cmd_t *cmd)
     if (mask & SEC_CLUSTER) sec_cluster(&in);
     if (mask & SEC_KEYSPACE) sec_keyspace(&in);
     if (mask & SEC_RUNNEL) sec_runnel(&in);
+    if (mask & SEC_SYNC) sec_sync(&in);
     runnel__text_end(&in.t, true);
     return RUNNEL_CMD_DONE;
 }

@@ -753,6 +753,7 @@ static void check_timeout(runnel_sync_t *s)
 
 static void pump(runnel_sync_t *s)
 {
+    s->more = false;
     for (int round = 0; round < POLL_ROUNDS && s->link_up; round++) {
         bool progress = false;
         if (s->state == RUNNEL_SYNC_SYNCING) {
@@ -768,9 +769,18 @@ static void pump(runnel_sync_t *s)
             return;
         if (!progress)
             break;
+        if (round == POLL_ROUNDS - 1)
+            s->more = true;
     }
     if (s->link_up)
         check_timeout(s);
+    else
+        s->more = false;
+}
+
+bool runnel_sync_more(const runnel_sync_t *s)
+{
+    return s != NULL && s->more && s->link_up;
 }
 
 int runnel_sync_poll(runnel_sync_t *s, uint64_t now_ms)

@@ -187,6 +187,7 @@ typedef struct runnel_sync {
     uint32_t backoff_attempts;
     uint32_t rng;
     uint32_t rr;           /* round-robin start among slots */
+    bool more;             /* the last poll stopped with work left */
     /* Totals. */
     uint64_t connects, reconnects;
     uint64_t link_up_ms;   /* when the current link was established */
@@ -231,6 +232,10 @@ int runnel_sync_init(runnel_sync_t *s, runnel_t *r, const runnel_sync_config_t *
  * Returns 0, or INVAL for a bad argument. Link and upstream errors are
  * not returned: they are reported in the stats and retried. */
 int runnel_sync_poll(runnel_sync_t *s, uint64_t now_ms);
+
+/* True when the last poll stopped with work it could do at once (its
+ * per-call bound was reached): poll again without waiting for the link. */
+bool runnel_sync_more(const runnel_sync_t *s);
 
 /* Closes the link and stays IDLE until runnel_sync_init() again. */
 void runnel_sync_stop(runnel_sync_t *s);

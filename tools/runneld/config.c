@@ -27,6 +27,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "rd_sync.h"
 #include "runneld.h"
 
 void rd_config_defaults(rd_config_t *cfg)
@@ -119,6 +120,8 @@ static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtim
 {
     const char *k = argv[0];
     uint64_t v;
+    if (rd_sync_is_directive(k))
+        return rd_sync_directive(argc, argv);   /* sync.c */
 #define NEED(n) do { if (argc != (n)) return "wrong number of arguments"; } while (0)
 #define U32(field, lo, hi, what)                                            \
     do {                                                                    \
@@ -628,7 +631,10 @@ const char *const rd_config_names[] = {
     "max-consumers", "max-nodes", "max-key-len", "max-fields", "loglevel", "logfile",
     "protected-mode", "enable-debug-command", "client-query-buffer-limit", "client-output-buffer-limit",
     "proto-max-bulk-len", "maxmemory-clients", "client-max-memory", "max-reply-size",
-    "commit-policy", "appendfsync", "commit-interval-ms", "store-full-policy", NULL,
+    "commit-policy", "appendfsync", "commit-interval-ms", "store-full-policy",
+    "upstream", "sync-keys", "sync-prefix", "sync-db", "sync-batch", "sync-inflight-entries",
+    "sync-inflight-bytes", "sync-backoff-min-ms", "sync-backoff-max-ms", "sync-reply-timeout-ms",
+    "sync-max-streams", NULL,
 };
 
 int rd_config_get(void *ctx, const char *name, char *buf, size_t cap)
@@ -636,6 +642,8 @@ int rd_config_get(void *ctx, const char *name, char *buf, size_t cap)
     rd_server_t *s = ctx;
     const rd_config_t *c = &s->cfg;
     int n = -1;
+    if (rd_sync_is_directive(name))
+        return rd_sync_config_get(name, buf, cap);
 #define OUT(...) n = snprintf(buf, cap, __VA_ARGS__)
     if (!strcmp(name, "port")) OUT("%d", c->port);
     else if (!strcmp(name, "bind")) {
@@ -716,6 +724,8 @@ int rd_config_set(void *ctx, const char *name, const char *value, size_t vlen)
         "maxmemory-clients", "client-max-memory", "appendfsync", "commit-policy",
         "commit-interval-ms", NULL};
     bool ok = false;
+    if (rd_sync_is_directive(name))
+        return rd_sync_config_set(name, value, vlen);
     for (int i = 0; mutable_names[i] != NULL; i++)
         if (!strcmp(name, mutable_names[i]))
             ok = true;

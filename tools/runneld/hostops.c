@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rd_sync.h"
 #include "runneld.h"
 
 /* CLIENT LIST shows obl = out.len and tot-mem = out.cap + the core's
@@ -228,6 +229,9 @@ static size_t info(void *ctx, const char *section, char *buf, size_t cap)
         line(&o, "client_output_buffer_limit_disconnections:%llu\r\n",
              (unsigned long long)s->obuf_disconnects);
         line(&o, "evicted_clients:%llu\r\n", (unsigned long long)s->evicted_clients);
+    } else if (!strcmp(section, "sync")) {
+        if (o.len < o.cap)
+            o.len += rd_sync_info(s, o.buf + o.len, o.cap - o.len);
     } else if (!strcmp(section, "cpu")) {
         struct rusage self;
         getrusage(RUSAGE_SELF, &self);

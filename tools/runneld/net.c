@@ -50,6 +50,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "rd_sync.h"
 #include "runneld.h"
 
 /* epoll tags: a listener is TAG_LISTEN | index; a client is its slot in the
@@ -846,13 +847,14 @@ int rd_net_loop(rd_server_t *s)
     sigset_t waitmask;
     sigemptyset(&waitmask);
     uint64_t last_cron = rd_now_ms();
+    bool sync_more = false;   /* the forwarder has work it can do at once */
     while (!s->shutdown_signal) {
         if (s->reopen_log) {   /* SIGHUP (main.c), delivered only in epoll_pwait */
             s->reopen_log = 0;
             rd_log_reopen();
         }
         uint64_t now = rd_now_ms();
-        int timeout = s->pending_head != NULL || s->sync_head != NULL ? 0 : 100;
+        int timeout = s->pending_head != NULL || s->sync_head != NULL || sync_more ? 0 : 100;
         uint64_t deadline = runnel_cmd_next_deadline(&s->srv);
         if (deadline != 0) {
             int until = deadline > now ? (int)(deadline - now < 100 ? deadline - now : 100) : 0;
@@ -869,6 +871,8 @@ int rd_net_loop(rd_server_t *s)
         }
         for (int i = 0; i < n; i++) {
             uint64_t tag = events[i].data.u64;
+            if (tag == RD_SYNC_TAG)
+                continue;   /* the upstream socket: rd_sync_tick below */
             if (tag & TAG_LISTEN) {
                 uint32_t li = (uint32_t)(tag & 0xffffffffu);
                 for (int k = 0; k < 64 && !s->listen_paused; k++)
@@ -901,6 +905,7 @@ int rd_net_loop(rd_server_t *s)
         runnel_cmd_expire_blocked(&s->srv, now);
         run_pending(s);
         runnel_poll(s->store);
+        sync_more = rd_sync_tick(s, rd_now_ms());
         release_sync_waiters(s);
         run_pending(s);
         release_sync_waiters(s);
