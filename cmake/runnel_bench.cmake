@@ -14,8 +14,8 @@ add_library(runnel_bench_lib STATIC EXCLUDE_FROM_ALL ${RUNNEL_CORE_SOURCES} ${RU
 target_include_directories(runnel_bench_lib PUBLIC core port port/ram)
 set_target_properties(runnel_bench_lib PROPERTIES COMPILE_OPTIONS "${RUNNEL_BENCH_COPTS}" LINK_OPTIONS "")
 
-add_executable(bench_core EXCLUDE_FROM_ALL ${CMAKE_SOURCE_DIR}/tests/bench/bench_core.c
-               ${CMAKE_SOURCE_DIR}/tests/bench/bench_interleaved.c)
+add_executable(bench_core EXCLUDE_FROM_ALL ${PROJECT_SOURCE_DIR}/tests/bench/bench_core.c
+               ${PROJECT_SOURCE_DIR}/tests/bench/bench_interleaved.c)
 target_link_libraries(bench_core PRIVATE runnel_bench_lib)
 set_target_properties(bench_core PROPERTIES COMPILE_OPTIONS "${RUNNEL_BENCH_COPTS}" LINK_OPTIONS ""
-                      RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
+                      RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})

@@ -2,8 +2,8 @@
 # one ctest entry. On the host they run natively (sanitized); in a bare-metal
 # cross build they are linked for the board and run under qemu through
 # CMAKE_CROSSCOMPILING_EMULATOR (see cmake/arm-none-eabi.cmake).
-file(GLOB RUNNEL_TEST_SUPPORT CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/support/*.c)
-file(GLOB RUNNEL_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
+file(GLOB RUNNEL_TEST_SUPPORT CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/support/*.c)
+file(GLOB RUNNEL_UNIT_TESTS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/unit/test_*.c)
 
 # Seconds before ctest kills a test (a hung firmware never exits). A board may
 # lower it in its board.cmake.
@@ -14,8 +14,8 @@ endif()
 function(runnel_add_unit_test src)
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src} ${RUNNEL_TEST_SUPPORT})
-  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/support)
-  target_link_libraries(${name} PRIVATE runnel)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
+  target_link_libraries(${name} PRIVATE runnel runnel_internal)
   if(TARGET runnel_port_ram)
     target_link_libraries(${name} PRIVATE runnel_port_ram)
   endif()
@@ -41,11 +41,11 @@ endif()
 # the 64-byte and the 1 KiB CRC-32C tables, the util sources compiled in
 # directly.
 if(NOT RUNNEL_SKIP_UNIT_TESTS)
-  file(GLOB RUNNEL_UTIL_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/core/util_*.c)
-  add_executable(test_util_crc_small ${CMAKE_SOURCE_DIR}/tests/unit/test_util.c ${RUNNEL_UTIL_SOURCES})
+  file(GLOB RUNNEL_UTIL_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/core/util_*.c)
+  add_executable(test_util_crc_small ${PROJECT_SOURCE_DIR}/tests/unit/test_util.c ${RUNNEL_UTIL_SOURCES})
   target_compile_definitions(test_util_crc_small PRIVATE RUNNEL_CRC32C_SMALL_TABLE=1)
-  target_include_directories(test_util_crc_small PRIVATE ${CMAKE_SOURCE_DIR}/core
-                             ${CMAKE_SOURCE_DIR}/port ${CMAKE_SOURCE_DIR}/tests/support)
+  target_include_directories(test_util_crc_small PRIVATE ${PROJECT_SOURCE_DIR}/core
+                             ${PROJECT_SOURCE_DIR}/port ${PROJECT_SOURCE_DIR}/tests/support)
   if(COMMAND runnel_board_link)
     runnel_board_link(test_util_crc_small)
   endif()
@@ -53,10 +53,10 @@ if(NOT RUNNEL_SKIP_UNIT_TESTS)
   set_tests_properties(test_util_crc_small PROPERTIES TIMEOUT ${RUNNEL_TEST_TIMEOUT})
   # ... and with the 1 KiB byte table where slicing-by-8 is the default
   # (64-bit hosts), so both big-table paths run on the host.
-  add_executable(test_util_crc_byte ${CMAKE_SOURCE_DIR}/tests/unit/test_util.c ${RUNNEL_UTIL_SOURCES})
+  add_executable(test_util_crc_byte ${PROJECT_SOURCE_DIR}/tests/unit/test_util.c ${RUNNEL_UTIL_SOURCES})
   target_compile_definitions(test_util_crc_byte PRIVATE RUNNEL_CRC32C_SLICE8=0)
-  target_include_directories(test_util_crc_byte PRIVATE ${CMAKE_SOURCE_DIR}/core
-                             ${CMAKE_SOURCE_DIR}/port ${CMAKE_SOURCE_DIR}/tests/support)
+  target_include_directories(test_util_crc_byte PRIVATE ${PROJECT_SOURCE_DIR}/core
+                             ${PROJECT_SOURCE_DIR}/port ${PROJECT_SOURCE_DIR}/tests/support)
   if(COMMAND runnel_board_link)
     runnel_board_link(test_util_crc_byte)
   endif()

@@ -20,6 +20,18 @@
 #   mips    mips-linux-gnu (big-endian) under qemu-mips: the same
 #   size    tools/size-report.sh (code size per Cortex-M target; reported,
 #           fails only if it cannot build)
+#   consumers  tests/consumers/run.sh: cmake --install of a default build,
+#           then add_subdirectory (full and engine-only), FetchContent,
+#           find_package, pkg-config and a plain Makefile consumer, each a
+#           project outside the tree
+#   deb     tools/package-test.sh: dpkg-buildpackage, apt-get install, runneld
+#           started as the unit's ExecStart (runnel user, NOTIFY_SOCKET,
+#           private network namespace) answers redis-cli, systemd-analyze
+#           verify, purge leaves nothing (needs root)
+#
+# Sanitizers and -Werror are the project's test options, not its defaults
+# (a plain build is a production build): every stage here asks for them
+# explicitly, -Werror everywhere, ASan+UBSan on the host.
 #
 # Every stage runs even if an earlier one failed; the summary at the end
 # lists each stage with its result and time. Exit status 0 only if every
@@ -29,7 +41,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${RUNNEL_TEST_DIR:-$root/build-test}
 jobs=${JOBS:-2}
-all_stages=(host bench m3 m0 armhf mips size)
+all_stages=(host bench m3 m0 armhf mips size consumers deb)
 if [ $# -gt 0 ]; then
     stages=("$@")
 else
@@ -62,8 +74,11 @@ run_stage() {
 # Cross builds are optimised as firmware would be, but keep assert() live
 # (no NDEBUG). CMAKE_C_FLAGS itself must stay untouched: the toolchain files
 # put -mcpu etc. there.
-cross_o2=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g")
-cross_os=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-Os -g")
+cross_o2=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g" -DRUNNEL_WERROR=ON)
+cross_os=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-Os -g" -DRUNNEL_WERROR=ON)
+# The host test build: unoptimised with symbols and assert() live, ASan +
+# UBSan, -Werror.
+host_dev=(-DCMAKE_BUILD_TYPE=Debug -DRUNNEL_SANITIZE=ON -DRUNNEL_WERROR=ON)
 
 # configure_build_ctest <dir> <cmake args...>: configure, build, run ctest.
 configure_build_ctest() {
@@ -79,12 +94,12 @@ configure_build_ctest() {
 }
 
 stage_host() {
-    configure_build_ctest "$out/host"
+    configure_build_ctest "$out/host" "${host_dev[@]}"
 }
 
 stage_bench() {
     local dir=$out/host
-    [ -f "$dir/CMakeCache.txt" ] || cmake -S "$root" -B "$dir" >"$dir.configure.log" 2>&1 || return 1
+    [ -f "$dir/CMakeCache.txt" ] || cmake -S "$root" -B "$dir" "${host_dev[@]}" >"$dir.configure.log" 2>&1 || return 1
     cmake --build "$dir" --target bench_core -j"$jobs" || return 1
     "$dir/bench_core" --quick
 }
@@ -137,10 +152,20 @@ stage_size() {
     "$root/tools/size-report.sh" "$out/size"
 }
 
+stage_consumers() {
+    rm -rf "$out/consumers"
+    JOBS=$jobs "$root/tests/consumers/run.sh" "$out/consumers"
+}
+
+stage_deb() {
+    rm -rf "$out/deb"
+    JOBS=$jobs "$root/tools/package-test.sh" "$out/deb"
+}
+
 total_start=$(date +%s)
 for s in "${stages[@]}"; do
     case $s in
-        host | bench | m3 | m0 | armhf | mips | size) run_stage "$s" "stage_$s" ;;
+        host | bench | m3 | m0 | armhf | mips | size | consumers | deb) run_stage "$s" "stage_$s" ;;
         *)
             echo "unknown stage '$s' (stages: ${all_stages[*]})" >&2
             exit 2

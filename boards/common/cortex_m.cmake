@@ -7,12 +7,12 @@
 # The .elf is run by ctest through CMAKE_CROSSCOMPILING_EMULATOR
 # (cmake/arm-none-eabi.cmake); its exit status is main()'s return value, or
 # 99 after a fault.
-add_library(runnel_board_startup OBJECT ${CMAKE_SOURCE_DIR}/boards/common/startup_cm.c)
+add_library(runnel_board_startup OBJECT ${PROJECT_SOURCE_DIR}/boards/common/startup_cm.c)
 # ARMv7-M with the unaligned trap armed needs a memcpy that stays aligned
 # (see boards/common/memcpy_strict.c); ARMv6-M newlib's memcpy already is.
 if(RUNNEL_BOARD_STRICT_MEMCPY)
-  target_sources(runnel_board_startup PRIVATE ${CMAKE_SOURCE_DIR}/boards/common/memcpy_strict.c)
-  set_source_files_properties(${CMAKE_SOURCE_DIR}/boards/common/memcpy_strict.c PROPERTIES
+  target_sources(runnel_board_startup PRIVATE ${PROJECT_SOURCE_DIR}/boards/common/memcpy_strict.c)
+  set_source_files_properties(${PROJECT_SOURCE_DIR}/boards/common/memcpy_strict.c PROPERTIES
                               COMPILE_OPTIONS "-fno-builtin;-fno-tree-loop-distribute-patterns")
 endif()
 

@@ -4,7 +4,7 @@
 include_guard(GLOBAL)
 if(TARGET runneld AND TARGET bench_consumer)
   add_test(NAME bench_consumer_smoke
-           COMMAND bash ${CMAKE_SOURCE_DIR}/tests/host/bench_consumer_test.sh
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/host/bench_consumer_test.sh
                    $<TARGET_FILE:runneld> $<TARGET_FILE:bench_consumer>)
   set_tests_properties(bench_consumer_smoke PROPERTIES TIMEOUT 120)
 endif()

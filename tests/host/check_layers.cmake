@@ -11,6 +11,6 @@ else()
   set(_check_layers_nm nm)
 endif()
 add_test(NAME check_layers
-         COMMAND ${CMAKE_SOURCE_DIR}/tools/check-layers.sh
-                 --objects ${CMAKE_BINARY_DIR}/CMakeFiles/runnel.dir/core)
+         COMMAND ${PROJECT_SOURCE_DIR}/tools/check-layers.sh
+                 --objects ${PROJECT_BINARY_DIR}/CMakeFiles/runnel.dir/core)
 set_tests_properties(check_layers PROPERTIES TIMEOUT 60 ENVIRONMENT "NM=${_check_layers_nm}")

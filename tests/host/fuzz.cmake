@@ -29,12 +29,12 @@ if(NOT RUNNEL_CLANG)
   return()
 endif()
 
-set(RUNNEL_FUZZ_DIR ${CMAKE_BINARY_DIR}/fuzz)
+set(RUNNEL_FUZZ_DIR ${PROJECT_BINARY_DIR}/fuzz)
 set(RUNNEL_FUZZ_FLAGS -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined
     -fno-sanitize-recover=undefined -fno-omit-frame-pointer
     -Wall -Wextra -Werror -Wno-unknown-warning-option)
-set(RUNNEL_FUZZ_INCLUDES -I${CMAKE_SOURCE_DIR}/core -I${CMAKE_SOURCE_DIR}/port
-    -I${CMAKE_SOURCE_DIR}/port/ram)
+set(RUNNEL_FUZZ_INCLUDES -I${PROJECT_SOURCE_DIR}/core -I${PROJECT_SOURCE_DIR}/port
+    -I${PROJECT_SOURCE_DIR}/port/ram)
 
 # runnel_add_fuzzer(<name> <harness.c> <sources...>)
 function(runnel_add_fuzzer name harness)
@@ -51,10 +51,10 @@ function(runnel_add_fuzzer name harness)
   add_dependencies(runnel_fuzzers ${name}_bin)
 
   string(REPLACE "fuzz_" "" short ${name})
-  set(seeds ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${short})
+  set(seeds ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/${short})
   set(dict "")
-  if(EXISTS ${CMAKE_SOURCE_DIR}/tests/fuzz/${short}.dict)
-    set(dict -dict=${CMAKE_SOURCE_DIR}/tests/fuzz/${short}.dict)
+  if(EXISTS ${PROJECT_SOURCE_DIR}/tests/fuzz/${short}.dict)
+    set(dict -dict=${PROJECT_SOURCE_DIR}/tests/fuzz/${short}.dict)
   endif()
   # New corpus units go to the build directory; the seeds stay read-only.
   add_test(NAME ${name}
@@ -70,15 +70,15 @@ endfunction()
 
 add_custom_target(runnel_fuzzers)
 add_test(NAME fuzz_build
-         COMMAND ${CMAKE_COMMAND} --build ${CMAKE_BINARY_DIR} --target runnel_fuzzers)
+         COMMAND ${CMAKE_COMMAND} --build ${PROJECT_BINARY_DIR} --target runnel_fuzzers)
 set_tests_properties(fuzz_build PROPERTIES FIXTURES_SETUP runnel_fuzz_build TIMEOUT 600)
 
-file(GLOB RUNNEL_FUZZ_RESP_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/core/resp_*.c)
-runnel_add_fuzzer(fuzz_resp ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_resp.c ${RUNNEL_FUZZ_RESP_SOURCES})
+file(GLOB RUNNEL_FUZZ_RESP_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/core/resp_*.c)
+runnel_add_fuzzer(fuzz_resp ${PROJECT_SOURCE_DIR}/tests/fuzz/fuzz_resp.c ${RUNNEL_FUZZ_RESP_SOURCES})
 
-if(EXISTS ${CMAKE_SOURCE_DIR}/core/cmd.c)
-  file(GLOB RUNNEL_FUZZ_CORE_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/core/*.c)
-  file(GLOB RUNNEL_FUZZ_RAM_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/port/ram/*.c)
-  runnel_add_fuzzer(fuzz_cmd ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_cmd.c
+if(EXISTS ${PROJECT_SOURCE_DIR}/core/cmd.c)
+  file(GLOB RUNNEL_FUZZ_CORE_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/core/*.c)
+  file(GLOB RUNNEL_FUZZ_RAM_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/port/ram/*.c)
+  runnel_add_fuzzer(fuzz_cmd ${PROJECT_SOURCE_DIR}/tests/fuzz/fuzz_cmd.c
                     ${RUNNEL_FUZZ_CORE_SOURCES} ${RUNNEL_FUZZ_RAM_SOURCES})
 endif()

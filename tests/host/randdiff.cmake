@@ -7,7 +7,7 @@
 include_guard(GLOBAL)
 if(TARGET runneld)
   add_test(NAME interop_random
-           COMMAND ${RUNNEL_HOST_PYTHON} ${CMAKE_SOURCE_DIR}/tests/interop/randdiff.py
+           COMMAND ${RUNNEL_HOST_PYTHON} ${PROJECT_SOURCE_DIR}/tests/interop/randdiff.py
                    --runneld $<TARGET_FILE:runneld> --seeds 1-40 --ops 3000)
   set_tests_properties(interop_random PROPERTIES TIMEOUT 300 ENVIRONMENT "${RUNNEL_INTEROP_ENV}")
 endif()

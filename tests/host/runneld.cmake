@@ -17,7 +17,7 @@
 include_guard(GLOBAL)
 if(TARGET runneld)
   set(_rd $<TARGET_FILE:runneld>)
-  set(_rdt ${CMAKE_SOURCE_DIR}/tests/host/runneld_test.sh)
+  set(_rdt ${PROJECT_SOURCE_DIR}/tests/host/runneld_test.sh)
   file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/runneld_good.conf
        "# a valid config\nport 6390\nbind 127.0.0.1 ::1\nrequirepass \"p w\"\n"
        "store-size 8mb\nstore-block-size 32kb\nmaxclients 50\nclient-output-buffer-limit normal 8mb 0 0\n"

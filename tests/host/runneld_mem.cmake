@@ -15,7 +15,7 @@
 #                         1,000 clients, every reply checked, SIGTERM
 include_guard(GLOBAL)
 if(TARGET runneld)
-  set(_rdm ${CMAKE_SOURCE_DIR}/tests/host/runneld_mem.py)
+  set(_rdm ${PROJECT_SOURCE_DIR}/tests/host/runneld_mem.py)
   if(TARGET runneld_plain)
     set(_rd_plain $<TARGET_FILE:runneld_plain>)
   else()
@@ -27,7 +27,7 @@ if(TARGET runneld)
              COMMAND ${RUNNEL_HOST_PYTHON} ${_rdm} ${case} --runneld $<TARGET_FILE:runneld>)
   endforeach()
   add_test(NAME runneld_many_clients
-           COMMAND sh ${CMAKE_SOURCE_DIR}/tests/host/runneld_netns.sh
+           COMMAND sh ${PROJECT_SOURCE_DIR}/tests/host/runneld_netns.sh
                    ${RUNNEL_HOST_PYTHON} ${_rdm} many --runneld $<TARGET_FILE:runneld>)
   set_tests_properties(runneld_mem_idle runneld_mem_bigreply runneld_mem_budget
                        runneld_mem_shrink runneld_mem_buffers runneld_mem_overflow runneld_many_clients

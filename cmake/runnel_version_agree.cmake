@@ -1,0 +1,21 @@
+# runnel_version_agree.cmake - cmake -DVERSION=x.y.z -DSRC=<tree> -P runnel_version_agree.cmake
+# (the ctest test version_agree, tests/host/version.cmake)
+# Fails unless CHANGELOG.md's first "## x.y.z" heading and debian/changelog's
+# first line carry VERSION.
+file(STRINGS ${SRC}/CHANGELOG.md headings REGEX "^## [0-9]")
+list(GET headings 0 first)
+string(REGEX MATCH "[0-9]+\\.[0-9]+\\.[0-9]+" changelog_version "${first}")
+file(STRINGS ${SRC}/debian/changelog deb_lines LIMIT_COUNT 1)
+string(REGEX MATCH "\\(([^)]+)\\)" _ "${deb_lines}")
+set(deb_version "${CMAKE_MATCH_1}")
+set(bad "")
+if(NOT changelog_version STREQUAL VERSION)
+  string(APPEND bad " CHANGELOG.md says '${changelog_version}';")
+endif()
+if(NOT deb_version STREQUAL VERSION)
+  string(APPEND bad " debian/changelog says '${deb_version}';")
+endif()
+if(bad)
+  message(FATAL_ERROR "version_agree: core/runnel.h says ${VERSION}, but${bad}")
+endif()
+message(STATUS "version_agree: ${VERSION} in core/runnel.h, CHANGELOG.md and debian/changelog")
