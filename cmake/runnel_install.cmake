@@ -73,12 +73,15 @@ if(TARGET runneld)
   # The man page is runneld --help, so it needs a runneld that runs here:
   # native, or through the toolchain's emulator.
   if(NOT CMAKE_CROSSCOMPILING OR CMAKE_CROSSCOMPILING_EMULATOR)
+    # The emulator is a list (qemu-arm;-L;/usr/...): passed as one argument.
+    string(REPLACE ";" "|" _runnel_emulator "${CMAKE_CROSSCOMPILING_EMULATOR}")
     add_custom_command(OUTPUT ${PROJECT_BINARY_DIR}/runneld.1
         COMMAND ${CMAKE_COMMAND} "-DRUNNELD=$<TARGET_FILE:runneld>"
-                "-DEMULATOR=${CMAKE_CROSSCOMPILING_EMULATOR}" -DVERSION=${PROJECT_VERSION}
+                "-DEMULATOR=${_runnel_emulator}" -DVERSION=${PROJECT_VERSION}
                 -DOUT=${PROJECT_BINARY_DIR}/runneld.1 -P ${PROJECT_SOURCE_DIR}/cmake/runnel_manpage.cmake
         DEPENDS runneld ${PROJECT_SOURCE_DIR}/cmake/runnel_manpage.cmake
-        COMMENT "runneld.1 from runneld --help")
+        COMMENT "runneld.1 from runneld --help"
+        VERBATIM)
     add_custom_target(runneld_man ALL DEPENDS ${PROJECT_BINARY_DIR}/runneld.1)
     install(FILES ${PROJECT_BINARY_DIR}/runneld.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
   else()

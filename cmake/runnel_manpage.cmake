@@ -1,6 +1,8 @@
 # runnel_manpage.cmake - writes runneld.1: `runneld --help` as a man page,
 # so the page never says something the program does not.
-#   cmake -DRUNNELD=<binary> [-DEMULATOR=<qemu ...>] -DVERSION=x.y.z -DOUT=<file> -P runnel_manpage.cmake
+#   cmake -DRUNNELD=<binary> [-DEMULATOR=<qemu|-L|/usr/...>] -DVERSION=x.y.z -DOUT=<file> -P runnel_manpage.cmake
+# EMULATOR: the toolchain's CMAKE_CROSSCOMPILING_EMULATOR with '|' for ';'.
+string(REPLACE "|" ";" EMULATOR "${EMULATOR}")
 execute_process(COMMAND ${EMULATOR} ${RUNNELD} --help OUTPUT_VARIABLE help RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "runneld --help exited ${rc}")
