@@ -397,16 +397,18 @@ static void start_connect(runnel_sync_t *s)
 static void stream_error(runnel_sync_t *s, runnel_sync_stream_t *st, const char *text,
                          size_t tlen, bool has_id, runnel_id_t id)
 {
-    if (!st->stopped) {
-        st->stopped = true;
+    /* The first error stops the stream and schedules a retry; a failed
+     * retry (its resume query refused) schedules the next, further off.
+     * Later XADDs of the same pipeline failing alike change nothing. */
+    bool first = !st->stopped;
+    if (first || !has_id) {
         st->retry_at_ms = s->now_ms + backoff_wait(s, st->error_attempts);
         if (st->error_attempts < 32)
             st->error_attempts++;
-        if (has_id)
-            st->failed_id = id;
-        else
-            st->failed_id = RUNNEL_ID_MAX;
     }
+    if (first)
+        st->failed_id = has_id ? id : RUNNEL_ID_MAX;
+    st->stopped = true;
     st->resumed = false;
     copy_text(st->error, sizeof st->error, NULL, 0, text, tlen);
     st->error_ms = s->now_ms;
@@ -473,6 +475,7 @@ static void resume(runnel_sync_t *s, runnel_sync_stream_t *st, runnel_id_t top)
     cursor_set(st, top);
     st->sent = top;
     st->resumed = true;
+    st->stopped = false;
     st->caught_up = false;
 }
 
@@ -683,11 +686,10 @@ static void queue_tops(runnel_sync_t *s)
         runnel_sync_stream_t *st = &s->cfg.streams[i];
         if (!st->used || st->resumed || st->top_pending)
             continue;
-        if (st->stopped) {
-            if (s->now_ms < st->retry_at_ms || st->inflight != 0)
-                continue;
-            st->stopped = false;   /* retry: resume from the upstream's top */
-        }
+        /* A stopped stream is retried from the upstream's top; it stays
+         * stopped (and shown so) until that query succeeds. */
+        if (st->stopped && (s->now_ms < st->retry_at_ms || st->inflight != 0))
+            continue;
         runnel_resp_writer_t w;
         tx_begin(s, &w);
         runnel_resp_array(&w, 6);
