@@ -65,6 +65,20 @@ const uint8_t *grp_consumer_name(const struct runnel_groups *g, uint32_t cslot)
     return g->consumer_names + (size_t)cslot * g->name_max;
 }
 
+/* The PEL's free stack: pel_free[0 .. pel_cap - pel_used) are the free
+ * NACK slots, the top (highest index) handed out next; it starts as every
+ * slot with slot 0 on top. Each entry is stored XOR that initial value, so
+ * an all-zero array is the initial stack and init writes nothing. */
+static uint32_t pel_free_at(const struct runnel_groups *g, uint32_t pos)
+{
+    return g->pel_free[pos] ^ (g->pel_cap - 1u - pos);
+}
+
+static void pel_free_put(struct runnel_groups *g, uint32_t pos, uint32_t slot)
+{
+    g->pel_free[pos] = slot ^ (g->pel_cap - 1u - pos);
+}
+
 /* Carves the pools. In counting mode (arena->base == NULL) the takes only
  * measure; nothing is written. */
 int runnel__groups_init(runnel_t *r, runnel__arena_t *arena)
@@ -72,8 +86,6 @@ int runnel__groups_init(runnel_t *r, runnel__arena_t *arena)
     const runnel_config_t *cfg = &r->cfg;
     struct runnel_groups *g = grp_tables(r);
     struct runnel_groups t;
-    uint32_t i;
-
     memset(&t, 0, sizeof t);
     t.name_max = cfg->name_max ? cfg->name_max : 64;
     t.groups_cap = cfg->max_groups ? cfg->max_groups : 16;
@@ -98,13 +110,11 @@ int runnel__groups_init(runnel_t *r, runnel__arena_t *arena)
     if (arena->base == NULL)
         return 0;
 
-    for (i = 0; i < t.groups_cap; i++)
-        t.groups[i].sidx = RUNNEL__FREE;
-    for (i = 0; i < t.consumers_cap; i++)
-        t.consumers[i].group = RUNNEL__FREE;
-    /* Free stack pops from the end: slot 0 is handed out first. */
-    for (i = 0; i < t.pel_cap; i++)
-        t.pel_free[i] = t.pel_cap - 1u - i;
+    /* Nothing is written into the pools here: group and consumer slots
+     * past *_fresh have never been used, and the PEL's free stack is
+     * stored relative to its initial value (pel_free_at). The arena comes
+     * zeroed (util_arena.c), so a pool sized for 10,000 groups costs RAM
+     * only for the slots in use. */
     *g = t;
     return 0;
 }
@@ -160,11 +170,16 @@ uint32_t grp_add(struct runnel_groups *g, uint32_t pos, uint32_t sidx, runnel_st
     uint32_t slot;
     struct runnel__group *grp;
 
-    for (slot = 0; slot < g->groups_cap; slot++)
+    if (name.len > g->name_max)
+        return RUNNEL__FREE;
+    for (slot = 0; slot < g->groups_fresh; slot++)
         if (g->groups[slot].sidx == RUNNEL__FREE)
             break;
-    if (slot == g->groups_cap || name.len > g->name_max)
-        return RUNNEL__FREE;
+    if (slot == g->groups_fresh) {
+        if (slot == g->groups_cap)
+            return RUNNEL__FREE;
+        g->groups_fresh++;
+    }
     grp = &g->groups[slot];
     memset(grp, 0, sizeof *grp);
     grp->sidx = sidx;
@@ -189,7 +204,7 @@ void grp_remove(struct runnel_groups *g, uint32_t gslot)
     first = grp_pel_lower(g, gslot, RUNNEL_ID_MIN);
     n = grp_pel_end(g, gslot) - first;
     for (i = 0; i < n; i++)
-        g->pel_free[g->pel_cap - g->pel_used + i] = g->pel_order[first + i];
+        pel_free_put(g, g->pel_cap - g->pel_used + i, g->pel_order[first + i]);
     memmove(&g->pel_order[first], &g->pel_order[first + n],
             sizeof(uint32_t) * (g->pel_used - first - n));
     g->pel_used -= n;
@@ -262,11 +277,16 @@ uint32_t grp_consumer_add(struct runnel_groups *g, uint32_t pos, uint32_t gslot,
     uint32_t slot;
     struct runnel__consumer *c;
 
-    for (slot = 0; slot < g->consumers_cap; slot++)
+    if (name.len > g->name_max)
+        return RUNNEL__FREE;
+    for (slot = 0; slot < g->consumers_fresh; slot++)
         if (g->consumers[slot].group == RUNNEL__FREE)
             break;
-    if (slot == g->consumers_cap || name.len > g->name_max)
-        return RUNNEL__FREE;
+    if (slot == g->consumers_fresh) {
+        if (slot == g->consumers_cap)
+            return RUNNEL__FREE;
+        g->consumers_fresh++;
+    }
     c = &g->consumers[slot];
     memset(c, 0, sizeof *c);
     c->group = gslot;
@@ -357,7 +377,7 @@ uint32_t grp_pel_insert(struct runnel_groups *g, uint32_t pos, uint32_t gslot, u
 
     if (g->pel_used == g->pel_cap)
         return RUNNEL__FREE;
-    slot = g->pel_free[g->pel_cap - g->pel_used - 1u];
+    slot = pel_free_at(g, g->pel_cap - g->pel_used - 1u);
     n = &g->nacks[slot];
     n->id = id;
     n->delivery_time = time;
@@ -384,7 +404,7 @@ void grp_pel_remove_at(struct runnel_groups *g, uint32_t pos)
     memmove(&g->pel_order[pos], &g->pel_order[pos + 1],
             sizeof(uint32_t) * (g->pel_used - pos - 1));
     g->pel_used--;
-    g->pel_free[g->pel_cap - g->pel_used - 1u] = slot;
+    pel_free_put(g, g->pel_cap - g->pel_used - 1u, slot);
 }
 
 /* A marked entry keeps its place (and sort key) in pel_order until
@@ -412,7 +432,7 @@ void grp_pel_compact(struct runnel_groups *g, uint32_t from_pos)
         uint32_t slot = g->pel_order[rd];
         if (g->nacks[slot].consumer == GRP_NACK_REMOVED) {
             g->pel_used--;
-            g->pel_free[g->pel_cap - g->pel_used - 1u] = slot;
+            pel_free_put(g, g->pel_cap - g->pel_used - 1u, slot);
         } else {
             g->pel_order[wr++] = slot;
         }

@@ -59,11 +59,13 @@ struct runnel_groups {
     uint8_t *group_names;          /* groups_cap * name_max */
     uint32_t *group_order;
     uint32_t groups_cap, groups_used;
+    uint32_t groups_fresh;         /* slots >= this were never used (untouched) */
 
     struct runnel__consumer *consumers;
     uint8_t *consumer_names;       /* consumers_cap * name_max */
     uint32_t *consumer_order;
     uint32_t consumers_cap, consumers_used;
+    uint32_t consumers_fresh;      /* slots >= this were never used (untouched) */
 
     struct runnel__nack *nacks;
     uint32_t *pel_order;

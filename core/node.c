@@ -52,6 +52,20 @@
 
 /* ---- pool and index ---- */
 
+/* The free stack starts as every slot, slot 0 on top; each entry is stored
+ * XOR that initial value (cap - 1 - pos), so the zeroed arena already holds
+ * it and runnel__open writes nothing into a pool that may be far bigger
+ * than what is used (a never-used slot is set up by alloc). */
+static uint32_t node_free_at(const runnel_t *r, uint32_t pos)
+{
+    return r->node_free[pos] ^ (r->nodes_cap - 1u - pos);
+}
+
+static void node_free_put(runnel_t *r, uint32_t pos, uint32_t nslot)
+{
+    r->node_free[pos] = nslot ^ (r->nodes_cap - 1u - pos);
+}
+
 /* Peeks the next free slot and clears it; runnel__node_insert consumes it.
  * Nothing may run between the two (no log append: a reclaim could free a
  * node and push it onto the same stack). */
@@ -62,7 +76,7 @@ uint32_t runnel__node_alloc(runnel_t *r)
 
     if (r->nodes_used >= r->nodes_cap)
         return RUNNEL__NONE;
-    nslot = r->node_free[r->nodes_cap - 1u - r->nodes_used];
+    nslot = node_free_at(r, r->nodes_cap - 1u - r->nodes_used);
     n = &r->nodes[nslot];
     memset(n, 0, sizeof(*n));
     n->sidx = RUNNEL__NONE;
@@ -162,7 +176,7 @@ void runnel__node_remove(runnel_t *r, uint32_t nslot)
     memmove(&r->node_order[pos], &r->node_order[pos + 1u],
             sizeof(uint32_t) * (size_t)(r->nodes_used - pos - 1u));
     r->nodes_used--;
-    r->node_free[r->nodes_cap - 1u - r->nodes_used] = nslot;
+    node_free_put(r, r->nodes_cap - 1u - r->nodes_used, nslot);
     n->sidx = RUNNEL__NONE;
     r->node_gen++;
     if (r->scan_node == nslot)

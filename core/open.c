@@ -170,7 +170,6 @@ int runnel__open(runnel_t **out, const runnel_config_t *cfg)
     runnel_config_t c;
     runnel__arena_t a;
     runnel_t *r;
-    uint32_t i;
     int err;
 
     if (out == NULL)
@@ -192,10 +191,9 @@ int runnel__open(runnel_t **out, const runnel_config_t *cfg)
     if (err < 0)
         return err;
 
-    for (i = 0; i < r->nodes_cap; i++) {
-        r->nodes[i].sidx = RUNNEL__NONE;
-        r->node_free[i] = r->nodes_cap - 1u - i;
-    }
+    /* The node pool is left as the arena gives it (zero): the free stack
+     * reads zero as its initial order (node.c) and a slot is set up when
+     * it is allocated, so only the nodes in use are ever touched. */
     r->scan_node = RUNNEL__NONE;
     r->ckpt_pos = RUNNEL__NO_POS;
     r->cancel_slot = RUNNEL__NONE;

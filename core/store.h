@@ -168,6 +168,7 @@ struct runnel {
     uint32_t *hash;             /* slot + 1, 0 empty, RUNNEL__NONE tombstone */
     uint32_t hash_cap, hash_tombs;
     uint32_t streams_cap, streams_used;
+    uint32_t streams_free_hint;  /* no free stream slot below this one */
 
     /* node pool and index */
     struct runnel__node *nodes;

@@ -117,12 +117,16 @@ int runnel__stream_alloc(runnel_t *r, uint32_t db, runnel_str_t key, uint32_t *s
         return RUNNEL_ERR_INVAL;
     if (r->streams_used >= r->streams_cap)
         return RUNNEL_ERR_POOL_STREAMS;
-    for (i = 0; i < r->streams_cap; i++) {
+    /* From the hint, not from 0: creating the n-th key would otherwise
+     * walk n slots (100,000 keys: 5 billion steps, and every page of the
+     * pool touched). The slot found is the lowest free one, as before. */
+    for (i = r->streams_free_hint; i < r->streams_cap; i++) {
         if (!r->streams[i].used)
             break;
     }
     if (i == r->streams_cap)
         return RUNNEL_ERR_POOL_STREAMS;
+    r->streams_free_hint = i + 1u;
     memset(&r->streams[i], 0, sizeof(r->streams[i]));
     r->streams[i].tail_node = RUNNEL__NONE;
     r->streams[i].used = true;
@@ -165,6 +169,8 @@ void runnel__stream_free(runnel_t *r, uint32_t sidx)
     hash_remove(r, sidx);
     r->streams[sidx].used = false;
     r->streams_used--;
+    if (sidx < r->streams_free_hint)
+        r->streams_free_hint = sidx;
 }
 
 int runnel__stream_set_name(runnel_t *r, uint32_t sidx, runnel_str_t key)

@@ -125,7 +125,10 @@ static uint64_t lag_of(runnel_sync_t *s, runnel_sync_stream_t *st, runnel_stream
         return 0;
     }
     *exists = true;
-    uint64_t have = st->lag_base + (info->entries_added - st->added_base);
+    /* A stream deleted and created again counts from 0: no wrap. */
+    uint64_t added = info->entries_added >= st->added_base ? info->entries_added - st->added_base
+                                                           : info->entries_added;
+    uint64_t have = st->lag_base + added;
     return have > st->consumed ? have - st->consumed : 0;
 }
 

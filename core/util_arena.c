@@ -14,6 +14,33 @@ static const union {
     double d;
 } arena_counting_dummy;
 
+/* A fresh arena is usually zero already: runneld maps it from the kernel,
+ * a firmware's static arena sits in .bss. Writing zeros over it anyway
+ * would make every page of every pool resident at start-up, although a
+ * pool sized for 100,000 streams may never see more than ten. Reading a
+ * page that was never written costs no RAM (Linux maps its one shared zero
+ * page), so tables are only cleared when they hold something. */
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    while (n > 0 && ((uintptr_t)p & 7u) != 0) {
+        if (*p++ != 0)
+            return false;
+        n--;
+    }
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        if (w != 0)
+            return false;
+    }
+    while (n > 0) {
+        if (*p++ != 0)
+            return false;
+        n--;
+    }
+    return true;
+}
+
 /* One function serves both modes so a module's init code is the same code
  * that sizes it: the size measured can never drift from the size used.
  * Padding is computed from the real address in real mode (the caller's
@@ -41,6 +68,7 @@ void *runnel__arena_take(runnel__arena_t *a, size_t size, size_t align)
     if (start > a->size || size > a->size - start)
         return NULL;
     a->used = start + size;
-    memset(a->base + start, 0, size);
+    if (!all_zero(a->base + start, size))
+        memset(a->base + start, 0, size);
     return a->base + start;
 }

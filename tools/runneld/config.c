@@ -10,7 +10,8 @@
  * Defaults (documented in --help), Redis's where Redis has the directive:
  *   port 6379, bind 127.0.0.1, maxclients 10000, timeout 0,
  *   store-type file: store-filename runnel.store in dir (.), store-size
- *   64mb of 64kb blocks, pools derived from store-size,
+ *   64mb of 64kb blocks, pools for 100,000 keys and 10,000 groups (more
+ *   with a bigger store; rd_config_finish),
  *   client-query-buffer-limit 1gb, proto-max-bulk-len 512mb,
  *   client-output-buffer-limit normal 0 0 0 (none), maxmemory-clients 0,
  *   appendfsync everysec (commit-interval-ms 1000), store-full-policy refuse.
@@ -606,18 +607,25 @@ int rd_config_finish(rd_config_t *cfg, char *err, size_t errcap)
                  "store-size must be a multiple of store-block-size and hold at least 4 blocks");
         return -1;
     }
-    /* Pools left at 0 scale with the store: one node per KiB (a node is up
-     * to stream-node-max-entries entries; 1 KiB covers ~50 small entries),
-     * a PEL slot per KiB, a stream per 64 KiB (at least 64). */
+    /* Pools left at 0: room for 100,000 keys (a key is a stream of at
+     * least one node) and 10,000 groups with four consumers each, which is
+     * what an SBC broker is asked for, growing with a bigger store (a node
+     * per KiB, a PEL slot per KiB, a stream per 64 KiB). The arena that
+     * holds them is mapped once, but a slot is only touched when it is
+     * first used (core/util_arena.c, node.c, group.c): these cost address
+     * space, not RAM. Per slot (64-bit, default max-key-len 256): a stream
+     * about 490 B, a node 112, a group 300, a consumer 284, a pending entry
+     * 48; the defaults map about 116 MB, and with max-reply-size's 128 MB
+     * runneld's VSZ stays under 256 MB. */
     uint64_t kib = cfg->store_size / 1024;
     if (cfg->max_nodes == 0)
-        cfg->max_nodes = (uint32_t)(kib < 256 ? 256 : kib > 4000000 ? 4000000 : kib);
+        cfg->max_nodes = (uint32_t)(kib < 196608 ? 196608 : kib > 4000000 ? 4000000 : kib);
     if (cfg->max_pending == 0)
-        cfg->max_pending = (uint32_t)(kib < 1024 ? 1024 : kib > 4000000 ? 4000000 : kib);
+        cfg->max_pending = (uint32_t)(kib < 131072 ? 131072 : kib > 4000000 ? 4000000 : kib);
     if (cfg->max_streams == 0)
-        cfg->max_streams = (uint32_t)(kib / 64 < 64 ? 64 : kib / 64 > 1000000 ? 1000000 : kib / 64);
+        cfg->max_streams = (uint32_t)(kib / 64 < 131072 ? 131072 : kib / 64 > 1000000 ? 1000000 : kib / 64);
     if (cfg->max_groups == 0)
-        cfg->max_groups = cfg->max_streams < 256 ? 256 : cfg->max_streams;
+        cfg->max_groups = cfg->max_streams / 8;
     if (cfg->max_consumers == 0)
         cfg->max_consumers = cfg->max_groups * 4;
     return 0;
