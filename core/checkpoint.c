@@ -16,15 +16,22 @@
  * no END and mount uses the one before, which the reclaim policy still
  * keeps (reclaim.c never gives back the block of r->ckpt_pos).
  *
- * When: the engine's maintain hook runs after every mutation and writes
- * one when the log is about to need the block holding the newest
- * checkpoint (or has none yet and is about to reclaim at all) or a block
- * holding the start of a node read since the newest checkpoint (a record
- * after it may have read that node - XREADGROUP, XCLAIM, XDEL, ... - and
- * its replay needs the node's records: node.c notes reads in ref_block),
- * and every `checkpoint_blocks` blocks, which bounds what mount replays. This file
- * sits above both halves: it reads the stream table and nodes and asks the
- * group half for its snapshot.
+ * When:
+ *   - to release the tail. The ring gives back its oldest block only when
+ *     no record replayed after the newest checkpoint needs it: that block
+ *     must not hold the checkpoint itself, nor a node that a journalled
+ *     change read after it (XREADGROUP, XCLAIM, XDEL, a trim ... read the
+ *     log after journalling, and their replay reads the same records:
+ *     node.c notes such reads in read_at, reclaim.c checks them). When
+ *     the append about to open a block must reclaim such a block, a new
+ *     checkpoint is written first, into a reserve of blocks the log keeps
+ *     free of everything else (sized here, once per block, from the state
+ *     a checkpoint would hold), and that append then opens a fresh block,
+ *     so the reclaim runs before anything reads an old node again.
+ *   - every `checkpoint_blocks` blocks, which bounds what mount replays,
+ *     when that fits outside the reserve.
+ * This file sits above both halves: it reads the stream table and nodes
+ * and asks the group half for its snapshot.
  */
 #include <string.h>
 
@@ -194,6 +201,7 @@ int runnel__checkpoint_write(runnel_t *r)
         runnel__commit_mark(r);
         r->ckpt_pos = begin;
         r->ckpt_seq = seq;
+        r->pin_floor = RUNNEL__NO_POS;  /* every pin was older */
     }
     r->log.use_reserve = false;
     r->in_checkpoint = false;
@@ -244,36 +252,36 @@ static uint32_t measure_blocks(runnel_t *r)
 void runnel__checkpoint_maybe(runnel_t *r)
 {
     uint32_t bs = r->log.block_size, used = runnel__log_blocks_used(&r->log);
-    uint32_t free_blocks = r->log.block_count - used, need;
+    uint32_t free_blocks = r->log.block_count - used;
     uint64_t tail_blk = r->log.tail / bs, head_blk = r->log.head / bs, ck_blk;
-    bool due = false;
 
     if (r->replaying || r->in_checkpoint)
         return;
     ck_blk = r->ckpt_pos == RUNNEL__NO_POS ? tail_blk : r->ckpt_pos / bs;
-    /* Measuring costs O(state): only near the point where a reclaim comes,
-     * and then the reserve follows the state. */
-    if (free_blocks > r->log.reserve + 2u) {
-        if (r->cfg.checkpoint_blocks != 0 && head_blk - ck_blk >= r->cfg.checkpoint_blocks)
-            r->ckpt_due = true;
-        return;
+    /* The reserve the log keeps free of everything but checkpoints must
+     * hold the next one by the time the ring turns: a tail block that
+     * only a newer checkpoint releases (it holds the newest one, or a
+     * node a record after it read) is released by writing that checkpoint
+     * into the reserve (runnel__checkpoint_before_append). Measuring
+     * costs O(state), so it is done once per block the head enters (the
+     * state grows by at most a block's worth of records in between, which
+     * the one block of slack covers) and at every mutation once the ring
+     * is that close to full. */
+    if (r->ckpt_sized_blk != head_blk + 1u || free_blocks <= r->log.reserve + 2u) {
+        r->log.reserve = measure_blocks(r) + 1u;
+        r->ckpt_sized_blk = head_blk + 1u;
     }
-    need = measure_blocks(r) + 1u;
-    r->log.reserve = need;
-    /* The log will want the checkpoint's block (or, with none, any block)
-     * back soon: write the next one while there is room for it. */
-    if (free_blocks <= need &&
-        ((ck_blk == tail_blk && (r->ckpt_pos == RUNNEL__NO_POS || head_blk > ck_blk)) ||
-         runnel__read_since_checkpoint(r, (tail_blk + 1u) * bs)))
-        due = true;
-    /* Bound what mount replays. */
-    if (r->cfg.checkpoint_blocks != 0 && head_blk - ck_blk >= r->cfg.checkpoint_blocks)
-        due = true;
-    /* Written before the next append, not now: maintain runs when a
-     * record was journalled, and the group half journals before it applies
-     * (group_record.c); a checkpoint must hold every record before it. */
-    if (due)
-        r->ckpt_due = true;
+    /* Bound what mount replays - in the space outside the reserve: a
+     * checkpoint written only for that must not eat the room the one that
+     * releases the tail needs. */
+    if (r->cfg.checkpoint_blocks != 0 && head_blk - ck_blk >= r->cfg.checkpoint_blocks &&
+        free_blocks > 2u * r->log.reserve + 1u)
+        r->ckpt_due = true;     /* written before the next append, not now:
+                                   maintain runs when a record was
+                                   journalled, and the group half journals
+                                   before it applies (group_record.c); a
+                                   checkpoint must hold every record
+                                   before it */
 }
 
 /* Would the block switch an append of len bytes needs have to reclaim a
@@ -282,15 +290,23 @@ void runnel__checkpoint_maybe(runnel_t *r)
 /* Writes a checkpoint ahead of an append whose body (if any) may sit in
  * the buffers the checkpoint encodes in (r->scratch, the group half's
  * record buffer): it is copied to r->replay, which only mount uses. */
-static void write_ahead(runnel_t *r, size_t len, const void **body)
+static void write_ahead(runnel_t *r, size_t len, const void **body, bool release)
 {
     if (body != NULL && *body != NULL && len <= r->scratch_cap) {
         memcpy(r->replay, *body, len);
         *body = r->replay;
     }
     /* failing is not the append's error: reclaim stays safe */
-    if (runnel__checkpoint_write(r) == 0)
+    if (runnel__checkpoint_write(r) == 0) {
         r->ckpt_due = false;
+        /* Written into the reserve to release the tail: the append that
+         * follows opens a block, so the ring gives back what the
+         * checkpoint released - and the reserve is free again - before a
+         * record after it reads an old node again (which would pin its
+         * block until yet another checkpoint). The rest of the
+         * checkpoint's last block stays unused. */
+        r->log.seal = release;
+    }
 }
 
 void runnel__checkpoint_before_append(runnel_t *r, size_t len, const void **body)
@@ -303,7 +319,7 @@ void runnel__checkpoint_before_append(runnel_t *r, size_t len, const void **body
     if (r->replaying || r->in_checkpoint || len > UINT32_MAX)
         return;
     if (r->ckpt_due) {
-        write_ahead(r, len, body);
+        write_ahead(r, len, body, false);
         return;
     }
     at = runnel__log_place(log, (uint32_t)len);
@@ -316,7 +332,7 @@ void runnel__checkpoint_before_append(runnel_t *r, size_t len, const void **body
     if (r->ckpt_pos != RUNNEL__NO_POS && r->ckpt_pos / bs > tail_blk &&
         !runnel__read_since_checkpoint(r, (tail_blk + 1u) * bs))
         return;                 /* the reclaim needs no checkpoint */
-    write_ahead(r, len, body);
+    write_ahead(r, len, body, true);
 }
 
 /* What runnel_config_t.durable points at (runnel.h): only a program that

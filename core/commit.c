@@ -24,14 +24,20 @@ uint64_t runnel__now(runnel_t *r)
     return r->cfg.clock->now_ms(r->cfg.clock->ctx);
 }
 
+/* Every API call takes the lock once (calls made under it nest): the
+ * outermost lock starts a call, which has journalled nothing yet. */
 void runnel__lock(runnel_t *r)
 {
     if (r->cfg.lock != NULL && r->cfg.lock->lock != NULL)
         r->cfg.lock->lock(r->cfg.lock->ctx);
+    if (r->lock_depth++ == 0)
+        r->journalled = false;
 }
 
 void runnel__unlock(runnel_t *r)
 {
+    if (r->lock_depth > 0)
+        r->lock_depth--;
     if (r->cfg.lock != NULL && r->cfg.lock->unlock != NULL)
         r->cfg.lock->unlock(r->cfg.lock->ctx);
 }
@@ -52,6 +58,7 @@ int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len, runn
 {
     runnel__iov_t iov;
     runnel_pos_t ignored;
+    int err;
 
     if (len > runnel__log_max_body(&r->log))
         return RUNNEL_ERR_ENTRY_TOO_LARGE;
@@ -61,7 +68,6 @@ int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len, runn
          * later mount does not bring it back. */
         uint8_t b[RUNNEL_VARINT_MAX];
         size_t bl = runnel__varint_put(b, r->cancel_slot);
-        int err;
 
         iov.p = b;
         iov.len = bl;
@@ -76,7 +82,10 @@ int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len, runn
         r->hooks.before_append(r, len, &body);
     iov.p = body;
     iov.len = len;
-    return runnel__log_append(&r->log, type, &iov, 1, pos != NULL ? pos : &ignored);
+    err = runnel__log_append(&r->log, type, &iov, 1, pos != NULL ? pos : &ignored);
+    if (err == 0)
+        r->journalled = true;
+    return err;
 }
 
 static int commit_now(runnel_t *r)

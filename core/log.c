@@ -494,7 +494,7 @@ static int ensure_room(runnel_log_t *log, uint32_t need)
     uint32_t limit;
     int err;
 
-    if (log->head + need <= next_start)
+    if (log->head + need <= next_start && !log->seal)
         return 0;
     /* The owner's reserve stays free for its checkpoints (log.h); at least
      * two blocks stay usable for everything else. */
@@ -519,6 +519,8 @@ static int ensure_room(runnel_log_t *log, uint32_t need)
             return err;
     }
     err = block_open(log, next_start);
+    if (err == 0)
+        log->seal = false;
     update_usage(log);
     return err;
 }
@@ -577,7 +579,7 @@ static runnel_pos_t place_at(const runnel_log_t *log, runnel_pos_t head, uint64_
 {
     runnel_pos_t next_start = block_start(log, head - 1) + log->block_size;
 
-    if (head + need <= next_start)
+    if (head + need <= next_start && !log->seal)
         return head;
     return next_start + log->hdr_size;
 }

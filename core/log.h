@@ -85,6 +85,10 @@ typedef struct runnel_log {
                                    checkpoints: a block switch reclaims
                                    while fewer would be left ... */
     bool use_reserve;           /* ... unless the owner is writing one */
+    bool seal;                  /* the next append opens a new block (and
+                                   so reclaims): the owner asks for it
+                                   right after a checkpoint that released
+                                   the tail, before anything pins it again */
     runnel_pos_t committed;     /* everything before it is durable */
     runnel__reclaim_fn reclaim;
     void *reclaim_ctx;

@@ -169,6 +169,12 @@ void runnel__node_remove(runnel_t *r, uint32_t nslot)
         pos++;
     if (pos >= r->nodes_used || r->node_order[pos] != nslot)
         return; /* not indexed: nothing to do */
+    /* A record after the newest checkpoint read it: its replay reads it
+     * again, so its block stays pinned after the node is gone (reclaim.c). */
+    if (n->read_at != 0 && (r->ckpt_pos == RUNNEL__NO_POS || n->read_at > r->ckpt_pos) &&
+        (r->pin_floor == RUNNEL__NO_POS || n->first_pos < r->pin_floor))
+        r->pin_floor = n->first_pos;
+    n->read_at = 0;
     if (r->streams[n->sidx].tail_node == nslot)
         r->streams[n->sidx].tail_node =
             pos > 0u && r->nodes[r->node_order[pos - 1u]].sidx == n->sidx
@@ -439,11 +445,15 @@ static void scan_bind(runnel_t *r, uint32_t nslot)
 {
     const struct runnel__node *n = &r->nodes[nslot];
 
-    /* Every reader comes here first: note when the node was read (see
-     * ref_block) - unless nothing journalled reads along: a checkpoint's
-     * own reads are in the checkpoint, and XRANGE/XREAD journal nothing. */
-    if (!r->in_checkpoint && !r->pure_read)
-        r->nodes[nslot].ref_block = (uint32_t)(r->log.head / r->log.block_size) + 1u;
+    /* Every reader comes here first: note when a journalled change read
+     * the node (see read_at). Only reads after the call's record count:
+     * those are what its replay repeats, and a change reads the log again
+     * after journalling (journal, then apply). Reads that only decide what
+     * to journal (planning), reads of calls that journal nothing (XRANGE,
+     * XINFO) and a checkpoint's own reads (its records hold what it read)
+     * pin nothing; a replay's reads do, conservatively at the final head. */
+    if (!r->in_checkpoint && (r->journalled || r->replaying))
+        r->nodes[nslot].read_at = r->log.head;
     if (r->scan_node == nslot && r->scan_gen == r->node_gen)
         return;
     memset(r->scan, 0, sizeof(*r->scan) * (size_t)r->scan_hi);

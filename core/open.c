@@ -196,6 +196,7 @@ int runnel__open(runnel_t **out, const runnel_config_t *cfg)
      * it is allocated, so only the nodes in use are ever touched. */
     r->scan_node = RUNNEL__NONE;
     r->ckpt_pos = RUNNEL__NO_POS;
+    r->pin_floor = RUNNEL__NO_POS;
     r->cancel_slot = RUNNEL__NONE;
     /* The stream half reaches the group half only through these. */
     r->hooks.stream_gone = runnel__groups_drop_stream;

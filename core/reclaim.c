@@ -79,11 +79,12 @@ int runnel__reclaim(void *ctx, runnel_pos_t start, runnel_pos_t end)
         return RUNNEL_ERR_NOSPC;
     /* Mount starts from the newest complete checkpoint: its block is never
      * given back, none is given back before there is one, and none that
-     * holds the start of a node read since it (a record after it may have
-     * read there, and its replay would need those records). checkpoint.c
-     * writes the next one early enough that this is the exception; when it
-     * cannot (a ring too small for its checkpoints), appends get NOSPC
-     * rather than a store that mounts differently. */
+     * holds the start of a node a journalled change read since it (its
+     * replay reads there again). checkpoint.c writes the checkpoint that
+     * releases such a block into the log's reserve just before the append
+     * that needs the block; when the reserve cannot hold it (a ring too
+     * small for its state), appends get NOSPC rather than a store that
+     * mounts differently. */
     if (r->cfg.durable != NULL &&
         (r->ckpt_pos == RUNNEL__NO_POS || r->ckpt_pos < end || r->in_checkpoint ||
          runnel__read_since_checkpoint(r, end)))
@@ -92,17 +93,21 @@ int runnel__reclaim(void *ctx, runnel_pos_t start, runnel_pos_t end)
     return 0;
 }
 
-/* Has a node starting before `end` been read since the newest checkpoint?
- * Then a record after the checkpoint may have read it, and replaying that
- * record needs its data: the block stays until a newer checkpoint. */
+/* Has a journalled change read a node starting before `end` since the
+ * newest checkpoint (node.c: read_at; pin_floor for such nodes removed
+ * since)? Replaying that change reads it again: the block stays until a
+ * newer checkpoint. */
 bool runnel__read_since_checkpoint(const runnel_t *r, runnel_pos_t end)
 {
-    uint64_t ck = r->ckpt_pos == RUNNEL__NO_POS ? 0 : r->ckpt_pos / r->log.block_size;
+    runnel_pos_t ck = r->ckpt_pos == RUNNEL__NO_POS ? 0 : r->ckpt_pos;
     uint32_t p;
+
+    if (r->pin_floor != RUNNEL__NO_POS && r->pin_floor < end)
+        return true;
 
     for (p = 0; p < r->nodes_used; p++) {
         const struct runnel__node *n = &r->nodes[r->node_order[p]];
-        if (n->first_pos < end && n->ref_block != 0 && n->ref_block - 1u >= ck)
+        if (n->first_pos < end && n->read_at != 0 && n->read_at > ck)
             return true;
     }
     return false;

@@ -116,12 +116,12 @@ struct runnel__node {
     uint32_t fields_hash;       /* master field names, for the lp model */
     uint32_t first_size;        /* bytes of the first record (header +
                                    body): read in one call */
-    uint32_t ref_block;         /* 1 + the head's block when the node's
-                                   records were last read (0: not since
-                                   mount): a record replayed after the
-                                   newest checkpoint may read them again,
-                                   so their block is not given back until a
-                                   newer checkpoint (checkpoint.c) */
+    runnel_pos_t read_at;       /* the log head when a journalled change
+                                   last read the node's records (0: not
+                                   since mount): if that was after the
+                                   newest checkpoint, its replay reads them
+                                   again, so their block is not given back
+                                   until a newer checkpoint (reclaim.c) */
     bool unordered;             /* an entry below an earlier one was
                                    appended (XSETID rewind): IDs do not
                                    rise with the index, so readers scan
@@ -222,7 +222,16 @@ struct runnel {
     bool replaying;             /* mount: no events, no checkpoints */
     bool in_checkpoint;         /* writing one: no nested trigger */
     bool ckpt_due;              /* write one before the next append */
-    bool pure_read;             /* XRANGE/XREAD: reads no record replays */
+    uint64_t ckpt_sized_blk;    /* 1 + the head block the reserve was last
+                                   sized in (checkpoint.c), 0 = never */
+    runnel_pos_t pin_floor;     /* lowest first_pos of a node removed after
+                                   a journalled read since the newest
+                                   checkpoint (its read_at goes with it, the
+                                   pin must not), RUNNEL__NO_POS: none */
+    uint32_t lock_depth;        /* nesting of runnel__lock (commit.c) */
+    bool journalled;            /* the running API call appended a record:
+                                   from then on its reads are ones a replay
+                                   of that record repeats (node.c) */
     uint32_t cancel_slot;       /* mount dropped a creation cut in half;
                                    the first append records its STREAM_
                                    DELETE (commit.c), or RUNNEL__NONE */

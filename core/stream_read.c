@@ -330,11 +330,9 @@ int runnel_xrange(runnel_t *r, runnel_str_t key, runnel_id_t start, runnel_id_t 
     if (r == NULL)
         return RUNNEL_ERR_INVAL;
     runnel__lock(r);
-    r->pure_read = true;    /* nothing journalled reads along (node.c) */
     if (runnel__lookup(r, key, &sidx) == 0)
         rc = reverse ? runnel__entries(r, sidx, start, end, count, true, fn, ctx)
                      : runnel__entries(r, sidx, start, end, count, false, fn, ctx);
-    r->pure_read = false;
     runnel__unlock(r);
     return rc;
 }
@@ -353,11 +351,9 @@ int runnel_xread(runnel_t *r, runnel_str_t key, runnel_id_t after, int64_t count
     if (ovf)
         return 0;
     runnel__lock(r);
-    r->pure_read = true;
     if (runnel__lookup(r, key, &sidx) == 0)
         rc = runnel__entries(r, sidx, start, RUNNEL_ID_MAX, count > 0 ? count : -1, false,
                              fn, ctx);
-    r->pure_read = false;
     runnel__unlock(r);
     return rc;
 }
