@@ -121,6 +121,19 @@ if [ -n "$cross" ]; then
     esac
     check "usr/bin/runneld is a $cross executable" grep -q "$want" <<<"$(file -b "$x/usr/bin/runneld" 2>/dev/null || readelf -h "$x/usr/bin/runneld")"
     check "Architecture: $cross" test "$(dpkg-deb -f "$deb" Architecture)" = "$cross"
+    depends=$(dpkg-deb -f "$deb" Depends)
+    echo "  Depends: $depends"
+    check "Depends names libc6 without an arch qualifier" grep -Eq '(^|, )libc6 \(' <<<"$depends"
+    # Run it where qemu-user can: --version from the packaged binary.
+    case $cross in
+        armhf) qemu=qemu-arm; sysroot=/usr/arm-linux-gnueabihf ;;
+        arm64) qemu=qemu-aarch64; sysroot=/usr/aarch64-linux-gnu ;;
+        *) qemu=""; sysroot="" ;;
+    esac
+    if [ -n "$qemu" ] && command -v "$qemu" >/dev/null && [ -d "$sysroot" ]; then
+        check "$qemu: the packaged runneld --version says $version" bash -c \
+            "'$qemu' -L '$sysroot' '$x/usr/bin/runneld' --version | grep -q 'v=$version '"
+    fi
     finish
 fi
 

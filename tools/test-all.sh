@@ -27,7 +27,8 @@
 #   deb     tools/package-test.sh: dpkg-buildpackage, apt-get install, runneld
 #           started as the unit's ExecStart (runnel user, NOTIFY_SOCKET,
 #           private network namespace) answers redis-cli, systemd-analyze
-#           verify, purge leaves nothing (needs root)
+#           verify, purge leaves nothing (needs root); then the armhf and
+#           arm64 packages cross-built (dpkg-buildpackage -a) and checked
 #
 # Sanitizers and -Werror are the project's test options, not its defaults
 # (a plain build is a production build): every stage here asks for them
@@ -158,8 +159,15 @@ stage_consumers() {
 }
 
 stage_deb() {
-    rm -rf "$out/deb"
-    JOBS=$jobs "$root/tools/package-test.sh" "$out/deb"
+    local rc=0 arch
+    rm -rf "$out/deb" "$out"/deb-*
+    JOBS=$jobs "$root/tools/package-test.sh" "$out/deb" || rc=1
+    # Cross packages for the SBCs (about 20 s each): built and checked, the
+    # packaged runneld run once under qemu-user; not installed here.
+    for arch in armhf arm64; do
+        JOBS=$jobs "$root/tools/package-test.sh" --build-only "$arch" "$out/deb-$arch" || rc=1
+    done
+    return $rc
 }
 
 total_start=$(date +%s)
