@@ -173,7 +173,15 @@ static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t
              * tail the block's header says the log had then */
             uint64_t tail_seq;
 
-            block = b;
+            /* Blocks the walk passed without a record (runnel__log_next
+             * moves on at a byte that reads erased) must carry a writer's
+             * header too: a damaged one would otherwise drop a block of
+             * records unnoticed and leave counters that no entry backs. */
+            while (++block < b) {
+                err = runnel__log_block_tail(&r->log, block, &tail_seq);
+                if (err < 0)
+                    return err;
+            }
             err = runnel__log_block_tail(&r->log, b, &tail_seq);
             if (err < 0)
                 return err;
