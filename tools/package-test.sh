@@ -137,17 +137,37 @@ if [ -n "$cross" ]; then
     finish
 fi
 
-# 2. Install. A runnel left by an earlier run would hide mistakes: purge it.
+# 2. Install. Never over a runnel someone installed (purge would delete its
+# store): this test installs, and purges on every way out, only its own.
 export DEBIAN_FRONTEND=noninteractive
-if dpkg-query -W -f='${Status}' runnel 2>/dev/null | grep -q installed; then
-    apt-get purge -y -q runnel librunnel-dev </dev/null >/dev/null 2>&1
+if [ "$(id -u)" -ne 0 ]; then
+    echo "  FAIL installing the package needs root (apt-get); --build-only does not"
+    fails+=("root")
+    finish
 fi
+for p in runnel librunnel-dev; do
+    if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+        echo "  FAIL $p is already installed on this machine: not touching it (apt-get purge $p, then re-run)"
+        fails+=("$p already installed")
+        finish
+    fi
+done
+installed=0
+purge_ours() {
+    if [ $installed -eq 1 ]; then
+        apt-get purge -y -q runnel librunnel-dev </dev/null >>"$work/purge.log" 2>&1
+        installed=0
+    fi
+}
+trap purge_ours EXIT
 echo "== apt-get install $deb $dev"
 if ! apt-get install -y -q --no-install-recommends "$deb" "$dev" </dev/null >"$work/apt-install.log" 2>&1; then
     tail -30 "$work/apt-install.log"
     fails+=("apt-get install")
+    installed=1
     finish
 fi
+installed=1
 check "runnel user exists" bash -c "getent passwd runnel >/dev/null"
 check "/var/lib/runnel owned by runnel" test "$(stat -c %U /var/lib/runnel 2>/dev/null)" = runnel
 check "/etc/runnel/runneld.conf is root:runnel 0640" \
@@ -182,6 +202,7 @@ npid=\$!
 for i in \$(seq 1 200); do [ -S "$work/notify.sock" ] && break; sleep 0.05; done
 NOTIFY_SOCKET="$work/notify.sock" setpriv --reuid "$user" --regid "$user" --init-groups $exec_start &
 rpid=\$!
+trap 'kill \$rpid \$npid 2>/dev/null' EXIT   # whatever happens, nothing of ours keeps running
 # Until READY=1 arrives, runneld exits, or the listener gives up.
 while [ ! -e "$work/ready" ] && kill -0 \$rpid 2>/dev/null && kill -0 \$npid 2>/dev/null; do
     sleep 0.05
@@ -217,6 +238,7 @@ check "find_package(runnel) consumer against /usr" bash -c \
 # 6. Purge.
 echo "== apt-get purge runnel librunnel-dev"
 check "apt-get purge" bash -c "apt-get purge -y -q runnel librunnel-dev </dev/null >'$work/purge.log' 2>&1"
+installed=0
 for p in /usr/bin/runneld /etc/runnel /var/lib/runnel /var/log/runnel "$unit" \
     /etc/systemd/system/multi-user.target.wants/runneld.service /usr/include/runnel; do
     check "gone after purge: $p" test ! -e "$p" -a ! -L "$p"
