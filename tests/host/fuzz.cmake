@@ -5,6 +5,10 @@
 #              reader, writer round trips            (tests/fuzz/fuzz_resp.c)
 #   fuzz_cmd   the command table fed arbitrary argv on a RAM store
 #              (tests/fuzz/fuzz_cmd.c); only once core/cmd.c exists.
+#   fuzz_mount runnel_mount over arbitrary and mutated store images, then
+#              every read, a few writes and a second mount
+#              (tests/fuzz/fuzz_mount.c; seeds: real images in
+#              tests/fuzz/corpus/mount, regenerated as its header says).
 #
 # libFuzzer needs clang while the main build may use gcc, so the fuzzers are
 # compiled by a custom command that calls clang directly, outside the main
@@ -81,4 +85,22 @@ if(EXISTS ${PROJECT_SOURCE_DIR}/core/cmd.c)
   file(GLOB RUNNEL_FUZZ_RAM_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/port/ram/*.c)
   runnel_add_fuzzer(fuzz_cmd ${PROJECT_SOURCE_DIR}/tests/fuzz/fuzz_cmd.c
                     ${RUNNEL_FUZZ_CORE_SOURCES} ${RUNNEL_FUZZ_RAM_SOURCES})
+  runnel_add_fuzzer(fuzz_mount ${PROJECT_SOURCE_DIR}/tests/fuzz/fuzz_mount.c
+                    ${RUNNEL_FUZZ_CORE_SOURCES} ${RUNNEL_FUZZ_RAM_SOURCES})
+  # The seed images' maker (fuzz_mount.c with -DFUZZ_MAKE_SEEDS, a plain
+  # program; port/emu cuts the power): not run by any test, see its header.
+  file(GLOB RUNNEL_FUZZ_EMU_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/port/emu/*.c)
+  add_custom_command(
+    OUTPUT ${RUNNEL_FUZZ_DIR}/make_mount_seeds
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${RUNNEL_FUZZ_DIR}
+    COMMAND ${RUNNEL_CLANG} -std=c11 -g -O1 -fsanitize=address,undefined
+            -fno-sanitize-recover=undefined -Wall -Wextra -Werror -DFUZZ_MAKE_SEEDS
+            ${RUNNEL_FUZZ_INCLUDES} -I${PROJECT_SOURCE_DIR}/port/emu
+            ${PROJECT_SOURCE_DIR}/tests/fuzz/fuzz_mount.c ${RUNNEL_FUZZ_CORE_SOURCES}
+            ${RUNNEL_FUZZ_RAM_SOURCES} ${RUNNEL_FUZZ_EMU_SOURCES}
+            -o ${RUNNEL_FUZZ_DIR}/make_mount_seeds
+    DEPENDS ${PROJECT_SOURCE_DIR}/tests/fuzz/fuzz_mount.c ${RUNNEL_FUZZ_CORE_SOURCES}
+    COMMENT "clang: make_mount_seeds"
+    VERBATIM)
+  add_custom_target(fuzz_mount_make_seeds DEPENDS ${RUNNEL_FUZZ_DIR}/make_mount_seeds)
 endif()
