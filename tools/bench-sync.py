@@ -73,10 +73,19 @@ def fill(cli, key, n, batch=10000):
         done += k
 
 
+def cpu_s(pid):
+    """utime + stime of a process, in seconds (Linux /proc)."""
+    with open("/proc/%d/stat" % pid) as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("runneld")
     ap.add_argument("-n", type=int, default=1000000)
+    ap.add_argument("--runneld-arg", action="append", default=[],
+                    help="an extra runneld argument (repeat), e.g. --runneld-arg=--sync-batch")
     ap.add_argument("--redis-server", default=shutil.which("redis-server") or "/usr/bin/redis-server")
     a = ap.parse_args()
     n = a.n
@@ -89,7 +98,7 @@ def main():
         rd = subprocess.Popen([a.runneld, "--port", "0", "--unixsocket", sock, "--dir", d,
                                "--store-type", "ram", "--store-size", "512mb",
                                "--store-block-size", "256kb", "--sync-backoff-max-ms", "1000",
-                               "--upstream", "redis://127.0.0.1:%d" % rport],
+                               "--upstream", "redis://127.0.0.1:%d" % rport] + a.runneld_arg,
                               stdout=open(os.path.join(d, "runneld.log"), "w"),
                               stderr=subprocess.STDOUT)
         procs.append(rd)
@@ -109,8 +118,10 @@ def main():
         t_up = time.monotonic()
         wait_for(lambda: ucli.xlen("bench") > 0, 60)
         t_first = time.monotonic()
+        c_rd, c_up = cpu_s(rd.pid), cpu_s(up.pid)
         wait_for(lambda: ucli.xlen("bench") >= n, 600, 0.005)
         t_done = time.monotonic()
+        c_rd, c_up = cpu_s(rd.pid) - c_rd, cpu_s(up.pid) - c_up
         info = rcli.info("sync")
         sent = int(info["sync_bytes_sent"])
         rate = n / (t_done - t_first)
@@ -118,8 +129,9 @@ def main():
         first_ms = (t_first - t_up) * 1000
         bpb = sent / (n * 32.0)
         print("runneld: first entry upstream %.0f ms after the upstream came back; drained %d in "
-              "%.2f s: %.0f entries/s; %.2f bytes sent per payload byte (%d bytes)"
-              % (first_ms, n, t_done - t_first, rate, bpb, sent), flush=True)
+              "%.2f s: %.0f entries/s; %.2f bytes sent per payload byte (%d bytes); CPU during "
+              "the drain: runneld %.2f s, redis-server %.2f s"
+              % (first_ms, n, t_done - t_first, rate, bpb, sent, c_rd, c_up), flush=True)
         ok = ucli.xlen("bench") == n
         ucli.flushall()
 
