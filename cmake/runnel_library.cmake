@@ -1,7 +1,8 @@
 # runnel_library.cmake - the library targets and what each one shows a user.
 #
-#   runnel::runnel      core/ (the engine; the RESP codec and the command
-#                       table unless RUNNEL_WITH_RESP / RUNNEL_WITH_CMD are OFF)
+#   runnel::runnel      core/ (the engine; the RESP codec, the command table
+#                       and the upstream forwarder unless RUNNEL_WITH_RESP /
+#                       RUNNEL_WITH_CMD / RUNNEL_WITH_SYNC are OFF)
 #   runnel::port_ram    port/ram   (RAM block device with NOR rules)
 #   runnel::port_posix  port/posix (file block device, Linux)
 #   runnel_port_emu     port/emu   (test rig, not installed)
@@ -32,6 +33,9 @@ file(GLOB RUNNEL_CORE_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/core/*.c)
 set(RUNNEL_LIBRARY_SOURCES ${RUNNEL_CORE_SOURCES})
 if(NOT RUNNEL_WITH_CMD)
   list(FILTER RUNNEL_LIBRARY_SOURCES EXCLUDE REGEX "/core/cmd[^/]*\\.c$")
+endif()
+if(NOT RUNNEL_WITH_SYNC)
+  list(FILTER RUNNEL_LIBRARY_SOURCES EXCLUDE REGEX "/core/sync[^/]*\\.c$")
 endif()
 if(NOT RUNNEL_WITH_RESP)
   list(FILTER RUNNEL_LIBRARY_SOURCES EXCLUDE REGEX "/core/resp_[^/]*\\.c$")

@@ -98,8 +98,9 @@ cmake_consumer add_subdirectory "$here/add_subdirectory" -DRUNNEL_SOURCE_DIR="$r
 cmake_consumer add_subdirectory_minimal "$here/add_subdirectory" -DRUNNEL_SOURCE_DIR="$root" -DMINIMAL=ON
 lib=$work/add_subdirectory_minimal/runnel/librunnel.a
 if [ -f "$lib" ]; then
-    # Defined symbols of the RESP codec or the command table must be absent.
-    leaked=$(nm -g --defined-only "$lib" | grep -E ' T runnel_(cmd|resp)_' | head -5)
+    # Defined symbols of the RESP codec, the command table or the forwarder
+    # must be absent.
+    leaked=$(nm -g --defined-only "$lib" | grep -E ' T runnel_(cmd|resp|sync)_' | head -5)
     [ -z "$leaked" ] || fail add_subdirectory_minimal "engine-only library defines: $leaked"
     ls "$work/add_subdirectory_minimal/runnel"/librunnel_port_posix.a >/dev/null 2>&1 &&
         fail add_subdirectory_minimal "built port/posix although RUNNEL_PORT_POSIX=OFF"
