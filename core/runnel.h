@@ -21,7 +21,8 @@
  *     runnel_select() picks the one later calls use. Firmware ignores it.
  *
  * The semantics of every call are those of the Redis command it is named
- * after; ../shared/docs/redis-streams-7.0.md is the reference.
+ * after; docs/redis-streams-7.0.md is the reference (docs/redis-compat.md:
+ * what differs).
  */
 #ifndef RUNNEL_H
 #define RUNNEL_H

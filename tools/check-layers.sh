@@ -12,7 +12,7 @@
 #                                         counts
 #   env: NM (default nm), JOBS (default 2)
 #
-# The layers of DESIGN.md section 2, lowest first, by source file name:
+# The layers of core/ (README, Layout), lowest first, by source file name:
 #
 #   util    util_*.c errors.c id.c   arena, crc32c, LE codecs, varints, IDs
 #   log     log.c                    pages, blocks, the ring
