@@ -388,10 +388,20 @@ def drained(rd, expect_streams=None):
 
 def env(d, runneld_exe, extra_up=(), extra_rd=(), url_auth="", password=None):
     up = Upstream(d, extra_up, password)
-    up.start()
-    px = FaultProxy(up.port)
-    rd = Runneld(runneld_exe, d, "redis://%s127.0.0.1:%d" % (url_auth, px.port), extra_rd)
-    rd.start()
+    px = rd = None
+    try:
+        up.start()
+        px = FaultProxy(up.port)
+        rd = Runneld(runneld_exe, d, "redis://%s127.0.0.1:%d" % (url_auth, px.port), extra_rd)
+        rd.start()
+    except Exception:
+        # Nothing left running when the set-up itself fails.
+        if rd is not None:
+            rd.stop()
+        if px is not None:
+            px.close()
+        up.stop()
+        raise
     return up, px, rd
 
 
@@ -676,10 +686,10 @@ def case_names(exe, d, full):
         print("  no IPv6 loopback here: SKIP")
         return "skip"
     up = Upstream(d, ["--bind", "::1 127.0.0.1"])
-    up.start()
     rd = Runneld(exe, d, "redis://[::1]:%d" % up.port)
-    rd.start()
     try:
+        up.start()
+        rd.start()
         produce(rd.cli, "v6", 2000)
         check("IPv6 literal [::1]: drained", bool(wait_for(lambda: drained(rd, 1), 60, "drain")),
               str(rd.info()))
