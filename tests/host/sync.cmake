@@ -29,3 +29,11 @@ if(TARGET runneld)
                          ENVIRONMENT "REDIS_SERVER=${RUNNEL_REDIS_SERVER}")
   endforeach()
 endif()
+
+# fuzz_sync (tests/fuzz/fuzz_sync.c): arbitrary upstream replies, in any
+# pieces, with link breaks, failed connects and time jumps; registered with
+# fuzz.cmake's helper when clang is there (Skipped with the others if not).
+if(COMMAND runnel_add_fuzzer AND DEFINED RUNNEL_FUZZ_CORE_SOURCES)
+  runnel_add_fuzzer(fuzz_sync ${PROJECT_SOURCE_DIR}/tests/fuzz/fuzz_sync.c
+                    ${RUNNEL_FUZZ_CORE_SOURCES} ${RUNNEL_FUZZ_RAM_SOURCES})
+endif()
