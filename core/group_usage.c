@@ -1,5 +1,8 @@
 /*
- * stream_usage.c - what one key costs runnel: MEMORY USAGE.
+ * group_usage.c - what one key costs runnel: MEMORY USAGE.
+ *
+ * It counts a stream and its groups, so it sits in the group layer (the
+ * lowest that may see both; tools/check-layers.sh).
  *
  * Redis answers MEMORY USAGE with the bytes its allocator holds for the
  * key. runnel's costs are of two kinds, and the answer is their sum:

@@ -483,7 +483,7 @@ typedef struct runnel_stream_info {
 /* NO_SUCH_KEY if missing. */
 int runnel_stream_info(runnel_t *r, runnel_str_t key, runnel_stream_info_t *out);
 
-/* What a key costs (MEMORY USAGE; core/stream_usage.c says how it is
+/* What a key costs (MEMORY USAGE; core/group_usage.c says how it is
  * counted): its slots in the arena's pools, and its live entries' bytes in
  * the store. NO_SUCH_KEY if missing. */
 typedef struct runnel_key_usage {
