@@ -380,12 +380,20 @@ static void reset_up(void)
     up.rng = 777;
 }
 
+static void setup_sync_only(void);
+
 static void setup(void)
 {
     reset_up();
     fx_setup(&fx, 1, 4096, 64);
     fx.cfg.max_streams = 8;
     CHECK_EQ_INT(fx_open(&fx), 0);
+    setup_sync_only();
+}
+
+/* The forwarder's configuration over the fake upstream. */
+static void setup_sync_only(void)
+{
     memset(&scfg, 0, sizeof scfg);
     scfg.net = &fake_net;
     scfg.host = "upstream.test";
@@ -647,6 +655,41 @@ static void test_skipped(void)
     CHECK_EQ_U64(st.skipped, 5);
 }
 
+/* The full ring drops the oldest entries (DROP_OLDEST) while the link is
+ * down: they are counted as dropped, not skipped, and the upstream gets
+ * exactly what is left. */
+static void test_dropped(void)
+{
+    reset_up();
+    fx_setup(&fx, 1, 4096, 8);
+    fx.cfg.max_streams = 8;
+    fx.cfg.full_policy = RUNNEL_FULL_DROP_OLDEST;
+    CHECK_EQ_INT(fx_open(&fx), 0);
+    setup_sync_only();
+    up.refuse_connects = 1000000;
+    CHECK_EQ_INT(runnel_sync_init(&sy, fx.r, &scfg), 0);
+    produce("d", 1);
+    poll_for(1);   /* the slot is taken before anything is dropped */
+    runnel_stream_info_t info;
+    for (int i = 0; i < 400; i++) {
+        produce("d", 10);
+        CHECK_EQ_INT(runnel_stream_info(fx.r, fx_s("d"), &info), 0);
+        if (info.dropped > 100)
+            break;
+    }
+    CHECK(info.dropped > 100);
+    poll_for(50);
+    up.refuse_connects = 0;
+    CHECK(drain(20000));
+    check_mirror("d", "", 0);
+    runnel_sync_stats_t st;
+    runnel_sync_stats(&sy, &st);
+    CHECK_EQ_INT(runnel_stream_info(fx.r, fx_s("d"), &info), 0);
+    CHECK_EQ_U64(st.dropped, info.dropped);
+    CHECK_EQ_U64(st.skipped, 0);
+    CHECK_EQ_U64(st.forwarded, info.length);
+}
+
 static void test_auth_and_select(void)
 {
     setup();
@@ -750,6 +793,7 @@ TEST_MAIN(
     RUN(test_half_open);
     RUN(test_resume_from_upstream);
     RUN(test_skipped);
+    RUN(test_dropped);
     RUN(test_auth_and_select);
     RUN(test_error_reply);
     RUN(test_bad_config);
