@@ -71,10 +71,29 @@ static int cf_shutdown(void *ctx)
     return 0;
 }
 
+/* MONITOR output: what the host would queue for monitor clients (all of
+ * them into one buffer, which is enough for one monitor), and a clock in
+ * microseconds that follows cf_now. */
+static char cf_mon[4096];
+static size_t cf_mon_len;
+static void cf_monitor_write(void *ctx, runnel_client_t *c, const void *p, size_t n)
+{
+    (void)ctx;
+    (void)c;
+    if (n > sizeof cf_mon - 1 - cf_mon_len)
+        n = sizeof cf_mon - 1 - cf_mon_len;
+    memcpy(cf_mon + cf_mon_len, p, n);
+    cf_mon_len += n;
+    cf_mon[cf_mon_len] = '\0';
+}
+static uint64_t cf_now_us(void *ctx) { (void)ctx; return cf_now * 1000u + 42u; }
+
 static const runnel_server_ops_t cf_ops = {
     .foreach_client = cf_foreach,
     .client_woken = cf_client_woken,
     .shutdown = cf_shutdown,
+    .now_us = cf_now_us,
+    .monitor_write = cf_monitor_write,
 };
 
 /* Fresh store, server and clients. */

@@ -392,6 +392,46 @@ static void test_glob(void)
 
 /* SHUTDOWN: Redis 7.0's modifiers parse, ABORT finds nothing in progress,
  * and a valid request asks the host to stop and closes without a reply. */
+/* MONITOR: Redis 7.0.15's line for every command that runs (see
+ * tests/host/runneld_admin.py for the same lines next to redis-server's). */
+static void test_monitor(void)
+{
+    CHECK(cf_setup() == 0);
+    strcpy(cf_clients[0].addr, "127.0.0.1:5000");
+    strcpy(cf_clients[2].addr, "/tmp/r.sock:0");
+    cf_mon_len = 0;
+    cf_mon[0] = '\0';
+    EXPECT_C(1, "MONITOR", "+OK\r\n");
+    EXPECT_C(1, "MONITOR", "");                 /* again: ignored, no reply */
+    CHECK_STR(cf_mon, "");                      /* admin: not shown */
+    EXPECT("SELECT 2", "+OK\r\n");
+    EXPECT("XADD s 1-1 a\"b c\\d", "$3\r\n1-1\r\n");
+    EXPECT("AUTH secret", "-ERR AUTH <password> called without any password configured for "
+           "the default user. Are you sure your configuration is correct?\r\n");
+    EXPECT("CONFIG GET nothing", "*0\r\n");    /* admin: not shown */
+    EXPECT("NOSUCH x", "-ERR unknown command 'NOSUCH', with args beginning with: 'x' \r\n");
+    EXPECT_C(2, "PING", "+PONG\r\n");
+    CHECK_STR(cf_mon,
+              "+1700000000.000042 [2 127.0.0.1:5000] \"SELECT\" \"2\"\r\n"
+              "+1700000000.000042 [2 127.0.0.1:5000] \"XADD\" \"s\" \"1-1\" \"a\\\"b\" \"c\\\\d\"\r\n"
+              "+1700000000.000042 [2 127.0.0.1:5000] \"AUTH\" \"(redacted)\"\r\n"
+              "+1700000000.000042 [0 unix:/tmp/r.sock] \"PING\"\r\n");
+    /* The monitor's own command: its reply, then its line; keys refused. */
+    cf_mon_len = 0;
+    cf_mon[0] = '\0';
+    EXPECT_C(1, "ECHO hi", "$2\r\nhi\r\n+1700000000.000042 [0 ] \"ECHO\" \"hi\"\r\n");
+    EXPECT_C(1, "XLEN s", "-ERR Replica can't interact with the keyspace\r\n");
+    CHECK_STR(cf_mon, "");
+    EXPECT_C(1, "RESET", "+RESET\r\n");
+    EXPECT_C(1, "XLEN s", ":0\r\n");
+    EXPECT("PING", "+PONG\r\n");
+    CHECK_STR(cf_mon, "");                      /* no monitor left */
+    /* Inside MULTI it is refused at EXEC, as Redis does. */
+    EXPECT("MULTI", "+OK\r\n");
+    EXPECT("MONITOR", "+QUEUED\r\n");
+    EXPECT("EXEC", "*1\r\n-ERR MONITOR isn't allowed for DENY BLOCKING client\r\n");
+}
+
 static void test_shutdown(void)
 {
     CHECK(cf_setup() == 0);
@@ -415,5 +455,6 @@ TEST_MAIN(
     RUN(test_command);
     RUN(test_info);
     RUN(test_glob);
+    RUN(test_monitor);
     RUN(test_shutdown);
 )
