@@ -327,10 +327,13 @@ void insp_engine(const insp_image_t *img, insp_engine_t *out)
     for (int tries = 0;; tries++) {
         size_t need = runnel_arena_size(&cfg);
         if (need == 0) {
-            fprintf(stderr, "runnel-inspect: no engine configuration fits this geometry (%u "
-                    "blocks of %u bytes, program unit %u)\n", img->block_count,
-                    img->block_size, img->prog_size);
+            /* runnel_format could never have made it: the headers lie */
+            insp_report(INSP_CORRUPT, -1, -1, -1, "the engine opens no store of this geometry "
+                        "(%u blocks of %u bytes, program unit %u): the block headers' block "
+                        "size is not one a store was formatted with", img->block_count,
+                        img->block_size, img->prog_size);
             out->mount_rc = RUNNEL_ERR_INVAL;
+            free(arena);
             return;
         }
         free(arena);

@@ -199,7 +199,7 @@ int main(int argc, char **argv)
         return rc;
     }
     printf("Geometry: %u blocks of %u bytes (%" PRIu64 " bytes; block size from the "
-           "headers), program unit %u, erase value 0x%02X, format version %u\n",
+           "headers), program unit %u, erase value 0x%02X; reading format version %u\n",
            img.block_count, img.block_size, (uint64_t)img.block_count * img.block_size,
            img.prog_size, img.erase_value, RUNNEL_FORMAT_VERSION);
 
