@@ -7,6 +7,7 @@
 #                          MULTI/EXEC order, blocked XREAD, SELECT's db)
 #   runneld_admin_debug    DEBUG SLEEP stops the whole server as in Redis;
 #                          enable-debug-command no|yes|local
+#   runneld_admin_docs     COMMAND DOCS of every command: Redis's bytes, RESP2/3
 #   runneld_admin_noevict  maxmemory-clients evicts the biggest client unless
 #                          it said CLIENT NO-EVICT on
 #   runneld_admin_limits   every runnel limit error names a real directive
@@ -20,12 +21,12 @@ if(TARGET runneld)
   else()
     set(_rda_plain $<TARGET_FILE:runneld>)
   endif()
-  foreach(case monitor debug noevict limits)
+  foreach(case monitor debug docs noevict limits)
     add_test(NAME runneld_admin_${case}
              COMMAND ${RUNNEL_HOST_PYTHON} ${_rda} ${case} --runneld $<TARGET_FILE:runneld>)
   endforeach()
   add_test(NAME runneld_admin_pools COMMAND ${RUNNEL_HOST_PYTHON} ${_rda} pools --runneld ${_rda_plain})
-  set_tests_properties(runneld_admin_monitor runneld_admin_debug runneld_admin_noevict
+  set_tests_properties(runneld_admin_monitor runneld_admin_debug runneld_admin_docs runneld_admin_noevict
                        runneld_admin_limits runneld_admin_pools
                        PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77
                                   ENVIRONMENT "REDIS_SERVER=${RUNNEL_REDIS_SERVER}")

@@ -3,7 +3,7 @@
 sockets, runneld side by side with redis-server 7.0.15 where both have the
 behaviour (tests/interop/servers.py starts both on free ports).
 
-    runneld_admin.py monitor|debug|noevict|limits|pools --runneld PATH
+    runneld_admin.py monitor|debug|docs|noevict|limits|pools --runneld PATH
 
   monitor  a MONITOR client reads the stream of lines while another client
            runs commands (SELECT, binary and quoted arguments, AUTH/HELLO
@@ -15,7 +15,9 @@ behaviour (tests/interop/servers.py starts both on free ports).
   debug    DEBUG SLEEP 0.3 with enable-debug-command yes stops the whole
            server (another client's PING waits for it) on both servers;
            enable-debug-command local allows it from 127.0.0.1; CONFIG GET.
-  noevict  maxmemory-clients 1mb: a client holding the most memory is
+  docs     COMMAND DOCS <name>, RESP2 and RESP3, byte for byte the same as
+           redis-server's for every command runneld lists.
+  noevict  maxmemory-clients 6mb: a client holding the most memory is
            evicted, unless it said CLIENT NO-EVICT on (then another one is).
   limits   every runnel limit error names a runneld directive, and that
            directive exists (CONFIG GET answers it).
@@ -220,6 +222,39 @@ def case_debug(opts):
         c.close()
 
 
+# ------------------------------------------------------------------- docs --
+
+def case_docs(opts):
+    with Server.redis() as r, Server.runneld(opts.runneld) as d:
+        names = sorted(n.decode() for n in d.connect().value("COMMAND", "LIST"))
+        for proto in (2, 3):
+            a, b = r.connect(), d.connect()
+            if proto == 3:
+                a.call("HELLO", "3")
+                b.call("HELLO", "3")
+            # redis-server lists a container's subcommands in its dict's
+            # order, which a random hash seed changes from run to run: in
+            # RESP3 the maps are compared as maps; in RESP2 (flat arrays)
+            # the bytes of commands without subcommands, and the length of
+            # the others.
+            differ = []
+            for n in names:
+                ra, na = a.call("COMMAND", "DOCS", n)
+                rb, nb = b.call("COMMAND", "DOCS", n)
+                subs = b"subcommands" in ra
+                if proto == 3:
+                    same = na.value() == nb.value()
+                else:
+                    same = len(ra) == len(rb) if subs else ra == rb
+                if not same:
+                    differ.append(n)
+            check("RESP%d: COMMAND DOCS <name> the same as redis-server's for all %d commands "
+                  "runneld has (differ: %s)" % (proto, len(names), differ or "none"),
+                  not differ and len(names) >= 48)
+            a.close()
+            b.close()
+
+
 # ---------------------------------------------------------------- noevict --
 
 def client_mem(srv, cid, probe):
@@ -370,11 +405,11 @@ def case_pools(opts):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["monitor", "debug", "noevict", "limits", "pools"])
+    ap.add_argument("case", choices=["monitor", "debug", "docs", "noevict", "limits", "pools"])
     ap.add_argument("--runneld")
     opts = ap.parse_args()
     opts.runneld = servers.find_runneld(opts.runneld)
-    if opts.case in ("monitor", "debug") and servers.find_redis_server() is None:
+    if opts.case in ("monitor", "debug", "docs") and servers.find_redis_server() is None:
         print("SKIP: redis-server not found")
         return 77
     rc = globals()["case_" + opts.case](opts) or 0
