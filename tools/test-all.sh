@@ -65,9 +65,9 @@ run_stage() {
     rc=$?
     end=$(date +%s)
     if [ $rc -eq 0 ]; then
-        summary+=("$(printf '%-6s PASS  %4ss' "$name" $((end - start)))")
+        summary+=("$(printf '%-9s PASS  %4ss' "$name" $((end - start)))")
     else
-        summary+=("$(printf '%-6s FAIL  %4ss  (exit %s)' "$name" $((end - start)) $rc)")
+        summary+=("$(printf '%-9s FAIL  %4ss  (exit %s)' "$name" $((end - start)) $rc)")
         failed=1
     fi
 }
