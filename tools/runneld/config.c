@@ -44,7 +44,11 @@ void rd_config_defaults(rd_config_t *cfg)
     cfg->store_type = RD_STORE_FILE;
     strcpy(cfg->store_filename, "runnel.store");
     cfg->max_key_len = 256;
-    cfg->max_fields = 256;
+    /* No fixed field count: 65536 (the most the engine takes) is more than
+     * a 64 KiB block holds, so an entry's size is the only bound, as
+     * Redis has none. The table it sizes (16 B a field on 64-bit) is only
+     * touched as far as an entry uses it. */
+    cfg->max_fields = 65536;
     cfg->node_max_entries = 100;
     cfg->node_max_bytes = 4096;
     cfg->databases = 16;
