@@ -521,7 +521,6 @@ static void reply_done(runnel_sync_t *s)
         s->inflight_bytes -= f.bytes;
         if (!s->reply_error) {
             delivered(s, st, &f, false);
-            s->batches_acked++;
         } else if (contains(txt, tl, DUP_TEXT)) {
             delivered(s, st, &f, true);
         } else {
@@ -726,6 +725,15 @@ static void fill(runnel_sync_t *s)
         if (fc.too_big) {
             stream_error(s, st, "entry larger than the transmit buffer", 37, true,
                          st->sent);
+            continue;
+        }
+        if (rc < 0 && !fc.full) {
+            /* The local store could not be read (IO, CORRUPT): said, and
+             * retried like an upstream refusal; nothing is skipped. */
+            const char *why = runnel_strerror(rc);
+            char msg[RUNNEL_SYNC_ERR_MAX];
+            copy_text(msg, sizeof msg, "local read failed: ", 19, why, cstrlen(why));
+            stream_error(s, st, msg, strlen(msg), true, st->sent);
             continue;
         }
         if (rc == 0 && !fc.full) {

@@ -193,7 +193,6 @@ typedef struct runnel_sync {
     uint64_t link_up_ms;   /* when the current link was established */
     uint64_t rtt_ms;       /* last reply's round trip */
     uint64_t bytes_sent;
-    uint64_t batches_acked;
     char last_error[RUNNEL_SYNC_ERR_MAX];
     uint64_t last_error_ms;
 } runnel_sync_t;
