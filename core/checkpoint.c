@@ -313,7 +313,7 @@ void runnel__checkpoint_before_append(runnel_t *r, size_t len, const void **body
 {
     runnel_log_t *log = &r->log;
     uint32_t bs = log->block_size;
-    uint64_t tail_blk = log->tail / bs, limit;
+    uint64_t tail_blk = log->tail / bs, limit, end_blk;
     runnel_pos_t at;
 
     if (r->replaying || r->in_checkpoint || len > UINT32_MAX)
@@ -329,8 +329,11 @@ void runnel__checkpoint_before_append(runnel_t *r, size_t len, const void **body
                                                                      : log->block_count - 2u);
     if (at / bs - tail_blk < limit)
         return;                 /* no reclaim */
-    if (r->ckpt_pos != RUNNEL__NO_POS && r->ckpt_pos / bs > tail_blk &&
-        !runnel__read_since_checkpoint(r, (tail_blk + 1u) * bs))
+    /* The log reclaims every block up to end_blk in one request (log.c,
+     * ensure_room): each must be free of what only a checkpoint releases. */
+    end_blk = at / bs - limit + 1u;
+    if (r->ckpt_pos != RUNNEL__NO_POS && r->ckpt_pos / bs >= end_blk &&
+        !runnel__read_since_checkpoint(r, end_blk * bs))
         return;                 /* the reclaim needs no checkpoint */
     write_ahead(r, len, body, true);
 }

@@ -502,14 +502,20 @@ static int ensure_room(runnel_log_t *log, uint32_t need)
     if (!log->use_reserve)
         limit -= log->reserve < log->block_count - 2u ? log->reserve : log->block_count - 2u;
     if (pos_seq(log, next_start) - pos_seq(log, log->tail) >= limit) {
+        runnel_pos_t new_tail = log->tail;
+
         if (log->reclaim == NULL)
             return RUNNEL_ERR_NOSPC;
-        while (pos_seq(log, next_start) - pos_seq(log, log->tail) >= limit) {
-            err = log->reclaim(log->reclaim_ctx, log->tail, log->tail + log->block_size);
-            if (err)
-                return err < 0 ? err : RUNNEL_ERR_NOSPC;
-            log->tail += log->block_size;
-        }
+        /* Every block to give back in one request: a refusal must leave
+         * the log and its owner as they were, and a tail moved over some
+         * blocks but recorded by no block header would not survive a
+         * power cut (mount takes the tail from the newest header). */
+        while (pos_seq(log, next_start) - pos_seq(log, new_tail) >= limit)
+            new_tail += log->block_size;
+        err = log->reclaim(log->reclaim_ctx, log->tail, new_tail);
+        if (err)
+            return err < 0 ? err : RUNNEL_ERR_NOSPC;
+        log->tail = new_tail;
         err = page_flush(log, log->erase_value);
         if (err)
             return err;
@@ -1196,18 +1202,13 @@ static int mount_check_tail(runnel_log_t *log, uint64_t *t)
  * predecessor becomes the newest; if it is clean, the predecessor is
  * walked to see whether it still needs its fence.
  */
-int runnel__log_block_tail(runnel_log_t *log, uint64_t seq, uint64_t *tail_seq)
+/* The tail a header of block `seq` names (3.1: the low 32 bits of the
+ * tail's sequence when the block was opened). */
+static int hdr_tail(const runnel_log_t *log, const uint8_t *h, uint64_t seq, uint64_t *tail_seq)
 {
-    uint8_t h[RUNNEL_LOG_HDR_SIZE];
     uint32_t s, stored;
-    int err;
+    int err = hdr_decode(log, h, &s);
 
-    if (log == NULL || tail_seq == NULL)
-        return RUNNEL_ERR_INVAL;
-    err = log_read_raw(log, seq * log->block_size, h, sizeof h);
-    if (err)
-        return err;
-    err = hdr_decode(log, h, &s);
     if (err)
         return err;
     if (s != (uint32_t)seq)
@@ -1217,6 +1218,19 @@ int runnel__log_block_tail(runnel_log_t *log, uint64_t seq, uint64_t *tail_seq)
         return RUNNEL_ERR_CORRUPT;      /* a tail no writer could have had */
     *tail_seq = seq - (uint32_t)(s - stored);
     return 0;
+}
+
+int runnel__log_block_tail(runnel_log_t *log, uint64_t seq, uint64_t *tail_seq)
+{
+    uint8_t h[RUNNEL_LOG_HDR_SIZE];
+    int err;
+
+    if (log == NULL || tail_seq == NULL)
+        return RUNNEL_ERR_INVAL;
+    err = log_read_raw(log, seq * log->block_size, h, sizeof h);
+    if (err)
+        return err;
+    return hdr_tail(log, h, seq, tail_seq);
 }
 
 int runnel__log_mount(runnel_log_t *log)
@@ -1257,6 +1271,21 @@ int runnel__log_mount(runnel_log_t *log)
             log->fence_off = pc.end;
         }
         break;
+    }
+    /* The newest block's header names the tail the writer had when it
+     * opened it (section 3.1). Reclaiming moves the tail over blocks
+     * without erasing them - only the block reused is erased - so their
+     * headers still chain: without this the blocks released before a
+     * power cut would come back. */
+    if (n > t) {
+        uint8_t h[RUNNEL_LOG_HDR_SIZE];
+        uint64_t ht;
+
+        err = flash_read(log, (uint32_t)(n % log->block_count), 0, h, sizeof h);
+        if (err)
+            goto out;
+        if (hdr_tail(log, h, n, &ht) == 0 && ht > t && ht <= n)
+            t = ht;
     }
     /* The tail can be half erased only if the writer was opening the block
      * after the newest one (the same physical block, in a full ring), and

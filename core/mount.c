@@ -220,6 +220,13 @@ static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t
         return got;
     if (loading)
         return RUNNEL_ERR_CORRUPT;
+    /* The replay drops at the tail a block's header names. A cut after
+     * the ring erased the block it reclaimed but before the header of the
+     * block it was opening reached flash leaves no such header, yet the
+     * erased block is gone and the log's tail is past it (FORMAT.md 6.2):
+     * the nodes that started there have no records left, so they go as
+     * the run dropped them. */
+    runnel__drop_before(r, r->log.tail);
     /* A stream is created together with its first entry (XADD) or group
      * (XGROUP CREATE MKSTREAM), two records committed together. A creation
      * that ends the log is such a pair cut in half by the power: the
