@@ -107,7 +107,7 @@ static void usage(FILE *f)
 "  --prog-size <n>     the device's program unit (default 1, runneld's file)\n"
 "  --erase-value <v>   0xFF (default: NOR, runneld's file) or 0x00\n"
 "  --physical-only     skip the engine's mount (blocks and records only)\n"
-"  -v, --verbose       also print every block of the log and every fence\n"
+"  -v, --verbose       also print each log block: its records, where its data ends\n"
 "  -h, --help          this text\n"
 "\n"
 "Exit status: 0 clean (a torn tail a power cut left is reported as such\n"

@@ -369,6 +369,11 @@ void insp_scan(const insp_image_t *img, insp_scan_t *out)
             }
         }
         walk_block(img, b, has_fence ? fence : bs, s, p, out, &ck, &w);
+        if (insp_verbose)
+            printf("  block %u (seq %u): %u records, valid data ends at offset %u (%s)\n", p, s,
+                   w.records, w.end, w.stop == STOP_END ? "block end"
+                   : w.stop == STOP_LIMIT ? "its fence"
+                   : w.stop == STOP_ERASED ? "erased bytes" : "bytes that are not a record");
         bool head = s == n;
         bool clean = false;
         if (head) {
