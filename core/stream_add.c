@@ -796,8 +796,8 @@ int runnel__replay_entry(runnel_t *r, const runnel__rec_t *rec, const uint8_t *b
         if (k <= 0)
             return RUNNEL_ERR_CORRUPT;
         off += (uint32_t)k;
-        if (replay_fields(r, body, rec->len, off, &a) < 0)
-            return RUNNEL_ERR_CORRUPT;
+        if (replay_fields(r, body, rec->len, off, &a) < 0 || runnel_id_cmp(id, w->last_id) <= 0)
+            return RUNNEL_ERR_CORRUPT;   /* XADD never goes below its last ID */
         if (r->nodes_used >= r->nodes_cap)
             return RUNNEL_ERR_POOL_NODES;
         hash = fields_hash(a.fv, a.nfields);
@@ -818,6 +818,8 @@ int runnel__replay_entry(runnel_t *r, const runnel__rec_t *rec, const uint8_t *b
             runnel__entry_prefix(r, tail, idx, rec, body, &id, &link0, &off) < 0 ||
             link0 != rec->pos - n->last_pos)
             return 0;                   /* not this node's: an orphan */
+        if (runnel_id_cmp(id, w->last_id) <= 0)
+            return RUNNEL_ERR_CORRUPT;  /* XADD never goes below its last ID */
         if (same) {
             uint32_t i;
             got = replay_strings(body, rec->len, &off, r->fv, 1, 2, r->cfg.max_fields);

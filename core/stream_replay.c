@@ -103,6 +103,20 @@ static int replay_xsetid(runnel_t *r, runnel__reader_t *b)
     if (b->bad || b->off != b->len)
         return RUNNEL_ERR_CORRUPT;
     s = &r->streams[sidx];
+    /* XSETID journals only what its checks let through (stream_del.c):
+     * a record that breaks them was never written by it, and applying it
+     * would leave entries above the last ID, which the next XADD would
+     * then repeat. */
+    if ((flags & 2u) && runnel_id_cmp(last, maxdel) < 0)
+        return RUNNEL_ERR_CORRUPT;
+    if (s->length > 0) {
+        runnel_id_t last_valid;
+        err = runnel__last_valid_id(r, sidx, &last_valid);
+        if (err < 0)
+            return err;
+        if (runnel_id_cmp(last, last_valid) < 0 || ((flags & 1u) && added < s->length))
+            return RUNNEL_ERR_CORRUPT;
+    }
     s->last_id = last;
     if (flags & 1u)
         s->entries_added = added;
