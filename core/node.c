@@ -438,6 +438,22 @@ static int link_target(const struct runnel__node *n, const struct entry_head *h,
     return 0;
 }
 
+/* Every reader of a node's records starts here (runnel__node_entry, _id,
+ * _fill, _scan, _seek), cache hit or not: note when a journalled change
+ * used the node (see read_at). What the run found in RAM - the master
+ * buffer, the scan cache - its replay after a mount reads from flash.
+ * Only uses after the call's record count: those are what its replay
+ * repeats, and a change reads the log again after journalling (journal,
+ * then apply). Reads that only decide what to journal (planning), reads
+ * of calls that journal nothing (XRANGE, XINFO) and a checkpoint's own
+ * reads (its records hold what it read) pin nothing; a replay's reads do,
+ * conservatively at the final head. */
+static void note_use(runnel_t *r, uint32_t nslot)
+{
+    if (!r->in_checkpoint && (r->journalled || r->replaying))
+        r->nodes[nslot].read_at = r->log.head;
+}
+
 /* Binds r->scan to node nslot, forgetting another node's entries. Node
  * slots are reused, so the binding also carries node_gen, which every node
  * removal and allocation bumps. */
@@ -445,15 +461,7 @@ static void scan_bind(runnel_t *r, uint32_t nslot)
 {
     const struct runnel__node *n = &r->nodes[nslot];
 
-    /* Every reader comes here first: note when a journalled change read
-     * the node (see read_at). Only reads after the call's record count:
-     * those are what its replay repeats, and a change reads the log again
-     * after journalling (journal, then apply). Reads that only decide what
-     * to journal (planning), reads of calls that journal nothing (XRANGE,
-     * XINFO) and a checkpoint's own reads (its records hold what it read)
-     * pin nothing; a replay's reads do, conservatively at the final head. */
-    if (!r->in_checkpoint && (r->journalled || r->replaying))
-        r->nodes[nslot].read_at = r->log.head;
+    note_use(r, nslot);
     if (r->scan_node == nslot && r->scan_gen == r->node_gen)
         return;
     memset(r->scan, 0, sizeof(*r->scan) * (size_t)r->scan_hi);
@@ -600,6 +608,7 @@ int runnel__node_id(runnel_t *r, uint32_t nslot, uint32_t i, runnel_id_t *id)
 {
     int err = locate(r, nslot, i);
 
+    note_use(r, nslot);
     if (err < 0)
         return err;
     *id = r->scan[i].id;
@@ -622,6 +631,7 @@ int runnel__node_fill(runnel_t *r, uint32_t nslot, uint32_t from, uint32_t to)
     uint32_t m;
     int err;
 
+    note_use(r, nslot);
     if (to > n->count)
         to = n->count;
     if (from >= to)
@@ -668,6 +678,7 @@ int runnel__node_scan(runnel_t *r, uint32_t nslot)
     uint32_t i, count = r->nodes[nslot].count;
     int err = runnel__node_fill(r, nslot, 0, count);
 
+    note_use(r, nslot);
     for (i = 0; err == 0 && i < count; i++)
         if (!r->scan[i].id_known)
             err = locate(r, nslot, i);
@@ -695,6 +706,7 @@ int runnel__node_seek(runnel_t *r, uint32_t nslot, runnel_id_t id, uint32_t *idx
     uint32_t lo = 0, j, u, top;
     int err;
 
+    note_use(r, nslot);
     if (runnel__node_ghost(r, nslot)) {
         *idx = n->count;    /* its records are gone: nothing to find */
         return 0;
@@ -962,6 +974,7 @@ int runnel__node_entry(runnel_t *r, uint32_t nslot, uint32_t i, runnel_entry_t *
     uint64_t nf, f;
     int err;
 
+    note_use(r, nslot);
     if (i == 0) {
         /* The first entry is the master: read it where the names of the
          * node's other entries are decoded from, once for both. Its ID is
