@@ -7,7 +7,7 @@
 #                     exported targets runnel::runnel, runnel::port_*
 #   lib/pkgconfig/runnel.pc
 #   bin/runneld, bin/runnel-inspect (when built; tools/*/CMakeLists.txt)
-#   share/man/man1/runneld.1          runneld --help as a man page
+#   share/man/man1/runneld.1, runnel-inspect.1   their --help as man pages
 #   share/doc/runnel/                 README, FORMAT, CHANGELOG, docs/,
 #                                     examples/runneld.conf
 #   lib/systemd/system/runneld.service (ExecStart = this prefix's runneld)
@@ -70,23 +70,36 @@ if(TARGET runneld)
   install(FILES ${PROJECT_BINARY_DIR}/runneld.service DESTINATION ${RUNNEL_SYSTEMD_UNIT_DIR})
   install(FILES ${PROJECT_SOURCE_DIR}/packaging/runneld.conf
           DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
-  # The man page is runneld --help, so it needs a runneld that runs here:
-  # native, or through the toolchain's emulator.
-  if(NOT CMAKE_CROSSCOMPILING OR CMAKE_CROSSCOMPILING_EMULATOR)
-    # The emulator is a list (qemu-arm;-L;/usr/...): passed as one argument.
-    string(REPLACE ";" "|" _runnel_emulator "${CMAKE_CROSSCOMPILING_EMULATOR}")
-    add_custom_command(OUTPUT ${PROJECT_BINARY_DIR}/runneld.1
-        COMMAND ${CMAKE_COMMAND} "-DRUNNELD=$<TARGET_FILE:runneld>"
-                "-DEMULATOR=${_runnel_emulator}" -DVERSION=${PROJECT_VERSION}
-                -DOUT=${PROJECT_BINARY_DIR}/runneld.1 -P ${PROJECT_SOURCE_DIR}/cmake/runnel_manpage.cmake
-        DEPENDS runneld ${PROJECT_SOURCE_DIR}/cmake/runnel_manpage.cmake
-        COMMENT "runneld.1 from runneld --help"
-        VERBATIM)
-    add_custom_target(runneld_man ALL DEPENDS ${PROJECT_BINARY_DIR}/runneld.1)
-    install(FILES ${PROJECT_BINARY_DIR}/runneld.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
-  else()
-    message(STATUS "runnel: cross build without CMAKE_CROSSCOMPILING_EMULATOR: no runneld.1")
+endif()
+# Man pages are the tools' --help, so making one needs the tool to run here:
+# native, or through the toolchain's emulator (a list, qemu-arm;-L;/usr/...,
+# passed as one argument).
+if(NOT CMAKE_CROSSCOMPILING OR CMAKE_CROSSCOMPILING_EMULATOR)
+  string(REPLACE ";" "|" _runnel_emulator "${CMAKE_CROSSCOMPILING_EMULATOR}")
+  set(_runnel_man_pages "")
+  foreach(_entry "runneld|Redis Streams compatible event log broker (runnel)"
+                 "runnel-inspect|check and print a runnel store image")
+    string(REPLACE "|" ";" _entry "${_entry}")
+    list(GET _entry 0 _tool)
+    list(GET _entry 1 _summary)
+    if(TARGET ${_tool})
+      add_custom_command(OUTPUT ${PROJECT_BINARY_DIR}/${_tool}.1
+          COMMAND ${CMAKE_COMMAND} "-DTOOL=$<TARGET_FILE:${_tool}>" -DNAME=${_tool}
+                  "-DSUMMARY=${_summary}" "-DEMULATOR=${_runnel_emulator}"
+                  -DVERSION=${PROJECT_VERSION} -DOUT=${PROJECT_BINARY_DIR}/${_tool}.1
+                  -P ${PROJECT_SOURCE_DIR}/cmake/runnel_manpage.cmake
+          DEPENDS ${_tool} ${PROJECT_SOURCE_DIR}/cmake/runnel_manpage.cmake
+          COMMENT "${_tool}.1 from ${_tool} --help"
+          VERBATIM)
+      list(APPEND _runnel_man_pages ${PROJECT_BINARY_DIR}/${_tool}.1)
+    endif()
+  endforeach()
+  if(_runnel_man_pages)
+    add_custom_target(runnel_man ALL DEPENDS ${_runnel_man_pages})
+    install(FILES ${_runnel_man_pages} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
   endif()
+elseif(TARGET runneld)
+  message(STATUS "runnel: cross build without CMAKE_CROSSCOMPILING_EMULATOR: no man pages")
 endif()
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/FORMAT.md
               ${PROJECT_SOURCE_DIR}/CHANGELOG.md ${PROJECT_SOURCE_DIR}/LICENSE

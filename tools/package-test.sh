@@ -103,6 +103,10 @@ for f in ./usr/bin/runneld ./etc/runnel/runneld.conf ./lib/systemd/system/runnel
 done
 if [ -z "$cross" ]; then
     check "runnel.deb has the man page" grep -Eq " ./usr/share/man/man1/runneld.1.gz\$" <<<"$contents"
+    if grep -q " ./usr/bin/runnel-inspect\$" <<<"$contents"; then
+        check "runnel.deb has runnel-inspect and its man page" \
+            grep -Eq " ./usr/share/man/man1/runnel-inspect.1.gz\$" <<<"$contents"
+    fi
 fi
 devcontents=$(dpkg-deb -c "$dev")
 for f in ./usr/include/runnel/runnel.h librunnel.a cmake/runnel/runnelConfig.cmake pkgconfig/runnel.pc; do

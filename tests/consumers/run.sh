@@ -66,8 +66,10 @@ if cmake -S "$root" -B "$work/install-build" -DRUNNEL_BUILD_TESTS=OFF -DCMAKE_IN
         share/doc/runnel/docs/porting.md; do
         [ -e "$prefix/$f" ] || fail install "missing $f"
     done
-    if [ -e "$root/tools/runnel-inspect/CMakeLists.txt" ] && [ ! -e "$prefix/bin/runnel-inspect" ]; then
-        fail install "missing bin/runnel-inspect"
+    if [ -e "$root/tools/runnel-inspect/CMakeLists.txt" ]; then
+        for f in bin/runnel-inspect share/man/man1/runnel-inspect.1; do
+            [ -e "$prefix/$f" ] || fail install "missing $f"
+        done
     fi
     extra=$(cd "$prefix/include/runnel" && ls | grep -vx 'runnel.h\|runnel_err.h\|runnel_opt.h\|runnel_port.h\|ram_bd.h\|posix_bd.h')
     [ -z "$extra" ] || fail install "internal headers installed: $extra"
