@@ -203,11 +203,12 @@ static int scan_key(void *ctx, runnel_str_t key)
     return 0;
 }
 
-static void scan_keys(runnel_sync_t *s)
+static void scan_keys(runnel_sync_t *s, bool force)
 {
-    if (s->now_ms < s->next_scan_ms)
+    if (!force && s->now_ms < s->next_scan_ms)
         return;
     s->next_scan_ms = s->now_ms + s->cfg.scan_interval_ms;
+    s->scan_dbsize = runnel_dbsize(s->r);
     uint64_t next = 0;
     (void)runnel_scan(s->r, 0, 0, &next, scan_key, s);
 }
@@ -630,6 +631,8 @@ typedef struct fill_ctx {
     uint16_t slot;
     bool full;       /* stopped for want of room */
     bool too_big;    /* one entry does not fit an empty buffer */
+    bool gated;      /* stopped at the last committed entry */
+    runnel_id_t limit;
 } fill_ctx_t;
 
 static int fill_entry(void *ctx, const runnel_entry_t *e)
@@ -637,6 +640,10 @@ static int fill_entry(void *ctx, const runnel_entry_t *e)
     fill_ctx_t *fc = ctx;
     runnel_sync_t *s = fc->s;
     runnel_sync_stream_t *st = &s->cfg.streams[fc->slot];
+    if (runnel_id_cmp(e->id, fc->limit) > 0) {
+        fc->gated = true;   /* not committed locally yet: later */
+        return RUNNEL_ERR_AGAIN;
+    }
     if (q_full(s) || s->inflight_bytes >= s->cfg.max_inflight_bytes) {
         fc->full = true;
         return RUNNEL_ERR_AGAIN;
@@ -720,13 +727,20 @@ static void fill(runnel_sync_t *s)
             break;
         uint32_t room = s->cfg.inflight_cap - s->q_count;
         int64_t count = room < s->cfg.batch_entries ? room : s->cfg.batch_entries;
-        fill_ctx_t fc = {s, (uint16_t)i, false, false};
+        fill_ctx_t fc = {s, (uint16_t)i, false, false, false,
+                         s->cfg.forward_committed_only ? st->committed : RUNNEL_ID_MAX};
+        if (runnel_id_cmp(st->sent, fc.limit) >= 0) {
+            st->caught_up = false;   /* what is left is not committed yet */
+            continue;
+        }
         int rc = runnel_xread(s->r, slot_key(st), st->sent, count, fill_entry, &fc);
         if (fc.too_big) {
             stream_error(s, st, "entry larger than the transmit buffer", 37, true,
                          st->sent);
             continue;
         }
+        if (fc.gated)
+            continue;
         if (rc < 0 && !fc.full) {
             /* The local store could not be read (IO, CORRUPT): said, and
              * retried like an upstream refusal; nothing is skipped. */
@@ -791,6 +805,27 @@ static void pump(runnel_sync_t *s)
         s->more = false;
 }
 
+void runnel_sync_committed(runnel_sync_t *s)
+{
+    if (s == NULL || s->r == NULL || s->cfg.net == NULL)
+        return;
+    uint32_t saved_db = runnel_current_db(s->r);
+    if (runnel_select(s->r, s->cfg.local_db) != 0)
+        return;
+    /* A stream created since the last scan gets its slot now, so that
+     * what it committed is covered by this mark (an idle store may not
+     * commit again for a long time). */
+    if (runnel_dbsize(s->r) != s->scan_dbsize)
+        scan_keys(s, true);
+    for (uint32_t i = 0; i < s->cfg.streams_cap; i++) {
+        runnel_sync_stream_t *st = &s->cfg.streams[i];
+        runnel_stream_info_t info;
+        if (st->used && runnel_stream_info(s->r, slot_key(st), &info) == 0)
+            st->committed = info.last_id;
+    }
+    (void)runnel_select(s->r, saved_db);
+}
+
 bool runnel_sync_more(const runnel_sync_t *s)
 {
     return s != NULL && s->more && s->link_up;
@@ -808,7 +843,7 @@ int runnel_sync_poll(runnel_sync_t *s, uint64_t now_ms)
     uint32_t saved_db = runnel_current_db(s->r);
     if (runnel_select(s->r, s->cfg.local_db) != 0)
         return RUNNEL_ERR_INVAL;
-    scan_keys(s);
+    scan_keys(s, false);
     switch (s->state) {
     case RUNNEL_SYNC_IDLE:
         start_connect(s);

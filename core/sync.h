@@ -82,6 +82,7 @@ typedef struct runnel_sync_stream {
     runnel_id_t cursor;    /* the upstream holds everything up to here */
     runnel_id_t sent;      /* last ID written into the pipeline */
     runnel_id_t failed_id; /* the entry an error reply refused */
+    runnel_id_t committed; /* forward_committed_only: forward up to here */
     uint64_t retry_at_ms;
     uint32_t error_attempts;
     /* Counters since the slot was taken. */
@@ -146,6 +147,14 @@ typedef struct runnel_sync_config {
     uint32_t scan_interval_ms;
     /* Seed of the backoff jitter (0 = derived from the first now_ms). */
     uint32_t seed;
+    /* Forward only entries the local store has committed: the application
+     * calls runnel_sync_committed() after each successful commit (every
+     * entry appended before it is then forwardable). Without it an entry
+     * can reach the upstream and then be lost locally by a power cut
+     * (commit policies INTERVAL and NONE); the restarted device could then
+     * give a new entry that ID again, and the upstream would refuse it as
+     * a duplicate. false = forward what is appended. */
+    bool forward_committed_only;
     /* Caller memory. tx: commands waiting to be sent (at least 4 KiB; an
      * entry whose XADD is larger stops its stream with an error). rx:
      * replies (at least 1 KiB; must hold a whole top entry). streams: one
@@ -184,6 +193,7 @@ typedef struct runnel_sync {
     uint64_t connect_started_ms;
     uint64_t last_rx_ms;
     uint64_t next_scan_ms;
+    uint64_t scan_dbsize;  /* keys in local_db at the last scan */
     uint32_t backoff_attempts;
     uint32_t rng;
     uint32_t rr;           /* round-robin start among slots */
@@ -235,6 +245,10 @@ int runnel_sync_poll(runnel_sync_t *s, uint64_t now_ms);
 /* True when the last poll stopped with work it could do at once (its
  * per-call bound was reached): poll again without waiting for the link. */
 bool runnel_sync_more(const runnel_sync_t *s);
+
+/* With forward_committed_only: everything appended so far is committed
+ * (call it after runnel_commit, or when runnel_flush returns 0). */
+void runnel_sync_committed(runnel_sync_t *s);
 
 /* Closes the link and stays IDLE until runnel_sync_init() again. */
 void runnel_sync_stop(runnel_sync_t *s);

@@ -14,6 +14,7 @@
 #   sync_auth            requirepass, an ACL user + SELECT, wrong password
 #   sync_errors          WRONGTYPE and OOM upstream: stopped, shown, nothing
 #                        skipped; resumed once fixed
+#   sync_committed       only entries the store file has synced go upstream
 #   sync_names           posix net port: [::1], "localhost", an unknown name
 #                        (Skipped, exit 77, without an IPv6 loopback)
 # CI sizes are smaller than the issue's (1,000,000-entry backlog, 50 and 20
@@ -21,7 +22,7 @@
 # RUNNEL_SYNC_FULL=1) runs the full sizes. A missing redis-server fails.
 include_guard(GLOBAL)
 if(TARGET runneld)
-  foreach(case steady backlog upstream_kill9 cuts runneld_kill9 auth errors names)
+  foreach(case steady backlog upstream_kill9 cuts runneld_kill9 auth errors names committed)
     add_test(NAME sync_${case}
              COMMAND ${RUNNEL_HOST_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/sync.py ${case}
                      --runneld $<TARGET_FILE:runneld>)

@@ -30,6 +30,9 @@ shared cores with the ASan build):
   errors    WRONGTYPE (the upstream key is a string) and OOM (upstream
             maxmemory): the stream stops with the error shown and nothing
             skipped; fixed upstream -> forwarding resumes, mirror exact
+  committed with a store file only what the file has synced goes upstream:
+            entries written with no sync due stay local until SAVE; under
+            appendfsync always they go at once
   names     the posix net port: upstream at [::1] (IPv6 literal), then at
             "localhost" (a name resolved), then an unknown name (the
             resolver's error in INFO sync); skipped without IPv6 loopback
@@ -676,6 +679,38 @@ def case_errors(exe, d, full):
         rd.stop(); px.close(); up.stop()
 
 
+def case_committed(exe, d, full):
+    """With a store file, only what the file has synced goes upstream: no
+    entry can reach the upstream and then vanish locally in a power cut."""
+    up, px, rd = env(d, exe, extra_rd=["--commit-interval-ms", "3600000"])
+    try:
+        produce(rd.cli, "early", 100)
+        rd.cli.execute_command("SAVE")
+        check("SAVE: the first entries are forwarded",
+              bool(wait_for(lambda: drained(rd, 1), 30, "drain")), str(rd.info()))
+        produce(rd.cli, "held", 500)
+        # No sync for an hour (commit-interval-ms): for a second and a half
+        # the upstream must not see any of them.
+        end = time.monotonic() + 1.5
+        seen = 0
+        while time.monotonic() < end:
+            seen = max(seen, up.cli.xlen("held"))
+            time.sleep(0.05)
+        check("entries not yet synced locally stay local (%d upstream, lag %s)"
+              % (seen, rd.info().get("sync_lag_entries")), seen == 0)
+        rd.cli.execute_command("SAVE")
+        check("after SAVE (fdatasync) they are forwarded",
+              bool(wait_for(lambda: drained(rd, 2), 30, "drain")), str(rd.info()))
+        compare(rd, up, ["early", "held"], "", "committed")
+        rd.cli.config_set("appendfsync", "always")
+        produce(rd.cli, "held", 200)
+        check("appendfsync always: forwarded without waiting",
+              bool(wait_for(lambda: drained(rd, 2), 30, "drain")), str(rd.info()))
+        compare(rd, up, ["held"], "", "committed always")
+    finally:
+        rd.stop(); px.close(); up.stop()
+
+
 def case_names(exe, d, full):
     """The posix net port: an IPv6 literal, and a host name resolved."""
     try:
@@ -713,7 +748,7 @@ def case_names(exe, d, full):
 CASES = {
     "steady": case_steady, "backlog": case_backlog, "upstream_kill9": case_upstream_kill9,
     "cuts": case_cuts, "runneld_kill9": case_runneld_kill9, "auth": case_auth,
-    "errors": case_errors, "names": case_names,
+    "errors": case_errors, "names": case_names, "committed": case_committed,
 }
 
 

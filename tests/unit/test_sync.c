@@ -690,6 +690,36 @@ static void test_dropped(void)
     CHECK_EQ_U64(st.forwarded, info.length);
 }
 
+/* forward_committed_only: nothing goes upstream before the application
+ * says the store committed it. */
+static void test_committed_only(void)
+{
+    setup();
+    scfg.forward_committed_only = true;
+    CHECK_EQ_INT(runnel_sync_init(&sy, fx.r, &scfg), 0);
+    produce("c", 50);
+    poll_for(500);
+    up_key_t *u = up_key(fx_s("c"), false);
+    CHECK(u == NULL || u->n == 0);
+    runnel_sync_stats_t st;
+    runnel_sync_stats(&sy, &st);
+    CHECK_EQ_U64(st.lag_entries, 50);
+    runnel_sync_committed(&sy);
+    produce("c", 20);            /* appended after the commit: held back */
+    poll_for(500);
+    u = up_key(fx_s("c"), false);
+    CHECK(u != NULL && u->n == 50);
+    runnel_sync_stats(&sy, &st);
+    CHECK_EQ_U64(st.lag_entries, 20);
+    CHECK_EQ_U64(st.skipped, 0);
+    runnel_sync_committed(&sy);
+    CHECK(drain(5000));
+    check_mirror("c", "", 0);
+    runnel_sync_stats(&sy, &st);
+    CHECK_EQ_U64(st.forwarded, 70);
+    CHECK_EQ_U64(st.skipped, 0);
+}
+
 static void test_auth_and_select(void)
 {
     setup();
@@ -794,6 +824,7 @@ TEST_MAIN(
     RUN(test_resume_from_upstream);
     RUN(test_skipped);
     RUN(test_dropped);
+    RUN(test_committed_only);
     RUN(test_auth_and_select);
     RUN(test_error_reply);
     RUN(test_bad_config);

@@ -910,6 +910,7 @@ int rd_net_loop(rd_server_t *s)
         run_pending(s);
         release_sync_waiters(s);
         rd_store_tick(s, now);
+        rd_sync_after_turn(s);
         if (s->stage_dirty > 4 * RD_STAGE_BATCH)
             rd_stage_trim(s);
         if (now - last_cron >= 1000) {

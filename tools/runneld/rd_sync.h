@@ -27,6 +27,9 @@ int rd_sync_config_set(const char *name, const char *value, size_t vlen);
 /* Once per event-loop turn (and when the upstream socket is ready). true
  * = it stopped with work it can do at once: do not sleep before the next. */
 bool rd_sync_tick(rd_server_t *s, uint64_t now);
+/* At the end of each event-loop turn, after the store's syncs: lets the
+ * forwarder send what the store file has made durable. */
+void rd_sync_after_turn(rd_server_t *s);
 /* The INFO sync lines. */
 size_t rd_sync_info(rd_server_t *s, char *buf, size_t cap);
 

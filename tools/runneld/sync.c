@@ -71,6 +71,8 @@ static struct {
     runnel_sync_inflight_t *inflight;
     uint32_t inflight_cap;
     uint64_t registered_gen;
+    uint64_t commits_seen;   /* the engine's commit count at the last mark */
+    uint64_t dbsize_seen;    /* the forwarder's key count at the last mark */
     /* progress log */
     uint64_t prog_ms, prog_forwarded;
     bool draining;
@@ -405,6 +407,10 @@ static bool start_forwarder(rd_server_t *s)
     sc.inflight = g.inflight;
     sc.inflight_cap = g.live.inflight_entries;
     sc.seed = (uint32_t)rd_now_ms() ^ (uint32_t)getpid();
+    /* A store file: forward only what it has synced (rd_sync_after_turn),
+     * so a power cut cannot take back locally what the upstream holds. */
+    sc.forward_committed_only = s->cfg.store_type == RD_STORE_FILE;
+    g.commits_seen = UINT64_MAX;
     int rc = runnel_sync_init(&g.sync, s->store, &sc);
     if (rc != 0) {
         rd_log(RD_LL_WARNING, "Sync: the forwarder refused its configuration (%s)",
@@ -497,6 +503,29 @@ bool rd_sync_tick(rd_server_t *s, uint64_t now)
     register_fd(s);
     log_changes();
     return runnel_sync_more(&g.sync);
+}
+
+void rd_sync_after_turn(rd_server_t *s)
+{
+    if (!g.active || s->cfg.store_type != RD_STORE_FILE)
+        return;
+    /* The loop turn ends with the store's syncs (appendfsync always: after
+     * the replies' writes; everysec: rd_store_tick). A commit in this turn
+     * with nothing unsynced after it: every entry appended is durable. With
+     * appendfsync no runneld never syncs and claims nothing: everything
+     * appended is forwarded. */
+    /* Nothing unsynced is what makes a mark true; a new commit or a new
+     * stream is what makes it worth taking. */
+    runnel_stats_t st;
+    runnel_stats(s->store, &st);
+    bool mark = s->cfg.commit_policy == RUNNEL_COMMIT_NONE ||
+                (!s->unsynced && (st.commits != g.commits_seen ||
+                                  g.sync.scan_dbsize != g.dbsize_seen));
+    if (mark) {
+        g.commits_seen = st.commits;
+        runnel_sync_committed(&g.sync);
+        g.dbsize_seen = g.sync.scan_dbsize;
+    }
 }
 
 static void sanitize(char *dst, size_t cap, const char *src, size_t n)
