@@ -210,6 +210,11 @@ int runnel__create_stream(runnel_t *r, runnel_str_t key, uint32_t *sidx)
     uint32_t s;
     int err;
 
+    /* A checkpoint the record needs goes first: written between the
+     * slot's binding and its record, it would hold a stream whose
+     * creation the log never shows (or shows after it) if that append
+     * then fails. */
+    runnel__prepare_append(r, 2u * RUNNEL_VARINT_MAX + key.len);
     err = runnel__stream_alloc(r, r->db, key, &s);
     if (err < 0)
         return err;
