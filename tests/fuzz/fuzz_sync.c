@@ -10,7 +10,8 @@
  *   ctl % 8 == 0..3  deliver the next bytes to recv (in pieces of ctl/8+1)
  *   4                the link breaks (send/recv fail until reconnected)
  *   5                connects fail once
- *   6                time jumps by ctl * 40 ms (timeouts, backoff)
+ *   6                time jumps by ctl * 40 ms (timeouts, backoff); with
+ *                    bit 7, a commit mark (runnel_sync_committed)
  *   7                a producer adds an entry
  * After each event the forwarder is polled. Checked after every poll:
  * in-flight counts within the tables, lag never above the local entries,
@@ -195,6 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sc.reply_timeout_ms = 200;
     sc.backoff_min_ms = 10;
     sc.backoff_max_ms = 100;
+    sc.forward_committed_only = (conf & 16) != 0;   /* with the bigger tx buffer */
     REQUIRE(runnel_sync_init(&s, r, &sc) == 0);
 
     size_t i = 0;
@@ -222,6 +224,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 6:
             now_ms += (uint64_t)ctl * 40;
+            if (ctl & 0x80)
+                runnel_sync_committed(&s);   /* forward_committed_only's mark */
             break;
         default:
             add_entry(r, added % 2 ? "s1" : "s2", 100 + added);
