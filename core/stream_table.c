@@ -92,17 +92,35 @@ static void hash_rebuild(runnel_t *r)
             hash_insert(r, i);
 }
 
+/* Probes from the slot's own hash, as a lookup does (its name and db are
+ * still set when this runs): a walk over the whole table cost a DEL
+ * hash_cap steps, and FLUSHALL of 20,000 keys with the table sized for
+ * 131,072 streams 3.4 s. */
 static void hash_remove(runnel_t *r, uint32_t sidx)
 {
-    uint32_t i;
+    const struct runnel__stream *s = &r->streams[sidx];
+    runnel_str_t key;
+    uint32_t mask = r->hash_cap - 1u, i, n;
 
-    for (i = 0; i < r->hash_cap; i++) {
+    key.p = (const char *)runnel__stream_name(r, sidx);
+    key.len = s->name_len;
+    i = key_hash(s->db, key) & mask;
+    for (n = 0; n < r->hash_cap; n++, i = (i + 1u) & mask) {
+        if (r->hash[i] == 0)
+            break;
         if (r->hash[i] == sidx + 1u) {
             r->hash[i] = RUNNEL__NONE;
             r->hash_tombs++;
             break;
         }
     }
+}
+
+/* Called once the slot's new state is final (freed, or renamed and
+ * inserted again): a rebuild walks the used slots, so one run from inside
+ * hash_remove put the slot being freed back into the table. */
+static void hash_maybe_rebuild(runnel_t *r)
+{
     if (r->hash_tombs > r->hash_cap / 4u)
         hash_rebuild(r);
 }
@@ -169,6 +187,7 @@ void runnel__stream_free(runnel_t *r, uint32_t sidx)
     hash_remove(r, sidx);
     r->streams[sidx].used = false;
     r->streams_used--;
+    hash_maybe_rebuild(r);
     if (sidx < r->streams_free_hint)
         r->streams_free_hint = sidx;
 }
@@ -182,6 +201,7 @@ int runnel__stream_set_name(runnel_t *r, uint32_t sidx, runnel_str_t key)
     if (key.len != 0)
         memcpy(r->names + (size_t)sidx * r->cfg.name_max, key.p, key.len);
     hash_insert(r, sidx);
+    hash_maybe_rebuild(r);
     return 0;
 }
 

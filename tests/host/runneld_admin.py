@@ -399,6 +399,19 @@ def case_pools(opts):
         print("     INFO runnel: streams_used %s groups_used %s; RSS %d KiB before, %d KiB after"
               % (info.get("runnel_streams_used"), info.get("runnel_groups_used"), before,
                  d.rss_kib()))
+        # Deleting them: DEL of one, then FLUSHALL of the rest; the keys
+        # come back after (the key table stays consistent).
+        check("DEL key:5 -> 1, EXISTS key:5 key:6 -> 1",
+              val(c, "DEL", "key:5") == 1 and val(c, "EXISTS", "key:5", "key:6") == 1)
+        t = time.monotonic()
+        raw, _ = c.call("FLUSHALL", timeout=120)
+        took = time.monotonic() - t
+        check("FLUSHALL of 99,999 keys and 10,000 groups: +OK, DBSIZE 0 (%.2f s)" % took,
+              raw == b"+OK\r\n" and val(c, "DBSIZE") == 0)
+        replies = c.pipeline([("XADD", "key:%d" % i, "*", "f", "v") for i in range(0, 100000, 1000)])
+        check("100 keys created again, all found",
+              all(r[0].startswith(b"$") for r in replies) and val(c, "DBSIZE") == 100 and
+              val(c, "EXISTS", *["key:%d" % i for i in range(0, 100000, 1000)]) == 100)
         c.close()
     return 0
 
