@@ -35,6 +35,13 @@ if(NOT RUNNEL_SKIP_UNIT_TESTS)
   foreach(src ${RUNNEL_UNIT_TESTS})
     runnel_add_unit_test(${src})
   endforeach()
+  # The power-cut rig cuts at every program and erase on the host; under
+  # QEMU a board runs a slice of it (every 29th cut, 40 random runs) on the
+  # two small geometries. tests/unit/test_powercut.c says how to run more.
+  if(TARGET test_powercut AND RUNNEL_BARE_METAL)
+    target_compile_definitions(test_powercut PRIVATE POWERCUT_STRIDE=29u
+                               POWERCUT_RANDOM_RUNS=40u POWERCUT_BIG_GEOMETRY=0)
+  endif()
 endif()
 
 # Compile-time variants of core (runnel_opt.h): the utility tests again with

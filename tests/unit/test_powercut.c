@@ -1,0 +1,463 @@
+/*
+ * test_powercut.c - the power-cut rig: the engine on port/emu's flash,
+ * power cut at every program and erase of a workload that wraps the ring,
+ * under every cut model, and an oracle that accepts only the state before
+ * or after the call in flight.
+ *
+ * Workload: store_workload.h in its single-record form (every call
+ * journals at most one record, committed at once: COMMIT_ALWAYS) - XADD
+ * with the three ID forms, XDEL, trims, XSETID, DEL, XGROUP CREATE /
+ * SETID / DESTROY / CREATECONSUMER / DELCONSUMER, XREADGROUP, XACK,
+ * XCLAIM, XAUTOCLAIM - on a ring small enough to wrap several times
+ * under DROP_OLDEST, so block switches, reclaims, drops and the
+ * checkpoints that release the tail all happen under the cuts.
+ *
+ * Exhaustive single cuts. Before each call the whole world is saved: the
+ * flash image, the emulator, the engine's arena (all of its state lives
+ * there, at the same address) and the workload's generator and clock.
+ * The call runs once to count its program/erase operations and to take
+ * the fingerprint after it; then, for every one of those operations and
+ * every cut model, the world is restored, the cut is scheduled at that
+ * operation and the call runs into it. Then:
+ *   1. mount (never a format) must succeed, reading no more than a
+ *      watchdog allows, and show the fingerprint before or after the call;
+ *   2. every other cut gets a second cut: the world after the first
+ *      recovery is saved, writes that cross three block switches run once
+ *      to record their fingerprints, and run again with a cut at a random
+ *      operation among them; mount must show the fingerprint before or
+ *      after the write in flight;
+ *   3. writes across three more block switches, commit, mount again: the
+ *      same fingerprint.
+ * Random multi-cut runs: a fresh store per run, a random workload, and a
+ * cut at a random point, three times in a row, each checked as above.
+ *
+ * One line per geometry: "powercut: <geometry>: N cuts, M failures".
+ * A failure prints the geometry, seed, call, cut index and model to replay
+ * it. How much runs is set at compile time (the Cortex-M3 build runs a
+ * slice) and, on the host, by the environment:
+ *   RUNNEL_POWERCUT_STRIDE  cut every k-th operation (1 = all, 0 = none)
+ *   RUNNEL_POWERCUT_RANDOM  random multi-cut runs per geometry
+ *   RUNNEL_POWERCUT_SEED    first seed of the random runs
+ * A round whose cut call writes nothing (an error, a read) is not cut.
+ * The long run (over 100,000 random runs in all):
+ *   RUNNEL_POWERCUT_STRIDE=0 RUNNEL_POWERCUT_RANDOM=34000 build/test_powercut
+ * Replaying a failure: RUNNEL_POWERCUT_STRIDE=0 RUNNEL_POWERCUT_RANDOM=1
+ * RUNNEL_POWERCUT_SEED=<seed of the run, less 100000 or 200000 for the
+ * second and third geometry>.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runnel.h"
+#include "emu_bd.h"
+#include "testing.h"
+#include "store_workload.h"
+#include "store.h"      /* the log's tail and the drop it implies */
+
+#ifndef POWERCUT_STRIDE
+#define POWERCUT_STRIDE 1u
+#endif
+#ifndef POWERCUT_RANDOM_RUNS
+#define POWERCUT_RANDOM_RUNS 300u
+#endif
+#ifndef POWERCUT_BIG_GEOMETRY
+#define POWERCUT_BIG_GEOMETRY 1
+#endif
+
+#if POWERCUT_BIG_GEOMETRY
+#define STORE_MAX (384u * 1024u)
+#else
+#define STORE_MAX (48u * 1024u)
+#endif
+#define ARENA_BYTES (256u * 1024u)
+
+typedef struct geo {
+    const char *name;
+    uint32_t prog, block, count;
+    uint32_t value_max;     /* XADD payload bound: the ring must turn */
+    uint32_t calls;         /* calls in the exhaustive run */
+} geo_t;
+
+/* The world: everything a cut must be replayed from. */
+static uint8_t storage[STORE_MAX];
+static uint64_t arena[ARENA_BYTES / 8u];
+static runnel_emu_bd_t eb;
+static runnel_bd_t bd;
+static runnel_t *store;
+
+typedef struct world {
+    uint8_t storage[STORE_MAX];
+    uint64_t arena[ARENA_BYTES / 8u];
+    runnel_emu_bd_t eb;
+    runnel_t *store;
+    uint64_t rng, now;
+} world_t;
+
+static world_t saved_call, saved_recovery, saved_mounted;
+static const geo_t *geo;
+
+static size_t image_bytes(void)
+{
+    return (size_t)geo->block * geo->count;
+}
+
+static void world_save(world_t *w)
+{
+    memcpy(w->storage, storage, image_bytes());
+    memcpy(w->arena, arena, sizeof arena);
+    w->eb = eb;
+    w->store = store;
+    w->rng = wl_rng;
+    w->now = wl_now_ms;
+}
+
+static void world_restore(const world_t *w)
+{
+    memcpy(storage, w->storage, image_bytes());
+    memcpy(arena, w->arena, sizeof arena);
+    eb = w->eb;
+    store = w->store;
+    wl_rng = w->rng;
+    wl_now_ms = w->now;
+}
+
+static void config(runnel_config_t *c)
+{
+    memset(c, 0, sizeof *c);
+    c->bd = &bd;
+    c->clock = &wl_clock;
+    c->arena = arena;
+    c->arena_size = sizeof arena;
+    c->max_streams = WL_KEYS + 2;
+    c->max_nodes = 256;
+    c->max_groups = 2 * WL_KEYS;
+    c->max_consumers = 6 * WL_KEYS;
+    c->max_pending = 256;
+    c->max_fields = 4;
+    c->node_max_entries = 20;
+    c->full_policy = RUNNEL_FULL_DROP_OLDEST;
+    c->commit_policy = RUNNEL_COMMIT_ALWAYS;
+    c->checkpoint_blocks = 6;
+    c->durable = &runnel_durability;
+}
+
+/* Mount after a cut. The watchdog: a mount reads block headers, the
+ * newest checkpoint and what follows it - never more than a few passes
+ * over the ring; a runaway loop shows as reads without end. */
+static int mount_checked(void)
+{
+    runnel_config_t c;
+    uint64_t calls0 = eb.read_calls, bytes0 = eb.bytes_read;
+    int rc;
+
+    config(&c);
+    runnel_emu_bd_power_on(&eb);
+    rc = runnel_mount(&store, &c);
+    if (rc == 0 && (eb.bytes_read - bytes0 > 4u * image_bytes() ||
+                    eb.read_calls - calls0 > 64u * geo->count + 200000u))
+        return -1000;
+    return rc;
+}
+
+/* The one state besides "before" and "after" a cut may leave: the ring
+ * turned for the call in flight - DROP_OLDEST erased the oldest block and
+ * dropped the nodes starting there - but the call's record never landed.
+ * The drop is durable once the erase is; the record is not. Rebuilt from
+ * the world before the call (`rerun` big writes into it) by dropping what
+ * the mounted log no longer holds, and compared with what mount shows. */
+static uint64_t after_fingerprint(void);
+static uint32_t big_writes(uint32_t switches, uint64_t *fps, uint32_t cap);
+
+static bool ring_turned(const world_t *before, uint32_t rerun, uint64_t got)
+{
+    runnel_pos_t tail = store->log.tail;
+    uint64_t fp;
+
+    world_save(&saved_mounted);
+    world_restore(before);
+    if (rerun > 0)
+        (void)big_writes(UINT32_MAX, NULL, rerun);
+    runnel__drop_before(store, tail);
+    fp = after_fingerprint();
+    world_restore(&saved_mounted);
+    return fp == got;
+}
+
+/* Writes of block_size/4 bytes to a stream of their own ("after", not one
+ * of the workload's) until the log has opened `switches` more blocks;
+ * fps[i] = the fingerprint after write i (with "after"'s length and last
+ * ID mixed in), fps[0] before them. Returns the number of writes (at most
+ * cap). Under DROP_OLDEST these writes drop the workload's oldest nodes,
+ * so each one changes more than its own stream. */
+static uint64_t after_fingerprint(void)
+{
+    runnel_stream_info_t si;
+    uint64_t fp = wl_fingerprint(store);
+
+    if (runnel_stream_info(store, S("after"), &si) == 0)
+        fp ^= (si.length * 0x9E3779B97F4A7C15ull) ^ (si.last_id.ms << 7) ^ si.last_id.seq;
+    return fp;
+}
+
+static uint32_t big_writes(uint32_t switches, uint64_t *fps, uint32_t cap)
+{
+    static char val[16384];
+    uint64_t erases0 = eb.erases;
+    uint32_t i = 0, len = geo->block / 4u < sizeof val ? geo->block / 4u : (uint32_t)sizeof val;
+    runnel_xadd_args_t a;
+    runnel_str_t fv[2];
+    runnel_id_t id;
+
+    memset(val, 'z', len);
+    memset(&a, 0, sizeof a);
+    fv[0] = S("blob");
+    fv[1].p = val;
+    fv[1].len = len;
+    a.key = S("after");
+    a.fv = fv;
+    a.nfields = 1;
+    if (fps)
+        fps[0] = after_fingerprint();
+    while (eb.erases - erases0 < switches && i < cap && !runnel_emu_bd_cut_happened(&eb)) {
+        wl_now_ms++;
+        (void)runnel_xadd(store, &a, &id);
+        i++;
+        if (fps && !runnel_emu_bd_cut_happened(&eb))
+            fps[i] = after_fingerprint();
+    }
+    return i;
+}
+
+/* Step 3: the recovered store goes on across three block switches, and a
+ * mount after a commit shows exactly what it showed before. */
+static bool goes_on(void)
+{
+    uint64_t fp;
+
+    (void)big_writes(3, NULL, 64);
+    fp = after_fingerprint();
+    return runnel_commit(store) == 0 && mount_checked() == 0 && after_fingerprint() == fp;
+}
+
+
+/* Step 2: a second cut somewhere in the writes after the first recovery:
+ * the state before or after the write in flight. */
+static bool second_cut(uint32_t pick)
+{
+    static uint64_t fps[65];
+    uint64_t base, ops, got;
+    uint32_t n, i;
+    runnel_emu_cut_model_t m = (runnel_emu_cut_model_t)(pick % RUNNEL_EMU_CUT_MODELS);
+
+    world_save(&saved_recovery);
+    base = eb.mut_ops;
+    n = big_writes(3, fps, 64);
+    ops = eb.mut_ops - base;
+    world_restore(&saved_recovery);
+    if (ops == 0 || n == 0)
+        return true;
+    runnel_emu_bd_schedule_cut(&eb, 1u + pick / 4u % ops, m);
+    i = big_writes(3, NULL, 64);
+    if (mount_checked() != 0)
+        return false;
+    got = after_fingerprint();
+    /* write i was in flight, or none if the cut came after the last one */
+    return got == fps[i] || (i >= 1 && got == fps[i - 1]) ||
+           (i >= 1 && ring_turned(&saved_recovery, i - 1, got));
+}
+
+static uint64_t cuts, failures;
+static uint32_t run_seed;
+
+static void report(const char *what, uint32_t call, uint64_t cut, runnel_emu_cut_model_t m)
+{
+    if (failures++ < 5)
+        printf("    FAIL %s: seed %lu, call %lu, cut at operation %lu of the call (%s)\n", what,
+               (unsigned long)run_seed, (unsigned long)call, (unsigned long)cut,
+               runnel_emu_cut_model_name(m));
+}
+
+/* Cuts the power at operation `cut` (1-based) of the call that the world
+ * saved in saved_call is about to make; checks steps 1-3. */
+static void cut_call(uint32_t call, uint64_t cut, runnel_emu_cut_model_t m, uint64_t before,
+                     uint64_t after, bool twice, uint32_t value_max)
+{
+    uint64_t got;
+
+    world_restore(&saved_call);
+    runnel_emu_bd_seed(&eb, (uint32_t)(cut * 2654435761u) ^ run_seed ^ (uint32_t)m);
+    runnel_emu_bd_schedule_cut(&eb, cut, m);
+    (void)wl_op(store, value_max);
+    cuts++;
+    if (!runnel_emu_bd_cut_happened(&eb)) {
+        report("the cut never came", call, cut, m);
+        return;
+    }
+    if (mount_checked() != 0) {
+        report("mount failed", call, cut, m);
+        return;
+    }
+    got = wl_fingerprint(store);
+    if (got != before && got != after && !ring_turned(&saved_call, 0, got)) {
+        report("state is neither before nor after the call", call, cut, m);
+        return;
+    }
+    if (twice && !second_cut((uint32_t)(cut * 7u + call))) {
+        report("second cut: state is neither before nor after the write", call, cut, m);
+        return;
+    }
+    if (!goes_on())
+        report("writes and a mount after recovery differ", call, cut, m);
+}
+
+static bool fresh_store(uint32_t seed)
+{
+    runnel_bd_geometry_t g;
+    runnel_config_t c;
+
+    memset(&g, 0, sizeof g);
+    g.read_size = 1;
+    g.prog_size = geo->prog;
+    g.block_size = geo->block;
+    g.block_count = geo->count;
+    g.erase_value = 0xFF;
+    if (runnel_emu_bd_init(&eb, &bd, &g, storage, NULL, seed | 1u) != 0)
+        return false;
+    config(&c);
+    wl_rng = 0x9E3779B97F4A7C15ull ^ seed;
+    wl_now_ms = 1700000000000ull;
+    wl_single_record = true;
+    return runnel_format(&store, &c) == 0;
+}
+
+static uint32_t env_u32(const char *name, uint32_t dflt)
+{
+    const char *v = getenv(name);
+    return v != NULL && *v ? (uint32_t)strtoul(v, NULL, 10) : dflt;
+}
+
+static void exhaustive(const geo_t *g, uint32_t seed)
+{
+    uint32_t stride = env_u32("RUNNEL_POWERCUT_STRIDE", POWERCUT_STRIDE), call, k = 0;
+    uint64_t before, after, ops_total = 0, erases;
+    runnel_emu_cut_model_t m;
+
+    geo = g;
+    run_seed = seed;
+    cuts = failures = 0;
+    if (stride == 0)
+        return;                 /* RUNNEL_POWERCUT_STRIDE=0: random runs only */
+    CHECK(fresh_store(seed));
+    before = wl_fingerprint(store);
+    for (call = 1; call <= g->calls; call++) {
+        uint64_t base, ops, cut;
+
+        world_save(&saved_call);
+        base = eb.mut_ops;
+        (void)wl_op(store, g->value_max);
+        ops = eb.mut_ops - base;
+        after = wl_fingerprint(store);
+        ops_total += ops;
+        for (cut = 1; cut <= ops; cut++) {
+            for (m = 0; m < RUNNEL_EMU_CUT_MODELS; m++) {
+                if (k++ % stride != 0)
+                    continue;
+                cut_call(call, cut, m, before, after, (k & 1u) != 0, g->value_max);
+            }
+        }
+        /* back to the world after the call, uncut */
+        world_restore(&saved_call);
+        (void)wl_op(store, g->value_max);
+        CHECK(wl_fingerprint(store) == after);
+        before = after;
+    }
+    erases = eb.erases;
+    printf("powercut: %s: %lu cuts, %lu failures (exhaustive: %lu calls, %lu program/erase "
+           "operations, every %lu-th cut x 4 models, %lu.%lu ring passes)\n",
+           g->name, (unsigned long)cuts, (unsigned long)failures, (unsigned long)g->calls,
+           (unsigned long)ops_total, (unsigned long)stride, (unsigned long)(erases / g->count),
+           (unsigned long)(erases * 10u / g->count % 10u));
+    CHECK(erases >= 2u * g->count);     /* every block was reused, twice */
+    CHECK(cuts > 0);
+    CHECK_EQ_U64(failures, 0);
+}
+
+/* Random multi-cut runs: per run a fresh store and three rounds of "a
+ * random stretch of calls, one of them cut at a random operation". */
+static void random_runs(const geo_t *g, uint32_t first_seed)
+{
+    uint32_t runs = env_u32("RUNNEL_POWERCUT_RANDOM", POWERCUT_RANDOM_RUNS), run, round;
+
+    geo = g;
+    cuts = failures = 0;
+    for (run = 0; run < runs; run++) {
+        run_seed = first_seed + run;
+        if (!fresh_store(run_seed)) {
+            report("format failed", 0, 0, RUNNEL_EMU_CUT_ATOMIC);
+            continue;
+        }
+        for (round = 0; round < 3; round++) {
+            uint32_t calls = 1u + rn(g->calls / 2u), call;
+            uint64_t before = wl_fingerprint(store), after, ops, base;
+            runnel_emu_cut_model_t m = (runnel_emu_cut_model_t)rn(RUNNEL_EMU_CUT_MODELS);
+
+            for (call = 1; call < calls; call++)
+                (void)wl_op(store, g->value_max);
+            before = wl_fingerprint(store);
+            world_save(&saved_call);
+            base = eb.mut_ops;
+            (void)wl_op(store, g->value_max);
+            ops = eb.mut_ops - base;
+            after = wl_fingerprint(store);
+            if (ops == 0) {
+                world_restore(&saved_call);
+                (void)wl_op(store, g->value_max);
+                continue;
+            }
+            cut_call(calls, 1u + rn((uint32_t)ops), m, before, after, round == 1, g->value_max);
+            if (failures)
+                break;
+        }
+    }
+    printf("powercut: %s: %lu cuts, %lu failures (random: %lu runs of up to 3 cuts, seeds %lu..)\n",
+           g->name, (unsigned long)cuts, (unsigned long)failures, (unsigned long)runs,
+           (unsigned long)first_seed);
+    CHECK_EQ_U64(failures, 0);
+}
+
+static const geo_t geos[] = {
+    { "nor 1 B / 4 KiB x 12", 1, 4096, 12, 80, 1500 },
+    { "ecc 16 B / 2 KiB x 24", 16, 2048, 24, 100, 1600 },
+    { "256 B / 64 KiB x 6", 256, 65536, 6, 2500, 1200 },
+};
+
+static void test_nor(void)
+{
+    uint32_t seed = env_u32("RUNNEL_POWERCUT_SEED", 1);
+    exhaustive(&geos[0], seed);
+    random_runs(&geos[0], seed);
+}
+
+static void test_ecc(void)
+{
+    uint32_t seed = env_u32("RUNNEL_POWERCUT_SEED", 1);
+    exhaustive(&geos[1], seed + 100000u);
+    random_runs(&geos[1], seed + 100000u);
+}
+
+#if POWERCUT_BIG_GEOMETRY
+static void test_big_blocks(void)
+{
+    uint32_t seed = env_u32("RUNNEL_POWERCUT_SEED", 1);
+    exhaustive(&geos[2], seed + 200000u);
+    random_runs(&geos[2], seed + 200000u);
+}
+#endif
+
+TEST_MAIN(
+    RUN(test_nor);
+    RUN(test_ecc);
+#if POWERCUT_BIG_GEOMETRY
+    RUN(test_big_blocks);
+#endif
+)
