@@ -19,3 +19,10 @@ add_executable(bench_core EXCLUDE_FROM_ALL ${PROJECT_SOURCE_DIR}/tests/bench/ben
 target_link_libraries(bench_core PRIVATE runnel_bench_lib)
 set_target_properties(bench_core PROPERTIES COMPILE_OPTIONS "${RUNNEL_BENCH_COPTS}" LINK_OPTIONS ""
                       RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})
+
+# bench_mount: what a full durable store costs to mount, and what its
+# checkpoints cost while writing (tests/bench/bench_mount.c).
+add_executable(bench_mount EXCLUDE_FROM_ALL ${PROJECT_SOURCE_DIR}/tests/bench/bench_mount.c)
+target_link_libraries(bench_mount PRIVATE runnel_bench_lib)
+set_target_properties(bench_mount PROPERTIES COMPILE_OPTIONS "${RUNNEL_BENCH_COPTS}" LINK_OPTIONS ""
+                      RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})

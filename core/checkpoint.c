@@ -253,7 +253,7 @@ void runnel__checkpoint_maybe(runnel_t *r)
 {
     uint32_t bs = r->log.block_size, used = runnel__log_blocks_used(&r->log);
     uint32_t free_blocks = r->log.block_count - used;
-    uint64_t tail_blk = r->log.tail / bs, head_blk = r->log.head / bs, ck_blk;
+    uint64_t tail_blk = r->log.tail / bs, head_blk = r->log.head / bs, ck_blk, interval;
 
     if (r->replaying || r->in_checkpoint)
         return;
@@ -273,9 +273,13 @@ void runnel__checkpoint_maybe(runnel_t *r)
     }
     /* Bound what mount replays - in the space outside the reserve: a
      * checkpoint written only for that must not eat the room the one that
-     * releases the tail needs. */
-    if (r->cfg.checkpoint_blocks != 0 && head_blk - ck_blk >= r->cfg.checkpoint_blocks &&
-        free_blocks > 2u * r->log.reserve + 1u)
+     * releases the tail needs. The interval grows with the checkpoint
+     * (eight times its size at least), so that checkpoints never cost
+     * more than an eighth of what is written, however large the state. */
+    interval = r->cfg.checkpoint_blocks;
+    if (interval != 0 && interval < 8u * (uint64_t)r->log.reserve)
+        interval = 8u * (uint64_t)r->log.reserve;
+    if (interval != 0 && head_blk - ck_blk >= interval && free_blocks > 2u * r->log.reserve + 1u)
         r->ckpt_due = true;     /* written before the next append, not now:
                                    maintain runs when a record was
                                    journalled, and the group half journals

@@ -1,0 +1,211 @@
+/*
+ * bench_mount.c - what a durable store costs to open again, and what
+ * durability costs while writing.
+ *
+ *   cmake --build build --target bench_mount && build/bench_mount [--quick]
+ *
+ * For each shape (store size x streams) a RAM device formatted as NOR
+ * flash (4 KiB blocks, program unit 1 B) is filled with 32-byte entries
+ * until the ring has turned once (DROP_OLDEST), with one consumer group on
+ * the first stream holding 1,000 pending entries read near the end. Then:
+ *   write    bytes programmed per payload byte and erases per MiB of
+ *            payload, checkpoints included (durable store, default
+ *            checkpoint_blocks);
+ *   mount    runnel_mount into a fresh arena: every device read it made
+ *            (block headers, the walk back to the newest checkpoint, the
+ *            checkpoint and the records after it), wall time;
+ *   1st XADD the reads the first XADD after the mount makes.
+ * Anchors from the issue: FlashDB reads 66 KB to open 4 MiB and grows with
+ * the sectors; littlefs 7.5-14 KB, then 19-106 KB on its first write.
+ * Benchmarks are not tests: nothing here fails on a number.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "runnel.h"
+#include "ram_bd.h"
+#include "store.h"      /* the log's read counters for the first XADD */
+
+#define BLOCK 4096u
+
+static uint64_t clock_ms;
+static uint64_t now_ms(void *ctx)
+{
+    (void)ctx;
+    return clock_ms;
+}
+static const runnel_clock_t bench_clock = { NULL, now_ms };
+
+static double wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, int rc)
+{
+    fprintf(stderr, "bench_mount: %s: %s\n", what, runnel_strerror(rc));
+    exit(1);
+}
+
+static runnel_str_t str(const char *s)
+{
+    runnel_str_t r;
+    r.p = s;
+    r.len = strlen(s);
+    return r;
+}
+
+static void config(runnel_config_t *c, runnel_bd_t *bd, void *arena, size_t arena_size,
+                   uint32_t blocks)
+{
+    memset(c, 0, sizeof *c);
+    c->bd = bd;
+    c->clock = &bench_clock;
+    c->arena = arena;
+    c->arena_size = arena_size;
+    c->max_streams = 32;
+    /* a full ring of 32 B entries in nodes of the default size */
+    c->max_nodes = blocks * 4u + 1024u;
+    c->max_groups = 4;
+    c->max_consumers = 8;
+    c->max_pending = 2048;
+    c->full_policy = RUNNEL_FULL_DROP_OLDEST;
+    c->commit_policy = RUNNEL_COMMIT_NONE;
+    c->durable = &runnel_durability;
+}
+
+static int count_cb(void *ctx, const runnel_entry_t *e)
+{
+    (void)e;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+static void shape(uint32_t mib, uint32_t streams)
+{
+    uint32_t blocks = mib * 1024u * 1024u / BLOCK;
+    runnel_bd_geometry_t g = { 1, 1, BLOCK, blocks, 0xFF, 0 };
+    runnel_ram_bd_t rb;
+    runnel_bd_t bd;
+    runnel_config_t c;
+    runnel_t *r = NULL;
+    runnel_stats_t st;
+    uint8_t *storage = malloc((size_t)BLOCK * blocks);
+    size_t arena_size;
+    void *arena;
+    char val[31], key[16];
+    runnel_str_t fv[2];
+    runnel_xadd_args_t a;
+    runnel_id_t id;
+    uint64_t payload = 0, n = 0, reads0, bytes0, pending = 0;
+    double t0, mount_s;
+    int rc;
+
+    if (storage == NULL)
+        die("malloc", RUNNEL_ERR_NOMEM);
+    if ((rc = runnel_ram_bd_init(&rb, &bd, &g, storage, NULL)) < 0)
+        die("ram bd", rc);
+    config(&c, &bd, NULL, 0, blocks);
+    arena_size = runnel_arena_size(&c);
+    arena = malloc(arena_size);
+    if (arena == NULL)
+        die("malloc", RUNNEL_ERR_NOMEM);
+    config(&c, &bd, arena, arena_size, blocks);
+    clock_ms = 1700000000000ull;
+    if ((rc = runnel_format(&r, &c)) < 0)
+        die("format", rc);
+    (void)runnel_xgroup_create(r, str("s0"), str("g"), RUNNEL_ID_MIN, false, true, -1);
+
+    memset(val, 'v', sizeof val);
+    fv[0] = str("t");
+    fv[1].p = val;
+    fv[1].len = sizeof val;     /* 32 payload bytes: "t" and 31 */
+    memset(&a, 0, sizeof a);
+    a.fv = fv;
+    a.nfields = 1;
+    a.id_mode = RUNNEL_XADD_AUTO;
+    for (;;) {
+        runnel_stats(r, &st);
+        if (st.blocks_erased > blocks + blocks / 10u)
+            break;              /* the ring has turned once, and some */
+        snprintf(key, sizeof key, "s%u", (unsigned)(n % streams));
+        a.key = str(key);
+        if (n % 64u == 0)
+            clock_ms++;
+        if ((rc = runnel_xadd(r, &a, &id)) < 0)
+            die("xadd", rc);
+        payload += 32u;
+        n++;
+        /* 1,000 pending, read from the newest entries of s0 near the end */
+        if (pending == 0 && st.blocks_erased >= blocks + blocks / 20u) {
+            runnel_xreadgroup_args_t ra;
+            memset(&ra, 0, sizeof ra);
+            ra.key = str("s0");
+            ra.group = str("g");
+            ra.consumer = str("c");
+            ra.new_entries = true;
+            ra.count = 1000;
+            (void)runnel_xgroup_setid(r, str("s0"), str("g"), id, false, -1);
+            for (uint32_t k = 0; k < 1000u * streams + 16u; k++) {
+                a.key = str(k % streams == 0 ? "s0" : "s1");
+                (void)runnel_xadd(r, &a, &id);
+                payload += 32u;
+                n++;
+            }
+            rc = runnel_xreadgroup(r, &ra, count_cb, &pending);
+            if (rc < 0)
+                die("xreadgroup", rc);
+        }
+    }
+    if ((rc = runnel_commit(r)) < 0)
+        die("commit", rc);
+    runnel_stats(r, &st);
+    printf("| %3u MiB | %2u | %9.2f M | %5.3f | %6.1f | ",
+           (unsigned)mib, (unsigned)streams, (double)n / 1e6,
+           (double)st.bytes_programmed / (double)payload,
+           (double)st.blocks_erased / ((double)payload / 1048576.0));
+
+    /* mount into a fresh arena */
+    memset(arena, 0, arena_size);
+    t0 = wall();
+    if ((rc = runnel_mount(&r, &c)) < 0)
+        die("mount", rc);
+    mount_s = wall() - t0;
+    runnel_stats(r, &st);
+    /* everything the mount read: the log's search (runnel_stats_t's
+     * mount_* fields), the walk back to the checkpoint, its replay */
+    printf("%7lu | %10.1f | %7.1f | ", (unsigned long)r->log.read_calls,
+           (double)r->log.bytes_read / 1024.0, mount_s * 1000.0);
+    reads0 = r->log.read_calls;
+    bytes0 = r->log.bytes_read;
+    a.key = str("s0");
+    if ((rc = runnel_xadd(r, &a, &id)) < 0)
+        die("xadd after mount", rc);
+    printf("%5lu | %7.1f | %4lu |\n", (unsigned long)(r->log.read_calls - reads0),
+           (double)(r->log.bytes_read - bytes0) / 1024.0, (unsigned long)st.pending_used);
+    free(arena);
+    free(storage);
+}
+
+int main(int argc, char **argv)
+{
+    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+
+    printf("bench_mount: durable stores on NOR flash (4 KiB blocks, program unit 1 B), 32 B "
+           "entries, filled until the ring turned, one group with 1,000 pending\n\n");
+    printf("| store | streams | entries | programmed / payload B | erases / MiB | "
+           "mount reads | mount KiB | mount ms | 1st XADD reads | 1st XADD KiB | pending |\n");
+    printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    shape(4, 1);
+    shape(4, 16);
+    if (!quick) {
+        shape(64, 1);
+        shape(64, 16);
+    }
+    return 0;
+}
