@@ -9,10 +9,14 @@
  *                    (">", history, NOACK), XACK, XCLAIM, XAUTOCLAIM.
  *                    Errors (an explicit ID too small, NOSPC under REFUSE)
  *                    are part of the workload: the state is the point.
- *   wl_single_record when true, every call journals at most one record
- *                    (no XADD with a trim, no XACK folded into XREADGROUP),
- *                    so after a power cut the state is exactly the one
- *                    before or after the call in flight.
+ *   wl_single_call   when true, every wl_op is one API call (no XACK folded
+ *                    into XREADGROUP), so after a power cut the state is
+ *                    the one before or after the call in flight - or, for
+ *                    an XADD that trims (two records: the entry, then the
+ *                    trim), the entry without the trim.
+ *   wl_skip_trim     an XADD draws its trim as usual but does not ask for
+ *                    it: the rig replays a call this way to get that
+ *                    middle state (wl_last_trimmed says there was one).
  *   wl_fingerprint() FNV-1a over everything a client can observe: XINFO
  *                    STREAM, every entry with its fields, XINFO GROUPS and
  *                    CONSUMERS, the whole PEL.
@@ -31,7 +35,9 @@
 
 static uint64_t wl_now_ms;
 static uint64_t wl_rng;
-static bool wl_single_record;
+static bool wl_single_call;
+static bool wl_skip_trim;
+static bool wl_last_trimmed;
 
 static uint64_t wl_clock_now(void *ctx)
 {
@@ -216,11 +222,15 @@ static int wl_xadd(runnel_t *r, const char *key, uint32_t value_max)
     a.id_mode = form < 6 ? RUNNEL_XADD_AUTO : form < 8 ? RUNNEL_XADD_SEQ_AUTO : RUNNEL_XADD_EXPLICIT;
     a.id.ms = wl_now_ms + rn(2);
     a.id.seq = rn(3);
-    if (rn(8) == 0 && !wl_single_record) {
-        a.trim.strategy = RUNNEL_TRIM_MAXLEN;
+    if (rn(8) == 0) {
+        a.trim.strategy = rn(4) == 0 ? RUNNEL_TRIM_MINID : RUNNEL_TRIM_MAXLEN;
         a.trim.approx = rn(2) == 0;
         a.trim.maxlen = rn(200);
+        a.trim.minid.ms = wl_now_ms - rn(300);
         a.trim.limit = -1;
+        wl_last_trimmed = true;
+        if (wl_skip_trim)
+            a.trim.strategy = RUNNEL_TRIM_NONE;
     }
     return runnel_xadd(r, &a, &id);
 }
@@ -242,7 +252,7 @@ static int wl_xreadgroup(runnel_t *r, const char *key)
     a.count = 1 + (int64_t)rn(8);
     rc = runnel_xreadgroup(r, &a, wl_ack_ids_fn, ids);
     /* the single-record runs ack in a call of their own (wl_op) */
-    if (rc > 0 && rn(2) == 0 && ids[0].seq > 0 && !wl_single_record)
+    if (rc > 0 && rn(2) == 0 && ids[0].seq > 0 && !wl_single_call)
         (void)runnel_xack(r, a.key, a.group, ids + 1, (size_t)ids[0].seq - rn(2), &acked);
     return rc;
 }
@@ -296,6 +306,7 @@ static int wl_op(runnel_t *r, uint32_t value_max)
     const char *key = wl_keys[rn(WL_KEYS)];
     uint32_t op = rn(100);
 
+    wl_last_trimmed = false;
     wl_now_ms += rn(3);
     if (op < 55)
         return wl_xadd(r, key, value_max);
@@ -333,7 +344,7 @@ static int wl_op(runnel_t *r, uint32_t value_max)
                                     true, -1);
     if (op < 85)
         return wl_xreadgroup(r, key);
-    if (op < 88 && wl_single_record) {
+    if (op < 88 && wl_single_call) {
         const char *group = wl_groups[op & 1u];
         size_t n = wl_some_pending(r, key, group);
         runnel_id_t ids[4];

@@ -4,9 +4,9 @@
  * under every cut model, and an oracle that accepts only the state before
  * or after the call in flight.
  *
- * Workload: store_workload.h in its single-record form (every call
- * journals at most one record, committed at once: COMMIT_ALWAYS) - XADD
- * with the three ID forms, XDEL, trims, XSETID, DEL, XGROUP CREATE /
+ * Workload: store_workload.h with one API call per step, each committed
+ * at once (COMMIT_ALWAYS) - XADD with the three ID forms, with and without
+ * MAXLEN/MINID trims (exact and '~'), XDEL, XTRIM, XSETID, DEL, XGROUP CREATE /
  * SETID / DESTROY / CREATECONSUMER / DELCONSUMER, XREADGROUP, XACK,
  * XCLAIM, XAUTOCLAIM - on a ring small enough to wrap several times
  * under DROP_OLDEST, so block switches, reclaims, drops and the
@@ -20,7 +20,13 @@
  * every cut model, the world is restored, the cut is scheduled at that
  * operation and the call runs into it. Then:
  *   1. mount (never a format) must succeed, reading no more than a
- *      watchdog allows, and show the fingerprint before or after the call;
+ *      watchdog allows, and show the fingerprint before or after the call
+ *      - or one of two states between them: an XADD that trims writes the
+ *      entry, then the trim, and a cut between leaves the entry untrimmed;
+ *      and when the ring turned for the call (DROP_OLDEST erased a block),
+ *      the drop is durable with the erase while the call's record may not
+ *      be, so "before (or untrimmed) less the nodes the mounted log no
+ *      longer holds" is the other;
  *   2. every other cut gets a second cut: the world after the first
  *      recovery is saved, writes that cross three block switches run once
  *      to record their fingerprints, and run again with a cut at a random
@@ -93,7 +99,14 @@ typedef struct world {
     uint64_t rng, now;
 } world_t;
 
-static world_t saved_call, saved_recovery, saved_mounted;
+static world_t saved_call, saved_recovery, saved_mounted, saved_middle;
+
+/* An XADD that trims journals two records, the entry and then the trim: a
+ * cut between them leaves the entry without the trim. has_middle says
+ * the call in flight is one; saved_middle and middle_fp hold that state,
+ * made by running the call again with its trim left out. */
+static bool has_middle;
+static uint64_t middle_fp;
 static const geo_t *geo;
 
 static size_t image_bytes(void)
@@ -267,7 +280,26 @@ static bool second_cut(uint32_t pick)
 }
 
 static uint64_t cuts, failures;
+static uint64_t seen[4];        /* which state mounts showed: before, after,
+                                   untrimmed, turned (see cut_call) */
 static uint32_t run_seed;
+
+/* After the call saved in saved_call ran (uncut): was it an XADD that
+ * trims? Then make its middle state. Leaves the world as it found it. */
+static void measure_middle(uint32_t value_max)
+{
+    has_middle = wl_last_trimmed;
+    if (!has_middle)
+        return;
+    world_save(&saved_mounted);
+    world_restore(&saved_call);
+    wl_skip_trim = true;
+    (void)wl_op(store, value_max);
+    wl_skip_trim = false;
+    middle_fp = wl_fingerprint(store);
+    world_save(&saved_middle);
+    world_restore(&saved_mounted);
+}
 
 static void report(const char *what, uint32_t call, uint64_t cut, runnel_emu_cut_model_t m)
 {
@@ -298,7 +330,16 @@ static void cut_call(uint32_t call, uint64_t cut, runnel_emu_cut_model_t m, uint
         return;
     }
     got = wl_fingerprint(store);
-    if (got != before && got != after && !ring_turned(&saved_call, 0, got)) {
+    if (got == before)
+        seen[0]++;
+    else if (got == after)
+        seen[1]++;
+    else if (has_middle && got == middle_fp)
+        seen[2]++;
+    else if (ring_turned(&saved_call, 0, got) ||
+             (has_middle && ring_turned(&saved_middle, 0, got)))
+        seen[3]++;
+    else {
         report("state is neither before nor after the call", call, cut, m);
         return;
     }
@@ -326,7 +367,7 @@ static bool fresh_store(uint32_t seed)
     config(&c);
     wl_rng = 0x9E3779B97F4A7C15ull ^ seed;
     wl_now_ms = 1700000000000ull;
-    wl_single_record = true;
+    wl_single_call = true;
     return runnel_format(&store, &c) == 0;
 }
 
@@ -345,6 +386,7 @@ static void exhaustive(const geo_t *g, uint32_t seed)
     geo = g;
     run_seed = seed;
     cuts = failures = 0;
+    memset(seen, 0, sizeof seen);
     if (stride == 0)
         return;                 /* RUNNEL_POWERCUT_STRIDE=0: random runs only */
     CHECK(fresh_store(seed));
@@ -357,6 +399,7 @@ static void exhaustive(const geo_t *g, uint32_t seed)
         (void)wl_op(store, g->value_max);
         ops = eb.mut_ops - base;
         after = wl_fingerprint(store);
+        measure_middle(g->value_max);
         ops_total += ops;
         for (cut = 1; cut <= ops; cut++) {
             for (m = 0; m < RUNNEL_EMU_CUT_MODELS; m++) {
@@ -373,10 +416,12 @@ static void exhaustive(const geo_t *g, uint32_t seed)
     }
     erases = eb.erases;
     printf("powercut: %s: %lu cuts, %lu failures (exhaustive: %lu calls, %lu program/erase "
-           "operations, every %lu-th cut x 4 models, %lu.%lu ring passes)\n",
+           "operations, every %lu-th cut x 4 models, %lu.%lu ring passes; mount showed the "
+           "state before %lu, after %lu, untrimmed %lu, ring turned %lu times)\n",
            g->name, (unsigned long)cuts, (unsigned long)failures, (unsigned long)g->calls,
            (unsigned long)ops_total, (unsigned long)stride, (unsigned long)(erases / g->count),
-           (unsigned long)(erases * 10u / g->count % 10u));
+           (unsigned long)(erases * 10u / g->count % 10u), (unsigned long)seen[0],
+           (unsigned long)seen[1], (unsigned long)seen[2], (unsigned long)seen[3]);
     CHECK(erases >= 2u * g->count);     /* every block was reused, twice */
     CHECK(cuts > 0);
     CHECK_EQ_U64(failures, 0);
@@ -409,6 +454,7 @@ static void random_runs(const geo_t *g, uint32_t first_seed)
             (void)wl_op(store, g->value_max);
             ops = eb.mut_ops - base;
             after = wl_fingerprint(store);
+            measure_middle(g->value_max);
             if (ops == 0) {
                 world_restore(&saved_call);
                 (void)wl_op(store, g->value_max);
