@@ -67,6 +67,30 @@ static const char *const wl_keys[WL_KEYS] = { "s0", "s1", "s2", "s3", "s4",
 static const char *const wl_groups[2] = { "ga", "gb" };
 static const char *const wl_consumers[3] = { "c1", "c2", "c3" };
 
+/* The store the workload runs on: pools for its ten streams, two groups
+ * and three consumers each; small nodes, so a ring of a few dozen KiB
+ * holds many; durable, with a checkpoint every 6 blocks. */
+static void wl_config(runnel_config_t *c, runnel_bd_t *bd, void *arena, size_t arena_size,
+                      uint32_t max_nodes, uint32_t max_pending)
+{
+    memset(c, 0, sizeof *c);
+    c->bd = bd;
+    c->clock = &wl_clock;
+    c->arena = arena;
+    c->arena_size = arena_size;
+    c->max_streams = WL_KEYS + 2;
+    c->max_nodes = max_nodes;
+    c->max_groups = 2 * WL_KEYS;
+    c->max_consumers = 6 * WL_KEYS;
+    c->max_pending = max_pending;
+    c->max_fields = 4;
+    c->node_max_entries = 20;
+    c->full_policy = RUNNEL_FULL_DROP_OLDEST;
+    c->commit_policy = RUNNEL_COMMIT_NONE;
+    c->checkpoint_blocks = 6;
+    c->durable = &runnel_durability;
+}
+
 /* ---- fingerprint: FNV-1a over everything observable ---- */
 
 static uint64_t wl_fp;

@@ -30,22 +30,8 @@ static uint32_t erases[64];
 
 static void config_for(runnel_config_t *c, runnel_bd_t *bd, runnel_full_policy_t policy)
 {
-    memset(c, 0, sizeof *c);
-    c->bd = bd;
-    c->clock = &wl_clock;
-    c->arena = arena_a;
-    c->arena_size = sizeof arena_a;
-    c->max_streams = WL_KEYS + 2;
-    c->max_nodes = 512;
-    c->max_groups = 2 * WL_KEYS;
-    c->max_consumers = 6 * WL_KEYS;
-    c->max_pending = 1024;
-    c->max_fields = 4;
-    c->node_max_entries = 20;
+    wl_config(c, bd, arena_a, sizeof arena_a, 512, 1024);
     c->full_policy = policy;
-    c->commit_policy = RUNNEL_COMMIT_NONE;
-    c->checkpoint_blocks = 6;
-    c->durable = &runnel_durability;
 }
 
 /* ---- restarts ---- */

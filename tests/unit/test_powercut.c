@@ -134,24 +134,11 @@ static void world_restore(const world_t *w)
     wl_now_ms = w->now;
 }
 
+/* Every call committed at once: a cut never loses a finished call. */
 static void config(runnel_config_t *c)
 {
-    memset(c, 0, sizeof *c);
-    c->bd = &bd;
-    c->clock = &wl_clock;
-    c->arena = arena;
-    c->arena_size = sizeof arena;
-    c->max_streams = WL_KEYS + 2;
-    c->max_nodes = 256;
-    c->max_groups = 2 * WL_KEYS;
-    c->max_consumers = 6 * WL_KEYS;
-    c->max_pending = 256;
-    c->max_fields = 4;
-    c->node_max_entries = 20;
-    c->full_policy = RUNNEL_FULL_DROP_OLDEST;
+    wl_config(c, &bd, arena, sizeof arena, 256, 256);
     c->commit_policy = RUNNEL_COMMIT_ALWAYS;
-    c->checkpoint_blocks = 6;
-    c->durable = &runnel_durability;
 }
 
 /* Mount after a cut. The watchdog: a mount reads block headers, the
