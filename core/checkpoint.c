@@ -249,11 +249,19 @@ static uint32_t measure_blocks(runnel_t *r)
     return (uint32_t)(bytes / (usable / 4u * 3u) + 1u);
 }
 
+/* What a checkpoint's size follows, counted in O(1): streams, nodes,
+ * groups, consumers and pending entries. */
+static uint64_t state_items(const runnel_t *r)
+{
+    return (uint64_t)r->streams_used + r->nodes_used + r->groups.groups_used +
+           r->groups.consumers_used + r->groups.pel_used;
+}
+
 void runnel__checkpoint_maybe(runnel_t *r)
 {
     uint32_t bs = r->log.block_size, used = runnel__log_blocks_used(&r->log);
     uint32_t free_blocks = r->log.block_count - used;
-    uint64_t tail_blk = r->log.tail / bs, head_blk = r->log.head / bs, ck_blk, interval;
+    uint64_t tail_blk = r->log.tail / bs, head_blk = r->log.head / bs, ck_blk, interval, sig;
 
     if (r->replaying || r->in_checkpoint)
         return;
@@ -263,24 +271,37 @@ void runnel__checkpoint_maybe(runnel_t *r)
      * only a newer checkpoint releases (it holds the newest one, or a
      * node a record after it read) is released by writing that checkpoint
      * into the reserve (runnel__checkpoint_before_append). Measuring
-     * costs O(state), so it is done once per block the head enters (the
-     * state grows by at most a block's worth of records in between, which
-     * the one block of slack covers) and at every mutation once the ring
-     * is that close to full. */
-    if (r->ckpt_sized_blk != head_blk + 1u || free_blocks <= r->log.reserve + 2u) {
-        r->log.reserve = measure_blocks(r) + 1u;
+     * costs O(state), so it is redone only when the state's item count
+     * has grown by a sixteenth, and once every sixteenth of the blocks in
+     * use (amortized O(1) per block); an eighth and two blocks of slack
+     * cover what the state grows in between. */
+    sig = state_items(r);
+    if (r->ckpt_sized_blk == 0 || sig > r->ckpt_sized_items + r->ckpt_sized_items / 16u + 8u ||
+        head_blk + 1u - r->ckpt_sized_blk >= 1u + used / 16u) {
+        uint32_t need = measure_blocks(r);
+        r->ckpt_blocks = need + need / 8u + 2u;
+        r->log.reserve = r->ckpt_blocks;
         r->ckpt_sized_blk = head_blk + 1u;
+        r->ckpt_sized_items = sig;
     }
-    /* Bound what mount replays - in the space outside the reserve: a
-     * checkpoint written only for that must not eat the room the one that
-     * releases the tail needs. The interval grows with the checkpoint
-     * (eight times its size at least), so that checkpoints never cost
-     * more than an eighth of what is written, however large the state. */
+    /* Bound what mount replays. The interval grows with the checkpoint
+     * (four times its size at least): a checkpoint costs at most about a
+     * fifth of what is written, however large the state. It goes in the
+     * space outside the reserve, so as not to eat the room the checkpoint
+     * that releases the tail needs - but a ring DROP_OLDEST keeps full
+     * has no such space: there it goes into the reserve like that one,
+     * and the block switch after it drops enough of the oldest data to
+     * restore the reserve (REFUSE could not, so it waits for room). */
     interval = r->cfg.checkpoint_blocks;
-    if (interval != 0 && interval < 8u * (uint64_t)r->log.reserve)
-        interval = 8u * (uint64_t)r->log.reserve;
-    if (interval != 0 && head_blk - ck_blk >= interval && free_blocks > 2u * r->log.reserve + 1u)
-        r->ckpt_due = true;     /* written before the next append, not now:
+    if (interval != 0 && interval < 4u * (uint64_t)r->ckpt_blocks)
+        interval = 4u * (uint64_t)r->ckpt_blocks;
+    if (interval != 0 && head_blk - ck_blk >= interval) {
+        bool room = free_blocks > 2u * r->log.reserve + 1u;
+        if (room || r->cfg.full_policy == RUNNEL_FULL_DROP_OLDEST) {
+            r->ckpt_due = true;
+            r->ckpt_due_release = !room;
+        }
+    }     /* written before the next append, not now:
                                    maintain runs when a record was
                                    journalled, and the group half journals
                                    before it applies (group_record.c); a
@@ -323,7 +344,7 @@ void runnel__checkpoint_before_append(runnel_t *r, size_t len, const void **body
     if (r->replaying || r->in_checkpoint || len > UINT32_MAX)
         return;
     if (r->ckpt_due) {
-        write_ahead(r, len, body, false);
+        write_ahead(r, len, body, r->ckpt_due_release);
         return;
     }
     at = runnel__log_place(log, (uint32_t)len);
