@@ -151,7 +151,8 @@ static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t
 {
     runnel__rec_t rec;
     runnel_pos_t pos = from;
-    uint64_t block = from / r->log.block_size, seq, slot;
+    uint64_t block = from / r->log.block_size, seq, slot, dropped_to = 0;
+    bool dropped_any = false;
     uint32_t created = RUNNEL__NONE;   /* slot of a STREAM_CREATE not yet
                                           followed by another state record */
     bool loading = from_checkpoint;
@@ -185,9 +186,15 @@ static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t
             err = runnel__log_block_tail(&r->log, b, &tail_seq);
             if (err < 0)
                 return err;
-            doom_of(r, &rec, r->replay);
-            runnel__drop_before(r, tail_seq * r->log.block_size);
-            r->doom.active = false;
+            /* O(nodes): only when the tail moved (no node can start below
+             * a tail once dropped there: new ones start at the head) */
+            if (!dropped_any || tail_seq > dropped_to) {
+                doom_of(r, &rec, r->replay);
+                runnel__drop_before(r, tail_seq * r->log.block_size);
+                r->doom.active = false;
+                dropped_to = tail_seq;
+                dropped_any = true;
+            }
         }
         if (loading) {
             err = runnel__checkpoint_load(r, &rec, r->replay);
