@@ -165,7 +165,7 @@ static int mount_checked(void)
  * The drop is durable once the erase is; the record is not. Rebuilt from
  * the world before the call (`rerun` big writes into it) by dropping what
  * the mounted log no longer holds, and compared with what mount shows. */
-static uint64_t after_fingerprint(void);
+static uint64_t rig_fingerprint(void);
 static uint32_t big_writes(uint32_t switches, uint64_t *fps, uint32_t cap);
 
 static bool ring_turned(const world_t *before, uint32_t rerun, uint64_t got)
@@ -178,18 +178,15 @@ static bool ring_turned(const world_t *before, uint32_t rerun, uint64_t got)
     if (rerun > 0)
         (void)big_writes(UINT32_MAX, NULL, rerun);
     runnel__drop_before(store, tail);
-    fp = after_fingerprint();
+    fp = rig_fingerprint();
     world_restore(&saved_mounted);
     return fp == got;
 }
 
-/* Writes of block_size/4 bytes to a stream of their own ("after", not one
- * of the workload's) until the log has opened `switches` more blocks;
- * fps[i] = the fingerprint after write i (with "after"'s length and last
- * ID mixed in), fps[0] before them. Returns the number of writes (at most
- * cap). Under DROP_OLDEST these writes drop the workload's oldest nodes,
- * so each one changes more than its own stream. */
-static uint64_t after_fingerprint(void)
+/* What the rig compares: the workload's fingerprint, and the length and
+ * last ID of "after", the stream the writes after a recovery go to (once
+ * a random run has recovered, it exists in every later state). */
+static uint64_t rig_fingerprint(void)
 {
     runnel_stream_info_t si;
     uint64_t fp = wl_fingerprint(store);
@@ -199,6 +196,11 @@ static uint64_t after_fingerprint(void)
     return fp;
 }
 
+/* Writes of block_size/4 bytes to "after" until the log has opened
+ * `switches` more blocks; fps[i] = the fingerprint after write i, fps[0]
+ * before them. Returns the number of writes (at most cap). Under
+ * DROP_OLDEST these writes drop the workload's oldest nodes, so each one
+ * changes more than its own stream. */
 static uint32_t big_writes(uint32_t switches, uint64_t *fps, uint32_t cap)
 {
     static char val[16384];
@@ -217,13 +219,13 @@ static uint32_t big_writes(uint32_t switches, uint64_t *fps, uint32_t cap)
     a.fv = fv;
     a.nfields = 1;
     if (fps)
-        fps[0] = after_fingerprint();
+        fps[0] = rig_fingerprint();
     while (eb.erases - erases0 < switches && i < cap && !runnel_emu_bd_cut_happened(&eb)) {
         wl_now_ms++;
         (void)runnel_xadd(store, &a, &id);
         i++;
         if (fps && !runnel_emu_bd_cut_happened(&eb))
-            fps[i] = after_fingerprint();
+            fps[i] = rig_fingerprint();
     }
     return i;
 }
@@ -235,8 +237,8 @@ static bool goes_on(void)
     uint64_t fp;
 
     (void)big_writes(3, NULL, 64);
-    fp = after_fingerprint();
-    return runnel_commit(store) == 0 && mount_checked() == 0 && after_fingerprint() == fp;
+    fp = rig_fingerprint();
+    return runnel_commit(store) == 0 && mount_checked() == 0 && rig_fingerprint() == fp;
 }
 
 
@@ -260,7 +262,7 @@ static bool second_cut(uint32_t pick)
     i = big_writes(3, NULL, 64);
     if (mount_checked() != 0)
         return false;
-    got = after_fingerprint();
+    got = rig_fingerprint();
     /* write i was in flight, or none if the cut came after the last one */
     return got == fps[i] || (i >= 1 && got == fps[i - 1]) ||
            (i >= 1 && ring_turned(&saved_recovery, i - 1, got));
@@ -283,7 +285,7 @@ static void measure_middle(uint32_t value_max)
     wl_skip_trim = true;
     (void)wl_op(store, value_max);
     wl_skip_trim = false;
-    middle_fp = wl_fingerprint(store);
+    middle_fp = rig_fingerprint();
     world_save(&saved_middle);
     world_restore(&saved_mounted);
 }
@@ -316,7 +318,7 @@ static void cut_call(uint32_t call, uint64_t cut, runnel_emu_cut_model_t m, uint
         report("mount failed", call, cut, m);
         return;
     }
-    got = wl_fingerprint(store);
+    got = rig_fingerprint();
     if (got == before)
         seen[0]++;
     else if (got == after)
@@ -377,7 +379,7 @@ static void exhaustive(const geo_t *g, uint32_t seed)
     if (stride == 0)
         return;                 /* RUNNEL_POWERCUT_STRIDE=0: random runs only */
     CHECK(fresh_store(seed));
-    before = wl_fingerprint(store);
+    before = rig_fingerprint();
     for (call = 1; call <= g->calls; call++) {
         uint64_t base, ops, cut;
 
@@ -385,7 +387,7 @@ static void exhaustive(const geo_t *g, uint32_t seed)
         base = eb.mut_ops;
         (void)wl_op(store, g->value_max);
         ops = eb.mut_ops - base;
-        after = wl_fingerprint(store);
+        after = rig_fingerprint();
         measure_middle(g->value_max);
         ops_total += ops;
         for (cut = 1; cut <= ops; cut++) {
@@ -398,7 +400,7 @@ static void exhaustive(const geo_t *g, uint32_t seed)
         /* back to the world after the call, uncut */
         world_restore(&saved_call);
         (void)wl_op(store, g->value_max);
-        CHECK(wl_fingerprint(store) == after);
+        CHECK(rig_fingerprint() == after);
         before = after;
     }
     erases = eb.erases;
@@ -430,17 +432,17 @@ static void random_runs(const geo_t *g, uint32_t first_seed)
         }
         for (round = 0; round < 3; round++) {
             uint32_t calls = 1u + rn(g->calls / 2u), call;
-            uint64_t before = wl_fingerprint(store), after, ops, base;
+            uint64_t before = rig_fingerprint(), after, ops, base;
             runnel_emu_cut_model_t m = (runnel_emu_cut_model_t)rn(RUNNEL_EMU_CUT_MODELS);
 
             for (call = 1; call < calls; call++)
                 (void)wl_op(store, g->value_max);
-            before = wl_fingerprint(store);
+            before = rig_fingerprint();
             world_save(&saved_call);
             base = eb.mut_ops;
             (void)wl_op(store, g->value_max);
             ops = eb.mut_ops - base;
-            after = wl_fingerprint(store);
+            after = rig_fingerprint();
             measure_middle(g->value_max);
             if (ops == 0) {
                 world_restore(&saved_call);
