@@ -233,7 +233,18 @@ static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t
      * erased block is gone and the log's tail is past it (FORMAT.md 6.2):
      * the nodes that started there have no records left, so they go as
      * the run dropped them. */
-    runnel__drop_before(r, r->log.tail);
+    {
+        uint64_t dropped = r->stats.dropped_entries;
+        uint32_t nodes = r->nodes_used;
+
+        runnel__drop_before(r, r->log.tail);
+        /* No record says so: the first append writes a checkpoint before
+         * it, or a later mount - replaying the records written after this
+         * one before it drops these nodes - would apply them to a state
+         * that still has them. */
+        if (r->stats.dropped_entries != dropped || r->nodes_used != nodes)
+            r->ckpt_due = true;
+    }
     /* A stream is created together with its first entry (XADD) or group
      * (XGROUP CREATE MKSTREAM), two records committed together. A creation
      * that ends the log is such a pair cut in half by the power: the
