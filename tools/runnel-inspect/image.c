@@ -104,7 +104,7 @@ static int find_block_size(const insp_image_t *img, uint32_t *bs, bool *blank, u
             return 0;
         /* the next chunk overlaps this one by a step, so a header that
          * straddles the chunk end is looked at again */
-        at += (size_t)got == want && at + (uint64_t)got < img->size && got > SEARCH_STEP
+        at += (size_t)got == want && at + (uint64_t)got < img->size && (size_t)got > SEARCH_STEP
                   ? (uint64_t)got - SEARCH_STEP
                   : (uint64_t)got;
     }
