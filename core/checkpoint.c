@@ -279,8 +279,7 @@ void runnel__checkpoint_maybe(runnel_t *r)
     if (r->ckpt_sized_blk == 0 || sig > r->ckpt_sized_items + r->ckpt_sized_items / 16u + 8u ||
         head_blk + 1u - r->ckpt_sized_blk >= 1u + used / 16u) {
         uint32_t need = measure_blocks(r);
-        r->ckpt_blocks = need + need / 8u + 2u;
-        r->log.reserve = r->ckpt_blocks;
+        r->log.reserve = need + need / 8u + 2u;
         r->ckpt_sized_blk = head_blk + 1u;
         r->ckpt_sized_items = sig;
     }
@@ -293,20 +292,19 @@ void runnel__checkpoint_maybe(runnel_t *r)
      * and the block switch after it drops enough of the oldest data to
      * restore the reserve (REFUSE could not, so it waits for room). */
     interval = r->cfg.checkpoint_blocks;
-    if (interval != 0 && interval < 4u * (uint64_t)r->ckpt_blocks)
-        interval = 4u * (uint64_t)r->ckpt_blocks;
+    if (interval != 0 && interval < 4u * (uint64_t)r->log.reserve)
+        interval = 4u * (uint64_t)r->log.reserve;
     if (interval != 0 && head_blk - ck_blk >= interval) {
         bool room = free_blocks > 2u * r->log.reserve + 1u;
+        /* Written before the next append, not now: maintain runs when a
+         * record was journalled, and the group half journals before it
+         * applies (group_record.c); a checkpoint must hold every record
+         * before it. */
         if (room || r->cfg.full_policy == RUNNEL_FULL_DROP_OLDEST) {
             r->ckpt_due = true;
             r->ckpt_due_release = !room;
         }
-    }     /* written before the next append, not now:
-                                   maintain runs when a record was
-                                   journalled, and the group half journals
-                                   before it applies (group_record.c); a
-                                   checkpoint must hold every record
-                                   before it */
+    }
 }
 
 /* Would the block switch an append of len bytes needs have to reclaim a

@@ -224,8 +224,6 @@ struct runnel {
     bool ckpt_due;              /* write one before the next append */
     bool ckpt_due_release;      /* ... into the reserve, then a block switch */
     uint64_t ckpt_sized_items;  /* state_items() then (checkpoint.c) */
-    uint32_t ckpt_blocks;       /* blocks one checkpoint may take (measured
-                                   then, with slack); the log reserves two */
     uint64_t ckpt_sized_blk;    /* 1 + the head block the reserve was last
                                    sized in (checkpoint.c), 0 = never */
     runnel_pos_t pin_floor;     /* lowest first_pos of a node removed after
