@@ -347,18 +347,23 @@ static void test_incremental(void)
     CHECK(argv[0].p == (const char *)b2 + 8);
 }
 
-/* A 10 MB bulk fed in 4 KiB chunks: once its header is seen the state
- * knows the total length, so every later call returns at once instead of
- * rescanning (the cost is linear in the number of chunks). */
+/* A big bulk fed in 4 KiB chunks: once its header is seen the state knows
+ * the total length, so every later call returns at once instead of
+ * rescanning (the cost is linear in the number of chunks). 10 MB on a host;
+ * a target with less heap (Cortex-M under QEMU) gets the largest body it
+ * can hold, at least 64 KiB (16 chunks), so the property is still checked
+ * there instead of the test being skipped. */
 static void test_big_bulk(void)
 {
-    size_t body = 10u * 1024u * 1024u;
-    size_t total = 18 + body + 2 + 15; /* "*2\r\n$3\r\nSET\r\n$10485760\r\n" ... */
-    uint8_t *b = malloc(total + 64);
-    if (b == NULL) {
-        printf("  (no 10 MB of RAM here: skipped)\n");
+    size_t body = 10u * 1024u * 1024u, total;
+    uint8_t *b = NULL;
+    /* + 64: the header "*2\r\n$3\r\nSET\r\n$<len>\r\n" and the CRLF */
+    while ((b = malloc(body + 64)) == NULL && body / 2u >= 64u * 1024u)
+        body /= 2u;
+    CHECK(b != NULL);
+    if (b == NULL)
         return;
-    }
+    printf("  (big bulk: %lu bytes)\n", (unsigned long)body);
     size_t hl = (size_t)sprintf((char *)b, "*2\r\n$3\r\nSET\r\n$%lu\r\n", (unsigned long)body);
     memset(b + hl, 'v', body);
     memcpy(b + hl + body, "\r\n", 2);
