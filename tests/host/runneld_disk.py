@@ -44,7 +44,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
-from respclient import Conn, RespError  # noqa: E402
+from respclient import RespError  # noqa: E402
+from servers import Server  # noqa: E402
 
 FAILS = []
 
@@ -61,70 +62,14 @@ def sha(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-class Runneld:
-    """One runneld process in `d`. flags=None: no flags at all (TCP 6379,
-    needs a private network namespace)."""
-
-    def __init__(self, exe, d, flags=(), noflags=False, tag="log"):
-        self.exe, self.d, self.noflags = exe, d, noflags
-        self.sock = os.path.join(d, "s.sock")
-        self.argv = [exe] if noflags else [exe, "--port", "0", "--unixsocket", self.sock] + list(flags)
-        self.logpath = os.path.join(d, tag)
-        self.proc = None
-
-    def start(self, wait=True):
-        self.log = open(self.logpath, "w")
-        self.t0 = time.monotonic()
-        self.proc = subprocess.Popen(self.argv, cwd=self.d, stdout=self.log, stderr=subprocess.STDOUT)
-        if wait:
-            self.wait_ready()
-        return self
-
-    def connect(self, timeout=20):
-        if self.noflags:
-            return Conn(port=6379, timeout=timeout)
-        return Conn(unix=self.sock, timeout=timeout)
-
-    def wait_ready(self, secs=60):
-        deadline = time.monotonic() + secs
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("runneld exited at start:\n" + self.read_log())
-            try:
-                c = self.connect()
-                if c.value("PING") == "PONG":
-                    self.ready_s = time.monotonic() - self.t0
-                    c.close()
-                    return
-                c.close()
-            except OSError:
-                pass
-            time.sleep(0.01)
-        raise RuntimeError("runneld did not answer PING in %d s" % secs)
-
-    def wait_exit(self, secs=30):
-        try:
-            return self.proc.wait(secs)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return None
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def term(self):
-        self.proc.send_signal(signal.SIGTERM)
-        return self.wait_exit()
-
-    def read_log(self):
-        with open(self.logpath) as f:
-            return f.read()
-
-    def stop_quietly(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+def Runneld(exe, d, flags=(), noflags=False, tag="log"):
+    """runneld in `d` (the store file lives there and outlives the process,
+    so a test restarts on the same store), reached through a unix socket;
+    noflags: started with no flags at all (TCP 6379, private network
+    namespace). The shared interop fixture (tests/interop/servers.py) does
+    the starting, waiting, signals and logs; `tag` names this start's log."""
+    return Server.runneld(exe, extra=flags, unixsocket=not noflags, workdir=d,
+                          log_name=tag, noflags=noflags)
 
 
 def info(c, section):
@@ -237,7 +182,7 @@ def case_kill9(opts):
         print("kill -9 and SIGTERM restarts (%s)" %
               ("no flags, private network namespace" if noflags else
                "--port 0 --unixsocket only (no unshare)"))
-        srv = Runneld(opts.runneld, d, noflags=noflags, tag="log1").start()
+        srv = Runneld(opts.runneld, d, noflags=noflags, tag="log1").start(timeout=60)
         print("     first start (creates the 64 MiB store file): %.3f s to PING" % srv.ready_s)
         store = os.path.join(d, "runnel.store")
         check("no flags: runnel.store created in the cwd", os.path.exists(store))
@@ -258,10 +203,10 @@ def case_kill9(opts):
         last = c.value("XADD", "u", "*", "last", "one")
         srv.kill9()
         c.close()
-        srv = Runneld(opts.runneld, d, noflags=noflags, tag="log2").start()
+        srv = Runneld(opts.runneld, d, noflags=noflags, tag="log2").start(timeout=60)
         print("     restart after kill -9: %.3f s to PING" % srv.ready_s)
-        m = re.search(r"Store: mounted .* in ([0-9.]+) ms \((\d+) bytes read in (\d+) reads", srv.read_log())
-        check("restart logged the mount", m is not None, srv.read_log()[-400:])
+        m = re.search(r"Store: mounted .* in ([0-9.]+) ms \((\d+) bytes read in (\d+) reads", srv.read_log(None))
+        check("restart logged the mount", m is not None, srv.read_log(None)[-400:])
         if m:
             print("     mount: %s ms, %s bytes read in %s reads" % m.groups())
         c = srv.connect()
@@ -276,7 +221,7 @@ def case_kill9(opts):
         before = snapshot(c)
         srv.kill9()
         c.close()
-        srv = Runneld(opts.runneld, d, noflags=noflags, tag="log3").start()
+        srv = Runneld(opts.runneld, d, noflags=noflags, tag="log3").start(timeout=60)
         c = srv.connect()
         compare("second kill -9", before, snapshot(c))
         # More writes, then SIGTERM.
@@ -288,8 +233,8 @@ def case_kill9(opts):
         c.close()
         rc = srv.term()
         check("SIGTERM: exit status 0", rc == 0, rc)
-        check("SIGTERM: store committed (log)", "The store is committed and synced" in srv.read_log())
-        srv = Runneld(opts.runneld, d, noflags=noflags, tag="log4").start()
+        check("SIGTERM: store committed (log)", "The store is committed and synced" in srv.read_log(None))
+        srv = Runneld(opts.runneld, d, noflags=noflags, tag="log4").start(timeout=60)
         print("     restart after SIGTERM: %.3f s to PING" % srv.ready_s)
         c = srv.connect()
         compare("SIGTERM", before, snapshot(c))
@@ -300,7 +245,7 @@ def case_kill9(opts):
         check("SHUTDOWN: connection closed", c.is_eof(10))
         rc = srv.wait_exit()
         check("SHUTDOWN: exit status 0", rc == 0, rc)
-        srv = Runneld(opts.runneld, d, noflags=noflags, tag="log5").start()
+        srv = Runneld(opts.runneld, d, noflags=noflags, tag="log5").start(timeout=60)
         c = srv.connect()
         compare("SHUTDOWN", before, snapshot(c))
         c.close()
@@ -319,7 +264,7 @@ def case_refuse(opts):
     try:
         print("stores that do not mount are refused and left untouched")
         small = ["--store-size", "1mb", "--store-block-size", "64kb"]
-        srv = Runneld(opts.runneld, d, small).start()
+        srv = Runneld(opts.runneld, d, small).start(timeout=60)
         c = srv.connect()
         for i in range(20):
             c.call("XADD", "s", "*", "i", str(i))
@@ -352,14 +297,14 @@ def case_refuse(opts):
         # A store with its newest block header damaged: corrupt or mounts
         # the valid part; a corrupt one must be refused untouched.
         # --format-store: the explicit way out.
-        srv = Runneld(opts.runneld, d, small + ["--format-store"]).start()
+        srv = Runneld(opts.runneld, d, small + ["--format-store"]).start(timeout=60)
         c = srv.connect()
         check("--format-store: starts empty", c.value("DBSIZE") == 0)
         c.call("XADD", "s", "*", "a", "b")
         c.close()
         srv.term()
-        check("--format-store: the log says so", "re-formatted (--format-store)" in srv.read_log())
-        srv = Runneld(opts.runneld, d, small).start()
+        check("--format-store: the log says so", "re-formatted (--format-store)" in srv.read_log(None))
+        srv = Runneld(opts.runneld, d, small).start(timeout=60)
         c = srv.connect()
         check("after --format-store, a normal restart mounts it", c.value("XLEN", "s") == 1)
         c.close()
@@ -367,10 +312,10 @@ def case_refuse(opts):
         # A blank file (what a start killed before its format leaves).
         with open(store, "wb") as f:
             f.write(b"\xff" * (1 << 20))
-        srv = Runneld(opts.runneld, d, small).start()
+        srv = Runneld(opts.runneld, d, small).start(timeout=60)
         c = srv.connect()
         check("an all-erased file is formatted (nothing to lose), with a warning",
-              c.value("DBSIZE") == 0 and "holds only erased bytes" in srv.read_log())
+              c.value("DBSIZE") == 0 and "holds only erased bytes" in srv.read_log(None))
         c.close()
         srv.term()
         # store-filename can't be a path; --test-config does not touch the store.
@@ -389,7 +334,7 @@ def case_lock(opts):
     d = tempfile.mkdtemp(prefix="runneld-disk.")
     try:
         print("a second runneld on the same dir")
-        a = Runneld(opts.runneld, d, ["--store-size", "1mb"]).start()
+        a = Runneld(opts.runneld, d, ["--store-size", "1mb"]).start(timeout=60)
         b_sock = os.path.join(d, "b.sock")
         p = subprocess.run([opts.runneld, "--port", "0", "--unixsocket", b_sock, "--store-size", "1mb"],
                            cwd=d, capture_output=True, text=True, timeout=30)
@@ -412,7 +357,7 @@ def case_policy(opts):
     d = tempfile.mkdtemp(prefix="runneld-disk.")
     try:
         print("appendfsync, SAVE/BGSAVE/LASTSAVE, INFO persistence")
-        srv = Runneld(opts.runneld, d, ["--store-size", "4mb"]).start()
+        srv = Runneld(opts.runneld, d, ["--store-size", "4mb"]).start(timeout=60)
         c = srv.connect()
         check("CONFIG GET appendfsync -> everysec (default)",
               c.value("CONFIG", "GET", "appendfsync") == [b"appendfsync", b"everysec"])
@@ -482,7 +427,7 @@ def case_policy(opts):
         srv.term()
         # store-type ram
         d2 = tempfile.mkdtemp(prefix="runneld-disk-ram.")
-        srv = Runneld(opts.runneld, d2, ["--store-type", "ram", "--store-size", "1mb"]).start()
+        srv = Runneld(opts.runneld, d2, ["--store-type", "ram", "--store-size", "1mb"]).start(timeout=60)
         c = srv.connect()
         c.call("XADD", "s", "*", "a", "1")
         i = info(c, "persistence")
@@ -506,7 +451,7 @@ def case_wrap(opts, rounds=80):
         print("kill -9 after each of %d rounds of writes through a wrapping 1 MiB ring" % rounds)
         flags = ["--store-size", "1mb", "--store-block-size", "16kb"]
         rnd = random.Random(7)
-        srv = Runneld(opts.runneld, d, flags, tag="log0").start()
+        srv = Runneld(opts.runneld, d, flags, tag="log0").start(timeout=60)
         c = srv.connect()
         for k in ("s", "t"):
             c.call("XADD", k, "*", "init", "1")
@@ -543,7 +488,7 @@ def case_wrap(opts, rounds=80):
             before = snapshot(c)
             srv.kill9()
             c.close()
-            srv = Runneld(opts.runneld, d, flags, tag="log%d" % (r + 1)).start()
+            srv = Runneld(opts.runneld, d, flags, tag="log%d" % (r + 1)).start(timeout=60)
             c = srv.connect()
             after = snapshot(c)
             mounts.append(float(info(c, "persistence")["runnel_mount_time_ms"]))

@@ -109,16 +109,29 @@ def find_runneld(explicit=None):
 
 
 class Server(object):
-    """A server process on 127.0.0.1:<port>."""
+    """A server process on 127.0.0.1:<port> (and a unix socket if asked).
 
-    def __init__(self, kind, argv_fn, label=None, password=None, unixsocket=False):
+    workdir: the directory the server runs in. By default a private temp dir
+    removed by cleanup(); a caller that restarts a server on the same store
+    (kill -9, SIGTERM, then start again) passes its own directory, which is
+    then left in place. log_name: the file in it that gets stdout/stderr (one
+    per start keeps each run's log apart). noflags: runneld with no argument
+    at all, as a user starts it (TCP 6379; only inside a private network
+    namespace)."""
+
+    def __init__(self, kind, argv_fn, label=None, password=None, unixsocket=False,
+                 workdir=None, log_name="stdout.log", noflags=False):
         self.kind = kind
         self.label = label or kind
         self.password = password
-        self.dir = tempfile.mkdtemp(prefix="runnel-interop-%s-" % kind)
+        self.own_dir = workdir is None
+        self.dir = workdir or tempfile.mkdtemp(prefix="runnel-interop-%s-" % kind)
         self.unix = os.path.join(self.dir, "s.sock") if unixsocket else None
+        self.log_name = log_name
+        self.noflags = noflags
         self.port = None
         self.proc = None
+        self.ready_s = None
         self._argv_fn = argv_fn
 
     @classmethod
@@ -139,25 +152,29 @@ class Server(object):
         return cls("redis", argv, label, password, unixsocket)
 
     @classmethod
-    def runneld(cls, exe, password=None, extra=(), label=None, unixsocket=False):
+    def runneld(cls, exe, password=None, extra=(), label=None, unixsocket=False,
+                workdir=None, log_name="stdout.log", noflags=False):
         if not exe or not os.access(exe, os.X_OK):
             raise RuntimeError("runneld binary not found or not executable: %r" % exe)
 
         def argv(port, d, unix):
+            if noflags:
+                return [exe]
             a = [exe, "--port", str(port), "--bind", "127.0.0.1"]
             if password:
                 a += ["--requirepass", password]
             if unix:
                 a += ["--unixsocket", unix]
             return a + list(extra)
-        return cls("runneld", argv, label, password, unixsocket)
+        return cls("runneld", argv, label, password, unixsocket, workdir, log_name, noflags)
 
     def start(self, timeout=10.0):
         last_err = None
         for _attempt in range(3):
-            self.port = free_port()
+            self.port = 6379 if self.noflags else free_port()
             argv = self._argv_fn(self.port, self.dir, self.unix)
-            self.log = open(os.path.join(self.dir, "stdout.log"), "wb")
+            self.log = open(os.path.join(self.dir, self.log_name), "wb")
+            t0 = time.monotonic()
             self.proc = subprocess.Popen(argv, cwd=self.dir, stdout=self.log,
                                          stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL)
@@ -172,7 +189,7 @@ class Server(object):
                     seen["err"] = "exited with %s" % self.proc.returncode
                     return "dead"
                 try:
-                    c = respclient.Conn(port=self.port, timeout=2)
+                    c = self.connect(auth=False, timeout=2)
                     raw, node = c.call("PING")
                     c.close()
                     if raw in (b"+PONG\r\n",) or raw.startswith(b"-NOAUTH"):
@@ -182,6 +199,7 @@ class Server(object):
                     seen["err"] = repr(e)
                 return None
             if wait_until(up_or_dead, timeout) == "up":
+                self.ready_s = time.monotonic() - t0
                 return self
             last_err = seen["err"]
             self.stop()
@@ -189,13 +207,15 @@ class Server(object):
             self.label, last_err, self.read_log()))
 
     def read_log(self, limit=4000):
+        """The end of this start's log (limit=None: all of it)."""
         try:
             data = b""
-            for name in ("stdout.log", "server.log"):
+            for name in (self.log_name, "server.log"):
                 p = os.path.join(self.dir, name)
                 if os.path.exists(p):
                     with open(p, "rb") as f:
-                        data += f.read()[-limit:]
+                        got = f.read()
+                    data += got if limit is None else got[-limit:]
             return data.decode("utf-8", "replace")
         except OSError:
             return ""
@@ -208,7 +228,10 @@ class Server(object):
         return self.proc is not None and self.proc.poll() is None
 
     def connect(self, auth=True, timeout=10.0):
-        c = respclient.Conn(port=self.port, timeout=timeout)
+        if self.unix:
+            c = respclient.Conn(unix=self.unix, timeout=timeout)
+        else:
+            c = respclient.Conn(port=self.port, timeout=timeout)
         if auth and self.password:
             raw, _ = c.call("AUTH", self.password)
             if raw != b"+OK\r\n":
@@ -224,16 +247,42 @@ class Server(object):
                 except subprocess.TimeoutExpired:
                     pass
             self.proc = None
-            try:
-                self.log.close()
-            except Exception:
-                pass
+        self._forget()
+
+    def wait_exit(self, secs=30):
+        """The exit status once the process has ended; None (and the process
+        killed) if it did not end within `secs`."""
+        try:
+            rc = self.proc.wait(secs)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            rc = None
+        self._forget()
+        return rc
+
+    def kill9(self):
+        """SIGKILL, as a crash: nothing of the server's runs any more."""
+        self.proc.send_signal(signal.SIGKILL)
+        return self.wait_exit(10)
+
+    def term(self, secs=30):
+        """SIGTERM and the exit status (None if it did not stop in time)."""
+        self.proc.send_signal(signal.SIGTERM)
+        return self.wait_exit(secs)
+
+    def _forget(self):
+        try:
+            self.log.close()
+        except Exception:
+            pass
         if self in _LIVE:
             _LIVE.remove(self)
 
     def cleanup(self):
         self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
         if self.proc is None:
