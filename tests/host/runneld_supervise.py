@@ -25,7 +25,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
-from respclient import Conn  # noqa: E402
+from servers import Server, wait_until  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAILS = []
@@ -38,43 +38,24 @@ def check(what, ok, detail=""):
     return ok
 
 
-def wait_for(cond, secs, step=0.02):
-    deadline = time.monotonic() + secs
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
+def runneld_in(exe, d, flags, notify_socket=None):
+    """runneld in `d` on a unix socket with a RAM store, through the shared
+    interop fixture (tests/interop/servers.py); NOTIFY_SOCKET is set only
+    when given (the test's own environment may carry systemd's)."""
+    env = dict(os.environ)
+    env.pop("NOTIFY_SOCKET", None)
+    if notify_socket is not None:
+        env["NOTIFY_SOCKET"] = notify_socket
+    return Server.runneld(exe, unixsocket=True, workdir=d, log_name="stderr.log", env=env,
+                          extra=["--store-type", "ram", "--store-size", "1mb",
+                                 "--store-block-size", "16kb", "--dir", d] + list(flags))
 
 
-class Server(object):
-    def __init__(self, exe, d, flags, env_extra=None):
-        self.sock = os.path.join(d, "runneld.sock")
-        env = dict(os.environ)
-        env.pop("NOTIFY_SOCKET", None)
-        env.update(env_extra or {})
-        args = [exe, "--port", "0", "--unixsocket", self.sock, "--store-type", "ram",
-                "--store-size", "1mb", "--store-block-size", "16kb", "--dir", d] + list(flags)
-        self.log = open(os.path.join(d, "stderr.log"), "wb")
-        self.p = subprocess.Popen(args, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def connect(self):
-        try:
-            return Conn(unix=self.sock, timeout=5)
-        except OSError:
-            return None
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(30)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.log.close()
-        return self.p.returncode
+def connect_or_none(srv):
+    try:
+        return srv.connect(timeout=5)
+    except OSError:
+        return None
 
 
 def recv_all(ns, until, secs):
@@ -95,14 +76,14 @@ def recv_all(ns, until, secs):
 def notify_run(exe, d, address, bind_address, flags, label):
     ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     ns.bind(bind_address)
-    srv = Server(exe, d, flags, {"NOTIFY_SOCKET": address})
+    srv = runneld_in(exe, d, flags, address).start(wait=False)
     try:
         msgs = recv_all(ns, "READY=1", 60)
         ready = [m for m in msgs if "READY=1" in m]
         check("%s: READY=1 received" % label, bool(ready), repr(msgs))
         check("%s: a STATUS= before READY" % label, any("STATUS=" in m for m in msgs), repr(msgs))
         # READY=1 means clients can connect now: no retry loop here.
-        c = srv.connect()
+        c = connect_or_none(srv)
         check("%s: a client connects as soon as READY=1 arrived" % label, c is not None)
         if c is not None:
             check("%s: PING" % label, c.value("PING") in ("PONG", b"PONG"))
@@ -110,10 +91,10 @@ def notify_run(exe, d, address, bind_address, flags, label):
             info = info.decode() if isinstance(info, bytes) else info
             check("%s: INFO process_supervised:systemd" % label, "process_supervised:systemd" in info)
             c.close()
-        srv.p.send_signal(signal.SIGTERM)
+        srv.proc.send_signal(signal.SIGTERM)
         msgs = recv_all(ns, "STOPPING=1", 30)
         check("%s: STOPPING=1 at SIGTERM" % label, any("STOPPING=1" in m for m in msgs), repr(msgs))
-        check("%s: exit 0" % label, srv.stop() == 0)
+        check("%s: exit 0" % label, srv.wait_exit(30) == 0)
     finally:
         srv.stop()
         ns.close()
@@ -132,8 +113,8 @@ def case_notify(opts):
         path = os.path.join(d, "notify.sock")
         ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         ns.bind(path)
-        srv = Server(opts.runneld, d, [], {"NOTIFY_SOCKET": path})
-        c = wait_for(srv.connect, 60)
+        srv = runneld_in(opts.runneld, d, [], path).start(timeout=60)
+        c = connect_or_none(srv)
         check("supervised no: serves", c is not None)
         if c is not None:
             info = c.value("INFO", "server")
@@ -157,22 +138,21 @@ def case_notify(opts):
 def case_sighup(opts):
     with tempfile.TemporaryDirectory(prefix="runneld-hup-") as d:
         logf = os.path.join(d, "runneld.log")
-        srv = Server(opts.runneld, d, ["--logfile", logf])
+        srv = runneld_in(opts.runneld, d, ["--logfile", logf]).start(timeout=60)
         try:
-            c = wait_for(srv.connect, 60)
+            c = connect_or_none(srv)
             check("serves with a logfile", c is not None)
             check("log lines go to the logfile",
-                  wait_for(lambda: os.path.exists(logf) and b"Ready to accept" in open(logf, "rb").read(), 10))
+                  wait_until(lambda: os.path.exists(logf) and b"Ready to accept" in open(logf, "rb").read(), 10))
             os.rename(logf, logf + ".1")   # what logrotate does
-            srv.p.send_signal(signal.SIGHUP)
+            srv.proc.send_signal(signal.SIGHUP)
             check("SIGHUP: a new logfile at the same path",
-                  wait_for(lambda: os.path.exists(logf) and b"re-opened" in open(logf, "rb").read(), 10))
-            check("SIGHUP: the server keeps running", srv.p.poll() is None)
+                  wait_until(lambda: os.path.exists(logf) and b"re-opened" in open(logf, "rb").read(), 10))
+            check("SIGHUP: the server keeps running", srv.alive())
             if c is not None:
                 check("SIGHUP: the client still gets answers", c.value("PING") in ("PONG", b"PONG"))
                 c.close()
-            srv.p.send_signal(signal.SIGTERM)
-            srv.p.wait(30)
+            srv.term()
             new = open(logf, "rb").read()
             old = open(logf + ".1", "rb").read()
             check("shutdown lines go to the new file, not the rotated one",
@@ -181,14 +161,14 @@ def case_sighup(opts):
             srv.stop()
     # stderr logging: SIGHUP is harmless.
     with tempfile.TemporaryDirectory(prefix="runneld-hup-") as d:
-        srv = Server(opts.runneld, d, [])
-        c = wait_for(srv.connect, 60)
-        srv.p.send_signal(signal.SIGHUP)
+        srv = runneld_in(opts.runneld, d, []).start(timeout=60)
+        c = connect_or_none(srv)
+        srv.proc.send_signal(signal.SIGHUP)
         if c is not None:
             check("SIGHUP without a logfile: still answers", c.value("PING") in ("PONG", b"PONG"))
             c.close()
-        check("SIGHUP without a logfile: still running", srv.p.poll() is None)
-        check("SIGHUP without a logfile: clean exit", srv.stop() == 0)
+        check("SIGHUP without a logfile: still running", srv.alive())
+        check("SIGHUP without a logfile: clean exit", srv.term() == 0)
 
 
 def case_version(opts):
@@ -199,8 +179,8 @@ def case_version(opts):
     r = subprocess.run([opts.runneld, "--version"], capture_output=True, text=True, timeout=30)
     check("runneld --version says %s" % want, r.returncode == 0 and ("v=%s " % want) in r.stdout, r.stdout)
     with tempfile.TemporaryDirectory(prefix="runneld-ver-") as d:
-        srv = Server(opts.runneld, d, [])
-        c = wait_for(srv.connect, 60)
+        srv = runneld_in(opts.runneld, d, []).start(timeout=60)
+        c = connect_or_none(srv)
         if check("serves", c is not None):
             info = c.value("INFO", "server")
             info = info.decode() if isinstance(info, bytes) else info

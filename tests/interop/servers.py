@@ -120,7 +120,7 @@ class Server(object):
     namespace)."""
 
     def __init__(self, kind, argv_fn, label=None, password=None, unixsocket=False,
-                 workdir=None, log_name="stdout.log", noflags=False):
+                 workdir=None, log_name="stdout.log", noflags=False, env=None):
         self.kind = kind
         self.label = label or kind
         self.password = password
@@ -132,6 +132,7 @@ class Server(object):
         self.port = None
         self.proc = None
         self.ready_s = None
+        self.env = env
         self._argv_fn = argv_fn
 
     @classmethod
@@ -153,7 +154,8 @@ class Server(object):
 
     @classmethod
     def runneld(cls, exe, password=None, extra=(), label=None, unixsocket=False,
-                workdir=None, log_name="stdout.log", noflags=False):
+                workdir=None, log_name="stdout.log", noflags=False, env=None):
+        """env: the process's environment (default: ours)."""
         if not exe or not os.access(exe, os.X_OK):
             raise RuntimeError("runneld binary not found or not executable: %r" % exe)
 
@@ -166,9 +168,12 @@ class Server(object):
             if unix:
                 a += ["--unixsocket", unix]
             return a + list(extra)
-        return cls("runneld", argv, label, password, unixsocket, workdir, log_name, noflags)
+        return cls("runneld", argv, label, password, unixsocket, workdir, log_name, noflags, env)
 
-    def start(self, timeout=10.0):
+    def start(self, timeout=10.0, wait=True):
+        """Starts the process and waits until it answers PING (wait=False:
+        returns at once, for a test that waits for something else, such as
+        systemd's READY=1)."""
         last_err = None
         for _attempt in range(3):
             self.port = 6379 if self.noflags else free_port()
@@ -177,8 +182,10 @@ class Server(object):
             t0 = time.monotonic()
             self.proc = subprocess.Popen(argv, cwd=self.dir, stdout=self.log,
                                          stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
+                                         stdin=subprocess.DEVNULL, env=self.env)
             _LIVE.append(self)
+            if not wait:
+                return self
             seen = {"err": "no answer within %gs" % timeout}
 
             def up_or_dead():
