@@ -39,14 +39,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 import servers  # noqa: E402
 from servers import Server, wait_until  # noqa: E402
+from checks import check, finish  # noqa: E402
 
-FAILED = []
-
-
-def check(what, ok):
-    print("%s %s" % ("ok  " if ok else "FAIL", what))
-    if not ok:
-        FAILED.append(what)
 
 
 def val(conn, *args):
@@ -428,8 +422,7 @@ def main():
     rc = globals()["case_" + opts.case](opts) or 0
     if rc == 77:
         return 77
-    print("%s: %s" % (opts.case, "FAILED: " + "; ".join(FAILED) if FAILED else "all checks passed"))
-    return 1 if FAILED else 0
+    return finish(opts.case)
 
 
 if __name__ == "__main__":

@@ -46,15 +46,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
 from respclient import RespError  # noqa: E402
 from servers import Server  # noqa: E402
+from checks import FAILS, check, finish  # noqa: E402
 
-FAILS = []
-
-
-def check(what, ok, detail=""):
-    print("  %s %s%s" % ("ok  " if ok else "FAIL", what, "" if ok or not detail else ": %s" % detail))
-    if not ok:
-        FAILS.append(what)
-    return ok
 
 
 def sha(path):
@@ -533,11 +526,7 @@ def main():
         subprocess.run(["ip", "link", "set", "lo", "up"], capture_output=True)
     {"kill9": case_kill9, "refuse": case_refuse, "lock": case_lock, "policy": case_policy,
      "wrap": case_wrap}[opts.case](opts)
-    if FAILS:
-        print("FAILED: %d checks" % len(FAILS))
-        return 1
-    print("PASS")
-    return 0
+    return finish(opts.case)
 
 
 if __name__ == "__main__":

@@ -26,16 +26,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
 from servers import Server, wait_until  # noqa: E402
+from checks import check, finish  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FAILS = []
-
-
-def check(what, ok, detail=""):
-    print("  %s %s%s" % ("ok  " if ok else "FAIL", what, "" if ok or not detail else ": %s" % detail))
-    if not ok:
-        FAILS.append(what)
-    return ok
 
 
 def runneld_in(exe, d, flags, notify_socket=None):
@@ -195,11 +188,7 @@ def main():
     ap.add_argument("--runneld", required=True)
     opts = ap.parse_args()
     {"notify": case_notify, "sighup": case_sighup, "version": case_version}[opts.case](opts)
-    if FAILS:
-        print("FAILED: %d check(s): %s" % (len(FAILS), "; ".join(FAILS)))
-        return 1
-    print("PASS")
-    return 0
+    return finish(opts.case)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import respclient  # noqa: E402
 import servers  # noqa: E402
+from checks import check, finish  # noqa: E402
 
 try:
     import redis
@@ -37,16 +38,6 @@ except ImportError:
     print("FAIL: the redis module is missing; run with /usr/bin/python3 (Debian python3-redis)")
     sys.exit(2)
 
-PASSED, FAILED = [], []
-
-
-def check(name, cond, detail=""):
-    if cond:
-        PASSED.append(name)
-        print("ok   %s" % name)
-    else:
-        FAILED.append(name)
-        print("FAIL %s %s" % (name, detail))
 
 
 def run_check(fn, r, port):
@@ -369,8 +360,7 @@ def main():
     except RuntimeError as e:
         print("FAIL: %s" % e)
         return 2
-    print("%d passed, %d failed" % (len(PASSED), len(FAILED)))
-    return 1 if FAILED else 0
+    return finish("clients")
 
 
 if __name__ == "__main__":

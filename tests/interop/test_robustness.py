@@ -44,14 +44,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import respclient  # noqa: E402
 import servers  # noqa: E402
+from checks import check, finish  # noqa: E402
 
 RSS_GROWTH_LIMIT_KIB = 16 * 1024
-PASSED, FAILED = [], []
-
-
-def check(name, cond, detail=""):
-    (PASSED if cond else FAILED).append(name)
-    print("%s %s %s" % ("ok  " if cond else "FAIL", name, "" if cond else detail), flush=True)
 
 
 def raise_nofile(want=4096):
@@ -331,8 +326,7 @@ def main():
     except RuntimeError as e:
         print("FAIL: %s" % e)
         return 2
-    print("%d passed, %d failed" % (len(PASSED), len(FAILED)))
-    return 1 if FAILED else 0
+    return finish("robustness")
 
 
 if __name__ == "__main__":
