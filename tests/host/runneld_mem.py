@@ -539,7 +539,11 @@ def case_buffers(opts):
         bkeys = ["bk%04d" % i for i in range(500)]
         b = srv.connect()
         b.send(enc(*(["XREAD", "BLOCK", "5000", "STREAMS"] + bkeys + ["$"] * 500)))
-        time.sleep(0.2)
+        # the reader must be parked before the XADD that serves it
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and info_field(c, "clients", "blocked_clients") != "1":
+            time.sleep(0.01)
+        check("XREAD BLOCK on 500 keys: blocked", info_field(c, "clients", "blocked_clients") == "1")
         c.call("XADD", bkeys[-1], "7-7", "k", "v")
         r = b.read()
         check("XREAD BLOCK on 500 keys served", r == [[bkeys[-1].encode(), [[b"7-7", [b"k", b"v"]]]]],
@@ -602,8 +606,14 @@ def case_overflow(opts):
         # grows to the count, nothing breaks, and the next client is fine.
         x = srv.connect()
         x.send(b"*1048576\r\n$4\r\nPING\r\n")
-        time.sleep(0.3)
         x.close()
+        # The header reaches the server before the close does; once it has
+        # dropped that client (only `c` left) it has parsed both.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and info_field(c, "clients", "connected_clients") != "1":
+            time.sleep(0.01)
+        check("the 1M-argument client dropped at its close",
+              info_field(c, "clients", "connected_clients") == "1")
         check("server up after a 1M-argument header", c.call("PING") == "PONG")
         # A 512 MB bulk header is accepted (proto-max-bulk-len, as Redis).
         x = srv.connect()
