@@ -22,6 +22,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,28 +121,83 @@ static int parse_yesno(const char *s)
     return -1;
 }
 
-/* Applies one directive. Returns NULL or the error text. */
-static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtime)
+/*
+ * Directives. apply() takes one (a config-file line, a --flag or a CONFIG
+ * SET) and returns NULL or the error text a user sees. Plain numbers and
+ * memory values are rows of a table; the others are grouped by topic, each
+ * group returning NOT_MINE for a name it does not know.
+ */
+static const char NOT_MINE[] = "";
+
+#define NEED(n) do { if (argc != (n)) return "wrong number of arguments"; } while (0)
+
+typedef struct {
+    const char *name;
+    size_t offset;      /* of a uint32_t (memory=false) or uint64_t field */
+    bool memory;        /* "4mb"-style memory value, else a decimal number */
+    uint64_t lo, hi;
+    const char *error;
+} number_directive_t;
+
+#define U32_FIELD(f) offsetof(rd_config_t, f), false
+#define MEM_FIELD(f) offsetof(rd_config_t, f), true
+static const number_directive_t number_directives[] = {
+    {"timeout", U32_FIELD(timeout), 0, INT_MAX, "Invalid timeout value"},
+    {"store-size", MEM_FIELD(store_size), 4 * 4096, UINT64_MAX,
+     "Invalid store-size (a memory value of at least 16kb)"},
+    {"max-streams", U32_FIELD(max_streams), 1, UINT32_MAX, "Invalid max-streams"},
+    {"max-pending", U32_FIELD(max_pending), 1, UINT32_MAX, "Invalid max-pending"},
+    {"max-groups", U32_FIELD(max_groups), 1, UINT32_MAX, "Invalid max-groups"},
+    {"max-consumers", U32_FIELD(max_consumers), 1, UINT32_MAX, "Invalid max-consumers"},
+    {"max-nodes", U32_FIELD(max_nodes), 1, UINT32_MAX, "Invalid max-nodes"},
+    {"max-key-len", U32_FIELD(max_key_len), 1, 65536, "Invalid max-key-len"},
+    {"max-fields", U32_FIELD(max_fields), 1, 65536, "Invalid max-fields"},
+    {"stream-node-max-entries", U32_FIELD(node_max_entries), 0, UINT32_MAX,
+     "Invalid stream-node-max-entries"},
+    {"databases", U32_FIELD(databases), 1, 16, "Invalid number of databases (1..16)"},
+    {"client-query-buffer-limit", MEM_FIELD(query_limit), 1024, UINT64_MAX,
+     "Invalid client-query-buffer-limit (at least 1kb)"},
+    {"proto-max-bulk-len", MEM_FIELD(proto_max_bulk_len), 1024, UINT64_MAX,
+     "Invalid proto-max-bulk-len (at least 1kb)"},
+    {"client-max-memory", MEM_FIELD(client_max_memory), 0, UINT64_MAX,
+     "Invalid client-max-memory"},
+    {"max-reply-size", MEM_FIELD(max_reply_size), 64 * 1024, UINT64_MAX,
+     "Invalid max-reply-size (at least 64kb)"},
+    {"commit-interval-ms", U32_FIELD(commit_interval_ms), 1, 86400000,
+     "Invalid commit-interval-ms"},
+};
+#undef U32_FIELD
+#undef MEM_FIELD
+
+static const char *apply_number(rd_config_t *cfg, int argc, char **argv, bool at_runtime)
+{
+    uint64_t v;
+    for (size_t i = 0; i < sizeof number_directives / sizeof number_directives[0]; i++) {
+        const number_directive_t *d = &number_directives[i];
+        if (strcasecmp(argv[0], d->name))
+            continue;
+        if (at_runtime && !strcmp(d->name, "max-reply-size"))
+            return "max-reply-size is fixed at start-up";
+        NEED(2);
+        bool ok = d->memory ? rd_parse_memory(argv[1], &v) : parse_u64(argv[1], d->hi, &v);
+        if (!ok || v < d->lo || v > d->hi)
+            return d->error;
+        if (d->memory)
+            memcpy((char *)cfg + d->offset, &v, sizeof v);
+        else {
+            uint32_t v32 = (uint32_t)v;
+            memcpy((char *)cfg + d->offset, &v32, sizeof v32);
+        }
+        return NULL;
+    }
+    return NOT_MINE;
+}
+
+/* Listening, authentication and client count. */
+static const char *apply_network(rd_config_t *cfg, int argc, char **argv, bool at_runtime)
 {
     const char *k = argv[0];
     uint64_t v;
-    if (rd_sync_is_directive(k))
-        return rd_sync_directive(argc, argv);   /* sync.c */
-#define NEED(n) do { if (argc != (n)) return "wrong number of arguments"; } while (0)
-#define U32(field, lo, hi, what)                                            \
-    do {                                                                    \
-        NEED(2);                                                            \
-        if (!parse_u64(argv[1], (hi), &v) || v + 1 < (uint64_t)(lo) + 1) return what;          \
-        cfg->field = (uint32_t)v;                                           \
-        return NULL;                                                        \
-    } while (0)
-#define MEM(field, lo, hi, what)                                            \
-    do {                                                                    \
-        NEED(2);                                                            \
-        if (!rd_parse_memory(argv[1], &v) || v + 1 < (uint64_t)(lo) + 1 || v > (hi)) return what; \
-        cfg->field = v;                                                     \
-        return NULL;                                                        \
-    } while (0)
     if (!strcasecmp(k, "port")) {
         NEED(2);
         if (!parse_u64(argv[1], 65535, &v))
@@ -196,8 +252,14 @@ static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtim
         cfg->maxclients = (uint32_t)v;
         return NULL;
     }
-    if (!strcasecmp(k, "timeout"))
-        U32(timeout, 0, INT_MAX, "Invalid timeout value");
+    return NOT_MINE;
+}
+
+/* Where the store lives, its geometry, when it commits, what a full ring does. */
+static const char *apply_store(rd_config_t *cfg, int argc, char **argv)
+{
+    const char *k = argv[0];
+    uint64_t v;
     if (!strcasecmp(k, "dir")) {
         NEED(2);
         if (strlen(argv[1]) >= sizeof cfg->dir)
@@ -238,8 +300,6 @@ static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtim
         cfg->format_store = yn != 0;
         return NULL;
     }
-    if (!strcasecmp(k, "store-size"))
-        MEM(store_size, 4 * 4096, UINT64_MAX, "Invalid store-size (a memory value of at least 16kb)");
     if (!strcasecmp(k, "store-block-size")) {
         NEED(2);
         if (!rd_parse_memory(argv[1], &v) || v < 512 || v > (1u << 30) || (v & (v - 1)) != 0)
@@ -247,22 +307,6 @@ static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtim
         cfg->store_block_size = (uint32_t)v;
         return NULL;
     }
-    if (!strcasecmp(k, "max-streams"))
-        U32(max_streams, 1, UINT32_MAX, "Invalid max-streams");
-    if (!strcasecmp(k, "max-pending"))
-        U32(max_pending, 1, UINT32_MAX, "Invalid max-pending");
-    if (!strcasecmp(k, "max-groups"))
-        U32(max_groups, 1, UINT32_MAX, "Invalid max-groups");
-    if (!strcasecmp(k, "max-consumers"))
-        U32(max_consumers, 1, UINT32_MAX, "Invalid max-consumers");
-    if (!strcasecmp(k, "max-nodes"))
-        U32(max_nodes, 1, UINT32_MAX, "Invalid max-nodes");
-    if (!strcasecmp(k, "max-key-len"))
-        U32(max_key_len, 1, 65536, "Invalid max-key-len");
-    if (!strcasecmp(k, "max-fields"))
-        U32(max_fields, 1, 65536, "Invalid max-fields");
-    if (!strcasecmp(k, "stream-node-max-entries"))
-        U32(node_max_entries, 0, UINT32_MAX, "Invalid stream-node-max-entries");
     if (!strcasecmp(k, "stream-node-max-bytes")) {
         NEED(2);
         if (!rd_parse_memory(argv[1], &v) || v > UINT32_MAX)
@@ -270,8 +314,37 @@ static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtim
         cfg->node_max_bytes = (uint32_t)v;
         return NULL;
     }
-    if (!strcasecmp(k, "databases"))
-        U32(databases, 1, 16, "Invalid number of databases (1..16)");
+    if (!strcasecmp(k, "commit-policy") || !strcasecmp(k, "appendfsync")) {
+        NEED(2);
+        if (!strcasecmp(argv[1], "always"))
+            cfg->commit_policy = RUNNEL_COMMIT_ALWAYS;
+        else if (!strcasecmp(argv[1], "interval") || !strcasecmp(argv[1], "everysec"))
+            cfg->commit_policy = RUNNEL_COMMIT_INTERVAL;
+        else if (!strcasecmp(argv[1], "none") || !strcasecmp(argv[1], "no"))
+            cfg->commit_policy = RUNNEL_COMMIT_NONE;
+        else if (!strcasecmp(k, "appendfsync"))
+            return "argument(s) must be one of the following: always, everysec, no";
+        else
+            return "argument must be 'always', 'interval' or 'none'";
+        return NULL;
+    }
+    if (!strcasecmp(k, "store-full-policy")) {
+        NEED(2);
+        if (!strcasecmp(argv[1], "refuse"))
+            cfg->full_policy = RUNNEL_FULL_REFUSE;
+        else if (!strcasecmp(argv[1], "drop-oldest"))
+            cfg->full_policy = RUNNEL_FULL_DROP_OLDEST;
+        else
+            return "argument must be 'refuse' or 'drop-oldest'";
+        return NULL;
+    }
+    return NOT_MINE;
+}
+
+/* Logging, supervision and the debug command. */
+static const char *apply_process(rd_config_t *cfg, int argc, char **argv)
+{
+    const char *k = argv[0];
     if (!strcasecmp(k, "loglevel")) {
         NEED(2);
         static const char *const names[] = {"debug", "verbose", "notice", "warning", "nothing"};
@@ -311,17 +384,28 @@ static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtim
         cfg->protected_mode = yn != 0;
         return NULL;
     }
-    if (!strcasecmp(k, "client-query-buffer-limit"))
-        MEM(query_limit, 1024, UINT64_MAX, "Invalid client-query-buffer-limit (at least 1kb)");
-    if (!strcasecmp(k, "proto-max-bulk-len"))
-        MEM(proto_max_bulk_len, 1024, UINT64_MAX, "Invalid proto-max-bulk-len (at least 1kb)");
-    if (!strcasecmp(k, "client-max-memory"))
-        MEM(client_max_memory, 0, UINT64_MAX, "Invalid client-max-memory");
-    if (!strcasecmp(k, "max-reply-size")) {
-        if (at_runtime)
-            return "max-reply-size is fixed at start-up";
-        MEM(max_reply_size, 64 * 1024, UINT64_MAX, "Invalid max-reply-size (at least 64kb)");
+    if (!strcasecmp(k, "supervised")) {
+        NEED(2);
+        if (!strcasecmp(argv[1], "no"))
+            cfg->supervised = RD_SUPERVISED_NO;
+        else if (!strcasecmp(argv[1], "systemd"))
+            cfg->supervised = RD_SUPERVISED_SYSTEMD;
+        else if (!strcasecmp(argv[1], "auto"))
+            cfg->supervised = RD_SUPERVISED_AUTO;
+        else if (!strcasecmp(argv[1], "upstart"))
+            return "runneld supports 'supervised systemd', 'auto' or 'no', not upstart";
+        else
+            return "argument must be 'no', 'systemd' or 'auto'";
+        return NULL;
     }
+    return NOT_MINE;
+}
+
+/* Client memory: the budget of all clients and the output limits. */
+static const char *apply_client_memory(rd_config_t *cfg, int argc, char **argv)
+{
+    const char *k = argv[0];
+    uint64_t v;
     if (!strcasecmp(k, "maxmemory-clients")) {
         /* As Redis: bytes, or "<n>%" (here of the machine's RAM). */
         NEED(2);
@@ -376,47 +460,13 @@ static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtim
         }
         return NULL;
     }
-    if (!strcasecmp(k, "commit-policy") || !strcasecmp(k, "appendfsync")) {
-        NEED(2);
-        if (!strcasecmp(argv[1], "always"))
-            cfg->commit_policy = RUNNEL_COMMIT_ALWAYS;
-        else if (!strcasecmp(argv[1], "interval") || !strcasecmp(argv[1], "everysec"))
-            cfg->commit_policy = RUNNEL_COMMIT_INTERVAL;
-        else if (!strcasecmp(argv[1], "none") || !strcasecmp(argv[1], "no"))
-            cfg->commit_policy = RUNNEL_COMMIT_NONE;
-        else if (!strcasecmp(k, "appendfsync"))
-            return "argument(s) must be one of the following: always, everysec, no";
-        else
-            return "argument must be 'always', 'interval' or 'none'";
-        return NULL;
-    }
-    if (!strcasecmp(k, "commit-interval-ms"))
-        U32(commit_interval_ms, 1, 86400000, "Invalid commit-interval-ms");
-    if (!strcasecmp(k, "store-full-policy")) {
-        NEED(2);
-        if (!strcasecmp(argv[1], "refuse"))
-            cfg->full_policy = RUNNEL_FULL_REFUSE;
-        else if (!strcasecmp(argv[1], "drop-oldest"))
-            cfg->full_policy = RUNNEL_FULL_DROP_OLDEST;
-        else
-            return "argument must be 'refuse' or 'drop-oldest'";
-        return NULL;
-    }
-    if (!strcasecmp(k, "supervised")) {
-        NEED(2);
-        if (!strcasecmp(argv[1], "no"))
-            cfg->supervised = RD_SUPERVISED_NO;
-        else if (!strcasecmp(argv[1], "systemd"))
-            cfg->supervised = RD_SUPERVISED_SYSTEMD;
-        else if (!strcasecmp(argv[1], "auto"))
-            cfg->supervised = RD_SUPERVISED_AUTO;
-        else if (!strcasecmp(argv[1], "upstart"))
-            return "runneld supports 'supervised systemd', 'auto' or 'no', not upstart";
-        else
-            return "argument must be 'no', 'systemd' or 'auto'";
-        return NULL;
-    }
-    /* redis.conf directives that mean "what runneld does anyway". */
+    return NOT_MINE;
+}
+
+/* redis.conf directives that mean "what runneld does anyway". */
+static const char *apply_redis_compat(int argc, char **argv)
+{
+    const char *k = argv[0];
     if (!strcasecmp(k, "daemonize")) {
         NEED(2);
         if (parse_yesno(argv[1]) != 0)
@@ -433,11 +483,30 @@ static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtim
         !strcasecmp(k, "tcp-keepalive") || !strcasecmp(k, "hz") ||
         !strcasecmp(k, "pidfile"))
         return NULL;
-    return "Bad directive or wrong number of arguments";
-#undef NEED
-#undef U32
-#undef MEM
+    return NOT_MINE;
 }
+
+/* Applies one directive. Returns NULL or the error text. */
+static const char *apply(rd_config_t *cfg, int argc, char **argv, bool at_runtime)
+{
+    const char *e;
+    if (rd_sync_is_directive(argv[0]))
+        return rd_sync_directive(argc, argv);   /* sync.c */
+    if ((e = apply_number(cfg, argc, argv, at_runtime)) != NOT_MINE)
+        return e;
+    if ((e = apply_network(cfg, argc, argv, at_runtime)) != NOT_MINE)
+        return e;
+    if ((e = apply_store(cfg, argc, argv)) != NOT_MINE)
+        return e;
+    if ((e = apply_process(cfg, argc, argv)) != NOT_MINE)
+        return e;
+    if ((e = apply_client_memory(cfg, argc, argv)) != NOT_MINE)
+        return e;
+    if ((e = apply_redis_compat(argc, argv)) != NOT_MINE)
+        return e;
+    return "Bad directive or wrong number of arguments";
+}
+#undef NEED
 
 static int hexval(int c)
 {
