@@ -238,24 +238,35 @@ static const char *state_name(uint8_t st)
     }
 }
 
-void insp_scan(const insp_image_t *img, insp_scan_t *out)
-{
-    uint32_t N = img->block_count, bs = img->block_size;
-    blk_t *blk = calloc(N, sizeof *blk);
-    uint8_t *b = malloc(bs), *nb = malloc(bs);
+/* What the passes share: the image, the findings, a header per block and
+ * two block buffers (the block walked and the next one, for its fence). */
+typedef struct scan {
+    const insp_image_t *img;
+    insp_scan_t *out;
+    blk_t *blk;
+    uint8_t *b, *nb;
     ckpt_state_t ck;
+    uint32_t N, bs;
+} scan_t;
 
-    memset(out, 0, sizeof *out);
-    memset(&ck, 0, sizeof ck);
-    if (blk == NULL || b == NULL || nb == NULL) {
-        fprintf(stderr, "runnel-inspect: out of memory for %u blocks of %u bytes\n", N, bs);
-        exit(INSP_EXIT_USAGE);
-    }
+/* The log's extent, from the newest header (pass 2). */
+typedef struct extent {
+    uint32_t newest;   /* physical block of the newest header */
+    uint32_t n, T;     /* its sequence and the tail it names */
+    uint32_t first;    /* oldest block whose header is in place */
+    bool full;         /* the ring was full when the newest block opened */
+} extent_t;
 
-    /* 1. headers */
-    uint32_t misplaced = 0;
+/* Pass 1: every block's header. False if none is valid. */
+static bool scan_headers(scan_t *c, uint32_t *newest_out)
+{
+    const insp_image_t *img = c->img;
+    insp_scan_t *out = c->out;
+    blk_t *blk = c->blk;
+    uint8_t *b = c->b;
+    uint32_t N = c->N, bs = c->bs, misplaced = 0, newest = 0;
     bool any = false;
-    uint32_t newest = 0;
+
     for (uint32_t p = 0; p < N; p++) {
         if (insp_image_read(img, p, 0, b, bs) != 0)
             exit(INSP_EXIT_USAGE);
@@ -307,13 +318,18 @@ void insp_scan(const insp_image_t *img, insp_scan_t *out)
     if (misplaced > 3)
         insp_report(INSP_CORRUPT, -1, -1, -1, "%u more headers are not where a ring of %u "
                     "blocks puts them", misplaced - 3u, N);
-    if (!any) {
-        insp_report(INSP_CORRUPT, -1, -1, -1, "no block holds a valid header of this store: "
-                    "there is no log to read");
-        goto done;
-    }
+    *newest_out = newest;
+    return any;
+}
 
-    /* 2. the log: from the tail the newest header names to the newest */
+/* Pass 2: from the tail the newest header names to the newest block,
+ * every block must hold its sequence; a gap is damage. */
+static void find_extent(scan_t *c, extent_t *e)
+{
+    insp_scan_t *out = c->out;
+    blk_t *blk = c->blk;
+    uint32_t N = c->N, newest = e->newest;
+
     uint32_t n = blk[newest].seq, T = blk[newest].tail;
     if (seq_newer(T, n) || n - T >= N) {
         insp_report(INSP_CORRUPT, newest, n, 0, "the newest block's header names tail "
@@ -346,10 +362,79 @@ void insp_scan(const insp_image_t *img, insp_scan_t *out)
     out->tail_seq = first;
     out->log_blocks = n - first + 1u;
 
-    /* 3. records, oldest block first (checkpoints are in log order) */
+    e->n = n;
+    e->T = T;
+    e->first = first;
+    e->full = full;
+}
+
+/* Pass 3, for one block that is not the head's special case: where its
+ * valid data ends (its fence, erased bytes, or bytes that are not a record)
+ * and what that means. Sets *torn when the verdict waits for the next
+ * block (records that stop in bytes that are not a record, no fence). */
+static void judge_block_end(scan_t *c, const extent_t *e, uint32_t s, const walk_t *wp,
+                            bool has_fence, uint32_t fence, bool head, bool *torn)
+{
+    const insp_image_t *img = c->img;
+    insp_scan_t *out = c->out;
+    const uint8_t *b = c->b;
+    uint32_t p = s % c->N, bs = c->bs, first = e->first, T = e->T;
+    bool full = e->full;
+    walk_t w = *wp;
+
+    if (has_fence) {
+        if (w.stop != STOP_LIMIT && w.stop != STOP_END)
+            insp_report(INSP_CORRUPT, p, s, w.end, "the records stop here (%s) before "
+                        "offset %u, where the fence in the next block says this block's "
+                        "valid data ends: committed data is damaged",
+                        w.stop == STOP_BAD ? w.why : "an erased type byte", fence);
+        else if (insp_verbose)
+            insp_report(INSP_NOTE, p, s, fence, "ends at its fence (the bytes after it "
+                        "were torn by a power cut)");
+        out->torn_bytes += bs - fence;
+    } else if (w.stop == STOP_ERASED || w.stop == STOP_BAD) {
+        bool rest_erased = w.stop == STOP_ERASED &&
+                           all_erased(b + w.end, bs - w.end, img->erase_value);
+        uint32_t at = 0;
+        bool later = !rest_erased && record_after(b, w.end + 1u, bs, &at);
+        if (rest_erased) {
+            /* an intact block's unused end */
+        } else if (later) {
+            insp_report(INSP_CORRUPT, p, s, w.end, "%s here, yet a record that checks "
+                        "follows at offset %u: no power cut leaves that, so committed "
+                        "data is damaged (readers stop in this block here)",
+                        w.stop == STOP_BAD ? w.why : "an erased type byte", at);
+        } else if (s == first && full && first == T) {
+            insp_report(INSP_NOTE, p, s, w.end, "the tail block's records stop here "
+                        "(%s): the erase that was reclaiming it when power went; mount "
+                        "moves the tail past it", w.stop == STOP_BAD ? w.why : "erased");
+        } else if (w.stop == STOP_ERASED) {
+            insp_report(INSP_WARN, p, s, w.end, "bytes that are not erased after the "
+                        "block's last record (readers stop at the erased byte before "
+                        "them)");
+        } else if (head) {
+            insp_report(INSP_NOTE, p, s, w.end, "torn tail: %u bytes here are not a "
+                        "record (%s); a power cut during a write leaves this and mount "
+                        "discards it", bs - w.end, w.why);
+            out->torn_bytes += bs - w.end;
+        } else {
+            *torn = true;   /* decided at the next block */
+            out->torn_bytes += bs - w.end;
+        }
+    }
+}
+
+/* Pass 3: every record, oldest block first (checkpoints are in log order). */
+static void walk_log(scan_t *c, const extent_t *e)
+{
+    const insp_image_t *img = c->img;
+    insp_scan_t *out = c->out;
+    uint8_t *b = c->b, *nb = c->nb;
+    uint32_t N = c->N, bs = c->bs, n = e->n, first = e->first;
     walk_t w_prev;
     bool prev_torn = false;
     uint32_t prev_phys = 0;
+
     memset(&w_prev, 0, sizeof w_prev);
     for (uint32_t s = first;; s++) {
         uint32_t p = s % N, fence = 0;
@@ -368,7 +453,7 @@ void insp_scan(const insp_image_t *img, insp_scan_t *out)
                 has_fence = false;
             }
         }
-        walk_block(img, b, has_fence ? fence : bs, s, p, out, &ck, &w);
+        walk_block(img, b, has_fence ? fence : bs, s, p, out, &c->ck, &w);
         if (insp_verbose)
             printf("  block %u (seq %u): %u records, valid data ends at offset %u (%s)\n", p, s,
                    w.records, w.end, w.stop == STOP_END ? "block end"
@@ -408,46 +493,7 @@ void insp_scan(const insp_image_t *img, insp_scan_t *out)
                         w_prev.why != NULL ? w_prev.why : "non-erased bytes after it");
             prev_torn = false;
         }
-        if (has_fence) {
-            if (w.stop != STOP_LIMIT && w.stop != STOP_END)
-                insp_report(INSP_CORRUPT, p, s, w.end, "the records stop here (%s) before "
-                            "offset %u, where the fence in the next block says this block's "
-                            "valid data ends: committed data is damaged",
-                            w.stop == STOP_BAD ? w.why : "an erased type byte", fence);
-            else if (insp_verbose)
-                insp_report(INSP_NOTE, p, s, fence, "ends at its fence (the bytes after it "
-                            "were torn by a power cut)");
-            out->torn_bytes += bs - fence;
-        } else if (w.stop == STOP_ERASED || w.stop == STOP_BAD) {
-            bool rest_erased = w.stop == STOP_ERASED &&
-                               all_erased(b + w.end, bs - w.end, img->erase_value);
-            uint32_t at = 0;
-            bool later = !rest_erased && record_after(b, w.end + 1u, bs, &at);
-            if (rest_erased) {
-                /* an intact block's unused end */
-            } else if (later) {
-                insp_report(INSP_CORRUPT, p, s, w.end, "%s here, yet a record that checks "
-                            "follows at offset %u: no power cut leaves that, so committed "
-                            "data is damaged (readers stop in this block here)",
-                            w.stop == STOP_BAD ? w.why : "an erased type byte", at);
-            } else if (s == first && full && first == T) {
-                insp_report(INSP_NOTE, p, s, w.end, "the tail block's records stop here "
-                            "(%s): the erase that was reclaiming it when power went; mount "
-                            "moves the tail past it", w.stop == STOP_BAD ? w.why : "erased");
-            } else if (w.stop == STOP_ERASED) {
-                insp_report(INSP_WARN, p, s, w.end, "bytes that are not erased after the "
-                            "block's last record (readers stop at the erased byte before "
-                            "them)");
-            } else if (head) {
-                insp_report(INSP_NOTE, p, s, w.end, "torn tail: %u bytes here are not a "
-                            "record (%s); a power cut during a write leaves this and mount "
-                            "discards it", bs - w.end, w.why);
-                out->torn_bytes += bs - w.end;
-            } else {
-                prev_torn = true;   /* decided at the next block */
-                out->torn_bytes += bs - w.end;
-            }
-        }
+        judge_block_end(c, e, s, &w, has_fence, fence, head, &prev_torn);
         if (head) {
             out->head_off = w.end;
             out->head_clean = clean;
@@ -460,8 +506,15 @@ void insp_scan(const insp_image_t *img, insp_scan_t *out)
         out->records_after_ckpt = out->records - out->records_after_ckpt;
         out->bytes_after_ckpt = out->record_bytes - out->bytes_after_ckpt;
     }
+}
 
-    /* 4. what lies outside the log */
+/* Pass 4: what lies outside the log. */
+static void scan_outside(scan_t *c, const extent_t *e)
+{
+    insp_scan_t *out = c->out;
+    blk_t *blk = c->blk;
+    uint32_t N = c->N, first = e->first;
+
     for (uint32_t p = 0; p < N; p++) {
         blk_t *k = &blk[p];
         bool in_log = ((uint64_t)p + N - first % N) % N < out->log_blocks;
@@ -477,8 +530,36 @@ void insp_scan(const insp_image_t *img, insp_scan_t *out)
                     "nor headed (never used since the format, which erases only the first "
                     "block, or an erase power interrupted): the ring erases them before use",
                     out->foreign_blocks);
-done:
-    free(blk);
-    free(b);
-    free(nb);
+}
+
+void insp_scan(const insp_image_t *img, insp_scan_t *out)
+{
+    scan_t c;
+    extent_t e;
+
+    memset(out, 0, sizeof *out);
+    memset(&c, 0, sizeof c);
+    memset(&e, 0, sizeof e);
+    c.img = img;
+    c.out = out;
+    c.N = img->block_count;
+    c.bs = img->block_size;
+    c.blk = calloc(c.N, sizeof *c.blk);
+    c.b = malloc(c.bs);
+    c.nb = malloc(c.bs);
+    if (c.blk == NULL || c.b == NULL || c.nb == NULL) {
+        fprintf(stderr, "runnel-inspect: out of memory for %u blocks of %u bytes\n", c.N, c.bs);
+        exit(INSP_EXIT_USAGE);
+    }
+    if (!scan_headers(&c, &e.newest))
+        insp_report(INSP_CORRUPT, -1, -1, -1, "no block holds a valid header of this store: "
+                    "there is no log to read");
+    else {
+        find_extent(&c, &e);
+        walk_log(&c, &e);
+        scan_outside(&c, &e);
+    }
+    free(c.blk);
+    free(c.b);
+    free(c.nb);
 }
