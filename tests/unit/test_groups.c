@@ -8,52 +8,34 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "testing.h"
-#include "runnel.h"
-#include "ram_bd.h"
+#include "stream_fixture.h"
 #include "group.h"
 
-/* ---- fixture ---- */
+/* ---- fixture: the shared one (stream_fixture.h), NOR-ish geometry with a
+ * 16-byte program unit, pools sized per test ---- */
 
-#define BLOCK_SIZE 4096u
-#define BLOCK_COUNT 32u
-static uint8_t storage[BLOCK_SIZE * BLOCK_COUNT];
-static uint64_t arena[128 * 1024 / 8];
-static runnel_ram_bd_t ram;
-static runnel_bd_t bd;
-static uint64_t fake_now = 1000000;
-static uint64_t clock_now(void *ctx) { (void)ctx; return fake_now; }
-static const runnel_clock_t fake_clock = { NULL, clock_now };
+static fx_t fx;
 
 static runnel_t *open_store(uint32_t groups, uint32_t consumers, uint32_t pending)
 {
-    runnel_bd_geometry_t geo = { 1, 16, BLOCK_SIZE, BLOCK_COUNT, 0xFF, 0 };
-    runnel_config_t cfg;
-    runnel_t *r = NULL;
     int rc;
 
-    fake_now = 1000000;
-    memset(&cfg, 0, sizeof cfg);
-    if (runnel_ram_bd_init(&ram, &bd, &geo, storage, NULL) != 0)
-        return NULL;
-    cfg.bd = &bd;
-    cfg.clock = &fake_clock;
-    cfg.arena = arena;
-    cfg.arena_size = sizeof arena;
-    cfg.max_groups = groups;
-    cfg.max_consumers = consumers;
-    cfg.max_pending = pending;
-    cfg.commit_policy = RUNNEL_COMMIT_NONE;
-    if (runnel_arena_size(&cfg) > sizeof arena) {
-        printf("arena too small: need %lu\n", (unsigned long)runnel_arena_size(&cfg));
+    fx_setup(&fx, 16, 4096, 32);
+    fx.now = 1000000;
+    fx.cfg.max_groups = groups;
+    fx.cfg.max_consumers = consumers;
+    fx.cfg.max_pending = pending;
+    fx.cfg.commit_policy = RUNNEL_COMMIT_NONE;
+    if (runnel_arena_size(&fx.cfg) > fx.cfg.arena_size) {
+        printf("arena too small: need %lu\n", (unsigned long)runnel_arena_size(&fx.cfg));
         return NULL;
     }
-    rc = runnel_format(&r, &cfg);
+    rc = fx_open(&fx);
     if (rc != 0) {
         printf("runnel_format: %d\n", rc);
         return NULL;
     }
-    return r;
+    return fx.r;
 }
 
 static runnel_str_t S(const char *s)
@@ -309,7 +291,7 @@ static void test_readgroup(void)
     CHECK_EQ_INT(readgroup(r, "s", "g", "alice", true, ID(0, 0), 2, false), 2);
     CHECK(runnel_id_cmp(got[0].id, ID(1, 0)) == 0 && runnel_id_cmp(got[1].id, ID(2, 0)) == 0);
     CHECK(!got[0].deleted && got[0].nfields == 1);
-    fake_now += 100;
+    fx.now += 100;
     CHECK_EQ_INT(readgroup(r, "s", "g", "bob", true, ID(0, 0), 0, true), 3); /* NOACK */
     ncons = 0;
     CHECK_EQ_INT(runnel_consumers(r, S("s"), S("g"), collect_consumer, NULL), 2);
@@ -371,7 +353,7 @@ static void test_history_deleted_and_counts(void)
     runnel_xgroup_create(r, S("s"), S("g"), ID(0, 0), false, false, -1);
     CHECK_EQ_INT(readgroup(r, "s", "g", "c", true, ID(0, 0), 0, false), 4);
     CHECK_EQ_INT(del(r, "s", 2, 0), 1);
-    fake_now += 50;
+    fx.now += 50;
     CHECK_EQ_INT(readgroup(r, "s", "g", "c", false, ID(1, 0), 2, false), 2);
     CHECK(runnel_id_cmp(got[0].id, ID(2, 0)) == 0 && got[0].deleted && got[0].nfields == 0);
     CHECK(runnel_id_cmp(got[1].id, ID(3, 0)) == 0 && !got[1].deleted);
@@ -493,17 +475,17 @@ static void test_xclaim(void)
     readgroup(r, "s", "g", "c1", true, ID(0, 0), 3, false); /* 1,2,3 at t0 */
     ids[0] = ID(1, 0);
     /* Not idle enough: skipped, and the consumer is not created. */
-    fake_now += 10;
+    fx.now += 10;
     claim_args(&a, "c2", 100, ids, 1);
     ngot = 0;
     CHECK_EQ_INT(runnel_xclaim(r, &a, collect, NULL), 0);
     CHECK_EQ_INT(runnel_consumers(r, S("s"), S("g"), NULL, NULL), 1);
     /* Idle enough: claimed, count+1, time=now, consumer created. */
-    fake_now += 100;
+    fx.now += 100;
     CHECK_EQ_INT(runnel_xclaim(r, &a, collect, NULL), 1);
     CHECK(ngot == 1 && runnel_id_cmp(got[0].id, ID(1, 0)) == 0 && got[0].nfields == 1);
     CHECK_EQ_U64(pel_count_of(r, ID(1, 0), &t, owner), 2);
-    CHECK_EQ_U64(t, fake_now);
+    CHECK_EQ_U64(t, fx.now);
     CHECK_STR(owner, "c2");
     CHECK_EQ_INT(runnel_consumers(r, S("s"), S("g"), NULL, NULL), 2);
     /* JUSTID leaves the count; IDLE sets time = now - IDLE. */
@@ -516,19 +498,19 @@ static void test_xclaim(void)
     CHECK_EQ_INT(runnel_xclaim(r, &a, collect, NULL), 1);
     CHECK(ngot == 1 && got[0].nfields == 0 && !got[0].deleted);
     CHECK_EQ_U64(pel_count_of(r, ID(2, 0), &t, NULL), 1);
-    CHECK_EQ_U64(t, fake_now - 40);
+    CHECK_EQ_U64(t, fx.now - 40);
     /* IDLE larger than now clamps to now; TIME in the future clamps to now;
      * TIME in the past is taken; RETRYCOUNT sets the count. */
-    a.idle_ms = (int64_t)fake_now + 5;
+    a.idle_ms = (int64_t)fx.now + 5;
     CHECK_EQ_INT(runnel_xclaim(r, &a, NULL, NULL), 1);
     pel_count_of(r, ID(2, 0), &t, NULL);
-    CHECK_EQ_U64(t, fake_now);
+    CHECK_EQ_U64(t, fx.now);
     a.has_idle = false;
     a.has_time = true;
-    a.time_ms = (int64_t)fake_now + 1000;
+    a.time_ms = (int64_t)fx.now + 1000;
     CHECK_EQ_INT(runnel_xclaim(r, &a, NULL, NULL), 1);
     pel_count_of(r, ID(2, 0), &t, NULL);
-    CHECK_EQ_U64(t, fake_now);
+    CHECK_EQ_U64(t, fx.now);
     a.time_ms = 12345;
     a.has_retrycount = true;
     a.retrycount = 7;
@@ -608,7 +590,7 @@ static void test_xautoclaim(void)
     CHECK(runnel_id_cmp(next, ID(0, 0)) == 0);
     CHECK_EQ_U64(pel_count_of(r, ID(5, 0), NULL, NULL), 1);
     /* min-idle filters without counting; the scan is bounded by COUNT*10. */
-    fake_now += 5;
+    fx.now += 5;
     a.start = RUNNEL_ID_MIN;
     a.min_idle_ms = 10;
     CHECK_EQ_INT(runnel_xautoclaim(r, &a, &next, &ndel, NULL, NULL), 0);
@@ -699,7 +681,7 @@ static void test_snapshot_replay(void)
     runnel_xgroup_create(r, S("s"), S("g"), ID(0, 0), false, false, -1);
     runnel_xgroup_create(r, S("s"), S("a"), ID(2, 0), false, false, 2);
     readgroup(r, "s", "g", "c1", true, ID(0, 0), 2, false);
-    fake_now += 7;
+    fx.now += 7;
     readgroup(r, "s", "g", "c2", true, ID(0, 0), 3, false);
     runnel_xgroup_createconsumer(r, S("s"), S("a"), S("lonely"));
     npend = 0;

@@ -21,9 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "testing.h"
-#include "runnel.h"
-#include "ram_bd.h"
+#include "stream_fixture.h"
 
 #ifndef RUNNEL_MODEL_OPS
 #define RUNNEL_MODEL_OPS 100000
@@ -83,7 +81,9 @@ typedef struct {
 
 static mstream_t ms[NKEYS];
 static uint32_t node_max;     /* stream-node-max-entries of this run */
-static uint64_t now_ms;
+/* The store and its clock (the shared fixture, stream_fixture.h): the
+ * model reads the same clock, fx.now. */
+static fx_t fx;
 static uint32_t val_counter;
 
 static const char *const key_names[NKEYS] = { "ka", "kb", "kc", "kd", "ke" };
@@ -283,13 +283,6 @@ static uint64_t m_trim(mstream_t *s, const runnel_trim_t *tr)
 /* ---------------------------------------------------------------- */
 /* runnel side                                                       */
 /* ---------------------------------------------------------------- */
-#define STORAGE (512u * 1024u)
-static uint8_t storage[STORAGE];
-static uint64_t arena[(384u * 1024u) / 8];
-static runnel_ram_bd_t ram;
-static runnel_bd_t bd;
-static uint64_t clock_now(void *ctx) { (void)ctx; return now_ms; }
-static const runnel_clock_t fake_clock = { NULL, clock_now };
 static runnel_t *R;
 static runnel_config_t model_cfg;   /* what the store was formatted with */
 static unsigned long remounts;
@@ -358,36 +351,28 @@ static void fail_at(int line, const char *what)
 
 static int open_runnel(uint32_t prog, uint32_t block)
 {
-    runnel_bd_geometry_t geo;
-    runnel_config_t cfg;
+    runnel_config_t *cfg = &fx.cfg;
+    uint64_t now = fx.now;   /* the model's clock goes on across stores */
     int rc;
-    geo.read_size = 1;
-    geo.prog_size = prog;
-    geo.block_size = block;
-    geo.block_count = STORAGE / block;
-    geo.erase_value = 0xFF;
-    geo.flags = 0;
-    if (runnel_ram_bd_init(&ram, &bd, &geo, storage, NULL) != 0) return -1;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.bd = &bd;
-    cfg.clock = &fake_clock;
-    cfg.arena = arena;
-    cfg.arena_size = sizeof arena;
-    cfg.max_streams = 8;
-    cfg.max_nodes = MAXN;
-    cfg.max_groups = MAXGROUPS;
-    cfg.max_consumers = MAXCONS;
-    cfg.max_pending = MAXPEL;
-    cfg.node_max_entries = node_max;
-    cfg.node_max_bytes = 1u << 20; /* the count rule decides; entries are tiny */
-    cfg.commit_policy = RUNNEL_COMMIT_NONE;
-    cfg.durable = &runnel_durability;  /* restarts in the middle (remount) */
-    if (runnel_arena_size(&cfg) > sizeof arena) {
-        printf("model: arena too small (%lu)\n", (unsigned long)runnel_arena_size(&cfg));
+
+    fx_setup(&fx, prog, block, FX_STORAGE_BYTES / block);
+    fx.now = now;
+    cfg->max_streams = 8;
+    cfg->max_nodes = MAXN;
+    cfg->max_groups = MAXGROUPS;
+    cfg->max_consumers = MAXCONS;
+    cfg->max_pending = MAXPEL;
+    cfg->node_max_entries = node_max;
+    cfg->node_max_bytes = 1u << 20; /* the count rule decides; entries are tiny */
+    cfg->commit_policy = RUNNEL_COMMIT_NONE;
+    cfg->durable = &runnel_durability;  /* restarts in the middle (remount) */
+    if (runnel_arena_size(cfg) > cfg->arena_size) {
+        printf("model: arena too small (%lu)\n", (unsigned long)runnel_arena_size(cfg));
         return -1;
     }
-    model_cfg = cfg;
-    rc = runnel_format(&R, &cfg);
+    model_cfg = *cfg;
+    rc = fx_open(&fx);
+    R = fx.r;
     if (rc != 0) printf("model: runnel_format %d\n", rc);
     return rc;
 }
@@ -451,7 +436,7 @@ static runnel_id_t pick_id(const mstream_t *s)
         if (k == 4) id.seq++;
         return id;
     }
-    if (k < 8) return ID(now_ms - rn(200), rn(3));
+    if (k < 8) return ID(fx.now - rn(200), rn(3));
     return ID(rn(3), rn(3));
 }
 
@@ -492,7 +477,7 @@ static void op_xadd(int k)
         a.id = ID(rn(2) ? last.ms : last.ms + rn(3) - 1 + (last.ms == 0), 0);
     } else {
         a.id_mode = RUNNEL_XADD_EXPLICIT;
-        a.id = ID(now_ms + rn(5), rn(5));
+        a.id = ID(fx.now + rn(5), rn(5));
     }
     if (rn(4) == 0) a.trim = pick_trim(s);
     if (m_length(s) > MAXE - 40 || s->ne > MAXE - 40 || s->nn > MAXN - 8) {
@@ -515,7 +500,7 @@ static void op_xadd(int k)
         mrc = RUNNEL_ERR_ID_EXHAUSTED;
     } else {
         if (a.id_mode == RUNNEL_XADD_AUTO) {
-            id = now_ms > last.ms ? ID(now_ms, 0) : incr(last, &ovf);
+            id = fx.now > last.ms ? ID(fx.now, 0) : incr(last, &ovf);
         } else if (a.id_mode == RUNNEL_XADD_SEQ_AUTO) {
             if (a.id.ms == last.ms) {
                 if (last.seq == UINT64_MAX) mrc = RUNNEL_ERR_ELEMENTS_TOO_LARGE;
@@ -747,7 +732,7 @@ static void op_group_misc(int k)
         rc = runnel_xgroup_createconsumer(R, S(key_names[k]), S(group_names[g]), S(cons_names[c]));
         if (rc == RUNNEL_ERR_NOSPC) { nospc_count++; return; }
         MCHECK_INT(rc, mrc);
-        if (mrc == 1) { s->g[g].cons[c].used = true; s->g[g].cons[c].seen = now_ms; }
+        if (mrc == 1) { s->g[g].cons[c].used = true; s->g[g].cons[c].seen = fx.now; }
     } else { /* DELCONSUMER */
         uint64_t mp = 0;
         int i;
@@ -812,7 +797,7 @@ static void op_readgroup(int k)
         MCHECK_INT(rc, mrc ? mrc : plan);
         if (mrc) return;
         g->cons[c].used = true;
-        g->cons[c].seen = now_ms;
+        g->cons[c].seen = fx.now;
         for (i = 0; i < s->ne && n < plan; i++) {
             const ment_t *e = &s->e[i];
             int p;
@@ -824,14 +809,14 @@ static void op_readgroup(int k)
             g->last_id = e->id;
             if (a.noack) continue;
             p = m_pel_find(g, e->id);
-            if (p >= 0) { g->pel[p].cons = c; g->pel[p].time = now_ms; g->pel[p].count = 1; }
-            else m_pel_insert(g, e->id, c, now_ms, 1);
+            if (p >= 0) { g->pel[p].cons = c; g->pel[p].time = fx.now; g->pel[p].count = 1; }
+            else m_pel_insert(g, e->id, c, fx.now, 1);
         }
     } else {
         mrc = m_need_consumer(g, c);
         if (mrc) { MCHECK_INT(rc, mrc); return; }
         g->cons[c].used = true;
-        g->cons[c].seen = now_ms;
+        g->cons[c].seen = fx.now;
         for (i = 0; i < g->npel; i++) {
             mnack_t *nk = &g->pel[i];
             int e;
@@ -842,7 +827,7 @@ static void op_readgroup(int k)
             if (e >= 0) {
                 MCHECK(!rb[n].deleted && rb[n].ok && rb[n].val == s->e[e].val);
                 nk->count++;
-                nk->time = now_ms;
+                nk->time = fx.now;
             } else {
                 MCHECK(rb[n].deleted);
             }
@@ -905,7 +890,7 @@ static void op_xclaim(int k)
                                                         : pick_id(s);
     a.ids = ids;
     a.has_idle = rn(4) == 0; a.idle_ms = (int64_t)rn(300) - 20;
-    a.has_time = rn(6) == 0; a.time_ms = (int64_t)(now_ms + rn(400)) - 200;
+    a.has_time = rn(6) == 0; a.time_ms = (int64_t)(fx.now + rn(400)) - 200;
     a.has_retrycount = rn(5) == 0; a.retrycount = (int64_t)rn(5) - 1;
     a.force = rn(4) == 0;
     a.justid = rn(3) == 0;
@@ -915,9 +900,9 @@ static void op_xclaim(int k)
     if (rc == RUNNEL_ERR_NOSPC) { nospc_count++; return; }
     if (!s->used || !s->g[gi].used) { MCHECK_INT(rc, RUNNEL_ERR_NOGROUP_KEY_OR_GROUP); return; }
     g = &s->g[gi];
-    dt = now_ms;
-    if (a.has_idle && a.idle_ms >= 0 && (uint64_t)a.idle_ms <= now_ms) dt = now_ms - (uint64_t)a.idle_ms;
-    if (a.has_time) dt = (a.time_ms < 0 || (uint64_t)a.time_ms > now_ms) ? now_ms : (uint64_t)a.time_ms;
+    dt = fx.now;
+    if (a.has_idle && a.idle_ms >= 0 && (uint64_t)a.idle_ms <= fx.now) dt = fx.now - (uint64_t)a.idle_ms;
+    if (a.has_time) dt = (a.time_ms < 0 || (uint64_t)a.time_ms > fx.now) ? fx.now : (uint64_t)a.time_ms;
     /* plan */
     for (j = 0; j < a.nids; j++) {
         int p;
@@ -926,7 +911,7 @@ static void op_xclaim(int k)
         if (dup || m_find(s, ids[j]) < 0) continue;
         p = m_pel_find(g, ids[j]);
         if (p < 0) { if (a.force) { need_new++; will = true; } }
-        else if (!a.min_idle_ms || !idle_below(now_ms, g->pel[p].time, a.min_idle_ms)) will = true;
+        else if (!a.min_idle_ms || !idle_below(fx.now, g->pel[p].time, a.min_idle_ms)) will = true;
     }
     if (need_new > MAXPEL - m_pel_total()) mrc = RUNNEL_ERR_POOL_PEL;
     else if (will) mrc = m_need_consumer(g, c);
@@ -937,12 +922,12 @@ static void op_xclaim(int k)
         if (e < 0) { if (p >= 0) m_pel_remove(g, p); continue; }
         if (p < 0) {
             if (!a.force) continue;
-            p = m_pel_insert(g, ids[j], -1, now_ms, 1);
-        } else if (a.min_idle_ms && idle_below(now_ms, g->pel[p].time, a.min_idle_ms)) {
+            p = m_pel_insert(g, ids[j], -1, fx.now, 1);
+        } else if (a.min_idle_ms && idle_below(fx.now, g->pel[p].time, a.min_idle_ms)) {
             continue;
         }
         g->cons[c].used = true;
-        g->cons[c].seen = now_ms;
+        g->cons[c].seen = fx.now;
         g->pel[p].cons = c;
         g->pel[p].time = dt;
         if (a.has_retrycount && a.retrycount >= 0) g->pel[p].count = (uint64_t)a.retrycount;
@@ -989,7 +974,7 @@ static void op_xautoclaim(int k)
             if (cmp(g->pel[pos].id, a.start) < 0) continue;
             attempts--;
             if (m_find(s, g->pel[pos].id) < 0) { count--; continue; }
-            if (a.min_idle_ms && idle_below(now_ms, g->pel[pos].time, a.min_idle_ms)) continue;
+            if (a.min_idle_ms && idle_below(fx.now, g->pel[pos].time, a.min_idle_ms)) continue;
             will = true;
             break;
         }
@@ -1010,11 +995,11 @@ static void op_xautoclaim(int k)
             count--;
             continue;
         }
-        if (a.min_idle_ms && idle_below(now_ms, nk->time, a.min_idle_ms)) { pos++; continue; }
+        if (a.min_idle_ms && idle_below(fx.now, nk->time, a.min_idle_ms)) { pos++; continue; }
         g->cons[c].used = true;
-        g->cons[c].seen = now_ms;
+        g->cons[c].seen = fx.now;
         nk->cons = c;
-        nk->time = now_ms;
+        nk->time = fx.now;
         if (!a.justid) nk->count++;
         MCHECK(n < nrb && cmp(rb[n].id, nk->id) == 0 && rb[n].ok);
         if (!a.justid) MCHECK_INT(rb[n].val, s->e[e].val);
@@ -1132,7 +1117,7 @@ static void op_views(int k)
         MCHECK(n < nrc && rc_name[n] == (char)('0' + i));
         MCHECK_INT(rc_[n].pending, np);
         MCHECK_INT(rc_[n].seen_time_ms, g->cons[i].seen);
-        MCHECK_INT(rc_[n].idle_ms, now_ms > g->cons[i].seen ? now_ms - g->cons[i].seen : 0);
+        MCHECK_INT(rc_[n].idle_ms, fx.now > g->cons[i].seen ? fx.now - g->cons[i].seen : 0);
         n++;
     }
     MCHECK_INT(rc, n);
@@ -1169,7 +1154,7 @@ static void op_views(int k)
             if (cmp(nk->id, a) < 0) continue;
             if (cmp(nk->id, b) > 0) break;
             if (filt && nk->cons != c) continue;
-            if (idle >= 0 && idle_below(now_ms, nk->time, (uint64_t)idle)) continue;
+            if (idle >= 0 && idle_below(fx.now, nk->time, (uint64_t)idle)) continue;
             MCHECK(n < nrp && cmp(rp[n].id, nk->id) == 0);
             MCHECK(rp_cons[n] == (char)('0' + nk->cons));
             MCHECK_INT(rp[n].delivery_count, nk->count);
@@ -1200,11 +1185,11 @@ static void run(uint64_t seed, uint32_t prog, uint32_t block, unsigned long ops)
             static const uint32_t nm[] = { 4, 10, 100 };
             node_max = nm[rn(3)];
             memset(ms, 0, sizeof ms);
-            now_ms = 1700000000000ull + rn(1000);
+            fx.now = 1700000000000ull + rn(1000);
             if (open_runnel(prog, block) != 0) { fail_at(__LINE__, "open"); return; }
         }
-        now_ms += rn(4) == 0 ? rn(60) : 0;
-        if (rn(500) == 0 && now_ms > 5000) now_ms -= rn(3000); /* clock steps back */
+        fx.now += rn(4) == 0 ? rn(60) : 0;
+        if (rn(500) == 0 && fx.now > 5000) fx.now -= rn(3000); /* clock steps back */
         if (rn(150) == 0 && remount() != 0) { fail_at(__LINE__, "remount"); return; }
         op = rn(100);
         if (op < 28) { op_counts[0]++; op_xadd(k); }
