@@ -59,14 +59,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 [ -n "${BENCH_KEEP_LOGS:-}" ] && trap 'cat "$tmp"/*/log >&2; cleanup' EXIT INT TERM
 
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_ping() {
-  for _ in $(seq 100); do
-    [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ] && return 0
-    sleep 0.1
-  done
-  echo "error: server on port $1 did not answer PING" >&2; exit 2
-}
+. "$here/tools/bench-common.sh"
 
 rport=$(free_port)
 mkdir -p "$tmp/redis" "$tmp/runneld"
@@ -81,12 +74,6 @@ wait_ping "$dport"
 
 echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on :$rport, runneld ($runneld) on :$dport" >&2
 echo "clients=$C n=$N, cores=$(nproc)" >&2
-
-# rps PORT ARGS... -> requests per second from redis-benchmark --csv
-rps() {
-  local port=$1; shift
-  redis-benchmark -h 127.0.0.1 -p "$port" --csv "$@" 2>/dev/null | awk -F'","' 'NR==2 {print $2}'
-}
 
 rows=()
 bench_row() {
