@@ -170,6 +170,24 @@ class Server(object):
             return a + list(extra)
         return cls("runneld", argv, label, password, unixsocket, workdir, log_name, noflags, env)
 
+    @classmethod
+    def from_config(cls, kind, exe, lines, password=None):
+        """A server started with a Redis-style config file as its only
+        argument (redis-server also gets --save '' --appendonly no --dir), the
+        way a user runs it: the file sets `port <p>`, `unixsocket <dir>/s.sock`
+        and `lines` (requirepass, bind, ...). connect() uses the unix socket."""
+        if not exe or not os.access(exe, os.X_OK):
+            raise RuntimeError("%s binary not found or not executable: %r" % (kind, exe))
+
+        def argv(port, d, unix):
+            conf = os.path.join(d, "test.conf")
+            with open(conf, "w") as f:
+                f.write("# written by tests/interop/servers.py\nport %d\nunixsocket %s\n%s\n"
+                        % (port, unix, "\n".join(lines)))
+            extra = ["--save", "", "--appendonly", "no", "--dir", d] if kind == "redis" else []
+            return [exe, conf] + extra
+        return cls(kind, argv, "%s (config file)" % kind, password, unixsocket=True)
+
     def start(self, timeout=10.0, wait=True):
         """Starts the process and waits until it answers PING (wait=False:
         returns at once, for a test that waits for something else, such as

@@ -28,7 +28,6 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import respclient  # noqa: E402
 import servers  # noqa: E402
 from checks import check, finish  # noqa: E402
 
@@ -286,31 +285,11 @@ def t_config_file_and_unixsocket(exe_or_none):
     """Start a second server from a Redis-style config file (first argument)
     that sets port, bind, requirepass and unixsocket; talk to it over the
     unix socket with redis-cli -s and with redis-py."""
-    import tempfile
-    d = tempfile.mkdtemp(prefix="runnel-conf-")
-    sock = os.path.join(d, "r.sock")
-    port = servers.free_port()
-    conf = os.path.join(d, "test.conf")
-    with open(conf, "w") as f:
-        f.write("# test config\nport %d\nbind 127.0.0.1\nrequirepass \"pw 1\"\nunixsocket %s\nmaxclients 64\n"
-                % (port, sock))
-    if exe_or_none:
-        argv = [exe_or_none, conf]
-    else:
-        argv = [servers.find_redis_server(), conf, "--save", "", "--appendonly", "no", "--dir", d]
-    p = subprocess.Popen(argv, cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    def sock_answers():
-        # The socket file appears at bind(), before the server serves: wait
-        # for an answer (NOAUTH: requirepass is set) instead.
-        try:
-            c = respclient.Conn(unix=sock, timeout=2)
-            raw, _ = c.call("PING")
-            c.close()
-            return raw.startswith(b"-NOAUTH")
-        except (OSError, respclient.ConnectionClosed, respclient.ReplyTimeout):
-            return False
-    try:
-        check("config file: server answers on its unix socket", servers.wait_until(sock_answers, 10.0))
+    kind, exe = ("runneld", exe_or_none) if exe_or_none else ("redis", servers.find_redis_server())
+    with servers.Server.from_config(kind, exe, ["bind 127.0.0.1", 'requirepass "pw 1"',
+                                                "maxclients 64"], password="pw 1") as srv:
+        # start() waited for an answer on the unix socket (NOAUTH counts)
+        sock, port = srv.unix, srv.port
         out = subprocess.run(["redis-cli", "-s", sock, "PING"], stdout=subprocess.PIPE, timeout=10)
         check("config file: unixsocket requires AUTH", b"NOAUTH" in out.stdout, out.stdout)
         out = subprocess.run(["redis-cli", "-s", sock, "--no-auth-warning", "-a", "pw 1", "XADD", "u", "1-0", "a", "b"],
@@ -321,9 +300,6 @@ def t_config_file_and_unixsocket(exe_or_none):
         r.close()
         cfg = redis.Redis(unix_socket_path=sock, password="pw 1").config_get("maxclients")
         check("config file: maxclients applied", cfg.get("maxclients") == "64", cfg)
-    finally:
-        p.kill()
-        p.wait()
 
 
 def main():
