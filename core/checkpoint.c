@@ -163,9 +163,35 @@ static void write_nodes(ckpt_writer_t *w)
         put_rec(w, RUNNEL_REC_CKPT_NODES, r->scratch, n);
 }
 
+/* FORMAT.md 8.1: a checkpoint's BEGIN is the first record of its block
+ * (after a fence at most), so that mount finds the newest one from the
+ * first bytes of each block instead of walking every record. The block's
+ * unused rest is what that costs; the periodic checkpoint waits for a
+ * block switch (runnel__checkpoint_before_append), so it rarely wastes
+ * any. A creation mount dropped is cancelled first, outside the
+ * checkpoint. Returns whether it sealed the head's block. */
+static int seal_for_begin(runnel_t *r, bool *sealed)
+{
+    runnel_log_t *log = &r->log;
+    uint32_t off = (uint32_t)(log->head % log->block_size);
+    int err = runnel__append_cancel(r);
+
+    *sealed = false;
+    if (err < 0)
+        return err;
+    /* A pending fence opens a block itself; a head at a block's end or
+     * right after its header has no record before it. */
+    if (off != 0 && off > log->hdr_size && !log->fence_pending && !log->seal) {
+        log->seal = true;
+        *sealed = true;
+    }
+    return 0;
+}
+
 int runnel__checkpoint_write(runnel_t *r)
 {
     ckpt_writer_t w;
+    bool sealed = false;
     uint8_t b[4 * RUNNEL_VARINT_MAX];
     runnel_pos_t begin;
     uint64_t seq = r->ckpt_seq + 1u;
@@ -180,7 +206,11 @@ int runnel__checkpoint_write(runnel_t *r)
     n += runnel__varint_put(b + n, seq);
     n += runnel__varint_put(b + n, r->streams_used);
     n += runnel__varint_put(b + n, r->nodes_used);
-    w.err = runnel__append(r, RUNNEL_REC_CKPT_BEGIN, b, n, &begin);
+    w.err = seal_for_begin(r, &sealed);
+    if (w.err == 0)
+        w.err = runnel__append(r, RUNNEL_REC_CKPT_BEGIN, b, n, &begin);
+    if (w.err < 0 && sealed && r->log.seal)
+        r->log.seal = false;    /* the BEGIN never opened its block */
     for (sidx = 0; sidx < r->streams_cap && w.err == 0; sidx++)
         if (r->streams[sidx].used)
             write_stream(&w, sidx);
@@ -301,6 +331,9 @@ void runnel__checkpoint_maybe(runnel_t *r)
          * applies (group_record.c); a checkpoint must hold every record
          * before it. */
         if (room || r->cfg.full_policy == RUNNEL_FULL_DROP_OLDEST) {
+            /* with room it can wait for the head's next block switch,
+             * where its BEGIN starts a block anyway (seal_for_begin) */
+            r->ckpt_due_lazy = room && (!r->ckpt_due || r->ckpt_due_lazy);
             r->ckpt_due = true;
             r->ckpt_due_release = !room;
         }
@@ -322,6 +355,7 @@ static void write_ahead(runnel_t *r, size_t len, const void **body, bool release
     /* failing is not the append's error: reclaim stays safe */
     if (runnel__checkpoint_write(r) == 0) {
         r->ckpt_due = false;
+        r->ckpt_due_lazy = false;
         /* Written into the reserve to release the tail: the append that
          * follows opens a block, so the ring gives back what the
          * checkpoint released - and the reserve is free again - before a
@@ -341,11 +375,11 @@ void runnel__checkpoint_before_append(runnel_t *r, size_t len, const void **body
 
     if (r->replaying || r->in_checkpoint || len > UINT32_MAX)
         return;
-    if (r->ckpt_due) {
+    at = runnel__log_place(log, (uint32_t)len);
+    if (r->ckpt_due && (!r->ckpt_due_lazy || at / bs != (log->head - 1u) / bs)) {
         write_ahead(r, len, body, r->ckpt_due_release);
         return;
     }
-    at = runnel__log_place(log, (uint32_t)len);
     if (at / bs == (log->head - 1u) / bs)
         return;                 /* no block switch */
     limit = log->block_count - (log->reserve < log->block_count - 2u ? log->reserve

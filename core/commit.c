@@ -54,6 +54,27 @@ void runnel__prepare_append(runnel_t *r, size_t len)
         r->hooks.before_append(r, len, NULL);
 }
 
+int runnel__append_cancel(runnel_t *r)
+{
+    runnel__iov_t iov;
+    runnel_pos_t ignored;
+    uint8_t b[RUNNEL_VARINT_MAX];
+    int err;
+
+    if (r->cancel_slot == RUNNEL__NONE || r->replaying)
+        return 0;
+    /* Mount dropped a stream whose creation the power cut in half
+     * (mount.c); say so in the log before anything else, so that a later
+     * mount does not bring it back. */
+    iov.p = b;
+    iov.len = runnel__varint_put(b, r->cancel_slot);
+    err = runnel__log_append(&r->log, RUNNEL_REC_STREAM_DELETE, &iov, 1, &ignored);
+    if (err < 0)
+        return err;
+    r->cancel_slot = RUNNEL__NONE;
+    return 0;
+}
+
 int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len, runnel_pos_t *pos)
 {
     runnel__iov_t iov;
@@ -62,20 +83,9 @@ int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len, runn
 
     if (len > runnel__log_max_body(&r->log))
         return RUNNEL_ERR_ENTRY_TOO_LARGE;
-    if (r->cancel_slot != RUNNEL__NONE && !r->replaying) {
-        /* Mount dropped a stream whose creation the power cut in half
-         * (mount.c); say so in the log before anything else, so that a
-         * later mount does not bring it back. */
-        uint8_t b[RUNNEL_VARINT_MAX];
-        size_t bl = runnel__varint_put(b, r->cancel_slot);
-
-        iov.p = b;
-        iov.len = bl;
-        err = runnel__log_append(&r->log, RUNNEL_REC_STREAM_DELETE, &iov, 1, &ignored);
-        if (err < 0)
-            return err;
-        r->cancel_slot = RUNNEL__NONE;
-    }
+    err = runnel__append_cancel(r);
+    if (err < 0)
+        return err;
     /* A checkpoint may go first; it builds its records in the buffers the
      * body may sit in, so the hook moves the body aside when it writes. */
     if (r->hooks.before_append != NULL && !r->in_checkpoint && !r->replaying)

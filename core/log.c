@@ -118,6 +118,54 @@ static int flash_prog(runnel_log_t *log, runnel_pos_t pos, const uint8_t *buf, u
     return 0;
 }
 
+/* Reads [pos, pos+n) of programmed bytes (one block) through the window:
+ * from the stretch it holds, else after reading the aligned stretch of
+ * win_cap bytes around pos (cut at the block's end and at page_pos). A
+ * read that would cross the window's end goes to the device directly. */
+static int window_read(runnel_log_t *log, runnel_pos_t pos, uint8_t *buf, uint32_t n)
+{
+    runnel_pos_t start, end;
+    int err;
+
+    if (pos_seq(log, pos) != log->win_seq)
+        return flash_read(log, pos_phys(log, pos), pos_off(log, pos), buf, n);
+    if (!log->win_valid || pos < log->win_pos || pos + n > log->win_pos + log->win_len) {
+        start = pos - pos_off(log, pos) % log->win_cap;
+        end = start + log->win_cap;
+        if (end > block_start(log, pos) + log->block_size)
+            end = block_start(log, pos) + log->block_size;
+        if (end > log->page_pos)
+            end = log->page_pos;
+        if (pos + n > end)
+            return flash_read(log, pos_phys(log, pos), pos_off(log, pos), buf, n);
+        log->win_valid = false;
+        err = flash_read(log, pos_phys(log, start), pos_off(log, start), log->win,
+                         (uint32_t)(end - start));
+        if (err)
+            return err;
+        log->win_pos = start;
+        log->win_len = (uint32_t)(end - start);
+        log->win_valid = true;
+    }
+    memcpy(buf, log->win + (pos - log->win_pos), n);
+    return 0;
+}
+
+void runnel__log_window(runnel_log_t *log, uint8_t *buf, uint32_t cap)
+{
+    log->win = cap >= log->read_size ? buf : NULL;
+    log->win_cap = cap - cap % log->read_size;
+    log->win_valid = false;
+    log->win_seq = UINT64_MAX;
+}
+
+void runnel__log_window_block(runnel_log_t *log, uint64_t seq)
+{
+    if (log->win_seq != seq)
+        log->win_valid = false;
+    log->win_seq = seq;
+}
+
 /* Reads [pos, pos+n) of appended data, which never crosses a block: the
  * part before page_pos is on flash, the rest is still in the page buffer.
  * Anything outside [tail, head) is refused rather than read as garbage:
@@ -137,7 +185,10 @@ static int log_read_raw(runnel_log_t *log, runnel_pos_t pos, uint8_t *buf, uint3
         int err;
         if (pos + n > log->page_pos)
             from_flash = (uint32_t)(log->page_pos - pos);
-        err = flash_read(log, pos_phys(log, pos), pos_off(log, pos), buf, from_flash);
+        if (log->win != NULL)
+            err = window_read(log, pos, buf, from_flash);
+        else
+            err = flash_read(log, pos_phys(log, pos), pos_off(log, pos), buf, from_flash);
         if (err)
             return err;
         pos += from_flash;
@@ -430,7 +481,18 @@ static int fence_put(runnel_log_t *log)
 /* Where readers stop in block `seq`: block_size, or the offset a fence in
  * the first record of block seq + 1 names. One looked-up fence is cached,
  * so a walk reads each next block's first bytes once. */
+static uint32_t block_fence_read(runnel_log_t *log, uint64_t seq);
+
 static uint32_t block_fence(runnel_log_t *log, uint64_t seq)
+{
+    if (log->fence_pending && seq == log->fence_seq)
+        return log->fence_off;
+    if (log->fcache_valid && log->fcache_seq == seq)
+        return log->fcache_off;
+    return block_fence_read(log, seq);
+}
+
+static uint32_t block_fence_read(runnel_log_t *log, uint64_t seq)
 {
     runnel_pos_t pos = (seq + 1u) * log->block_size + log->hdr_size;
     uint8_t chunk[32], body[RUNNEL_VARINT_MAX], first = 0;

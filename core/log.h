@@ -105,6 +105,13 @@ typedef struct runnel_log {
     uint64_t fcache_seq;
     uint32_t fcache_off;
     uint8_t rbuf[RUNNEL_LOG_READ_MAX]; /* bounce buffer for unaligned read edges */
+    /* Read window (runnel__log_window): while set, reads of programmed
+     * bytes are served from one aligned stretch of a block read whole. */
+    uint8_t *win;
+    uint32_t win_cap, win_len;
+    runnel_pos_t win_pos;       /* logical position of win[0] */
+    uint64_t win_seq;           /* the block the window serves */
+    bool win_valid;
 } runnel_log_t;
 
 /* Binds the log to a device and a page buffer (page_size a multiple of
@@ -191,6 +198,17 @@ int runnel__log_read(runnel_log_t *log, const runnel__rec_t *rec, uint32_t off,
  * CORRUPT on mismatch. */
 int runnel__log_read_body(runnel_log_t *log, const runnel__rec_t *rec, void *buf,
                           uint32_t cap);
+
+/* Lets reads of one block go through a window of cap bytes (buf; NULL to
+ * stop): a reader that walks a block's records in order - mount - then
+ * reads each stretch of it once, in one call, instead of a header and a
+ * body per record; reads elsewhere (a node's master, the next block's
+ * fence) go to the device as before and leave the window alone. Only for
+ * a log nothing is appended to while it is set: appends, commits and
+ * erases do not update the window. */
+void runnel__log_window(runnel_log_t *log, uint8_t *buf, uint32_t cap);
+/* The block (sequence) the window serves from now on. */
+void runnel__log_window_block(runnel_log_t *log, uint64_t seq);
 
 /* Blocks in use (tail block .. head block inclusive). */
 uint32_t runnel__log_blocks_used(const runnel_log_t *log);

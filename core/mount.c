@@ -30,6 +30,20 @@
 
 #include "store.h"
 
+/* Charges the device reads made since the last call to step `phase`. */
+static void phase_done(runnel_t *r, int phase)
+{
+    uint64_t calls = r->log.read_calls, bytes = r->log.bytes_read;
+    int p;
+
+    for (p = 0; p < RUNNEL__MOUNT_PHASES; p++) {
+        calls -= r->mount_phase_calls[p];
+        bytes -= r->mount_phase_bytes[p];
+    }
+    r->mount_phase_calls[phase] += calls;
+    r->mount_phase_bytes[phase] += bytes;
+}
+
 static bool is_group_type(uint8_t t)
 {
     return t >= 0x20u && t <= 0x2Fu;
@@ -79,6 +93,7 @@ static int find_checkpoint(runnel_t *r, runnel_pos_t *begin, uint64_t *number)
         runnel_pos_t pos = b * bs + RUNNEL_LOG_HDR_SIZE, cand = RUNNEL__NO_POS;
         uint64_t cand_seq = 0;
 
+        runnel__log_window_block(&r->log, b);
         while ((got = runnel__log_next(&r->log, pos, &rec)) == 1 && rec.pos < (b + 1u) * bs) {
             if (rec.type == RUNNEL_REC_CKPT_BEGIN || rec.type == RUNNEL_REC_CKPT_END) {
                 err = ckpt_number(r, &rec, &seq);
@@ -101,6 +116,53 @@ static int find_checkpoint(runnel_t *r, runnel_pos_t *begin, uint64_t *number)
             *begin = cand;
             *number = cand_seq;
             return 0;
+        }
+        if (b == tail_blk)
+            return 0;
+    }
+}
+
+/* Step 2 on a format-3 store, where every checkpoint's BEGIN is the first
+ * record of its block (FORMAT.md 8.1): the newest block, from the head
+ * back to the tail, whose first record is a BEGIN. One small read per
+ * block (the first record's frame and a few body bytes), and the candidate
+ * verified through the usual reader (fence, CRC). Whether that checkpoint
+ * is complete shows while it loads: one cut short fails the load, and
+ * mount starts again with the walk of find_checkpoint. */
+static int find_checkpoint_fast(runnel_t *r, runnel_pos_t *begin, uint64_t *number)
+{
+    uint32_t bs = r->log.block_size, got;
+    uint64_t b, tail_blk = r->log.tail / bs, seq;
+    uint8_t peek[RUNNEL_VARINT_MAX];
+    runnel__rec_t rec;
+    int err;
+
+    *begin = RUNNEL__NO_POS;
+    if (r->log.head <= r->log.tail)
+        return 0;
+    runnel__log_window_block(&r->log, UINT64_MAX);  /* small reads only */
+    for (b = (r->log.head - 1u) / bs;; b--) {
+        runnel_pos_t first = b * bs + r->log.hdr_size;
+
+        err = first < r->log.head ? runnel__log_peek(&r->log, first, &rec, peek, 1, &got)
+                                  : RUNNEL_ERR_CORRUPT;
+        /* a PAD, a FENCE or bytes that do not parse: ask the reader */
+        if (err == RUNNEL_ERR_CORRUPT || (err == 0 && rec.type == RUNNEL_REC_FENCE)) {
+            err = runnel__log_next(&r->log, first, &rec);
+            err = err == 1 ? 0 : err == 0 ? RUNNEL_ERR_CORRUPT : err;
+        }
+        if (err != 0 && err != RUNNEL_ERR_CORRUPT)
+            return err;
+        if (err == 0 && rec.type == RUNNEL_REC_CKPT_BEGIN && rec.pos / bs == b) {
+            err = runnel__log_next(&r->log, first, &rec);   /* fence, CRC */
+            if (err < 0)
+                return err;
+            if (err == 1 && rec.type == RUNNEL_REC_CKPT_BEGIN && rec.pos / bs == b &&
+                ckpt_number(r, &rec, &seq) == 0) {
+                *begin = rec.pos;
+                *number = seq;
+                return 0;
+            }
         }
         if (b == tail_blk)
             return 0;
@@ -161,6 +223,7 @@ static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t
     while ((got = runnel__log_next(&r->log, pos, &rec)) == 1) {
         uint64_t b = rec.pos / r->log.block_size;
 
+        runnel__log_window_block(&r->log, b);
         pos = rec.next;
         if (rec.len > r->scratch_cap)
             return RUNNEL_ERR_CORRUPT;
@@ -204,6 +267,7 @@ static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t
                 if (runnel__varint_get(r->replay, rec.len, &seq) <= 0 || seq != number)
                     return RUNNEL_ERR_CORRUPT;
                 loading = false;
+                phase_done(r, RUNNEL__MOUNT_LOAD);
             }
             continue;
         }
@@ -227,6 +291,7 @@ static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t
         return got;
     if (loading)
         return RUNNEL_ERR_CORRUPT;
+    phase_done(r, RUNNEL__MOUNT_REPLAY);
     /* The replay drops at the tail a block's header names. A cut after
      * the ring erased the block it reclaimed but before the header of the
      * block it was opening reached flash leaves no such header, yet the
@@ -291,11 +356,47 @@ static int check_lengths(const runnel_t *r)
     return by_streams == by_nodes ? 0 : RUNNEL_ERR_CORRUPT;   /* none without nodes */
 }
 
-int runnel_mount(runnel_t **out, const runnel_config_t *cfg)
+/* One attempt: the checkpoint found by the first bytes of the blocks
+ * (fast) or by the walk. *again says a failure may be the fast way's (a
+ * newest checkpoint cut short) and the walk should be tried. */
+static int mount_once(runnel_t *r, bool fast, bool *again)
 {
-    runnel_t *r;
     runnel_pos_t begin;
     uint64_t number = 0;
+    int err;
+
+    *again = false;
+    err = runnel__log_mount(&r->log);
+    if (err < 0)
+        return err;
+    phase_done(r, RUNNEL__MOUNT_LOG);
+    runnel__log_window(&r->log, r->mount_win, r->mount_win_cap);
+    runnel__lock(r);
+    r->replaying = true;
+    err = fast ? find_checkpoint_fast(r, &begin, &number) : find_checkpoint(r, &begin, &number);
+    phase_done(r, RUNNEL__MOUNT_FIND);
+    if (err == 0)
+        err = replay(r, begin != RUNNEL__NO_POS ? begin : r->log.tail, begin != RUNNEL__NO_POS,
+                     number);
+    if (err == 0)
+        err = check_lengths(r);
+    r->replaying = false;
+    runnel__log_window(&r->log, NULL, 0);
+    if (err == 0) {
+        r->ckpt_pos = begin;
+        r->ckpt_seq = begin != RUNNEL__NO_POS ? number : 0;
+        runnel__commit_mark(r);
+    }
+    runnel__unlock(r);
+    *again = err < 0 && fast;
+    return err;
+}
+
+int runnel_mount(runnel_t **out, const runnel_config_t *cfg)
+{
+    runnel_t *r = NULL;
+    uint64_t calls, bytes, pc[RUNNEL__MOUNT_PHASES], pb[RUNNEL__MOUNT_PHASES];
+    bool again;
     int err;
 
     if (out == NULL || cfg == NULL || cfg->durable == NULL)
@@ -304,24 +405,23 @@ int runnel_mount(runnel_t **out, const runnel_config_t *cfg)
     err = runnel__open(&r, cfg);
     if (err < 0)
         return err;
-    err = runnel__log_mount(&r->log);
-    if (err < 0)
-        return err;
-    runnel__lock(r);
-    r->replaying = true;
-    err = find_checkpoint(r, &begin, &number);
-    if (err == 0)
-        err = replay(r, begin != RUNNEL__NO_POS ? begin : r->log.tail, begin != RUNNEL__NO_POS,
-                     number);
-    if (err == 0)
-        err = check_lengths(r);
-    r->replaying = false;
-    if (err == 0) {
-        r->ckpt_pos = begin;
-        r->ckpt_seq = begin != RUNNEL__NO_POS ? number : 0;
-        runnel__commit_mark(r);
+    err = mount_once(r, true, &again);
+    if (again) {
+        /* The walk, from a fresh start (runnel__open clears the state);
+         * what the first attempt read still counts. */
+        calls = r->log.read_calls;
+        bytes = r->log.bytes_read;
+        memcpy(pc, r->mount_phase_calls, sizeof pc);
+        memcpy(pb, r->mount_phase_bytes, sizeof pb);
+        err = runnel__open(&r, cfg);
+        if (err < 0)
+            return err;
+        r->log.read_calls = calls;
+        r->log.bytes_read = bytes;
+        memcpy(r->mount_phase_calls, pc, sizeof pc);
+        memcpy(r->mount_phase_bytes, pb, sizeof pb);
+        err = mount_once(r, false, &again);
     }
-    runnel__unlock(r);
     if (err < 0)
         return err;
     *out = r;

@@ -133,6 +133,10 @@ static int layout(runnel_t *r, runnel__arena_t *a)
     /* Mount reads each record's body here: replaying it may read other
      * records into scratch and master (mount.c). */
     r->replay = runnel__arena_take(a, r->scratch_cap, 8);
+    /* Mount reads the log through a window of up to 4 KiB (log.h): a
+     * block's records in one call rather than two per record. */
+    r->mount_win_cap = bs < RUNNEL__MOUNT_WINDOW ? bs : RUNNEL__MOUNT_WINDOW;
+    r->mount_win = runnel__arena_take(a, r->mount_win_cap, 8);
     r->fv = runnel__arena_take(a, sizeof(runnel_str_t) * 2u * (size_t)c->max_fields, 8);
     r->scan = runnel__arena_take(a, sizeof(*r->scan) * (size_t)c->node_entries_cap, 8);
     r->log.page = runnel__arena_take(a, c->page_size, 8);

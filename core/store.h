@@ -54,6 +54,11 @@
 #define RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0 0x1Cu /* 0x19 whose seq is 0 (not stored) */
 
 #define RUNNEL__NONE UINT32_MAX
+/* Most bytes of mount's read window (runnel__log_window). */
+#define RUNNEL__MOUNT_WINDOW 4096u
+/* Steps of runnel_mount counted apart (runnel_t.mount_phase_*). */
+enum { RUNNEL__MOUNT_LOG, RUNNEL__MOUNT_FIND, RUNNEL__MOUNT_LOAD, RUNNEL__MOUNT_REPLAY,
+       RUNNEL__MOUNT_PHASES };
 #define RUNNEL__NO_POS UINT64_MAX
 
 /* ---- checkpoint records (FORMAT.md, "Checkpoints"; checkpoint.c) ---- */
@@ -223,6 +228,7 @@ struct runnel {
     bool in_checkpoint;         /* writing one: no nested trigger */
     bool ckpt_due;              /* write one before the next append */
     bool ckpt_due_release;      /* ... into the reserve, then a block switch */
+    bool ckpt_due_lazy;         /* ... at the next block switch (periodic) */
     uint64_t ckpt_sized_items;  /* state_items() then (checkpoint.c) */
     uint64_t ckpt_sized_blk;    /* 1 + the head block the reserve was last
                                    sized in (checkpoint.c), 0 = never */
@@ -238,7 +244,13 @@ struct runnel {
                                    the first append records its STREAM_
                                    DELETE (commit.c), or RUNNEL__NONE */
     uint64_t mount_bytes_read, mount_read_calls, mount_records;
+    /* What each step of the last mount read from the device (mount.c):
+     * calls and bytes of the log's search, of finding the checkpoint, of
+     * loading it, and of the records after it. */
+    uint64_t mount_phase_calls[RUNNEL__MOUNT_PHASES], mount_phase_bytes[RUNNEL__MOUNT_PHASES];
     uint8_t *replay;            /* scratch_cap bytes: a record being replayed */
+    uint8_t *mount_win;         /* mount's read window (log.h) */
+    uint32_t mount_win_cap;
 
     struct runnel__stream_hooks hooks;  /* into the group half (internal.h) */
     struct runnel_groups groups;
@@ -251,6 +263,9 @@ void runnel__unlock(runnel_t *r);
 /* Appends a record without committing (NOSPC, ENTRY_TOO_LARGE, IO). */
 int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len,
                    runnel_pos_t *pos);
+/* Appends the STREAM_DELETE of a creation mount dropped (r->cancel_slot),
+ * if one is still owed; runnel__append does it before anything else. */
+int runnel__append_cancel(runnel_t *r);
 /* Lets the engine make room for an append of a len-byte body before it is
  * planned (a checkpoint the block switch needs; XADD calls it before it
  * plans its links, runnel__append always). */

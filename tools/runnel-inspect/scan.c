@@ -183,7 +183,8 @@ static void walk_block(const insp_image_t *img, const uint8_t *b, uint32_t limit
         }
         if (!known_type(t))
             insp_report(INSP_WARN, phys, (long)seq, off, "a record of type 0x%02X, which format "
-                        "version 2 does not define (its CRC checks; mount skips it)", t);
+                        "version %u does not define (its CRC checks; mount skips it)", t,
+                        (unsigned)RUNNEL_FORMAT_VERSION);
         if (t == REC_FENCE && w->records > 0)
             insp_report(INSP_WARN, phys, (long)seq, off, "a FENCE that is not the block's first "
                         "record (readers ignore it)");
