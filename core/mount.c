@@ -6,7 +6,10 @@
  *   1. The log finds its tail and head from block headers and the newest
  *      block (core/log.c, FORMAT.md section 6). Nothing is written.
  *   2. The newest complete checkpoint (CKPT_BEGIN .. CKPT_END with the same
- *      number, checkpoint.c) is found by walking the record headers.
+ *      number, checkpoint.c). Its BEGIN is the first record of a block
+ *      (FORMAT.md, format 3), so the first record of each block, newest
+ *      first, finds it; if the one found was cut short, its load fails and
+ *      mount starts over walking the record headers back instead.
  *   3. From its BEGIN to the head every record is applied again: the
  *      checkpoint's own records load the state, and each later record runs
  *      the change it journals (stream_replay.c, group_replay.c). Without a
@@ -23,8 +26,10 @@
  * itself as that record's, as the run did (the doom of reclaim.c).
  *
  * Bounded cost is the checkpoint's business: mount replays at most
- * `checkpoint_blocks` blocks past it (plus the checkpoint), and the walk of
- * step 2 goes back only as far as that checkpoint, reading record headers.
+ * `checkpoint_blocks` blocks past it (plus the checkpoint), and step 2
+ * goes back only as far as that checkpoint. Steps 2 and 3 read a block's
+ * records through a window (log.h), one device read per stretch of up to
+ * 4 KiB; the reads of each step are counted in r->mount_phase_*.
  */
 #include <string.h>
 
