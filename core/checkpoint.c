@@ -11,6 +11,7 @@
  *     CONSUMER_CREATE, NACK_STATE: core/group_replay.c), each wrapped with
  *     its type, which mount unwraps and replays as usual
  *   CKPT_END {seq, records}
+ *   SYNC_CURSOR per tracked stream (stream_cursor.c), after the END
  * committed (programmed and synced) before it counts: only then does
  * r->ckpt_pos move to its BEGIN. A checkpoint cut short by a power cut has
  * no END and mount uses the one before, which the reclaim policy still
@@ -75,6 +76,13 @@ static int emit_group_rec(void *ctx, uint8_t type, const void *body, size_t len)
         w->err = runnel__log_append(&w->r->log, RUNNEL_REC_CKPT_GROUP, iov, 2, &ignored);
     if (w->err == 0)
         w->records++;
+    return w->err;
+}
+
+static int put_cursor(void *ctx, uint8_t type, const void *body, size_t len)
+{
+    ckpt_writer_t *w = ctx;
+    w->err = runnel__append(w->r, type, body, len, NULL);
     return w->err;
 }
 
@@ -223,6 +231,12 @@ int runnel__checkpoint_write(runnel_t *r)
         n += runnel__varint_put(b + n, w.records);
         w.err = runnel__append(r, RUNNEL_REC_CKPT_END, b, n, NULL);
     }
+    /* The sync cursors (stream_cursor.c) follow the END, in the same
+     * commit: journal records, which mount replays after the checkpoint
+     * like any other, so the older ones may go with their blocks, and a
+     * format-2 reader skips them. */
+    if (w.err == 0)
+        w.err = runnel__cursor_snapshot(r, put_cursor, &w);
     /* It counts once it is on flash: only then may the block of the one
      * before be given back. */
     if (w.err == 0)
@@ -274,6 +288,7 @@ static uint32_t measure_blocks(runnel_t *r)
                  (n->live < n->count ? (n->count + 7u) / 8u : 0u);
     }
     bytes += nodes + (nodes / (usable / 4u) + 1u) * 10u;
+    bytes += runnel__cursor_snapshot_bytes(r);
     /* records of at most a quarter block (write_nodes) waste at most that
      * much at a block's end; others are small */
     return (uint32_t)(bytes / (usable / 4u * 3u) + 1u);

@@ -283,6 +283,8 @@ static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t
             err = runnel__stream_replay(r, &rec, r->replay);
         else if (is_group_type(rec.type))
             err = runnel__groups_replay(r, rec.type, r->replay, rec.len);
+        else if (rec.type == RUNNEL_REC_SYNC_CURSOR)
+            err = runnel__cursor_replay(r, &rec, r->replay);
         else
             continue;   /* log-layer or later-version records: not state */
         if (err < 0)

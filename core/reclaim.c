@@ -9,12 +9,17 @@
  * because the log is in the middle of an append.
  *
  *   REFUSE       a live block is kept: the append fails with NOSPC and the
- *                caller changes nothing.
+ *                caller changes nothing; SYNC_BACKLOG instead when the
+ *                block holds entries of a tracked stream that are not
+ *                forwarded yet (stream_cursor.c), so the operator learns
+ *                that the link, not the retention, fills the ring.
  *   DROP_OLDEST  every node starting before `end` is removed - for each
  *                stream these are its oldest nodes - and its live entries
  *                are counted as dropped (per stream, shown by XINFO, and in
  *                runnel_stats). first_id is refreshed lazily (first_stale)
- *                because refreshing reads the log.
+ *                because refreshing reads the log. Entries of the sync
+ *                backlog among them are counted again as the stream's
+ *                sync.dropped.
  * Nodes with no live entry left (an exact-trim remnant) never block.
  *
  * Doomed nodes: while XTRIM, DEL or FLUSH appends its record, the nodes it
@@ -49,6 +54,16 @@ static bool doomed(const runnel_t *r, const struct runnel__node *n)
     }
 }
 
+/* Does a node hold entries its stream's forwarder has not forwarded yet
+ * (stream_cursor.c)? Keyed on IDs, not positions: an entry copied forward
+ * keeps its ID and stays in the backlog. */
+static bool in_backlog(const runnel_t *r, const struct runnel__node *n)
+{
+    const runnel_stream_cursor_t *c = &r->streams[n->sidx].sync;
+
+    return c->tracked && c->backlog > 0 && runnel_id_cmp(n->last, c->cursor) > 0;
+}
+
 int runnel__append_dooming(runnel_t *r, const struct runnel__doom *d, uint8_t type,
                            const void *body, size_t len)
 {
@@ -65,18 +80,21 @@ int runnel__reclaim(void *ctx, runnel_pos_t start, runnel_pos_t end)
 {
     runnel_t *r = ctx;
     uint32_t p;
-    bool live = false;
+    bool live = false, backlog = false;
 
     (void)start;
     for (p = 0; p < r->nodes_used; p++) {
         const struct runnel__node *n = &r->nodes[r->node_order[p]];
         if (n->first_pos < end && n->live > 0 && !doomed(r, n)) {
             live = true;
-            break;
+            if (in_backlog(r, n)) {
+                backlog = true;
+                break;
+            }
         }
     }
     if (live && r->cfg.full_policy != RUNNEL_FULL_DROP_OLDEST)
-        return RUNNEL_ERR_NOSPC;
+        return backlog ? RUNNEL_ERR_SYNC_BACKLOG : RUNNEL_ERR_NOSPC;
     /* Mount starts from the newest complete checkpoint: its block is never
      * given back, none is given back before there is one, and none that
      * holds the start of a node a journalled change read since it (its
@@ -122,15 +140,18 @@ void runnel__drop_before(runnel_t *r, runnel_pos_t end)
         uint32_t nslot = r->node_order[p];
         struct runnel__node *n = &r->nodes[nslot];
         struct runnel__stream *s;
+        uint32_t sidx;
         uint64_t gone;
 
         if (n->first_pos >= end || doomed(r, n)) {
             p++;
             continue;
         }
-        s = &r->streams[n->sidx];
+        sidx = n->sidx;
+        s = &r->streams[sidx];
         gone = runnel__node_drop(r, nslot);
         s->dropped += gone;
+        s->sync.dropped += runnel__cursor_clip(r, sidx);
         r->stats.dropped_entries += gone;
         s->first_stale = true;
         if (s->length == 0) {

@@ -483,6 +483,49 @@ typedef struct runnel_stream_info {
 /* NO_SUCH_KEY if missing. */
 int runnel_stream_info(runnel_t *r, runnel_str_t key, runnel_stream_info_t *out);
 
+/* ------------------------------------------------------------------ */
+/* Sync cursor (the forwarder's persisted position, core/stream_cursor.c) */
+/* ------------------------------------------------------------------ */
+
+/* A stream's sync cursor: engine state, journalled (log record 0x40,
+ * FORMAT.md "Sync cursors"), written into every checkpoint and restored by
+ * runnel_mount, so a forwarder knows after a restart where it was before it
+ * connects. The cursor is a hint, never the authority: the forwarder still
+ * asks the upstream for its last ID at each connect (core/sync.h), so a
+ * cursor record lost in a power cut costs neither a duplicate nor a gap.
+ *
+ * While a stream is tracked, its entries after the cursor are its sync
+ * backlog: under RUNNEL_FULL_REFUSE a write whose space only the backlog's
+ * block could give is refused with RUNNEL_ERR_SYNC_BACKLOG (nothing lost);
+ * under RUNNEL_FULL_DROP_OLDEST they are dropped as any other entry and
+ * counted in `dropped` here. Everything is keyed on entry IDs, never on log
+ * positions. XDEL and trims of backlog entries are the application's
+ * choice: they leave the backlog and the forwarder counts them as skipped. */
+typedef struct runnel_stream_cursor {
+    bool tracked;            /* a forwarder follows this stream */
+    runnel_id_t cursor;      /* the upstream is known to hold everything up to here */
+    uint64_t backlog;        /* live entries after the cursor */
+    uint64_t forwarded;      /* the forwarder's counters, as it last saved them */
+    uint64_t skipped;
+    uint64_t dropped;        /* backlog entries the full ring dropped (DROP_OLDEST) */
+} runnel_stream_cursor_t;
+
+/* The cursor of `key` in the current database (tracked false when no
+ * forwarder saved one). NO_SUCH_KEY if missing. */
+int runnel_stream_cursor_get(runnel_t *r, runnel_str_t key, runnel_stream_cursor_t *out);
+
+/* Starts tracking `key` (if it was not) and records that the upstream holds
+ * everything up to `cursor`, with the forwarder's counters: one record of
+ * about 20-40 bytes, committed by the commit policy like any change. The
+ * cursor may move back (the upstream lost entries). NO_SUCH_KEY, or the
+ * append's error (NOSPC, SYNC_BACKLOG, IO): then nothing changed. */
+int runnel_stream_cursor_save(runnel_t *r, runnel_str_t key, runnel_id_t cursor,
+                              uint64_t forwarded, uint64_t skipped);
+
+/* Stops tracking `key` (its backlog is no longer protected): one record.
+ * NO_SUCH_KEY; 0 when it was not tracked (nothing written). */
+int runnel_stream_cursor_clear(runnel_t *r, runnel_str_t key);
+
 /* What a key costs (MEMORY USAGE; core/group_usage.c says how it is
  * counted): its slots in the arena's pools, and its live entries' bytes in
  * the store. NO_SUCH_KEY if missing. */

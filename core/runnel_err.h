@@ -34,6 +34,8 @@ enum runnel_err {
     RUNNEL_ERR_EXIST = -17,
     RUNNEL_ERR_INVAL = -22,      /* bad API argument or configuration */
     RUNNEL_ERR_NOSPC = -28,      /* ring full and policy refuses: nothing written */
+    RUNNEL_ERR_SYNC_BACKLOG = -29, /* as NOSPC, and the block the ring needs holds
+                                    * entries not yet forwarded upstream */
     RUNNEL_ERR_CORRUPT = -84,    /* a CRC or structure check failed on stored bytes */
     RUNNEL_ERR_PROTO = -71,      /* malformed network bytes (RESP) */
     /* Mount: why the device does not hold a store this build can open. */

@@ -53,6 +53,10 @@
 #define RUNNEL_REC_ENTRY_SEQ0       0x1Bu /* 0x11 whose seq is 0 (not stored) */
 #define RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0 0x1Cu /* 0x19 whose seq is 0 (not stored) */
 
+/* ---- sync cursors (FORMAT.md, "Sync cursors"; stream_cursor.c) ---- */
+#define RUNNEL_REC_SYNC_CURSOR      0x40u /* {slot, flags, cursor, backlog,
+                                             forwarded, skipped, dropped} */
+
 #define RUNNEL__NONE UINT32_MAX
 /* Most bytes of mount's read window (runnel__log_window). */
 #define RUNNEL__MOUNT_WINDOW 4096u
@@ -98,6 +102,10 @@ struct runnel__stream {
     uint32_t links_count;
     uint32_t names_len;
     uint32_t names_nfields;
+    /* The forwarder's persisted position (stream_cursor.c): tracked,
+     * cursor, backlog (live entries after the cursor), counters. Zeroed
+     * with the slot; a RENAME keeps it. */
+    runnel_stream_cursor_t sync;
     bool used;
     bool first_stale;           /* first_id needs runnel__refresh_first_id
                                    (set by the full-ring drop, which may not
@@ -412,6 +420,23 @@ uint32_t runnel__node_seek_rev(const runnel_t *r, uint32_t lo, uint32_t hi, runn
 uint32_t runnel__node_pos(const runnel_t *r, uint32_t nslot);
 /* Removes every node of a stream (DEL, FLUSH). */
 void runnel__stream_nodes_clear(runnel_t *r, uint32_t sidx);
+
+/* ---- sync cursors (stream_cursor.c) ---- */
+/* Keep a tracked stream's backlog (live entries after its cursor) exact as
+ * entries come and go: an entry appended; an entry deleted by XDEL (was
+ * live); the oldest live entries removed (trims, full-ring drops: with IDs
+ * rising, the entries at or below the cursor go first, so the backlog is
+ * at most the length). clip returns the backlog entries that went. */
+void runnel__cursor_added(runnel_t *r, uint32_t sidx, runnel_id_t id);
+void runnel__cursor_deleted(runnel_t *r, uint32_t sidx, runnel_id_t id);
+uint64_t runnel__cursor_clip(runnel_t *r, uint32_t sidx);
+/* Mount: applies a SYNC_CURSOR record. */
+int runnel__cursor_replay(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body);
+/* Checkpoint: appends one SYNC_CURSOR record per tracked stream through
+ * put (the checkpoint writer); bytes: what they take, for the reserve. */
+int runnel__cursor_snapshot(runnel_t *r, int (*put)(void *ctx, uint8_t type, const void *body,
+                                                    size_t len), void *ctx);
+uint64_t runnel__cursor_snapshot_bytes(const runnel_t *r);
 
 /* ---- trimming (trim.c) ---- */
 /* Trims stream sidx; *deleted = entries removed. Returns 1 when anything

@@ -696,6 +696,7 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
         w->last_valid = id;
         w->length++;
         w->entries_added++;
+        runnel__cursor_added(r, sidx, id);
         if (w->length == 1) {
             w->first_id = id;
             w->first_stale = false;
@@ -852,6 +853,7 @@ int runnel__replay_entry(runnel_t *r, const runnel__rec_t *rec, const uint8_t *b
     w->last_valid = id;
     w->length++;
     w->entries_added++;
+    runnel__cursor_added(r, (uint32_t)slot, id);
     if (w->length == 1) {
         w->first_id = id;
         w->first_stale = false;

@@ -67,6 +67,7 @@ int runnel__xdel_one(runnel_t *r, uint32_t sidx, runnel_id_t id)
         return 0;
     runnel__node_mark(r, nslot, (uint32_t)i);
     s->length--;
+    runnel__cursor_deleted(r, sidx, id);
     if (runnel_id_cmp(id, s->max_deleted) > 0)
         s->max_deleted = id;
     /* A node left without live entries goes; when it was the tail, the

@@ -110,10 +110,33 @@ static runnel_str_t slot_key(const runnel_sync_stream_t *st)
 /* ------------------------------------------------------------------ */
 
 /* The one place a cursor changes: the last ID the upstream is known to
- * hold. A persisted cursor (a log record) hooks in here. */
-static void cursor_set(runnel_sync_stream_t *st, runnel_id_t id)
+ * hold. `confirmed`: entries the upstream acknowledged with this move. */
+static void cursor_set(runnel_sync_stream_t *st, runnel_id_t id, uint64_t confirmed)
 {
     st->cursor = id;
+    st->unsaved += confirmed;
+}
+
+/* Saves the cursor and counters in the store (a SYNC_CURSOR record) when
+ * the save policy says so (sync.h): after cursor_save_entries confirmed
+ * entries, or cursor_save_ms after the last save with any confirmed, or
+ * when forced (the upstream's top moved it). A failed save (a full ring)
+ * is retried after cursor_save_ms; nothing depends on it but the hint. */
+static void cursor_persist(runnel_sync_t *s, runnel_sync_stream_t *st, bool force)
+{
+    bool moved = runnel_id_cmp(st->cursor, st->saved) != 0 || st->unsaved != 0;
+    if (!st->save_due && !moved)
+        return;
+    if (!st->save_due && !force && st->unsaved < s->cfg.cursor_save_entries &&
+        s->now_ms - st->saved_ms < s->cfg.cursor_save_ms)
+        return;
+    st->saved_ms = s->now_ms;
+    if (runnel_stream_cursor_save(s->r, slot_key(st), st->cursor, st->forwarded, st->skipped) != 0)
+        return;
+    st->saved = st->cursor;
+    st->unsaved = 0;
+    st->save_due = false;
+    s->cursor_saves++;
 }
 
 /* Entries after the cursor, from the accounting (no reads). */
@@ -190,12 +213,26 @@ static int scan_key(void *ctx, runnel_str_t key)
         st->used = true;
         memcpy(st->key, key.p, key.len);
         st->key_len = (uint16_t)key.len;
-        /* Until the upstream says otherwise, everything is to be sent. */
         runnel_stream_info_t info;
-        if (runnel_stream_info(s->r, key, &info) == 0) {
-            st->dropped_base = info.dropped;
+        runnel_stream_cursor_t mark;
+        if (runnel_stream_info(s->r, key, &info) != 0)
+            return 0;
+        if (runnel_stream_cursor_get(s->r, key, &mark) == 0 && mark.tracked) {
+            /* The store knows where we were: position and counters now,
+             * before any connect (the upstream's top still decides). */
+            st->cursor = st->sent = st->saved = mark.cursor;
+            st->forwarded = mark.forwarded;
+            st->skipped = mark.skipped;
+            st->dropped = mark.dropped;
+            st->restored = true;
+            lag_rebase(st, &info, mark.backlog);
+        } else {
+            /* Until the upstream says otherwise, everything is to be
+             * sent; tracking starts now, so the backlog is protected. */
             lag_rebase(st, &info, info.length);
+            st->save_due = true;
         }
+        st->saved_ms = s->now_ms;   /* the next poll saves what is due */
         return 0;
     }
     set_last_error(s, "more matching streams than sync stream slots; not forwarded: ", key.p,
@@ -438,7 +475,9 @@ static void delivered(runnel_sync_t *s, runnel_sync_stream_t *st, const runnel_s
     }
     st->consumed++;
     if (runnel_id_cmp(f->id, st->cursor) > 0)
-        cursor_set(st, f->id);
+        cursor_set(st, f->id, 1);
+    else
+        st->unsaved++;   /* counters moved */
     if (st->stopped) {
         /* Accepted after an earlier entry of the same stream was refused:
          * the upstream now misses that entry. Said, never hidden. */
@@ -454,13 +493,23 @@ static void delivered(runnel_sync_t *s, runnel_sync_stream_t *st, const runnel_s
 /* Entries the accounting expected after the cursor but that are not there
  * any more vanished before they could be sent: full-ring drops (the
  * engine counts those per stream) and, for the rest, XDEL and trims. */
-static void account_vanished(runnel_sync_stream_t *st, const runnel_stream_info_t *info,
-                             uint64_t residual)
+static uint64_t engine_drops(runnel_sync_t *s, const runnel_sync_stream_t *st)
 {
-    uint64_t drops = info->dropped - st->dropped_base;
+    runnel_stream_cursor_t mark;
+    if (runnel_stream_cursor_get(s->r, slot_key(st), &mark) == 0 && mark.tracked &&
+        mark.dropped > st->dropped)
+        return mark.dropped;
+    return st->dropped;
+}
+
+static void account_vanished(runnel_sync_t *s, runnel_sync_stream_t *st, uint64_t residual)
+{
+    uint64_t drops = engine_drops(s, st);
     uint64_t new_drops = drops > st->dropped ? drops - st->dropped : 0;
+    uint64_t skips = residual > new_drops ? residual - new_drops : 0;
     st->dropped = drops;
-    st->skipped += residual > new_drops ? residual - new_drops : 0;
+    st->skipped += skips;
+    st->unsaved += skips;   /* counters the next save carries */
 }
 
 /* The upstream's last ID for a slot arrived: continue after it. */
@@ -471,12 +520,13 @@ static void resume(runnel_sync_t *s, runnel_sync_stream_t *st, runnel_id_t top)
     uint64_t expected = lag_of(s, st, &info, &exists);
     if (exists) {
         uint64_t actual = count_after(s, st, &info, st->cursor);
-        account_vanished(st, &info, expected > actual ? expected - actual : 0);
+        account_vanished(s, st, expected > actual ? expected - actual : 0);
         if (runnel_id_cmp(top, st->cursor) != 0)
             actual = count_after(s, st, &info, top);
         lag_rebase(st, &info, actual);
     }
-    cursor_set(st, top);
+    cursor_set(st, top, 0);
+    cursor_persist(s, st, true);
     st->sent = top;
     st->resumed = true;
     st->stopped = false;
@@ -685,7 +735,7 @@ static void settle_caught_up(runnel_sync_t *s, runnel_sync_stream_t *st)
     uint64_t residual = lag_of(s, st, &info, &exists);
     if (!exists)
         return;
-    account_vanished(st, &info, residual);
+    account_vanished(s, st, residual);
     lag_rebase(st, &info, 0);
 }
 
@@ -861,6 +911,9 @@ int runnel_sync_poll(runnel_sync_t *s, uint64_t now_ms)
     }
     if (s->link_up)
         pump(s);
+    for (uint32_t i = 0; i < s->cfg.streams_cap; i++)
+        if (s->cfg.streams[i].used)
+            cursor_persist(s, &s->cfg.streams[i], false);
     (void)runnel_select(s->r, saved_db);
     return 0;
 }
@@ -895,6 +948,10 @@ int runnel_sync_init(runnel_sync_t *s, runnel_t *r, const runnel_sync_config_t *
         s->cfg.reply_timeout_ms = 5000;
     if (s->cfg.scan_interval_ms == 0)
         s->cfg.scan_interval_ms = 1000;
+    if (s->cfg.cursor_save_entries == 0)
+        s->cfg.cursor_save_entries = 1000;
+    if (s->cfg.cursor_save_ms == 0)
+        s->cfg.cursor_save_ms = 1000;
     s->rng = cfg->seed;
     memset(s->cfg.streams, 0, sizeof *s->cfg.streams * s->cfg.streams_cap);
     runnel_resp_reader_init(&s->rd, NULL);
@@ -946,9 +1003,10 @@ int runnel_sync_stream_stats(runnel_sync_t *s, uint32_t i, runnel_sync_stream_st
     out->forwarded_bytes = st->forwarded_bytes;
     out->duplicates = st->duplicates;
     out->skipped = st->skipped;
-    out->dropped = exists && info.dropped - st->dropped_base > st->dropped
-                       ? info.dropped - st->dropped_base
-                       : st->dropped;
+    (void)exists;
+    out->dropped = engine_drops(s, st);
+    out->saved_cursor = st->saved;
+    out->restored = st->restored;
     out->gaps = st->gaps;
     out->error = st->error;
     out->error_ms = st->error_ms;
@@ -988,6 +1046,7 @@ void runnel_sync_stats(runnel_sync_t *s, runnel_sync_stats_t *out)
     out->connects = s->connects;
     out->reconnects = s->reconnects;
     out->bytes_sent = s->bytes_sent;
+    out->cursor_saves = s->cursor_saves;
     out->rtt_ms = s->rtt_ms;
     out->last_error = s->last_error;
     out->last_error_ms = s->last_error_ms;
