@@ -42,6 +42,10 @@ if(NOT RUNNEL_SKIP_UNIT_TESTS)
     target_compile_definitions(test_powercut PRIVATE POWERCUT_STRIDE=29u
                                POWERCUT_RANDOM_RUNS=40u POWERCUT_BIG_GEOMETRY=0)
   endif()
+  # The sync power-cut test likewise: every 11th cut under QEMU.
+  if(TARGET test_sync_powercut AND RUNNEL_BARE_METAL)
+    target_compile_definitions(test_sync_powercut PRIVATE SYNC_POWERCUT_STRIDE=11u)
+  endif()
 endif()
 
 # Compile-time variants of core (runnel_opt.h): the utility tests again with

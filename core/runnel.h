@@ -518,9 +518,16 @@ int runnel_stream_cursor_get(runnel_t *r, runnel_str_t key, runnel_stream_cursor
  * everything up to `cursor`, with the forwarder's counters: one record of
  * about 20-40 bytes, committed by the commit policy like any change. The
  * cursor may move back (the upstream lost entries). NO_SUCH_KEY, or the
- * append's error (NOSPC, SYNC_BACKLOG, IO): then nothing changed. */
+ * append's error (NOSPC, SYNC_BACKLOG, IO): then the cursor moved in RAM
+ * only, as runnel_stream_cursor_note does, and the counters did not. */
 int runnel_stream_cursor_save(runnel_t *r, runnel_str_t key, runnel_id_t cursor,
                               uint64_t forwarded, uint64_t skipped);
+
+/* Moves the cursor of a tracked `key` in RAM only (no record): what the
+ * protection and the dropped count go by between saves. The next save or
+ * checkpoint makes it durable; a power cut before that restores the last
+ * saved one. NO_SUCH_KEY; 0 and nothing when `key` is not tracked. */
+int runnel_stream_cursor_note(runnel_t *r, runnel_str_t key, runnel_id_t cursor);
 
 /* Stops tracking `key` (its backlog is no longer protected): one record.
  * NO_SUCH_KEY; 0 when it was not tracked (nothing written). */

@@ -14,6 +14,10 @@
  *   forwarded, skipped   the forwarder's counters, stored as it gives them
  *   dropped    backlog entries the DROP_OLDEST policy dropped
  *
+ * A note (runnel_stream_cursor_note) moves the cursor in RAM only: the
+ * protection and the dropped count follow the upstream at once, and the
+ * next save or checkpoint makes it durable.
+ *
  * Journal: each save (and clear) is one SYNC_CURSOR record (0x40, FORMAT.md
  * "Sync cursors") with the whole state of that stream after it, so replay
  * sets, never accumulates. A checkpoint is followed, inside its commit, by
@@ -156,17 +160,33 @@ static size_t encode(const runnel_t *r, uint32_t sidx, const runnel_stream_curso
 
 #define CURSOR_REC_MAX (2u + 7u * RUNNEL_VARINT_MAX)
 
-/* Journals the new state of a stream's cursor and applies it once the
- * record is in the log (nothing changes when the append fails). */
+/* Journals the new state of a stream's cursor. The cursor itself moves
+ * first, in RAM, as a note does: the append may open a block whose switch
+ * makes the full ring drop entries (reclaim.c), and those must be counted
+ * against the new cursor. When the append fails the note stays (the
+ * upstream does hold what it says); the counters and the end of tracking
+ * change only once the record is in the log. */
 static int journal(runnel_t *r, uint32_t sidx, const runnel_stream_cursor_t *next)
 {
+    runnel_stream_cursor_t *cur = &r->streams[sidx].sync;
     uint8_t b[CURSOR_REC_MAX];
     size_t n = encode(r, sidx, next, b);
-    int err = runnel__append(r, RUNNEL_REC_SYNC_CURSOR, b, n, NULL);
+    int err;
 
+    if (next->tracked) {
+        cur->tracked = true;
+        cur->cursor = next->cursor;
+        cur->backlog = next->backlog;
+    }
+    err = runnel__append(r, RUNNEL_REC_SYNC_CURSOR, b, n, NULL);
     if (err < 0)
         return err;
-    r->streams[sidx].sync = *next;
+    if (next->tracked) {
+        cur->forwarded = next->forwarded;
+        cur->skipped = next->skipped;
+    } else {
+        memset(cur, 0, sizeof *cur);
+    }
     return runnel__after_mutation(r);
 }
 
@@ -189,8 +209,17 @@ int runnel__cursor_replay(runnel_t *r, const runnel__rec_t *rec, const uint8_t *
         !r->streams[slot].used)
         return RUNNEL_ERR_CORRUPT;
     v.tracked = (flags & 1u) != 0;
+    if (!v.tracked) {
+        memset(&r->streams[slot].sync, 0, sizeof v);
+        return 0;
+    }
+    /* The block switch of this very append may have dropped entries
+     * (replayed just before it, against the previous cursor): what it
+     * took from the backlog is gone, and counted. */
     if (v.backlog > r->streams[slot].length)
-        return RUNNEL_ERR_CORRUPT;
+        v.backlog = r->streams[slot].length;
+    if (r->streams[slot].sync.dropped > v.dropped)
+        v.dropped = r->streams[slot].sync.dropped;
     r->streams[slot].sync = v;
     return 0;
 }
@@ -242,42 +271,68 @@ int runnel_stream_cursor_get(runnel_t *r, runnel_str_t key, runnel_stream_cursor
     return err;
 }
 
+/* The state of stream sidx with its cursor moved to `cursor`: the backlog
+ * follows, counted before anything is journalled, so these reads pin
+ * nothing (node.c, note_use). */
+static int moved(runnel_t *r, uint32_t sidx, runnel_id_t cursor, runnel_stream_cursor_t *next)
+{
+    uint64_t k = 0;
+    int err = 0;
+
+    *next = r->streams[sidx].sync;
+    if (!next->tracked) {
+        err = live_between(r, sidx, cursor, RUNNEL_ID_MAX, &next->backlog);
+        next->tracked = true;
+    } else if (runnel_id_cmp(cursor, next->cursor) > 0) {
+        err = live_between(r, sidx, next->cursor, cursor, &k);
+        next->backlog = next->backlog > k ? next->backlog - k : 0;
+    } else if (runnel_id_cmp(cursor, next->cursor) < 0) {
+        err = live_between(r, sidx, cursor, next->cursor, &k);
+        next->backlog += k;
+    }
+    if (next->backlog > r->streams[sidx].length)
+        next->backlog = r->streams[sidx].length;
+    next->cursor = cursor;
+    return err;
+}
+
 int runnel_stream_cursor_save(runnel_t *r, runnel_str_t key, runnel_id_t cursor,
                               uint64_t forwarded, uint64_t skipped)
 {
     runnel_stream_cursor_t next;
     uint32_t sidx;
-    uint64_t k = 0;
     int err;
 
     if (r == NULL)
         return RUNNEL_ERR_INVAL;
     runnel__lock(r);
     err = runnel__lookup(r, key, &sidx);
-    if (err < 0)
-        goto out;
-    next = r->streams[sidx].sync;
-    /* The backlog follows the cursor: counted before anything is
-     * journalled, so these reads pin nothing (node.c, note_use). */
-    if (!next.tracked) {
-        err = live_between(r, sidx, cursor, RUNNEL_ID_MAX, &next.backlog);
-        next.tracked = true;
-    } else if (runnel_id_cmp(cursor, next.cursor) > 0) {
-        err = live_between(r, sidx, next.cursor, cursor, &k);
-        next.backlog = next.backlog > k ? next.backlog - k : 0;
-    } else if (runnel_id_cmp(cursor, next.cursor) < 0) {
-        err = live_between(r, sidx, cursor, next.cursor, &k);
-        next.backlog += k;
+    if (err == 0)
+        err = moved(r, sidx, cursor, &next);
+    if (err == 0) {
+        next.forwarded = forwarded;
+        next.skipped = skipped;
+        err = journal(r, sidx, &next);
     }
-    if (err < 0)
-        goto out;
-    if (next.backlog > r->streams[sidx].length)
-        next.backlog = r->streams[sidx].length;
-    next.cursor = cursor;
-    next.forwarded = forwarded;
-    next.skipped = skipped;
-    err = journal(r, sidx, &next);
-out:
+    runnel__unlock(r);
+    return err;
+}
+
+int runnel_stream_cursor_note(runnel_t *r, runnel_str_t key, runnel_id_t cursor)
+{
+    runnel_stream_cursor_t next;
+    uint32_t sidx;
+    int err;
+
+    if (r == NULL)
+        return RUNNEL_ERR_INVAL;
+    runnel__lock(r);
+    err = runnel__lookup(r, key, &sidx);
+    if (err == 0 && r->streams[sidx].sync.tracked) {
+        err = moved(r, sidx, cursor, &next);
+        if (err == 0)
+            r->streams[sidx].sync = next;
+    }
     runnel__unlock(r);
     return err;
 }

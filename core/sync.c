@@ -128,12 +128,18 @@ static void cursor_persist(runnel_sync_t *s, runnel_sync_stream_t *st, bool forc
     if (!st->save_due && !moved)
         return;
     if (!st->save_due && !force && st->unsaved < s->cfg.cursor_save_entries &&
-        s->now_ms - st->saved_ms < s->cfg.cursor_save_ms)
+        s->now_ms - st->saved_ms < s->cfg.cursor_save_ms) {
+        /* Not due: the engine still learns it (RAM only), so that what
+         * the full ring drops is counted against the upstream's cursor. */
+        if (runnel_id_cmp(st->cursor, st->noted) != 0 &&
+            runnel_stream_cursor_note(s->r, slot_key(st), st->cursor) == 0)
+            st->noted = st->cursor;
         return;
+    }
     st->saved_ms = s->now_ms;
     if (runnel_stream_cursor_save(s->r, slot_key(st), st->cursor, st->forwarded, st->skipped) != 0)
         return;
-    st->saved = st->cursor;
+    st->saved = st->noted = st->cursor;
     st->unsaved = 0;
     st->save_due = false;
     s->cursor_saves++;
@@ -220,7 +226,7 @@ static int scan_key(void *ctx, runnel_str_t key)
         if (runnel_stream_cursor_get(s->r, key, &mark) == 0 && mark.tracked) {
             /* The store knows where we were: position and counters now,
              * before any connect (the upstream's top still decides). */
-            st->cursor = st->sent = st->saved = mark.cursor;
+            st->cursor = st->sent = st->saved = st->noted = mark.cursor;
             st->forwarded = mark.forwarded;
             st->skipped = mark.skipped;
             st->dropped = mark.dropped;

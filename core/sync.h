@@ -106,6 +106,7 @@ typedef struct runnel_sync_stream {
                                  * (the engine's count, stream_cursor.c) */
     /* The persisted cursor (runnel_stream_cursor_save). */
     runnel_id_t saved;          /* the cursor the store holds */
+    runnel_id_t noted;          /* the cursor the engine holds in RAM */
     uint64_t unsaved;           /* entries confirmed since that save */
     uint64_t saved_ms;          /* when it was saved (or last tried) */
     bool save_due;              /* tracking to start: save even at 0-0 */

@@ -2,15 +2,9 @@
  * test_sync.c - the upstream forwarder (core/sync.c) driven through a
  * scripted network port.
  *
- * The port is a fake upstream living in this file: it parses the commands
- * the forwarder sends with the server-side RESP reader and answers them as
- * Redis 7.0 does for the few commands the forwarder uses (AUTH, SELECT,
- * XREVRANGE key + - COUNT 1, XADD key <id> f v ...), keeping the IDs it
- * accepted and a checksum of each entry's fields. A script decides the
- * faults: refused connects, connects that take several polls, sends and
- * receives in random small pieces, connections cut mid-batch (some
- * commands executed, their replies lost) and mid-reply, a stalled link
- * (bytes taken, nothing answered), a wrong password, WRONGTYPE keys.
+ * The port is the fake upstream of sync_upstream.h (a scripted Redis that
+ * records what arrived, with faults: refused and slow connects, cuts
+ * mid-batch and mid-reply, a stalled link, a wrong password, WRONGTYPE).
  *
  * Every scenario ends by comparing the upstream with the local streams
  * entry by entry: same IDs in the same order, same fields, no duplicate,
@@ -22,346 +16,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "resp.h"
 #include "stream_fixture.h"
 #include "sync.h"
+#include "sync_upstream.h"
 #include "testing.h"
-
-/* ------------------------------------------------------------------ */
-/* The fake upstream                                                   */
-/* ------------------------------------------------------------------ */
-
-#define UP_KEYS 4
-#define UP_ENTRIES 3000
-#define UP_IN 8192
-#define UP_OUT 8192
-
-typedef struct up_key {
-    char name[40];
-    size_t len;
-    uint32_t db;
-    bool wrongtype;
-    /* XREVRANGE answers the entry this many before the top (as after an
-     * XDEL of the top upstream): the forwarder re-sends what is there. */
-    uint32_t top_behind;
-    uint32_t n;
-    runnel_id_t ids[UP_ENTRIES];
-    uint32_t sums[UP_ENTRIES];
-} up_key_t;
-
-typedef struct fake_up {
-    /* script */
-    const char *user, *password;   /* required AUTH (password NULL = none) */
-    uint32_t refuse_connects;      /* the next N connects fail */
-    uint32_t connect_polls;        /* a connect takes this many calls */
-    uint32_t cut_permille;         /* chance per send/recv call of a cut */
-    bool stall;                    /* take bytes, answer nothing */
-    bool small_chunks;             /* send/recv move 1..7 bytes at a time */
-    uint32_t rng;
-    /* connection */
-    bool connected;
-    uint32_t connect_calls_left;
-    bool authed;
-    uint32_t db;
-    uint8_t in[UP_IN];
-    size_t in_len;
-    uint8_t out[UP_OUT];
-    size_t out_len, out_off;
-    runnel_resp_cmd_state_t pst;
-    /* what happened */
-    uint32_t connects, cuts, auth_fails, protocol_errors, over_capacity;
-    char last_auth_user[32];
-    /* data */
-    up_key_t keys[UP_KEYS];
-    uint32_t nkeys;
-} fake_up_t;
-
-static fake_up_t up;
-
-static uint32_t up_rand(void)
-{
-    uint32_t x = up.rng != 0 ? up.rng : 12345u;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    up.rng = x;
-    return x;
-}
-
-static uint32_t fnv(uint32_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 16777619u;
-    }
-    h ^= 0xff;     /* field separator */
-    h *= 16777619u;
-    return h;
-}
-
-static up_key_t *up_key(runnel_str_t k, bool create)
-{
-    for (uint32_t i = 0; i < up.nkeys; i++)
-        if (up.keys[i].len == k.len && up.keys[i].db == up.db &&
-            memcmp(up.keys[i].name, k.p, k.len) == 0)
-            return &up.keys[i];
-    if (!create || up.nkeys == UP_KEYS || k.len >= sizeof up.keys[0].name)
-        return NULL;
-    up_key_t *u = &up.keys[up.nkeys++];
-    memset(u, 0, sizeof *u);
-    memcpy(u->name, k.p, k.len);
-    u->len = k.len;
-    u->db = up.db;
-    return u;
-}
-
-static bool arg_is(runnel_str_t a, const char *s)
-{
-    size_t n = strlen(s);
-    if (a.len != n)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = a.p[i];
-        if (c >= 'a' && c <= 'z')
-            c = (char)(c - 'a' + 'A');
-        if (c != s[i])
-            return false;
-    }
-    return true;
-}
-
-static void up_exec(runnel_resp_writer_t *w, runnel_str_t *argv, size_t argc)
-{
-    if (argc >= 2 && arg_is(argv[0], "AUTH")) {
-        runnel_str_t user = argc == 3 ? argv[1] : fx_s("default");
-        runnel_str_t pass = argv[argc - 1];
-        const char *wu = up.user != NULL ? up.user : "default";
-        size_t ul = user.len < sizeof up.last_auth_user - 1 ? user.len : sizeof up.last_auth_user - 1;
-        memcpy(up.last_auth_user, user.p, ul);
-        up.last_auth_user[ul] = '\0';
-        if (up.password != NULL && user.len == strlen(wu) && memcmp(user.p, wu, user.len) == 0 &&
-            pass.len == strlen(up.password) && memcmp(pass.p, up.password, pass.len) == 0) {
-            up.authed = true;
-            runnel_resp_simple(w, "OK", 2);
-        } else {
-            up.auth_fails++;
-            const char *e = "WRONGPASS invalid username-password pair or user is disabled.";
-            runnel_resp_error(w, e, strlen(e));
-        }
-        return;
-    }
-    if (up.password != NULL && !up.authed) {
-        runnel_resp_error(w, "NOAUTH Authentication required.", 31);
-        return;
-    }
-    if (argc == 2 && arg_is(argv[0], "SELECT")) {
-        up.db = (uint32_t)(argv[1].p[0] - '0');
-        runnel_resp_simple(w, "OK", 2);
-        return;
-    }
-    if (argc == 6 && arg_is(argv[0], "XREVRANGE")) {
-        up_key_t *u = up_key(argv[1], false);
-        if (u != NULL && u->wrongtype) {
-            const char *e = "WRONGTYPE Operation against a key holding the wrong kind of value";
-            runnel_resp_error(w, e, strlen(e));
-            return;
-        }
-        if (u == NULL || u->n <= u->top_behind) {
-            runnel_resp_array(w, 0);
-            return;
-        }
-        /* The top entry, with a field big enough to cross chunks. */
-        runnel_resp_array(w, 1);
-        runnel_resp_array(w, 2);
-        runnel_resp_bulk_id(w, u->ids[u->n - 1 - u->top_behind]);
-        runnel_resp_array(w, 2);
-        runnel_resp_bulk(w, "field", 5);
-        runnel_resp_bulk(w, "a somewhat longer value than usual", 34);
-        return;
-    }
-    if (argc >= 5 && (argc % 2) == 1 && arg_is(argv[0], "XADD")) {
-        up_key_t *u = up_key(argv[1], true);
-        runnel_id_t id;
-        if (u == NULL) {
-            up.over_capacity++;
-            runnel_resp_error(w, "ERR fake upstream full", 22);
-            return;
-        }
-        if (u->wrongtype) {
-            const char *e = "WRONGTYPE Operation against a key holding the wrong kind of value";
-            runnel_resp_error(w, e, strlen(e));
-            return;
-        }
-        if (runnel_id_parse(argv[2].p, argv[2].len, RUNNEL_ID_STRICT, &id, NULL) != 0) {
-            up.protocol_errors++;
-            runnel_resp_error(w, "ERR Invalid stream ID", 21);
-            return;
-        }
-        if (u->n > 0 && runnel_id_cmp(id, u->ids[u->n - 1]) <= 0) {
-            const char *e =
-                "ERR The ID specified in XADD is equal or smaller than the target stream top item";
-            runnel_resp_error(w, e, strlen(e));
-            return;
-        }
-        if (u->n == UP_ENTRIES) {
-            up.over_capacity++;
-            runnel_resp_error(w, "OOM command not allowed when used memory > 'maxmemory'.", 55);
-            return;
-        }
-        uint32_t h = 2166136261u;
-        for (size_t i = 3; i < argc; i++)
-            h = fnv(h, argv[i].p, argv[i].len);
-        u->ids[u->n] = id;
-        u->sums[u->n] = h;
-        u->n++;
-        runnel_resp_bulk_id(w, id);
-        return;
-    }
-    up.protocol_errors++;
-    runnel_resp_error(w, "ERR unknown command", 19);
-}
-
-/* Executes every complete command in `in`. */
-static void up_process(void)
-{
-    static runnel_str_t argv[64];
-    size_t off = 0;
-    if (up.out_off == up.out_len)
-        up.out_off = up.out_len = 0;
-    for (;;) {
-        size_t argc = 0;
-        const char *err = NULL;
-        if (up.out_len + 512 > UP_OUT)
-            break;   /* our output is full: like a socket, stop reading */
-        int rc = runnel_resp_parse_command(&up.pst, NULL, up.in + off, up.in_len - off, argv, 64,
-                                           &argc, &err);
-        if (rc == RUNNEL_ERR_AGAIN)
-            break;
-        if (rc < 0) {
-            up.protocol_errors++;
-            up.in_len = 0;
-            return;
-        }
-        runnel_resp_cmd_reset(&up.pst);
-        off += (size_t)rc;
-        if (argc == 0)
-            continue;
-        runnel_resp_writer_t w;
-        runnel_resp_writer_init(&w, up.out + up.out_len, UP_OUT - up.out_len, 2);
-        up_exec(&w, argv, argc);
-        if (w.overflow)
-            up.protocol_errors++;
-        else
-            up.out_len += w.len;
-    }
-    memmove(up.in, up.in + off, up.in_len - off);
-    up.in_len -= off;
-}
-
-static void up_cut(void)
-{
-    up.connected = false;
-    up.cuts++;
-}
-
-static bool maybe_cut(void)
-{
-    if (up.cut_permille != 0 && up_rand() % 1000 < up.cut_permille) {
-        up_cut();
-        return true;
-    }
-    return false;
-}
-
-static int net_connect(void *ctx, const char *host, uint16_t port)
-{
-    (void)ctx;
-    if (strcmp(host, "upstream.test") != 0 || port != 6379)
-        return RUNNEL_ERR_INVAL;
-    if (up.connected)
-        return 0;
-    if (up.refuse_connects > 0) {
-        up.refuse_connects--;
-        return RUNNEL_ERR_IO;
-    }
-    if (up.connect_calls_left == 0)
-        up.connect_calls_left = up.connect_polls + 1;
-    if (--up.connect_calls_left > 0)
-        return RUNNEL_ERR_AGAIN;
-    up.connected = true;
-    up.connects++;
-    up.authed = false;
-    up.db = 0;
-    up.in_len = 0;
-    up.out_len = up.out_off = 0;
-    runnel_resp_cmd_reset(&up.pst);
-    return 0;
-}
-
-static int net_send(void *ctx, const void *buf, size_t n)
-{
-    (void)ctx;
-    if (!up.connected)
-        return RUNNEL_ERR_IO;
-    if (up.small_chunks && n > 1)
-        n = 1 + up_rand() % (n < 7 ? n : 7);
-    else if (n > 1)
-        n = 1 + up_rand() % n;   /* partial sends */
-    if (n > UP_IN - up.in_len)
-        n = UP_IN - up.in_len;
-    if (n == 0) {
-        up_process();
-        return RUNNEL_ERR_AGAIN;
-    }
-    if (up.stall)
-        return (int)n;   /* taken, never answered */
-    memcpy(up.in + up.in_len, buf, n);
-    up.in_len += n;
-    up_process();
-    /* A cut here is mid-batch: what arrived complete was executed, its
-     * replies are lost with the connection. */
-    if (maybe_cut())
-        return RUNNEL_ERR_IO;
-    return (int)n;
-}
-
-static int net_recv(void *ctx, void *buf, size_t cap)
-{
-    (void)ctx;
-    if (!up.connected)
-        return RUNNEL_ERR_IO;
-    up_process();
-    size_t avail = up.out_len - up.out_off;
-    if (avail == 0)
-        return RUNNEL_ERR_AGAIN;
-    size_t n = avail < cap ? avail : cap;
-    if (up.small_chunks && n > 1)
-        n = 1 + up_rand() % (n < 7 ? n : 7);
-    else if (n > 1)
-        n = 1 + up_rand() % n;
-    memcpy(buf, up.out + up.out_off, n);
-    up.out_off += n;
-    /* A cut here is mid-reply: part of the replies delivered. */
-    if (maybe_cut())
-        return (int)n;   /* the next call sees the broken link */
-    return (int)n;
-}
-
-static void net_close(void *ctx)
-{
-    (void)ctx;
-    up.connected = false;
-}
-
-static const char *net_strerror(void *ctx)
-{
-    (void)ctx;
-    return "scripted fault";
-}
-
-static const runnel_net_t fake_net = {NULL, net_connect, net_send, net_recv, net_close,
-                                      net_strerror};
 
 /* ------------------------------------------------------------------ */
 /* The forwarder under test                                            */
@@ -455,40 +113,13 @@ static bool drain(uint64_t deadline_ms)
     return false;
 }
 
-typedef struct cmp_ctx {
-    up_key_t *u;
-    uint32_t i;
-    uint32_t mismatches;
-} cmp_ctx_t;
-
-static int cmp_entry(void *ctx, const runnel_entry_t *e)
-{
-    cmp_ctx_t *c = ctx;
-    uint32_t h = 2166136261u;
-    for (uint32_t k = 0; k < 2 * e->nfields; k++)
-        h = fnv(h, e->fv[k].p, e->fv[k].len);
-    if (c->u == NULL || c->i >= c->u->n || runnel_id_cmp(c->u->ids[c->i], e->id) != 0 ||
-        c->u->sums[c->i] != h)
-        c->mismatches++;
-    c->i++;
-    return 0;
-}
 
 /* The upstream key (prefix + key, in db) holds exactly the local stream. */
 static void check_mirror(const char *key, const char *prefix, uint32_t db)
 {
-    char uk[64];
-    snprintf(uk, sizeof uk, "%s%s", prefix, key);
-    uint32_t saved = up.db;
-    up.db = db;
-    cmp_ctx_t c = {up_key(fx_s(uk), false), 0, 0};
-    up.db = saved;
-    int n = runnel_xrange(fx.r, fx_s(key), RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false, cmp_entry, &c);
+    uint64_t n = 0;
+    CHECK_EQ_U64(up_mirror(fx.r, key, prefix, db, &n), 0);
     CHECK(n > 0);
-    CHECK_EQ_U64(c.mismatches, 0);
-    CHECK(c.u != NULL);
-    if (c.u != NULL)
-        CHECK_EQ_U64(c.u->n, (uint64_t)n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -690,6 +321,152 @@ static void test_dropped(void)
     CHECK_EQ_U64(st.forwarded, info.length);
 }
 
+/* After forwarding, the full ring drops entries: only those the upstream
+ * did not have yet count as dropped (the engine keys them on the cursor). */
+static void test_dropped_after_forwarding(void)
+{
+    reset_up();
+    fx_setup(&fx, 1, 4096, 8);
+    fx.cfg.max_streams = 8;
+    fx.cfg.full_policy = RUNNEL_FULL_DROP_OLDEST;
+    CHECK_EQ_INT(fx_open(&fx), 0);
+    setup_sync_only();
+    CHECK_EQ_INT(runnel_sync_init(&sy, fx.r, &scfg), 0);
+    produce("e", 60);
+    CHECK(drain(5000));
+    poll_for(5);
+    up_cut();
+    up.refuse_connects = 1000000;
+    runnel_stream_info_t info;
+    for (int i = 0; i < 400; i++) {
+        produce("e", 10);
+        poll_for(1);
+        CHECK_EQ_INT(runnel_stream_info(fx.r, fx_s("e"), &info), 0);
+        if (info.dropped > 150)
+            break;
+    }
+    CHECK(info.dropped > 150);
+    up.refuse_connects = 0;
+    CHECK(drain(20000));
+    runnel_sync_stats_t st;
+    runnel_sync_stats(&sy, &st);
+    CHECK_EQ_INT(runnel_stream_info(fx.r, fx_s("e"), &info), 0);
+    CHECK_EQ_U64(st.dropped, info.dropped - 60);
+    CHECK_EQ_U64(st.skipped, 0);
+    up_key_t *u = up_key(fx_s("e"), false);
+    CHECK(u != NULL && u->n == 60 + info.length);
+    runnel_stream_cursor_t cur;
+    CHECK_EQ_INT(runnel_stream_cursor_get(fx.r, fx_s("e"), &cur), 0);
+    CHECK_EQ_U64(cur.dropped, st.dropped);
+}
+
+/* REFUSE: a write that needs the block of entries not forwarded yet is
+ * refused with the error that names the sync backlog; nothing is lost,
+ * and once they went, a full ring says NOSPC (retention, not the link). */
+static void test_backlog_refuse(void)
+{
+    reset_up();
+    fx_setup(&fx, 1, 4096, 8);
+    fx.cfg.max_streams = 8;
+    fx.cfg.full_policy = RUNNEL_FULL_REFUSE;
+    CHECK_EQ_INT(fx_open(&fx), 0);
+    setup_sync_only();
+    up.refuse_connects = 1000000;
+    CHECK_EQ_INT(runnel_sync_init(&sy, fx.r, &scfg), 0);
+    produce("q", 1);
+    poll_for(5);   /* the slot is taken: tracking starts (a record) */
+    runnel_stream_cursor_t cur;
+    CHECK_EQ_INT(runnel_stream_cursor_get(fx.r, fx_s("q"), &cur), 0);
+    CHECK(cur.tracked);
+    CHECK_EQ_U64(cur.backlog, 1);
+    int rc = 0;
+    runnel_id_t id;
+    for (int i = 0; i < 5000 && rc >= 0; i++)
+        rc = fx_add(&fx, "q", RUNNEL_XADD_AUTO, 0, 0, "t", "a reading of some size", &id);
+    CHECK_EQ_INT(rc, RUNNEL_ERR_SYNC_BACKLOG);
+    CHECK(strstr(runnel_strerror(rc), "sync backlog") != NULL);
+    runnel_stream_info_t info;
+    CHECK_EQ_INT(runnel_stream_info(fx.r, fx_s("q"), &info), 0);
+    CHECK_EQ_INT(runnel_stream_cursor_get(fx.r, fx_s("q"), &cur), 0);
+    CHECK_EQ_U64(cur.backlog, info.length);
+    CHECK(info.length > 50);
+    up.refuse_connects = 0;
+    CHECK(drain(20000));
+    check_mirror("q", "", 0);
+    poll_for(2000);   /* the saves are refused too (full ring): the RAM cursor moved */
+    CHECK_EQ_INT(runnel_stream_cursor_get(fx.r, fx_s("q"), &cur), 0);
+    CHECK_EQ_U64(cur.backlog, 0);
+    rc = fx_add(&fx, "q", RUNNEL_XADD_AUTO, 0, 0, "t", "a reading of some size", &id);
+    CHECK_EQ_INT(rc, RUNNEL_ERR_NOSPC);
+    runnel_sync_stats_t st;
+    runnel_sync_stats(&sy, &st);
+    CHECK_EQ_U64(st.dropped, 0);
+    CHECK_EQ_U64(st.forwarded, info.length);
+}
+
+/* A durable store: the cursor and counters survive a restart and are
+ * known before the forwarder connects; the upstream's top still decides
+ * where it resumes. Clearing the cursor ends the protection. */
+static void test_cursor_restored(void)
+{
+    reset_up();
+    fx_setup(&fx, 1, 4096, 16);
+    fx.cfg.max_streams = 8;
+    fx.cfg.durable = &runnel_durability;
+    fx.cfg.commit_policy = RUNNEL_COMMIT_ALWAYS;
+    CHECK_EQ_INT(fx_open(&fx), 0);
+    setup_sync_only();
+    scfg.cursor_save_entries = 30;
+    CHECK_EQ_INT(runnel_sync_init(&sy, fx.r, &scfg), 0);
+    produce("p", 100);
+    CHECK(drain(5000));
+    poll_for(1500);   /* past cursor_save_ms: the last entries are saved too */
+    runnel_sync_stats_t st;
+    runnel_sync_stats(&sy, &st);
+    CHECK_EQ_U64(st.forwarded, 100);
+    /* one record per 30 entries or per second, not one per entry */
+    CHECK(st.cursor_saves >= 2 && st.cursor_saves <= 8);
+    runnel_stream_cursor_t cur;
+    runnel_stream_info_t info;
+    CHECK_EQ_INT(runnel_stream_cursor_get(fx.r, fx_s("p"), &cur), 0);
+    CHECK_EQ_INT(runnel_stream_info(fx.r, fx_s("p"), &info), 0);
+    CHECK(cur.tracked && runnel_id_cmp(cur.cursor, info.last_id) == 0);
+    CHECK_EQ_U64(cur.forwarded, 100);
+    CHECK_EQ_U64(cur.backlog, 0);
+
+    /* restart: a new engine from the same flash, a new forwarder, no link */
+    up_cut();
+    produce("p", 7);
+    CHECK_EQ_INT(runnel_mount(&fx.r, &fx.cfg), 0);
+    up.refuse_connects = 1000000;
+    CHECK_EQ_INT(runnel_sync_init(&sy, fx.r, &scfg), 0);
+    poll_for(1);
+    runnel_sync_stream_stats_t ss;
+    CHECK_EQ_INT(runnel_sync_stream_stats(&sy, 0, &ss), 0);
+    CHECK(ss.restored);
+    CHECK(runnel_id_cmp(ss.cursor, cur.cursor) == 0);
+    CHECK_EQ_U64(ss.forwarded, 100);
+    CHECK_EQ_U64(ss.lag_entries, 7);
+    /* the upstream lost its last 10 entries meanwhile: its top decides */
+    up_key_t *u = up_key(fx_s("p"), false);
+    CHECK(u != NULL && u->n == 100);
+    u->n -= 10;
+    up.refuse_connects = 0;
+    CHECK(drain(5000));
+    check_mirror("p", "", 0);
+    runnel_sync_stats(&sy, &st);
+    CHECK_EQ_U64(st.forwarded, 117);
+    CHECK_EQ_U64(st.duplicates, 0);
+
+    CHECK_EQ_INT(runnel_stream_cursor_clear(fx.r, fx_s("p")), 0);
+    CHECK_EQ_INT(runnel_stream_cursor_get(fx.r, fx_s("p"), &cur), 0);
+    CHECK(!cur.tracked);
+    CHECK_EQ_INT(runnel_stream_cursor_clear(fx.r, fx_s("nope")), RUNNEL_ERR_NO_SUCH_KEY);
+    CHECK_EQ_INT(runnel_mount(&fx.r, &fx.cfg), 0);
+    CHECK_EQ_INT(runnel_stream_cursor_get(fx.r, fx_s("p"), &cur), 0);
+    CHECK(!cur.tracked);
+}
+
 /* forward_committed_only: nothing goes upstream before the application
  * says the store committed it. */
 static void test_committed_only(void)
@@ -824,6 +601,9 @@ TEST_MAIN(
     RUN(test_resume_from_upstream);
     RUN(test_skipped);
     RUN(test_dropped);
+    RUN(test_dropped_after_forwarding);
+    RUN(test_backlog_refuse);
+    RUN(test_cursor_restored);
     RUN(test_committed_only);
     RUN(test_auth_and_select);
     RUN(test_error_reply);

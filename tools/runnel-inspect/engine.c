@@ -146,6 +146,41 @@ static int on_entry(void *ctx, const runnel_entry_t *e)
     return 0;
 }
 
+/* The sync backlog's bytes: field and value bytes after the cursor. */
+static int on_backlog(void *ctx, const runnel_entry_t *e)
+{
+    uint64_t *bytes = ctx;
+    for (uint32_t i = 0; i < 2 * e->nfields; i++)
+        *bytes += e->fv[i].len;
+    return 0;
+}
+
+/* A stream a forwarder follows: its persisted cursor and what is not
+ * forwarded yet (entries and their field/value bytes). */
+static void one_cursor(runnel_t *r, runnel_str_t key, uint64_t length)
+{
+    runnel_stream_cursor_t c;
+    uint64_t bytes = 0;
+    int rc = runnel_stream_cursor_get(r, key, &c);
+
+    if (rc != 0 || !c.tracked)
+        return;
+    rc = runnel_xread(r, key, c.cursor, -1, on_backlog, &bytes);
+    printf("    sync cursor ");
+    put_id(c.cursor);
+    printf(": backlog %llu entries (%llu bytes), forwarded %llu, skipped %llu, dropped %llu\n",
+           (unsigned long long)c.backlog, (unsigned long long)bytes,
+           (unsigned long long)c.forwarded, (unsigned long long)c.skipped,
+           (unsigned long long)c.dropped);
+    if (rc < 0)
+        insp_report(INSP_CORRUPT, -1, -1, -1, "stream %.*s: reading the sync backlog: %s",
+                    (int)key.len, key.p, runnel_strerror(rc));
+    else if ((uint64_t)rc != c.backlog || c.backlog > length)
+        insp_report(INSP_WARN, -1, -1, -1, "stream %.*s: the sync cursor counts %llu "
+                    "entries after it, %d are there", (int)key.len, key.p,
+                    (unsigned long long)c.backlog, rc);
+}
+
 typedef struct group_ctx {
     runnel_t *r;
     runnel_str_t key;
@@ -253,6 +288,7 @@ static void one_stream(runnel_t *r, uint32_t db, runnel_str_t key, insp_engine_t
     if (w.n > 0 && runnel_id_cmp(w.last, si.last_id) > 0)
         insp_report(INSP_CORRUPT, -1, -1, -1, "stream %.*s: an entry above its "
                     "last-generated ID", (int)key.len, key.p);
+    one_cursor(r, key, si.length);
     group_ctx_t gc = { r, key, out, 0 };
     rc = runnel_groups(r, key, on_group, &gc);
     if (rc < 0)

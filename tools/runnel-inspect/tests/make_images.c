@@ -137,6 +137,11 @@ static void workload(runnel_t *r)
     memset(ids, 0, sizeof ids);
     (void)runnel_xrange(r, S("events"), RUNNEL_ID_MIN, RUNNEL_ID_MAX, 8, false, collect, ids);
     (void)runnel_xdel(r, S("events"), &ids[6], 1, &n);
+    /* A forwarder got as far as the 8th sensors entry: a sync cursor with
+     * a backlog of 112 entries. */
+    memset(ids, 0, sizeof ids);
+    (void)runnel_xrange(r, S("sensors"), RUNNEL_ID_MIN, RUNNEL_ID_MAX, 8, false, collect, ids);
+    (void)runnel_stream_cursor_save(r, S("sensors"), ids[8], 8, 0);
     (void)runnel_commit(r);
 }
 
@@ -174,6 +179,10 @@ static int expect_key(void *ctx, runnel_str_t key)
     snprintf(name, sizeof name, "%.*s", (int)key.len, key.p);
     (void)runnel_xlen(cur, key, &len);
     fprintf(expect, "stream 0 %s %llu\n", name, (unsigned long long)len);
+    runnel_stream_cursor_t c;
+    if (runnel_stream_cursor_get(cur, key, &c) == 0 && c.tracked)
+        fprintf(expect, "cursor %s %llu-%llu %llu\n", name, (unsigned long long)c.cursor.ms,
+                (unsigned long long)c.cursor.seq, (unsigned long long)c.backlog);
     cur_key = name;
     (void)runnel_groups(cur, key, expect_group, NULL);
     return 0;

@@ -71,6 +71,10 @@ def streams_in(out):
             key = m.group(2)
             streams[(int(m.group(1)), key)] = int(m.group(3))
             continue
+        m = re.match(r'\s+sync cursor (\d+-\d+): backlog (\d+) entries \((\d+) bytes\)', line)
+        if m:
+            groups[("cursor", key)] = (m.group(1), int(m.group(2)), int(m.group(3)))
+            continue
         m = re.match(r'\s+group "(.*)": consumers (\d+), pending (\d+)', line)
         if m:
             groups[(key, m.group(1))] = (int(m.group(2)), int(m.group(3)))
@@ -84,16 +88,23 @@ def case_generated(opts, d):
     rc, out = inspect(opts, os.path.join(d, "clean.img"))
     check("clean.img exits 0", rc == 0, out[-2000:])
     streams, groups = streams_in(out)
-    want_s, want_g = {}, {}
+    want_s, want_g, want_c = {}, {}, {}
     with open(os.path.join(d, "clean.expect")) as f:
         for line in f:
             w = line.split()
             if w[0] == "stream":
                 want_s[(int(w[1]), w[2])] = int(w[3])
+            elif w[0] == "cursor":
+                want_c[w[1]] = (w[2], int(w[3]))
             else:
                 want_g[(w[1], w[2])] = (int(w[3]), int(w[4]))
     check("the streams and lengths are the engine's (%d streams)" % len(want_s),
           streams == want_s and len(want_s) == 3, "%r vs %r" % (streams, want_s))
+    cursors = {k[1]: v for k, v in groups.items() if k[0] == "cursor"}
+    groups = {k: v for k, v in groups.items() if k[0] != "cursor"}
+    check("the sync cursor and its backlog are the engine's",
+          {k: v[:2] for k, v in cursors.items()} == want_c and want_c.get("sensors", (0, 0))[1] == 112
+          and cursors["sensors"][2] > 112 * 30, "%r vs %r" % (cursors, want_c))
     check("the groups' consumers and pending counts are the engine's",
           groups == want_g and sum(p for _, p in want_g.values()) == 11,
           "%r vs %r" % (groups, want_g))
