@@ -525,12 +525,21 @@ static void resume(runnel_sync_t *s, runnel_sync_stream_t *st, runnel_id_t top)
     bool exists;
     uint64_t expected = lag_of(s, st, &info, &exists);
     if (exists) {
-        uint64_t actual = count_after(s, st, &info, st->cursor);
+        uint64_t actual = count_after(s, st, &info, st->cursor), before = actual;
         account_vanished(s, st, expected > actual ? expected - actual : 0);
         if (runnel_id_cmp(top, st->cursor) != 0)
             actual = count_after(s, st, &info, top);
+        /* Restored from the store, the upstream already holds entries
+         * past the saved cursor: the run before the restart forwarded
+         * them after its last save (or its last commit), so they count. */
+        if (st->restored && !st->resumed_once && runnel_id_cmp(top, st->cursor) > 0 &&
+            before > actual) {
+            st->forwarded += before - actual;
+            st->unsaved += before - actual;
+        }
         lag_rebase(st, &info, actual);
     }
+    st->resumed_once = true;
     cursor_set(st, top, 0);
     cursor_persist(s, st, true);
     st->sent = top;

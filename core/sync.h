@@ -111,6 +111,7 @@ typedef struct runnel_sync_stream {
     uint64_t saved_ms;          /* when it was saved (or last tried) */
     bool save_due;              /* tracking to start: save even at 0-0 */
     bool restored;              /* position and counters came from the store */
+    bool resumed_once;          /* the upstream's top was asked since */
     /* Lag accounting: entries after the cursor = lag_base + entries added
      * since added_base - entries consumed (acked) since. Re-based exactly
      * whenever the stream is caught up; the remainder then is what was

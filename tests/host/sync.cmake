@@ -11,6 +11,9 @@
 #   sync_cuts            60 proxy cuts (mid-batch, mid-reply, whole) while
 #                        producers write; a stalled link hits the timeout
 #   sync_runneld_kill9   kill -9 of runneld 6 times during a drain, restart
+#   sync_full            backlog protection: refuse (the sync backlog error,
+#                        nothing lost) and drop-oldest (counted) with the
+#                        upstream down
 #   sync_auth            requirepass, an ACL user + SELECT, wrong password
 #   sync_errors          WRONGTYPE and OOM upstream: stopped, shown, nothing
 #                        skipped; resumed once fixed
@@ -22,7 +25,7 @@
 # RUNNEL_SYNC_FULL=1) runs the full sizes. A missing redis-server fails.
 include_guard(GLOBAL)
 if(TARGET runneld)
-  foreach(case steady backlog upstream_kill9 cuts runneld_kill9 auth errors names committed)
+  foreach(case steady backlog upstream_kill9 cuts runneld_kill9 full auth errors names committed)
     add_test(NAME sync_${case}
              COMMAND ${RUNNEL_HOST_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/sync.py ${case}
                      --runneld $<TARGET_FILE:runneld>)

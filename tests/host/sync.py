@@ -24,7 +24,13 @@ shared cores with the ASan build):
             write; a stalled link (bytes taken, nothing answered) is dropped
             by the reply timeout
   runneld_kill9  kill -9 of runneld during a drain, then restart (its store
-            is the file in dir), 6 / 20 times
+            is the file in dir), 6 / 20 times; then once more with the link
+            down: the cursor and counters come from the store (INFO sync
+            restored=1, cursor = the upstream's top) before any connect
+  full      backlog protection, the upstream down: under refuse a full ring
+            refuses with the sync backlog error and loses nothing; under
+            drop-oldest the oldest unforwarded entries are dropped and
+            counted (sync_dropped_entries)
   auth      requirepass and an ACL user; a wrong password: visible error
             (INFO sync), backoff (few connects over 3 s), no crash
   errors    WRONGTYPE (the upstream key is a string) and OOM (upstream
@@ -587,6 +593,105 @@ def case_runneld_kill9(exe, d, full):
         check("drained after %d kill -9 of runneld" % kills, bool(i), str(rd.info()))
         compare(rd, up, ["rk"], "", "runneld kill -9")
         check("local stream has every entry written (%d)" % n, rd.cli.xlen("rk") == n)
+        # The persisted cursor: restarted with the link down, the forwarder
+        # knows its position and counters from the store before it connects.
+        time.sleep(1.5)   # past the cursor's save interval (1 s)
+        top = up.cli.xrevrange("rk", "+", "-", count=1)[0][0].decode()
+        px.set_mode("refuse")
+        rd.kill9()
+        rd.start()
+        line = wait_for(lambda: stream_line(rd, "rk"), 10, "the stream's INFO line")
+        f = dict(kv.split("=", 1) for kv in (line or "").split(",") if "=" in kv)
+        check("restarted, link down: cursor %s = saved %s = upstream top %s, restored=%s, "
+              "forwarded %s, state %s" % (f.get("cursor"), f.get("saved"), top, f.get("restored"),
+                                          f.get("forwarded"), rd.info().get("sync_state")),
+              f.get("restored") == "1" and f.get("cursor") == top and f.get("saved") == top
+              and int(f.get("forwarded", 0)) == n and f.get("lag") == "0"
+              and rd.info().get("sync_state") != "syncing")
+        px.set_mode("pass")
+        produce(rd.cli, "rk", 1000, tag="last-")
+        check("then drained", bool(wait_for(lambda: drained(rd, 1), 60, "drain")), str(rd.info()))
+        compare(rd, up, ["rk"], "", "runneld restart with the persisted cursor")
+    finally:
+        rd.stop(); px.close(); up.stop()
+
+
+def stream_line(rd, key):
+    """INFO sync's sync_streamN line of a key (k=v,... text), or None."""
+    try:
+        i = rd.info()
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        return None
+    for k, v in i.items():
+        if k.startswith("sync_stream") and k[11:].isdigit() and ("key=%s," % key) in v:
+            return v
+    return None
+
+
+def fill_until_refused(rd, key, limit):
+    """XADDs until the store refuses one; returns (entries, error text)."""
+    n = 0
+    while n < limit:
+        try:
+            produce(rd.cli, key, 1000, batch=1000, tag="f%d-" % n)
+        except redis.exceptions.ResponseError as e:
+            return rd.cli.xlen(key), str(e)
+        n += 1000
+    return rd.cli.xlen(key), None
+
+
+def case_full(exe, d, full):
+    """Backlog protection: the upstream is down and the ring fills. Under
+    refuse a write is refused with the error naming the sync backlog and
+    nothing is lost; under drop-oldest the oldest entries not forwarded
+    are dropped and counted in sync_dropped_entries."""
+    small = ["--store-size", "4mb", "--store-block-size", "64kb"]
+    up, px, rd = env(d, exe, extra_rd=small + ["--store-full-policy", "refuse"])
+    try:
+        px.set_mode("refuse")
+        produce(rd.cli, "bk", 100)
+        check("the stream is tracked", bool(wait_for(lambda: stream_line(rd, "bk"), 10, "tracked")))
+        n, err = fill_until_refused(rd, "bk", 400000)
+        check("refuse: the full ring refuses with the sync backlog error after %d entries: %r"
+              % (n, err), err is not None and "sync backlog" in err and n > 10000)
+        px.set_mode("pass")
+        i = wait_for(lambda: drained(rd, 1), 120, "drain")
+        check("refuse: drained, nothing lost (%d entries)" % n, bool(i) and rd.cli.xlen("bk") == n,
+              str(rd.info()))
+        compare(rd, up, ["bk"], "", "refuse")
+        time.sleep(1.5)
+        try:
+            produce(rd.cli, "bk", 1000, batch=1000)
+            err = None
+        except redis.exceptions.ResponseError as e:
+            err = str(e)
+        check("refuse, backlog forwarded: a full ring says plain 'store is full' (%r)" % err,
+              err is not None and "store is full" in err and "sync backlog" not in err)
+        check("refuse: nothing dropped or skipped", rd.info()["sync_dropped_entries"] == "0"
+              and rd.info()["sync_skipped_entries"] == "0")
+    finally:
+        rd.stop(); px.close(); up.stop()
+
+    shutil.rmtree(os.path.join(d, "runneld"), ignore_errors=True)
+    up, px, rd = env(d, exe, extra_rd=small + ["--store-full-policy", "drop-oldest"])
+    try:
+        px.set_mode("refuse")
+        produce(rd.cli, "bd", 100)
+        check("the stream is tracked", bool(wait_for(lambda: stream_line(rd, "bd"), 10, "tracked")))
+        written = 100
+        for _ in range(150):
+            produce(rd.cli, "bd", 1000, batch=1000)
+            written += 1000
+        px.set_mode("pass")
+        i = wait_for(lambda: drained(rd, 1), 120, "drain")
+        check("drop-oldest: drained", bool(i), str(rd.info()))
+        local = rd.cli.xlen("bd")
+        i = rd.info()
+        check("drop-oldest: %d written, %d kept, sync_dropped_entries %s"
+              % (written, local, i["sync_dropped_entries"]),
+              local < written and int(i["sync_dropped_entries"]) == written - local
+              and i["sync_skipped_entries"] == "0")
+        compare(rd, up, ["bd"], "", "drop-oldest")
     finally:
         rd.stop(); px.close(); up.stop()
 
@@ -747,7 +852,7 @@ def case_names(exe, d, full):
 
 CASES = {
     "steady": case_steady, "backlog": case_backlog, "upstream_kill9": case_upstream_kill9,
-    "cuts": case_cuts, "runneld_kill9": case_runneld_kill9, "auth": case_auth,
+    "cuts": case_cuts, "runneld_kill9": case_runneld_kill9, "auth": case_auth, "full": case_full,
     "errors": case_errors, "names": case_names, "committed": case_committed,
 }
 

@@ -571,7 +571,8 @@ size_t rd_sync_info(rd_server_t *s, char *buf, size_t cap)
     LINE("sync_connects:%llu\r\nsync_reconnects:%llu\r\nsync_bytes_sent:%llu\r\n",
          (unsigned long long)st.connects, (unsigned long long)st.reconnects,
          (unsigned long long)st.bytes_sent);
-    LINE("sync_rtt_ms:%llu\r\n", (unsigned long long)st.rtt_ms);
+    LINE("sync_rtt_ms:%llu\r\nsync_cursor_saves:%llu\r\n", (unsigned long long)st.rtt_ms,
+         (unsigned long long)st.cursor_saves);
     LINE("sync_last_error:%s\r\nsync_last_error_time:%llu\r\n", st.last_error,
          (unsigned long long)(st.last_error_ms / 1000));
     /* One line per stream (the first 64): key, cursor, lag, counters and
@@ -584,12 +585,14 @@ size_t rd_sync_info(rd_server_t *s, char *buf, size_t cap)
         char key[RUNNEL_SYNC_KEY_MAX + 1], serr[RUNNEL_SYNC_ERR_MAX];
         sanitize(key, sizeof key, ss.key.p, ss.key.len);
         sanitize(serr, sizeof serr, ss.error, strlen(ss.error));
-        LINE("sync_stream%u:key=%s,cursor=%llu-%llu,lag=%llu,forwarded=%llu,duplicates=%llu,"
-             "skipped=%llu,dropped=%llu,stopped=%d,error=%s\r\n",
+        LINE("sync_stream%u:key=%s,cursor=%llu-%llu,saved=%llu-%llu,restored=%d,lag=%llu,"
+             "forwarded=%llu,duplicates=%llu,skipped=%llu,dropped=%llu,stopped=%d,error=%s\r\n",
              shown, key, (unsigned long long)ss.cursor.ms, (unsigned long long)ss.cursor.seq,
-             (unsigned long long)ss.lag_entries, (unsigned long long)ss.forwarded,
-             (unsigned long long)ss.duplicates, (unsigned long long)ss.skipped,
-             (unsigned long long)ss.dropped, ss.stopped ? 1 : 0, serr);
+             (unsigned long long)ss.saved_cursor.ms, (unsigned long long)ss.saved_cursor.seq,
+             ss.restored ? 1 : 0, (unsigned long long)ss.lag_entries,
+             (unsigned long long)ss.forwarded, (unsigned long long)ss.duplicates,
+             (unsigned long long)ss.skipped, (unsigned long long)ss.dropped, ss.stopped ? 1 : 0,
+             serr);
         shown++;
     }
 #undef LINE
