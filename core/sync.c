@@ -1018,7 +1018,6 @@ int runnel_sync_stream_stats(runnel_sync_t *s, uint32_t i, runnel_sync_stream_st
     out->forwarded_bytes = st->forwarded_bytes;
     out->duplicates = st->duplicates;
     out->skipped = st->skipped;
-    (void)exists;
     out->dropped = engine_drops(s, st);
     out->saved_cursor = st->saved;
     out->restored = st->restored;
