@@ -10,8 +10,8 @@
  *   CKPT_GROUP  the group half's snapshot records (GROUP_CREATE,
  *     CONSUMER_CREATE, NACK_STATE: core/group_replay.c), each wrapped with
  *     its type, which mount unwraps and replays as usual
+ *   SYNC_CURSOR per tracked stream (stream_cursor.c), as in the journal
  *   CKPT_END {seq, records}
- *   SYNC_CURSOR per tracked stream (stream_cursor.c), after the END
  * committed (programmed and synced) before it counts: only then does
  * r->ckpt_pos move to its BEGIN. A checkpoint cut short by a power cut has
  * no END and mount uses the one before, which the reclaim policy still
@@ -82,7 +82,7 @@ static int emit_group_rec(void *ctx, uint8_t type, const void *body, size_t len)
 static int put_cursor(void *ctx, uint8_t type, const void *body, size_t len)
 {
     ckpt_writer_t *w = ctx;
-    w->err = runnel__append(w->r, type, body, len, NULL);
+    put_rec(w, type, body, len);
     return w->err;
 }
 
@@ -226,17 +226,16 @@ int runnel__checkpoint_write(runnel_t *r)
     for (sidx = 0; sidx < r->streams_cap && w.err == 0; sidx++)
         if (r->streams[sidx].used)
             w.err = runnel__groups_snapshot(r, sidx, emit_group_rec, &w);
+    /* The sync cursors (stream_cursor.c): inside the checkpoint, so that
+     * its END stands for them too and the older SYNC_CURSOR records may go
+     * with their blocks. */
+    if (w.err == 0)
+        w.err = runnel__cursor_snapshot(r, put_cursor, &w);
     if (w.err == 0) {
         n = runnel__varint_put(b, seq);
         n += runnel__varint_put(b + n, w.records);
         w.err = runnel__append(r, RUNNEL_REC_CKPT_END, b, n, NULL);
     }
-    /* The sync cursors (stream_cursor.c) follow the END, in the same
-     * commit: journal records, which mount replays after the checkpoint
-     * like any other, so the older ones may go with their blocks, and a
-     * format-2 reader skips them. */
-    if (w.err == 0)
-        w.err = runnel__cursor_snapshot(r, put_cursor, &w);
     /* It counts once it is on flash: only then may the block of the one
      * before be given back. */
     if (w.err == 0)
@@ -503,6 +502,8 @@ int runnel__checkpoint_load(runnel_t *r, const runnel__rec_t *rec, const uint8_t
         return load_nodes(r, &c);
     case RUNNEL_REC_CKPT_END:
         return 0;
+    case RUNNEL_REC_SYNC_CURSOR:
+        return runnel__cursor_replay(r, rec, body);
     case RUNNEL_REC_CKPT_GROUP:
         if (rec->len < 1u || (body[0] != RUNNEL_REC_GROUP_CREATE &&
                               body[0] != RUNNEL_REC_CONSUMER_CREATE &&

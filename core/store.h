@@ -433,7 +433,8 @@ uint64_t runnel__cursor_clip(runnel_t *r, uint32_t sidx);
 /* Mount: applies a SYNC_CURSOR record. */
 int runnel__cursor_replay(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body);
 /* Checkpoint: appends one SYNC_CURSOR record per tracked stream through
- * put (the checkpoint writer); bytes: what they take, for the reserve. */
+ * put (the checkpoint writer, before its END; checkpoint_load applies them
+ * with runnel__cursor_replay); bytes: what they take, for the reserve. */
 int runnel__cursor_snapshot(runnel_t *r, int (*put)(void *ctx, uint8_t type, const void *body,
                                                     size_t len), void *ctx);
 uint64_t runnel__cursor_snapshot_bytes(const runnel_t *r);

@@ -20,11 +20,11 @@
  *
  * Journal: each save (and clear) is one SYNC_CURSOR record (0x40, FORMAT.md
  * "Sync cursors") with the whole state of that stream after it, so replay
- * sets, never accumulates. A checkpoint is followed, inside its commit, by
- * one such record per tracked stream (runnel__cursor_snapshot): records
- * after a checkpoint's END are what mount replays, so the older records
- * may go with their blocks. A format-2 reader that does not know the type
- * skips it (mount.c skips unknown record types), losing only the hint.
+ * sets, never accumulates. Every checkpoint holds one such record per
+ * tracked stream before its END (runnel__cursor_snapshot), so the older
+ * records may go with their blocks. A reader that does not know the type
+ * skips it in the journal (mount.c skips unknown record types), losing
+ * only the hint.
  *
  * The cursor is a hint: the forwarder resumes from the upstream's own last
  * ID at every connect, so a save lost in a power cut can cost neither a
