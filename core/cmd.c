@@ -546,6 +546,7 @@ static runnel_cmd_result_t call(runnel_server_t *s, runnel_client_t *c,
     cmd.argv = argv;
     cmd.in_exec = in_exec;
     cmd.now_ms = start;
+    cmd.reply_start = c->out.len;
     c->out.proto = c->resp == 3 ? 3 : 2;
     (void)runnel_select(s->store, c->db);
     set_last_cmd(c, parent, d, start);

@@ -106,6 +106,26 @@ typedef struct runnel_cmd_doc {
  * each command its group and an empty summary. */
 extern const runnel_cmd_doc_t runnel_cmd_docs[];
 
+/* A streamed reply's tail: the next `left` entries of a client's reply are
+ * the entries of one stream range, which the host sends as the client
+ * drains its socket (runnel_cmd_range_fill) instead of holding them. The
+ * command layer hands one out when a reply grows past
+ * RUNNEL_REPLY_INLINE_MAX bytes (cmd_reply_range.c says why the entries it
+ * names are exactly those Redis would have replied at command time). */
+typedef struct runnel_reply_range {
+    uint32_t db;
+    runnel_str_t key;        /* the host's own copy of the key's bytes */
+    runnel_id_t next;        /* the next entry to send (reverse: the highest left) */
+    runnel_id_t bound;       /* the last entry the reply holds (reverse: the lowest) */
+    uint64_t left;           /* entries still to send, >= 1 until done */
+    bool reverse;
+    uint8_t proto;           /* 2 or 3 */
+} runnel_reply_range_t;
+
+/* A reply is written whole up to this many bytes; past it the rest of a
+ * range read goes out as a runnel_reply_range_t (when the host takes them). */
+#define RUNNEL_REPLY_INLINE_MAX (64u * 1024)
+
 /* Services the host provides. Any pointer may be NULL when the host has no
  * such thing (a firmware console has one client and no sockets). */
 typedef struct runnel_server_ops {
@@ -143,6 +163,17 @@ typedef struct runnel_server_ops {
     void (*sleep_us)(void *ctx, uint64_t us);
     /* COMMAND DOCS texts: runnel_cmd_docs, or NULL. */
     const runnel_cmd_doc_t *command_docs;
+    /* Streamed replies (NULL: every reply is written whole into c->out).
+     * reply_range: the entries of rr follow the c->out.len bytes written so
+     * far; the host copies rr (and the key's bytes) and sends them after
+     * those bytes. 0 = taken; anything else: the command layer writes the
+     * entries into c->out itself. reply_range_moved: the command layer
+     * removed `removed` bytes of c->out at offset `from` (a deferred header
+     * closed its gap): ranges recorded past them move down; removed ==
+     * SIZE_MAX: everything from `from` on was dropped, ranges recorded
+     * there with it. Both only concern ranges of the command running. */
+    int (*reply_range)(void *ctx, runnel_client_t *c, const runnel_reply_range_t *rr);
+    void (*reply_range_moved)(void *ctx, runnel_client_t *c, size_t from, size_t removed);
 } runnel_server_ops_t;
 
 /* Per-command statistics (INFO commandstats). */
@@ -238,6 +269,22 @@ void runnel_cmd_protocol_error(runnel_server_t *s, runnel_client_t *c, const cha
 size_t runnel_client_info_string(const runnel_client_t *c, uint64_t now_ms, char *buf,
                                  size_t cap);
 
+/* Writes the next entries of a streamed reply into buf[0..cap): whole
+ * entries only, as many as fit, advancing rr (*len = bytes written).
+ * Returns 0 (rr->left == 0 when the range is done; *need > 0 when nothing
+ * was written because the next entry alone needs *need bytes: give a
+ * bigger buffer); < 0 when the range can no longer be completed as it was
+ * announced (the key or entries are gone: a drop-oldest ring dropped
+ * them): the host must close the connection, the reply cannot be fixed. */
+int runnel_cmd_range_fill(runnel_server_t *s, runnel_reply_range_t *rr, uint8_t *buf,
+                          size_t cap, size_t *len, size_t *need);
+
+/* Could this command (argv, or the MULTI queue an EXEC runs) remove
+ * stream entries (XDEL, trims, DEL, FLUSHALL, XSETID, ...)? A host with
+ * streamed replies in flight writes them out whole first. Conservative:
+ * unknown writes say yes. */
+bool runnel_cmd_may_remove_entries(const runnel_client_t *c, int argc, const runnel_str_t *argv);
+
 /* Number of commands in the table (for cmdstats sizing). */
 size_t runnel_cmd_count(void);
 
@@ -253,6 +300,7 @@ typedef struct runnel_cmd {
     const runnel_str_t *argv;
     bool in_exec;        /* inside EXEC: BLOCK is ignored */
     bool error_written;  /* set by runnel__cmd_error* (failed_calls, errorstats) */
+    size_t reply_start;  /* w->len when the command started (its reply's size) */
     uint64_t now_ms;
     size_t stat_index;   /* this command's cmdstats slot (set by the dispatcher) */
 } runnel_cmd_t;
@@ -315,6 +363,36 @@ void runnel__cmd_error_text(runnel_cmd_t *cmd, const char *text, size_t n);
 bool runnel__arg_is(runnel_str_t arg, const char *keyword);
 /* Redis's string2ll / getLongLongFromObject: strict base-10 int64. */
 bool runnel__arg_i64(runnel_str_t arg, int64_t *out);
+
+/* A range read's reply, written whole up to RUNNEL_REPLY_INLINE_MAX and
+ * handed to the host as a runnel_reply_range_t past it (cmd_reply_range.c).
+ * Use: runnel__ranged_begin, the read with runnel__ranged_entry as its
+ * callback, runnel__ranged_end (the element count), the header closed,
+ * then runnel__ranged_commit. */
+typedef struct runnel__ranged {
+    runnel_cmd_t *cmd;
+    runnel_str_t key;
+    bool enabled;        /* the host takes ranges and this is not EXEC */
+    bool stop;           /* stop the read at the switch and count the rest by ID */
+    bool reverse;
+    bool ranging;        /* switched: the entries from `next` on are a range */
+    runnel_id_t lo, hi;  /* the read's bounds */
+    int64_t count;       /* the read's COUNT (<= 0: none) */
+    uint64_t n_inline, n_rest;
+    runnel_id_t next, last;
+} runnel__ranged_t;
+/* Returned by runnel__ranged_entry to stop a read at the switch. */
+#define RUNNEL__RANGED_STOP (-1999)
+void runnel__ranged_begin(runnel__ranged_t *rg, runnel_cmd_t *cmd, runnel_str_t key,
+                          runnel_id_t lo, runnel_id_t hi, int64_t count, bool reverse,
+                          bool stop);
+int runnel__ranged_entry(void *rg, const runnel_entry_t *e);
+/* After the read: the reply's element count, or an engine error. */
+int runnel__ranged_end(runnel__ranged_t *rg, int read_rc, uint64_t *total);
+/* Hands the range (if any) to the host at the writer's end, or writes it. */
+int runnel__ranged_commit(runnel__ranged_t *rg);
+/* The command layer moved or dropped reply bytes (see reply_range_moved). */
+void runnel__ranged_moved(runnel_cmd_t *cmd, size_t from, size_t removed);
 
 /* ---- server command handlers shared between cmd_server*.c and cmd_info.c ---- */
 runnel_cmd_result_t runnel__cmd_info(runnel_cmd_t *cmd);          /* cmd_info.c */

@@ -287,15 +287,24 @@ static runnel_cmd_result_t range_generic(runnel_cmd_t *cmd, bool rev)
         runnel_resp_null_array(cmd->w);
         return RUNNEL_CMD_DONE;
     }
+    /* Written whole up to RUNNEL_REPLY_INLINE_MAX, the rest streamed
+     * (cmd_reply_range.c). */
     size_t before = cmd->w->len;
     size_t mark = runnel_resp_defer(cmd->w);
-    rc = runnel_xrange(cmd->r, cmd->argv[1], start, end, count, rev, runnel__write_entry, cmd->w);
+    runnel__ranged_t rg;
+    uint64_t total;
+    runnel__ranged_begin(&rg, cmd, cmd->argv[1], start, end, count, rev, true);
+    rc = runnel_xrange(cmd->r, cmd->argv[1], start, end, count, rev, runnel__ranged_entry, &rg);
+    rc = runnel__ranged_end(&rg, rc, &total);
+    if (rc == 0) {
+        runnel_resp_defer_array(cmd->w, mark, (size_t)total);
+        rc = runnel__ranged_commit(&rg);
+    }
     if (rc < 0) {
+        runnel__ranged_moved(cmd, before, SIZE_MAX);
         runnel__rollback(cmd->w, before);
         runnel__cmd_error(cmd, rc);
-        return RUNNEL_CMD_DONE;
     }
-    runnel_resp_defer_array(cmd->w, mark, (size_t)rc);
     return RUNNEL_CMD_DONE;
 }
 

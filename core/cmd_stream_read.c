@@ -175,6 +175,8 @@ static runnel_cmd_result_t read_generic(runnel_cmd_t *cmd, bool xreadgroup)
 
         runnel__read_key_header(w, key);
         size_t inner = runnel_resp_defer(w);
+        runnel__ranged_t rg;
+        uint64_t total = 0;
         if (xreadgroup) {
             runnel_xreadgroup_args_t ga;
             memset(&ga, 0, sizeof ga);
@@ -188,18 +190,34 @@ static runnel_cmd_result_t read_generic(runnel_cmd_t *cmd, bool xreadgroup)
                 (void)runnel__parse_strict_id(ida, &ga.after);
                 always = true;
             }
-            rc = runnel_xreadgroup(cmd->r, &ga, runnel__write_entry, w);
+            /* The engine delivers (and puts in the PEL) every entry; past
+             * the inline size the rest is only counted, then streamed. A
+             * history read comes from the PEL, not a range: written whole. */
+            runnel__ranged_begin(&rg, cmd, key, RUNNEL_ID_MIN, RUNNEL_ID_MAX, count, false, false);
+            rg.enabled = rg.enabled && ga.new_entries;
+            rc = runnel_xreadgroup(cmd->r, &ga, runnel__ranged_entry, &rg);
         } else {
-            runnel_id_t after;
+            runnel_id_t after, lo;
             if (is_exact(ida, "$")) {
                 /* Nothing can be newer than the last ID right now. */
                 runnel__rollback(w, key_start);
                 continue;
             }
             (void)runnel__parse_strict_id(ida, &after);
-            rc = runnel_xread(cmd->r, key, after, count, runnel__write_entry, w);
+            lo = after;
+            if (++lo.seq == 0)
+                lo.ms++;   /* after the maximum ID nothing is read: lo unused */
+            runnel__ranged_begin(&rg, cmd, key, lo, RUNNEL_ID_MAX, count > 0 ? count : -1,
+                                 false, true);
+            rc = runnel_xread(cmd->r, key, after, count, runnel__ranged_entry, &rg);
+        }
+        rc = runnel__ranged_end(&rg, rc, &total);
+        if (rc == 0 && (total > 0 || always)) {
+            runnel_resp_defer_array(w, inner, (size_t)total);
+            rc = runnel__ranged_commit(&rg);
         }
         if (rc < 0) {
+            runnel__ranged_moved(cmd, start, SIZE_MAX);
             runnel__rollback(w, start);
             if (rc == RUNNEL_ERR_NOGROUP_XREADGROUP)
                 runnel__cmd_error_fmt(cmd, rc, key, group);
@@ -207,19 +225,19 @@ static runnel_cmd_result_t read_generic(runnel_cmd_t *cmd, bool xreadgroup)
                 runnel__cmd_error(cmd, rc);
             return RUNNEL_CMD_DONE;
         }
-        if (rc == 0 && !always) {
+        if (total == 0 && !always) {
             runnel__rollback(w, key_start);
             continue;
         }
-        runnel_resp_defer_array(w, inner, (size_t)rc);
         served++;
     }
 
     if (served > 0) {
-        if (w->proto == 3)
-            runnel_resp_defer_map(w, outer, served);
-        else
-            runnel_resp_defer_array(w, outer, served);
+        /* Streamed ranges recorded after the header move with its gap. */
+        size_t gone = w->proto == 3 ? runnel_resp_defer_map(w, outer, served)
+                                    : runnel_resp_defer_array(w, outer, served);
+        if (gone > 0)
+            runnel__ranged_moved(cmd, outer, gone);
         return RUNNEL_CMD_DONE;
     }
     runnel__rollback(w, start);

@@ -155,11 +155,15 @@ void runnel_resp_raw(runnel_resp_writer_t *w, const void *p, size_t n);     /* p
  *   runnel_resp_defer_array(w, mark, n);  (or _defer_map with pairs)
  * The writer reserves room for the header and closes the gap afterwards. */
 size_t runnel_resp_defer(runnel_resp_writer_t *w);
-void runnel_resp_defer_array(runnel_resp_writer_t *w, size_t mark, size_t n);
-void runnel_resp_defer_map(runnel_resp_writer_t *w, size_t mark, size_t pairs);
+/* Both return how many bytes closing the gap removed (at mark: what was
+ * written after the header moved down by that much). */
+size_t runnel_resp_defer_array(runnel_resp_writer_t *w, size_t mark, size_t n);
+size_t runnel_resp_defer_map(runnel_resp_writer_t *w, size_t mark, size_t pairs);
 
 /* Writes one stream entry: *2 [ $id, *2n [f1, v1, ...] ], or for a deleted
  * placeholder [ $id, nil-array ]. */
 void runnel_resp_entry(runnel_resp_writer_t *w, const runnel_entry_t *e);
+/* The bytes runnel_resp_entry writes for e (SIZE_MAX if the sum would wrap). */
+size_t runnel_resp_entry_size(uint8_t proto, const runnel_entry_t *e);
 
 #endif /* RUNNEL_RESP_H */

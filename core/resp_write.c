@@ -257,40 +257,40 @@ size_t runnel_resp_defer(runnel_resp_writer_t *w)
     return mark;
 }
 
-static void defer_close(runnel_resp_writer_t *w, size_t mark, char c, uint64_t n)
+static size_t defer_close(runnel_resp_writer_t *w, size_t mark, char c, uint64_t n)
 {
     size_t res = defer_width(w);
     if (w->overflow)
-        return;
+        return 0;
     if (mark > w->len || w->len - mark < res) {
         w->overflow = true; /* a mark that was never reserved: refuse */
-        return;
+        return 0;
     }
     char h[24];
     size_t hl = header(h, c, n);
     if (hl > res) {
         /* More elements than bytes: impossible for a real reply. */
         w->overflow = true;
-        return;
+        return 0;
     }
     size_t body = w->len - mark - res;
     if (hl != res)
         memmove(w->buf + mark + hl, w->buf + mark + res, body);
     memcpy(w->buf + mark, h, hl);
     w->len -= res - hl;
+    return res - hl;
 }
 
-void runnel_resp_defer_array(runnel_resp_writer_t *w, size_t mark, size_t n)
+size_t runnel_resp_defer_array(runnel_resp_writer_t *w, size_t mark, size_t n)
 {
-    defer_close(w, mark, '*', n);
+    return defer_close(w, mark, '*', n);
 }
 
-void runnel_resp_defer_map(runnel_resp_writer_t *w, size_t mark, size_t pairs)
+size_t runnel_resp_defer_map(runnel_resp_writer_t *w, size_t mark, size_t pairs)
 {
     if (w->proto == 3)
-        defer_close(w, mark, '%', pairs);
-    else
-        defer_close(w, mark, '*', 2 * (uint64_t)pairs);
+        return defer_close(w, mark, '%', pairs);
+    return defer_close(w, mark, '*', 2 * (uint64_t)pairs);
 }
 
 /* ---- stream entries ---- */
@@ -298,6 +298,24 @@ void runnel_resp_defer_map(runnel_resp_writer_t *w, size_t mark, size_t pairs)
 static size_t bulk_size(size_t n)
 {
     return 1 + u64_digits(n) + 2 + n + 2;
+}
+
+size_t runnel_resp_entry_size(uint8_t proto, const runnel_entry_t *e)
+{
+    char idt[RUNNEL_ID_STRLEN], fvh[24];
+    size_t nfv = e->deleted ? 0 : 2 * (size_t)e->nfields;
+    size_t total = 4 + bulk_size(id_text(e->id, idt));
+
+    if (e->deleted)
+        return total + (proto == 3 ? 3 : 5);
+    total += header(fvh, '*', nfv);
+    for (size_t i = 0; i < nfv; i++) {
+        size_t s = bulk_size(e->fv[i].len);
+        if (s < e->fv[i].len || total > SIZE_MAX - s)
+            return SIZE_MAX;
+        total += s;
+    }
+    return total;
 }
 
 /*
@@ -310,27 +328,14 @@ void runnel_resp_entry(runnel_resp_writer_t *w, const runnel_entry_t *e)
     char idt[RUNNEL_ID_STRLEN];
     size_t idn = id_text(e->id, idt);
     size_t nfv = e->deleted ? 0 : 2 * (size_t)e->nfields;
-    size_t total = 4 + bulk_size(idn);
+    size_t total;
     char fvh[24];
     size_t fvhl = 0;
 
     if (w->overflow)
         return;
-    if (e->deleted) {
-        total += w->proto == 3 ? 3 : 5;
-    } else {
-        fvhl = header(fvh, '*', nfv);
-        total += fvhl;
-        for (size_t i = 0; i < nfv; i++) {
-            size_t s = bulk_size(e->fv[i].len);
-            if (s < e->fv[i].len || total > SIZE_MAX - s) {
-                w->overflow = true;
-                return;
-            }
-            total += s;
-        }
-    }
-    if (total > w->cap - w->len) {
+    total = runnel_resp_entry_size(w->proto, e);
+    if (total == SIZE_MAX || total > w->cap - w->len) {
         w->overflow = true;
         return;
     }
@@ -340,6 +345,7 @@ void runnel_resp_entry(runnel_resp_writer_t *w, const runnel_entry_t *e)
         runnel_resp_null_array(w);
         return;
     }
+    fvhl = header(fvh, '*', nfv);
     put_small(w, fvh, fvhl);
     for (size_t i = 0; i < nfv; i++)
         put_blob(w, '$', NULL, 0, e->fv[i].p, e->fv[i].len);

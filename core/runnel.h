@@ -333,6 +333,13 @@ int runnel_xadd(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *out_id);
 int runnel_xrange(runnel_t *r, runnel_str_t key, runnel_id_t start, runnel_id_t end,
                   int64_t count, bool reverse, runnel_entry_fn fn, void *ctx);
 
+/* XRANGE's walk by IDs only: how many entries of [start, end] an XRANGE /
+ * XREVRANGE with this count would return (*n) and the ID of the last one
+ * it would return (*last, in walk order), without reading any payload.
+ * Returns 0 (also for a missing key: *n = 0). */
+int runnel_xrange_count(runnel_t *r, runnel_str_t key, runnel_id_t start, runnel_id_t end,
+                        int64_t count, bool reverse, uint64_t *n, runnel_id_t *last);
+
 /* XLEN (0 for a missing key). */
 int runnel_xlen(runnel_t *r, runnel_str_t key, uint64_t *len);
 

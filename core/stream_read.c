@@ -337,6 +337,42 @@ int runnel_xrange(runnel_t *r, runnel_str_t key, runnel_id_t start, runnel_id_t 
     return rc;
 }
 
+/* Counts what an ID-only walk hands out and keeps the last ID it saw. */
+struct count_ctx {
+    uint64_t n;
+    runnel_id_t last;
+};
+
+static int count_cb(void *ctx, const runnel_entry_t *e)
+{
+    struct count_ctx *cc = ctx;
+
+    cc->n++;
+    cc->last = e->id;
+    return 0;
+}
+
+int runnel_xrange_count(runnel_t *r, runnel_str_t key, runnel_id_t start, runnel_id_t end,
+                        int64_t count, bool reverse, uint64_t *n, runnel_id_t *last)
+{
+    struct count_ctx cc;
+    uint32_t sidx;
+    int rc = 0;
+
+    if (r == NULL || n == NULL || last == NULL)
+        return RUNNEL_ERR_INVAL;
+    memset(&cc, 0, sizeof cc);
+    runnel__lock(r);
+    if (runnel__lookup(r, key, &sidx) == 0 && count != 0 && runnel_id_cmp(start, end) <= 0 &&
+        r->streams[sidx].length != 0)
+        rc = reverse ? iter_reverse(r, sidx, start, end, count, true, count_cb, &cc)
+                     : iter_forward(r, sidx, start, end, count, true, count_cb, &cc);
+    runnel__unlock(r);
+    *n = cc.n;
+    *last = cc.last;
+    return rc < 0 ? rc : 0;
+}
+
 int runnel_xread(runnel_t *r, runnel_str_t key, runnel_id_t after, int64_t count,
                  runnel_entry_fn fn, void *ctx)
 {
