@@ -14,9 +14,18 @@ Cases (each starts its own server in a temp dir and stops it with SIGTERM):
             pending, also when it was blocked and is woken by a transaction
             adding 6 MB; a client reading the 6 MB slowly gets every byte
             while another client's PINGs stay fast.
+  stream    replies streamed from the log (store-type ram, 2 MiB blocks):
+            a 100 MB XRANGE (1,600 x 64 KiB) and an XREADGROUP COUNT 100
+            of 100 x 1 MiB read slowly: every byte matches, RSS stays
+            < 16 MiB over idle, another client's PING+XADD < 1 s; the 100
+            are pending; a range in flight is written out whole before an
+            XDEL/XTRIM (the reader gets its command-time reply); under
+            drop-oldest a reply whose entries are dropped is cut (closed,
+            logged, a prefix of the right bytes). Needs runneld_plain.
   budget    maxmemory-clients 4mb: a client sending a huge bulk, then one
-            asking for a 6 MB reply, are evicted with Redis's
-            "Evicting client: " line; 20 other clients keep working;
+            asking for a 6 MB reply built whole (in EXEC), are evicted with
+            Redis's "Evicting client: " line (a plain 6 MB XRANGE streams
+            and fits); 20 other clients keep working;
             client-max-memory 2mb closes a greedy client with its own line.
   shrink    a client's query buffer grows with a 3 MB command and goes back
             when it is done; a big buffer left with a few bytes in it is cut
@@ -404,6 +413,171 @@ def case_bigreply(opts):
             x.close()
 
 
+def fill_stream(c, key, n, size, batch=64):
+    """n entries of `size` value bytes (entry i: its 6-digit number
+    repeated), pipelined in batches; returns their IDs."""
+    ids = []
+    for b in range(0, n, batch):
+        k = min(batch, n - b)
+        c.send(b"".join(enc("XADD", key, "*", "v", value_of(i, size)) for i in range(b, b + k)))
+        ids += [c.read() for _ in range(k)]
+    assert all(isinstance(x, bytes) for x in ids), ids[:3]
+    return ids
+
+
+def value_of(i, size):
+    return ((b"%06d" % i) * (size // 6 + 1))[:size]
+
+
+def runnel_info(c, name):
+    return int(info_field(c, "runnel", name))
+
+
+def slow_read(srv, conn, idle_rss, other, total_hint, step=2 << 20):
+    """Reads one reply slowly (64 KiB receive buffer, a pause every `step`
+    bytes). At each pause: runneld's VmRSS and one PING + XADD on `other`,
+    timed. Returns (value or None if closed first, bytes read, peak RSS
+    over idle in KiB, worst latency in s)."""
+    conn.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    conn.s.settimeout(30)
+    got, peak, worst, nxt = 0, 0, 0.0, step
+    while True:
+        try:
+            d = conn.s.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            d = b""
+        if not d:
+            return None, got, peak, worst
+        conn.buf += d
+        got += len(d)
+        if got >= nxt:
+            nxt += step
+            peak = max(peak, srv.status()["VmRSS"] - idle_rss)
+            t0 = time.monotonic()
+            pong = other.call("PING")
+            xid = other.call("XADD", "side", "*", "k", "v")
+            worst = max(worst, time.monotonic() - t0)
+            assert pong == "PONG" and isinstance(xid, bytes), (pong, xid)
+            time.sleep(0.005)   # the slow reader is what is under test: it pauses
+        if got >= total_hint:
+            try:
+                value, end = parse(conn.buf, 0)
+                del conn.buf[:end]
+                return value, got, peak, worst
+            except Incomplete:
+                pass
+
+
+def case_stream(opts):
+    """Replies streamed from the log (tools/runneld/reply.c): a 100 MB
+    XRANGE and an XREADGROUP of 100 entries of 1 MiB to slow readers, with
+    RSS bounded and other clients fast; ranges written out whole before an
+    XDEL/XTRIM; a drop-oldest ring that drops a range's entries cuts that
+    reply (closed, logged), never corrupts it."""
+    mib = 1 << 20
+    # 1 MiB entries need a block that holds them (2 MiB): entries spanning
+    # blocks are not there yet. store-type ram: the ring is resident once
+    # written, so what RSS adds during a transfer is the broker's own.
+    args = ["--store-type", "ram", "--store-size", "320mb", "--store-block-size", "2mb"]
+    with Server(opts.runneld, args) as srv:
+        c = srv.wait_ready(srv.connect)
+        other = srv.connect()
+        many_ids = fill_stream(c, "many", 1600, 65536)
+        fat_ids = fill_stream(c, "fat", 100, mib, batch=8)
+        check("XGROUP CREATE fat g 0", c.call("XGROUP", "CREATE", "fat", "g", "0") == "OK")
+        idle = srv.status()["VmRSS"]
+        # RSS bound: the broker keeps per reader at most RD_OUT_HIGH_WATER
+        # (256 KiB) of queued bytes, one fill chunk (64 KiB, or one entry:
+        # 1 MiB) and the 64 KiB a reply is written inline; 16 MiB leaves
+        # room for the allocator and the kernel, and is far below the
+        # 100 MB a reply held whole would add.
+        bound = 16 * 1024
+        for label, cmd, n_expect, size, ids in (
+                ("XRANGE many - + (1,600 x 64 KiB)", ("XRANGE", "many", "-", "+"), 1600,
+                 65536, many_ids),
+                ("XREADGROUP COUNT 100 of 100 x 1 MiB",
+                 ("XREADGROUP", "GROUP", "g", "alice", "COUNT", "100", "STREAMS", "fat", ">"),
+                 100, mib, fat_ids)):
+            streamed = runnel_info(c, "runnel_streamed_replies")
+            slow = srv.connect(timeout=30)
+            t0 = time.monotonic()
+            slow.send(enc(*cmd))
+            value, got, peak, worst = slow_read(srv, slow, idle, other, n_expect * size)
+            if value is not None and cmd[0] == "XREADGROUP":
+                value = value[0][1] if value and value[0][0] == b"fat" else None
+            ok = (isinstance(value, list) and len(value) == n_expect and
+                  [e[0] for e in value] == ids and
+                  all(e[1] == [b"v", value_of(i, size)] for i, e in enumerate(value)))
+            print("     %s: %d bytes in %.1fs, RSS peak +%d KiB over %d KiB, worst PING+XADD "
+                  "%.3fs" % (label, got, time.monotonic() - t0, peak, idle, worst))
+            check("%s: every byte arrives and matches" % label, ok)
+            check("%s: streamed (runnel_streamed_replies +1)" % label,
+                  runnel_info(c, "runnel_streamed_replies") == streamed + 1)
+            check("%s: RSS +%d KiB < %d KiB during the transfer" % (label, peak, bound),
+                  peak < bound)
+            check("%s: other client's PING+XADD worst %.3fs < 1s" % (label, worst), worst < 1.0)
+            slow.close()
+        pend = c.call("XPENDING", "fat", "g")
+        check("the 100 entries are pending (%r)" % pend[:1], pend[0] == 100)
+        # A reply in flight while its entries are deleted and trimmed: the
+        # reader gets the reply of its command time (written out whole
+        # first, as Redis holds it).
+        mid_ids = fill_stream(c, "mid", 200, 65536)
+        settled = runnel_info(c, "runnel_streamed_replies_written_whole")
+        slow = srv.connect(timeout=30)
+        slow.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        slow.send(enc("XRANGE", "mid", "-", "+"))
+        while len(slow.buf) < 1 << 20:
+            slow._fill()
+        check("XDEL in the range", c.call("XDEL", "mid", mid_ids[150]) == 1)
+        check("XTRIM the range", c.call("XTRIM", "mid", "MAXLEN", "10") == 189)
+        value = slow.read()
+        check("reader of a range deleted meanwhile gets the reply of its command time",
+              isinstance(value, list) and [e[0] for e in value] == mid_ids and
+              all(e[1] == [b"v", value_of(i, 65536)] for i, e in enumerate(value)))
+        check("the range was written out whole before the XDEL",
+              runnel_info(c, "runnel_streamed_replies_written_whole") == settled + 1)
+        slow.close()
+        for x in (c, other):
+            x.close()
+    # drop-oldest: appends drop the oldest nodes, entries of a reply in flight
+    # among them. The reply is cut (connection closed, logged), and what
+    # arrived is a prefix of the right reply.
+    args = ["--store-type", "ram", "--store-size", "8mb", "--store-full-policy", "drop-oldest"]
+    with Server(opts.runneld, args) as srv:
+        c = srv.wait_ready(srv.connect)
+        old_ids = fill_stream(c, "old", 100, 60000)
+        expect = c.call("XRANGE", "old", "-", "+")
+        slow = srv.connect(timeout=30)
+        slow.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        slow.send(enc("XRANGE", "old", "-", "+"))
+        while len(slow.buf) < 200000:
+            slow._fill()
+        fill_stream(c, "new", 100, 60000)
+        dropped = c.call("XINFO", "STREAM", "old")
+        closed = slow.closed_within(10)
+        got = bytes(slow.buf)
+        right = None
+        try:
+            parse(got, 0)
+            right = "complete"
+        except Incomplete:
+            right = "cut"
+        full = b"*%d\r\n" % len(old_ids) + b"".join(
+            b"*2\r\n$%d\r\n%s\r\n*2\r\n$1\r\nv\r\n$60000\r\n%s\r\n"
+            % (len(e[0]), e[0], e[1][1]) for e in expect)
+        print("     drop-oldest: %s, first-entry %r" % (
+            "closed" if closed else "open", dropped[dropped.index(b"first-entry") + 1][0]
+            if b"first-entry" in dropped else None))
+        check("drop-oldest: the reader whose entries were dropped is closed", closed)
+        check("drop-oldest: what it got is a cut prefix of the right reply (%d bytes)" % len(got),
+              right == "cut" and full.startswith(got))
+        check("drop-oldest: logged", srv.wait_log("reply cannot be completed"))
+        check("drop-oldest: runnel_streamed_replies_cut 1",
+              runnel_info(c, "runnel_streamed_replies_cut") == 1)
+        c.close()
+
+
 def case_budget(opts):
     with Server(opts.runneld, ["--maxmemory-clients", "4mb"]) as srv:
         c = srv.wait_ready(srv.connect)
@@ -425,12 +599,20 @@ def case_budget(opts):
         check("greedy client (big bulk, %d KB sent) disconnected" % (sent // 1024), closed)
         check("log: Evicting client: id=... (Redis's line)",
               srv.wait_log(r"Evicting client: id=\d+ addr=\S+ .*cmd=NULL"))
-        # Greedy 2: a 6 MB reply.
+        # Greedy 2: a 6 MB reply built whole (EXEC's replies are).
         g2 = srv.connect()
-        g2.send(enc("XRANGE", "fat", "-", "+"))
-        check("client asking for a 6 MB reply over a 4 MB budget disconnected",
+        g2.send(enc("MULTI") + enc("XRANGE", "fat", "-", "+") + enc("EXEC"))
+        check("client asking for a 6 MB reply built whole over a 4 MB budget disconnected",
               g2.closed_within(5))
-        check("log: evicted the XRANGE client", srv.wait_log(r"Evicting client: .*cmd=xrange"))
+        check("log: evicted the EXEC client", srv.wait_log(r"Evicting client: .*cmd=exec"))
+        # The same 6 MB as a plain XRANGE streams from the log: it costs the
+        # reader one buffer, so it fits the budget and arrives whole.
+        g3 = srv.connect()
+        r = g3.call("XRANGE", "fat", "-", "+")
+        check("a streamed 6 MB XRANGE under a 4 MB budget arrives whole",
+              isinstance(r, list) and len(r) == 100 and
+              sum(len(e[1][1]) for e in r) == 6000000)
+        g3.close()
         ok = all(o.call("PING") == "PONG" for o in others)
         ok = ok and all(isinstance(o.call("XLEN", "fat"), int) for o in others)
         check("the 20 other clients unaffected", ok)
@@ -729,7 +911,7 @@ def case_many(opts):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["idle", "bigreply", "budget", "shrink", "buffers", "overflow", "many"])
+    ap.add_argument("case", choices=["idle", "bigreply", "stream", "budget", "shrink", "buffers", "overflow", "many"])
     ap.add_argument("--runneld", required=True)
     ap.add_argument("--emulator", default="")
     ap.add_argument("--clients", type=int, default=1000)

@@ -17,7 +17,9 @@
  *   appendfsync everysec (commit-interval-ms 1000), store-full-policy refuse.
  * Ours: client-max-memory (1gb, 256mb on 32-bit) caps one client's
  * buffers; max-reply-size (128mb, 64mb on 32-bit) is the staging area a
- * reply is built in. No client buffer is reserved up front (mem.c).
+ * reply that is built whole is built in (EXEC's, a history XREADGROUP,
+ * XINFO, XCLAIM...; range reads stream from the log past 64 KiB and never
+ * meet it: reply.c). No client buffer is reserved up front (mem.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>

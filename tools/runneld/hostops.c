@@ -219,6 +219,10 @@ static size_t info(void *ctx, const char *section, char *buf, size_t cap)
         line(&o, "runnel_commits_by:runneld (appendfsync %s)\r\n",
              s->cfg.store_type == RD_STORE_RAM ? "none: store-type ram"
                                                : rd_appendfsync_name(s->cfg.commit_policy));
+        line(&o, "runnel_streamed_replies:%llu\r\n", (unsigned long long)s->ranges_streamed);
+        line(&o, "runnel_streamed_replies_written_whole:%llu\r\n",
+             (unsigned long long)s->ranges_settled);
+        line(&o, "runnel_streamed_replies_cut:%llu\r\n", (unsigned long long)s->ranges_cut);
     } else if (!strcmp(section, "stats")) {
         line(&o, "total_net_input_bytes:%llu\r\n", (unsigned long long)s->net_in);
         line(&o, "total_net_output_bytes:%llu\r\n", (unsigned long long)s->net_out);
@@ -258,4 +262,6 @@ void rd_hostops_init(rd_server_t *s)
     s->ops.now_us = now_us;
     s->ops.sleep_us = sleep_us;
     s->ops.command_docs = runnel_cmd_docs;
+    s->ops.reply_range = rd_reply_range;
+    s->ops.reply_range_moved = rd_reply_range_moved;
 }

@@ -7,7 +7,8 @@
  * the engine's arena (and, with store-type ram, the store's RAM ring, in
  * the same mapping; the engine never allocates), and the reply staging area (address space of
  * max-reply-size, pages touched only by replies being built and given
- * back after big ones). Nothing is sized by maxclients except 16 bytes of
+ * back after big ones; range reads only write their first 64 KiB there,
+ * the rest streams from the log: reply.c). Nothing is sized by maxclients except 16 bytes of
  * slot table per client: a client's buffers are malloc'd when it needs
  * them and bounded by client-max-memory and maxmemory-clients (mem.c).
  * The open-files limit is raised for maxclients as redis-server does.
@@ -124,8 +125,10 @@ static void usage(FILE *f)
 "                                (runneld has no maxmemory); 0 = none [0]\n"
 "  client-max-memory <bytes>     runneld's cap on one client's buffers, 0 = none\n"
 "                                [1gb on 64-bit, 256mb on 32-bit]\n"
-"  max-reply-size <bytes>        largest reply to one command (built whole before it is\n"
-"                                sent; address space reserved once) [128mb / 64mb on 32-bit]\n"
+"  max-reply-size <bytes>        largest reply built whole (EXEC, XREADGROUP of history,\n"
+"                                XINFO, XCLAIM; address space reserved once). XRANGE,\n"
+"                                XREVRANGE, XREAD and XREADGROUP > of any size stream from\n"
+"                                the log instead [128mb / 64mb on 32-bit]\n"
 "  appendfsync always|everysec|no  as Redis: when writes are fsync'ed; every reply\n"
 "                                leaves only after its writes reached the kernel (kill -9\n"
 "                                loses nothing); always: fsync before replying; everysec:\n"

@@ -16,7 +16,9 @@
  *               XINFO STREAM FULL use while the client is not blocked.
  * Replies are built in one shared staging area (main.c maps it once, sized
  * by max-reply-size) and leave it right after the command: straight to the
- * socket, and what the socket does not take into obuf.
+ * socket, and what the socket does not take into obuf. A range read's
+ * reply past 64 KiB is not built at all: its entries are read from the log
+ * into fbuf as the socket drains (reply.c), one chunk at a time.
  *
  * Limits, checked before memory is taken (rd_mem_admit):
  *   client-max-memory   ours: one client may not hold more; it is closed;
@@ -48,7 +50,7 @@
 #define BLOCKED_XINFO_SCRATCH (1024u * 1024)
 #define IDLE_FREE_MS 2000u                  /* Redis frees idle query buffers after 2 s */
 
-static void charge(rd_server_t *s, rd_client_t *c, size_t old_bytes, size_t new_bytes)
+void rd_charge(rd_server_t *s, rd_client_t *c, size_t old_bytes, size_t new_bytes)
 {
     c->mem = c->mem - old_bytes + new_bytes;
     s->clients_mem = s->clients_mem - old_bytes + new_bytes;
@@ -60,12 +62,13 @@ rd_client_t *rd_client_new(rd_server_t *s)
     if (c == NULL)
         return NULL;
     c->mem = 0;
-    charge(s, c, 0, sizeof *c);
+    rd_charge(s, c, 0, sizeof *c);
     return c;
 }
 
 void rd_client_free_memory(rd_server_t *s, rd_client_t *c)
 {
+    rd_reply_free(s, c);
     free(c->qbuf);
     free(c->obuf);
     free(c->c.multi_buf);
@@ -252,7 +255,7 @@ bool rd_qbuf_reserve(rd_server_t *s, rd_client_t *c, size_t need)
         oom_close(s, c, "query buffer", cap);
         return false;
     }
-    charge(s, c, c->qcap, cap);
+    rd_charge(s, c, c->qcap, cap);
     c->qbuf = p;
     c->qcap = cap;
     return true;
@@ -263,7 +266,7 @@ void rd_qbuf_release(rd_server_t *s, rd_client_t *c)
     if (c->qlen != 0 || c->qbuf == NULL)
         return;
     free(c->qbuf);
-    charge(s, c, c->qcap, 0);
+    rd_charge(s, c, c->qcap, 0);
     c->qbuf = NULL;
     c->qcap = 0;
     c->qpeak = 0;
@@ -283,7 +286,7 @@ static void qbuf_resize(rd_server_t *s, rd_client_t *c, size_t size)
     uint8_t *p = realloc(c->qbuf, size);
     if (p == NULL)
         return;   /* keeping the bigger one is fine */
-    charge(s, c, c->qcap, size);
+    rd_charge(s, c, c->qcap, size);
     c->qbuf = p;
     c->qcap = size;
 }
@@ -345,7 +348,7 @@ bool rd_obuf_append(rd_server_t *s, rd_client_t *c, const uint8_t *p, size_t n)
             oom_close(s, c, "output buffer", cap);
             return false;
         }
-        charge(s, c, c->ocap, cap);
+        rd_charge(s, c, c->ocap, cap);
         c->obuf = b;
         c->ocap = cap;
     }
@@ -361,7 +364,7 @@ void rd_obuf_release(rd_server_t *s, rd_client_t *c)
     if (c->olen != c->osent || c->obuf == NULL)
         return;
     free(c->obuf);
-    charge(s, c, c->ocap, 0);
+    rd_charge(s, c, c->ocap, 0);
     c->obuf = NULL;
     c->ocap = c->olen = c->osent = 0;
 }
@@ -417,7 +420,7 @@ static bool multi_reserve(rd_server_t *s, rd_client_t *c, size_t need)
         }
     }
     free(cc->multi_buf);
-    charge(s, c, cc->multi_cap, cap);
+    rd_charge(s, c, cc->multi_cap, cap);
     cc->multi_buf = nb;
     cc->multi_cap = cap;
     return true;
@@ -436,7 +439,7 @@ static bool watch_reserve(rd_server_t *s, rd_client_t *c, size_t need)
         oom_close(s, c, "WATCH list", cap);
         return false;
     }
-    charge(s, c, cc->watch_cap, cap);
+    rd_charge(s, c, cc->watch_cap, cap);
     cc->watch_buf = nb;
     cc->watch_cap = cap;
     return true;
@@ -469,7 +472,7 @@ static bool block_reserve(rd_server_t *s, rd_client_t *c, size_t need, bool requ
         return false;
     }
     free(cc->block_buf);
-    charge(s, c, cc->block_cap, need);
+    rd_charge(s, c, cc->block_cap, need);
     cc->block_buf = nb;
     cc->block_cap = need;
     return true;
@@ -649,19 +652,19 @@ void rd_mem_cron(rd_server_t *s, uint64_t now)
         /* MULTI/WATCH/block: free when not in use. */
         if (!cc->in_multi && cc->multi_buf != NULL) {
             free(cc->multi_buf);
-            charge(s, c, cc->multi_cap, 0);
+            rd_charge(s, c, cc->multi_cap, 0);
             cc->multi_buf = NULL;
             cc->multi_cap = cc->multi_len = 0;
         }
         if (cc->watch_len == 0 && cc->watch_buf != NULL) {
             free(cc->watch_buf);
-            charge(s, c, cc->watch_cap, 0);
+            rd_charge(s, c, cc->watch_cap, 0);
             cc->watch_buf = NULL;
             cc->watch_cap = 0;
         }
         if (!cc->block.active && cc->block_buf != NULL) {
             free(cc->block_buf);
-            charge(s, c, cc->block_cap, 0);
+            rd_charge(s, c, cc->block_cap, 0);
             cc->block_buf = NULL;
             cc->block_cap = 0;
         }

@@ -16,8 +16,12 @@
  *     closed with "Closing client that reached max query buffer length";
  *     a bulk over proto-max-bulk-len is a protocol error right away;
  *   - client-output-buffer-limit normal <hard> <soft> <secs> (none by
- *     default, as Redis); a reply larger than max-reply-size (ours: the
- *     staging area) closes the client;
+ *     default, as Redis); a reply built whole (EXEC, XINFO, ...) larger
+ *     than max-reply-size (ours: the staging area) closes the client;
+ *     range reads (XRANGE, XREAD, XREADGROUP >) are not built whole: past
+ *     64 KiB their entries stream from the log (reply.c), and a client
+ *     with a streamed reply in flight runs no further command until it is
+ *     out;
  *   - backpressure: while RD_OUT_HIGH_WATER bytes wait for a client's
  *     socket, its input is neither read nor executed, so a client that does
  *     not read costs at most that plus the one reply it asked for;
@@ -216,14 +220,16 @@ void rd_client_refresh(rd_server_t *s, rd_client_t *c)
         return;
     size_t pending = c->olen - c->osent, hw = rd_out_high_water(&s->cfg);
     bool was_paused = c->out_paused;
-    if (pending >= hw)
+    /* A streamed reply in flight holds the client's next commands back
+     * until it is out, as a full output buffer does. */
+    if (pending >= hw || c->nranges > 0)
         c->out_paused = true;
     else if (pending <= hw / 2)
         c->out_paused = false;
     uint32_t ev = EPOLLRDHUP;
     if (can_read(c))
         ev |= EPOLLIN;
-    if (pending > 0)
+    if (pending > 0 || c->nranges > 0)
         ev |= EPOLLOUT;
     if (ev != c->armed) {
         struct epoll_event e = {.events = ev, .data.u64 = client_tag(c)};
@@ -445,9 +451,38 @@ static bool accept_one(rd_server_t *s, int lfd, bool is_unix)
     return true;
 }
 
-/* Moves the reply the core just wrote for c out of the staging area: to
- * the socket if nothing is queued before it, the rest to c's output
- * buffer. false = c is closing. */
+/* Queues n reply bytes for c: to the socket if nothing is queued before
+ * them, the rest to c's output buffer. false = c is closing. */
+static bool out_queue(rd_server_t *s, rd_client_t *c, const uint8_t *p, size_t n)
+{
+    size_t off = 0;
+    if (n == 0)
+        return true;
+    c->out_in += n;
+    if (c->olen == c->osent && !c->await_sync && !rd_reply_placed(c)) {
+        ssize_t k;
+        do {
+            k = send(c->c.fd, p, n, MSG_NOSIGNAL);
+        } while (k < 0 && errno == EINTR);
+        if (k > 0) {
+            off = (size_t)k;
+            c->out_done += (uint64_t)k;
+            s->net_out += (uint64_t)k;
+            s->writes++;
+            c->last_io_ms = s->loop_now;
+        } else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            rd_log(RD_LL_VERBOSE, "Error writing to client: %s", strerror(errno));
+            c->close_asap = true;
+            rd_client_schedule(s, c);
+            return false;
+        }
+    }
+    return rd_obuf_append(s, c, p + off, n - off);
+}
+
+/* Moves the reply the core just wrote for c out of the staging area (the
+ * bytes, and the streamed ranges between them, in order). false = c is
+ * closing. */
 static bool stage_drain(rd_server_t *s, rd_client_t *c)
 {
     size_t n = c->c.out.len;
@@ -470,25 +505,16 @@ static bool stage_drain(rd_server_t *s, rd_client_t *c)
         c->next_sync = s->sync_head;
         s->sync_head = c;
     }
-    size_t off = 0;
-    if (c->olen == c->osent && !c->await_sync) {
-        ssize_t k;
-        do {
-            k = send(c->c.fd, s->stage, n, MSG_NOSIGNAL);
-        } while (k < 0 && errno == EINTR);
-        if (k > 0) {
-            off = (size_t)k;
-            s->net_out += (uint64_t)k;
-            s->writes++;
-            c->last_io_ms = s->loop_now;
-        } else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            rd_log(RD_LL_VERBOSE, "Error writing to client: %s", strerror(errno));
-            c->close_asap = true;
-            rd_client_schedule(s, c);
+    size_t prev = 0;
+    rd_range_t *r;
+    while ((r = rd_reply_next_staged(c)) != NULL) {
+        size_t at = r->at < n ? (size_t)r->at : n;
+        if (at < prev || !out_queue(s, c, s->stage + prev, at - prev))
             return false;
-        }
+        prev = at;
+        rd_reply_place(c, r);
     }
-    return rd_obuf_append(s, c, s->stage + off, n - off);
+    return out_queue(s, c, s->stage + prev, n - prev);
 }
 
 /* After a command: a reply too big for the staging area, the client's
@@ -500,7 +526,8 @@ static bool after_command(rd_server_t *s, rd_client_t *c)
         c->c.out.len = 0;
         c->c.out.overflow = false;
         snprintf(post, sizeof post,
-                 " closed: its reply is larger than max-reply-size (%zu bytes).",
+                 " closed: its reply, built whole (EXEC, a history XREADGROUP, XINFO, XCLAIM), "
+                 "is larger than max-reply-size (%zu bytes).",
                  s->stage_cap - RD_STAGE_BATCH);
         s->obuf_disconnects++;
         rd_client_close_logged(s, c, RD_LL_WARNING, "Client ", post);
@@ -562,10 +589,10 @@ static size_t run_commands(rd_server_t *s, rd_client_t *c, uint8_t *buf, size_t 
          * hard output limit (high-water = half of it) only a single reply
          * over half the limit can reach it. */
         size_t hw = rd_out_high_water(&s->cfg);
-        if (rd_out_pending(s, c) >= hw) {
+        if (rd_out_pending(s, c) >= hw || c->nranges > 0) {
             if (!stage_drain(s, c))
                 break;
-            if (c->olen - c->osent >= hw) {
+            if (c->olen - c->osent >= hw || c->nranges > 0) {
                 c->more_input = true;   /* resumed by rd_client_refresh once it drains */
                 c->out_paused = true;
                 break;
@@ -611,6 +638,15 @@ static size_t run_commands(rd_server_t *s, rd_client_t *c, uint8_t *buf, size_t 
         }
         if (!rd_prepare_command(s, c, argc, s->argv))
             break;
+        /* Streamed replies in flight hold entries by ID: before anything
+         * may remove entries, they are written out whole (reply.c). */
+        if (s->range_clients > 0 && runnel_cmd_may_remove_entries(&c->c, (int)argc, s->argv)) {
+            if (!stage_drain(s, c))
+                break;
+            rd_reply_settle_all(s);
+            if (c->close_asap)
+                break;
+        }
         runnel_cmd_result_t res = runnel_cmd_execute(&s->srv, &c->c, (int)argc, s->argv);
         if (!after_command(s, c))
             break;
@@ -658,10 +694,32 @@ static bool keep_rest(rd_server_t *s, rd_client_t *c, const uint8_t *buf, size_t
 /* Writes what is waiting. Returns false if the client was closed. */
 static bool flush_client(rd_server_t *s, rd_client_t *c)
 {
-    while (c->osent < c->olen && !c->await_sync) {
-        ssize_t n = send(c->c.fd, c->obuf + c->osent, c->olen - c->osent, MSG_NOSIGNAL);
+    while (!c->await_sync) {
+        /* The first streamed range's entries when everything before them
+         * is out, else the queued bytes up to the next range. */
+        size_t avail;
+        if (!rd_reply_ready(s, c, &avail)) {
+            free_client(s, c);
+            return false;
+        }
+        const uint8_t *p = c->fbuf + c->fsent;
+        bool from_range = avail > 0;
+        if (!from_range) {
+            avail = c->olen - c->osent;
+            if (rd_reply_placed(c) && c->ranges[0].at - c->out_done < avail)
+                avail = (size_t)(c->ranges[0].at - c->out_done);
+            p = c->obuf + c->osent;
+        }
+        if (avail == 0)
+            break;
+        ssize_t n = send(c->c.fd, p, avail, MSG_NOSIGNAL);
         if (n > 0) {
-            c->osent += (size_t)n;
+            if (from_range) {
+                c->fsent += (size_t)n;
+            } else {
+                c->osent += (size_t)n;
+                c->out_done += (uint64_t)n;
+            }
             s->net_out += (uint64_t)n;
             s->writes++;
             c->last_io_ms = s->loop_now;
@@ -675,7 +733,7 @@ static bool flush_client(rd_server_t *s, rd_client_t *c)
         free_client(s, c);
         return false;
     }
-    if (c->osent == c->olen && !c->await_sync) {
+    if (c->osent == c->olen && c->nranges == 0 && !c->await_sync) {
         c->olen = c->osent = 0;
         c->soft_since_ms = 0;
         if (c->close_after_flush) {

@@ -12,6 +12,8 @@
  *             (eviction), shrinking idle buffers, size arithmetic helpers
  *   net.c     the epoll event loop: listeners, clients, read -> parse ->
  *             execute -> write, limits, backpressure, timeouts
+ *   reply.c   streamed replies: range reads' entries read from the log
+ *             as the client's socket drains, settled before removals
  *   hostops.c runnel_server_ops_t: client list, kill, wake-ups, INFO lines
  *   store.c   the store file (open, mount or format), appendfsync (flush
  *             before replies, syncs), SAVE/BGSAVE/LASTSAVE, INFO persistence
@@ -80,7 +82,7 @@ typedef struct rd_config {
     uint64_t maxmemory_clients;
     uint32_t maxmemory_clients_pct;
     uint64_t client_max_memory;               /* our per-client cap, 0 = none */
-    uint64_t max_reply_size;                  /* largest reply built whole */
+    uint64_t max_reply_size;                  /* largest reply built whole (not range reads) */
     /* appendfsync: ALWAYS = always, INTERVAL = everysec, NONE = no. What
      * runneld does (store.c); the engine itself runs with NONE. */
     runnel_commit_policy_t commit_policy;
@@ -117,6 +119,14 @@ void rd_log_reopen(void);
 void rd_log_set_level(int level);
 void rd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A streamed reply's range in a client's output (reply.c). */
+typedef struct rd_range {
+    runnel_reply_range_t rr;                  /* rr.key points at key */
+    char *key;
+    uint64_t at;      /* the out_in value its entries follow (staged: offset in staging) */
+    bool staged;      /* handed out by the command running, still in staging */
+} rd_range_t;
+
 /* One connection: malloc'd at accept, freed at close. Its buffers are
  * NULL until used (mem.c). */
 typedef struct rd_client {
@@ -139,6 +149,13 @@ typedef struct rd_client {
     /* Output queue: reply bytes the socket did not take yet. */
     uint8_t *obuf;
     size_t ocap, olen, osent;
+    uint64_t out_in, out_done;                /* bytes ever queued / sent, ranges' entries aside */
+    /* Streamed replies (reply.c): ranges in output order, and the chunk of
+     * entries read for the first one. */
+    rd_range_t *ranges;
+    uint32_t nranges, rcap;
+    uint8_t *fbuf;
+    size_t fcap, flen, fsent;
     uint64_t soft_since_ms;                   /* over the soft output limit since */
     uint64_t last_io_ms;
     size_t mem;                               /* bytes charged to this client */
@@ -201,6 +218,10 @@ typedef struct rd_server {
     void *store_map;
     size_t mem_store, mem_arena;
     size_t clients_mem;                       /* sum of rd_client_t.mem */
+    uint32_t range_clients;                   /* clients with streamed replies in flight */
+    /* INFO runnel: ranges streamed, written out whole before a removal,
+     * and cut (their entries were dropped: the client was closed). */
+    uint64_t ranges_streamed, ranges_settled, ranges_cut;
     uint64_t mem_peak;  /* highest RSS INFO has seen (used_memory_peak) */
     size_t recent_max_in, recent_max_out;     /* INFO client_recent_max_*_buffer */
     /* stats */
@@ -260,6 +281,10 @@ static inline size_t rd_clamp(uint64_t v)
     return v > (uint64_t)SIZE_MAX ? SIZE_MAX : (size_t)v;
 }
 
+#define RD_FILL_CHUNK (64u * 1024)            /* a streamed reply's entries read at once */
+
+/* Moves c's charged memory from old_bytes to new_bytes. */
+void rd_charge(rd_server_t *s, rd_client_t *c, size_t old_bytes, size_t new_bytes);
 rd_client_t *rd_client_new(rd_server_t *s);
 void rd_client_free_memory(rd_server_t *s, rd_client_t *c);
 /* The maxmemory-clients budget in bytes now (0 = none). */
@@ -300,6 +325,24 @@ size_t rd_out_pending(const rd_server_t *s, const rd_client_t *c);
 /* Closes c ASAP with a log line (level, "pre <client info> post"). */
 void rd_client_close_logged(rd_server_t *s, rd_client_t *c, int level, const char *pre,
                             const char *post);
+
+/* reply.c - streamed replies */
+int rd_reply_range(void *ctx, runnel_client_t *cc, const runnel_reply_range_t *rr);
+void rd_reply_range_moved(void *ctx, runnel_client_t *cc, size_t from, size_t removed);
+/* The first range the running command handed out still in staging, or NULL. */
+rd_range_t *rd_reply_next_staged(rd_client_t *c);
+/* Its staged bytes before it are queued: it follows out_in now. */
+void rd_reply_place(rd_client_t *c, rd_range_t *r);
+/* Is a range queued (not staged) in c's output? */
+bool rd_reply_placed(const rd_client_t *c);
+/* When the socket has taken everything before the first range: its next
+ * bytes (fbuf + fsent, *avail of them; reads the log when needed; pops
+ * finished ranges). false = c is closing (the range cannot be completed). */
+bool rd_reply_ready(rd_server_t *s, rd_client_t *c, size_t *avail);
+/* Before a command that may remove entries: every range in flight is
+ * written out whole into its client's obuf. */
+void rd_reply_settle_all(rd_server_t *s);
+void rd_reply_free(rd_server_t *s, rd_client_t *c);
 
 /* hostops.c */
 void rd_hostops_init(rd_server_t *s);
