@@ -118,6 +118,10 @@ typedef struct runnel_reply_range {
     runnel_id_t next;        /* the next entry to send (reverse: the highest left) */
     runnel_id_t bound;       /* the last entry the reply holds (reverse: the lowest) */
     uint64_t left;           /* entries still to send, >= 1 until done */
+    /* Entries the stream had lost (entries-added minus length) when the
+     * range was made: if that changes, entries went and the fill refuses
+     * before it could write one in the place of another. */
+    uint64_t removed;
     bool reverse;
     uint8_t proto;           /* 2 or 3 */
 } runnel_reply_range_t;

@@ -29,9 +29,12 @@
  *     (runnel_cmd_may_remove_entries) the host writes every range in flight
  *     out whole, which is what Redis holds anyway;
  *   - a drop-oldest ring may drop entries on any append, with no command
- *     to announce it: the fill then finds fewer entries than it announced
- *     and fails, and the host closes that connection (logged). The reply
- *     is cut, never wrong: what was sent is a prefix of the right bytes.
+ *     to announce it. Each range keeps the count of entries its stream
+ *     has lost (entries-added minus length); a fill that finds it changed
+ *     writes nothing and fails, and the host closes that connection
+ *     (logged): the reply is cut, never wrong - what was sent is a prefix
+ *     of the right bytes. A walk that ends before the range did (the key
+ *     is gone) fails the same way.
  * Positions are IDs, not log addresses, so relocation and reclaim moving
  * records underneath change nothing.
  *
@@ -110,6 +113,19 @@ int runnel__ranged_end(runnel__ranged_t *rg, int read_rc, uint64_t *total)
     return 0;
 }
 
+/* How many entries the stream has lost in its life (XDEL, trims, drops):
+ * entries-added only grows and length falls with each removal. */
+static int stream_removed(runnel_t *r, runnel_str_t key, uint64_t *removed)
+{
+    runnel_stream_info_t info;
+    int rc = runnel_stream_info(r, key, &info);
+
+    if (rc < 0)
+        return rc;
+    *removed = info.entries_added - info.length;
+    return 0;
+}
+
 int runnel__ranged_commit(runnel__ranged_t *rg)
 {
     runnel_cmd_t *cmd = rg->cmd;
@@ -126,7 +142,8 @@ int runnel__ranged_commit(runnel__ranged_t *rg)
     rr.left = rg->n_rest;
     rr.reverse = rg->reverse;
     rr.proto = cmd->w->proto;
-    if (cmd->srv->ops->reply_range(cmd->srv->ops->ctx, cmd->client, &rr) == 0)
+    if (stream_removed(cmd->r, rg->key, &rr.removed) == 0 &&
+        cmd->srv->ops->reply_range(cmd->srv->ops->ctx, cmd->client, &rr) == 0)
         return 0;
     /* The host could not take it (out of memory): the entries go into the
      * reply itself, as without streaming. */
@@ -218,6 +235,17 @@ int runnel_cmd_range_fill(runnel_server_t *s, runnel_reply_range_t *rr, uint8_t 
     /* The range's database, then back to the one the store had. */
     db = runnel_current_db(s->store);
     (void)runnel_select(s->store, rr->db);
+    /* Entries removed since the range was made (a drop-oldest ring drops
+     * with no command to announce it): the walk could hand out a later
+     * entry in the place of a gone one, so nothing is written. */
+    uint64_t removed = 0;
+    rc = stream_removed(s->store, rr->key, &removed);
+    if (rc == 0 && removed != rr->removed)
+        rc = RUNNEL_ERR_NO_SUCH_KEY;
+    if (rc < 0) {
+        (void)runnel_select(s->store, db);
+        return RUNNEL_ERR_NO_SUCH_KEY;
+    }
     if (rr->reverse)
         rc = runnel_xrange(s->store, rr->key, rr->bound, rr->next, (int64_t)rr->left, true,
                            fill_cb, &fc);
