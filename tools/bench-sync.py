@@ -12,8 +12,9 @@ on this machine, side by side, against the same local redis-server 7.0
      port); then redis-server starts on that port. Measured: the time from
      redis-server answering PING to the first entry upstream (it includes
      the forwarder's reconnect backoff: sync-backoff-max-ms 1000 here), the
-     drain rate (first to last entry upstream), and RESP bytes sent per
-     payload byte (INFO sync_bytes_sent / (N x 32)).
+     drain rate (first to last entry upstream), RESP bytes sent per
+     payload byte (INFO sync_bytes_sent / (N x 32)) and the persisted
+     cursor records written (INFO sync_cursor_saves).
   2. redis-benchmark -P 64 XADD with the same 32 B payload, 1 connection
      (the forwarder's shape) and 50 connections (redis-benchmark's default).
   3. a plain redis-py forwarder: XRANGE 1,000 entries from runneld, then one
@@ -128,10 +129,11 @@ def main():
         rows.append(("runneld forwarder (1 connection, pipelined XADD <id>)", rate))
         first_ms = (t_first - t_up) * 1000
         bpb = sent / (n * 32.0)
+        saves = int(rcli.info("sync").get("sync_cursor_saves", 0))
         print("runneld: first entry upstream %.0f ms after the upstream came back; drained %d in "
               "%.2f s: %.0f entries/s; %.2f bytes sent per payload byte (%d bytes); CPU during "
-              "the drain: runneld %.2f s, redis-server %.2f s"
-              % (first_ms, n, t_done - t_first, rate, bpb, sent, c_rd, c_up), flush=True)
+              "the drain: runneld %.2f s, redis-server %.2f s; persisted cursor records: %d"
+              % (first_ms, n, t_done - t_first, rate, bpb, sent, c_rd, c_up, saves), flush=True)
         ok = ucli.xlen("bench") == n
         ucli.flushall()
 
