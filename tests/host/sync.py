@@ -48,9 +48,7 @@ import argparse
 import os
 import random
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -58,37 +56,19 @@ import time
 
 import redis
 
-FAILS = []
-REDIS_SERVER = os.environ.get("REDIS_SERVER", shutil.which("redis-server") or "/usr/bin/redis-server")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+import servers  # noqa: E402
+from checks import FAILS, check  # noqa: E402
 
 
-def check(what, ok, detail=""):
-    print("  %s %s%s" % ("ok  " if ok else "FAIL", what, "" if ok or not detail else ": %s" % detail),
-          flush=True)
-    if not ok:
-        FAILS.append(what)
-    return ok
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_for(cond, timeout, what, step=0.02):
-    """Polls cond() until true or the deadline; returns its last value."""
-    end = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > end:
-            print("  timed out waiting for: %s" % what, flush=True)
-            return v
-        time.sleep(step)
+def wait_for(cond, timeout, what, step=0.05):
+    """Polls cond() until true or the deadline (servers.wait_until, backing
+    off to `step` between probes); returns its last value, and says what it
+    waited for if that never came."""
+    v = servers.wait_until(cond, timeout, max_interval=step)
+    if not v:
+        print("  timed out waiting for: %s" % what, flush=True)
+    return v
 
 
 # --------------------------------------------------------------------------
@@ -229,74 +209,35 @@ class FaultProxy:
 # Servers
 # --------------------------------------------------------------------------
 
-class Upstream:
-    def __init__(self, d, extra=(), password=None):
-        self.password = password
-        self.d = os.path.join(d, "upstream")
-        os.makedirs(self.d, exist_ok=True)
-        self.port = free_port()
-        self.extra = list(extra)
-        self.proc = None
+class UpstreamServer(servers.Server):
+    """The upstream redis-server (the shared fixture, tests/interop/servers.py)
+    with its AOF synced at every write, so it loses nothing itself; one port
+    for all its restarts (runneld's URL names it). .cli: a redis-py client."""
 
     def start(self):
-        bind = [] if "--bind" in self.extra else ["--bind", "127.0.0.1"]
-        argv = [REDIS_SERVER, "--port", str(self.port)] + bind + ["--dir", self.d,
-                "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-                "--logfile", os.path.join(self.d, "redis.log")] + self.extra
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        servers.Server.start(self, timeout=20)
         self.cli = redis.Redis(port=self.port, socket_timeout=30, password=self.password)
-        ok = wait_for(lambda: self._ping(), 20, "redis-server up")
-        if not ok:
-            raise RuntimeError("redis-server did not start")
-
-    def _ping(self):
-        try:
-            return self.cli.ping()
-        except redis.exceptions.BusyLoadingError:
-            return False
-        except (redis.exceptions.ConnectionError, redis.exceptions.ResponseError):
-            return False
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
+        return self
 
 
-class Runneld:
-    def __init__(self, exe, d, upstream_url, extra=()):
-        self.exe = exe
-        self.d = os.path.join(d, "runneld")
-        os.makedirs(self.d, exist_ok=True)
-        self.sock = os.path.join(self.d, "r.sock")
-        self.argv = [exe, "--port", "0", "--unixsocket", self.sock, "--dir", self.d,
-                     "--store-size", "256mb", "--store-block-size", "256kb",
-                     "--sync-backoff-min-ms", "20", "--sync-backoff-max-ms", "500",
-                     "--sync-reply-timeout-ms", "2000"] + list(extra)
-        if upstream_url:
-            self.argv += ["--upstream", upstream_url]
-        self.proc = None
-        self.starts = 0
+def Upstream(d, extra=(), password=None):
+    return UpstreamServer.redis(password=password, workdir=os.path.join(d, "upstream"),
+                                fixed_port=True,
+                                extra=["--appendonly", "yes", "--appendfsync", "always"] + list(extra))
+
+
+class RunneldServer(servers.Server):
+    """runneld with a store file in <d>/runneld, on a unix socket, each
+    start logging to its own file (log1, log2, ...). .cli: redis-py."""
+
+    @property
+    def sock(self):
+        return self.unix
 
     def start(self):
-        self.starts += 1
-        self.log = open(os.path.join(self.d, "log%d" % self.starts), "w")
-        self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=subprocess.STDOUT)
-        self.cli = redis.Redis(unix_socket_path=self.sock, socket_timeout=120)
-        if not wait_for(lambda: self._ping(), 60, "runneld up"):
-            raise RuntimeError("runneld did not start: %s" % open(self.log.name).read()[-2000:])
-
-    def _ping(self):
-        if self.proc.poll() is not None:
-            return False
-        try:
-            return self.cli.ping()
-        except (redis.exceptions.ConnectionError, FileNotFoundError):
-            return False
+        servers.Server.start(self, timeout=60)
+        self.cli = redis.Redis(unix_socket_path=self.unix, socket_timeout=120)
+        return self
 
     def info(self):
         raw = self.cli.execute_command("INFO", "sync")
@@ -312,21 +253,22 @@ class Runneld:
                 out[k] = v
         return out
 
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-
     def logtext(self):
         out = ""
         for i in range(1, self.starts + 1):
-            with open(os.path.join(self.d, "log%d" % i)) as f:
+            with open(os.path.join(self.dir, self.log_path_name(i))) as f:
                 out += f.read()
         return out
+
+
+def Runneld(exe, d, upstream_url, extra=()):
+    flags = ["--dir", os.path.join(d, "runneld"), "--store-size", "256mb",
+             "--store-block-size", "256kb", "--sync-backoff-min-ms", "20",
+             "--sync-backoff-max-ms", "500", "--sync-reply-timeout-ms", "2000"] + list(extra)
+    if upstream_url:
+        flags += ["--upstream", upstream_url]
+    return RunneldServer.runneld(exe, extra=flags, unixsocket=True,
+                                 workdir=os.path.join(d, "runneld"), log_name="log%d")
 
 
 def produce(cli, key, n, batch=5000, size=32, tag=""):
@@ -863,8 +805,8 @@ def main():
     ap.add_argument("--runneld", required=True)
     ap.add_argument("--full", action="store_true", help="the issue's full sizes")
     a = ap.parse_args()
-    if not os.path.exists(REDIS_SERVER):
-        print("redis-server not found (%s)" % REDIS_SERVER)
+    if not servers.find_redis_server():
+        print("redis-server not found (apt-get install redis-server)")
         return 1
     d = tempfile.mkdtemp(prefix="runnel-sync-")
     t0 = time.monotonic()

@@ -120,23 +120,31 @@ class Server(object):
     namespace)."""
 
     def __init__(self, kind, argv_fn, label=None, password=None, unixsocket=False,
-                 workdir=None, log_name="stdout.log", noflags=False, env=None):
+                 workdir=None, log_name="stdout.log", noflags=False, env=None,
+                 fixed_port=False):
         self.kind = kind
         self.label = label or kind
         self.password = password
         self.own_dir = workdir is None
         self.dir = workdir or tempfile.mkdtemp(prefix="runnel-interop-%s-" % kind)
+        os.makedirs(self.dir, exist_ok=True)
         self.unix = os.path.join(self.dir, "s.sock") if unixsocket else None
         self.log_name = log_name
         self.noflags = noflags
-        self.port = None
+        # fixed_port: one port for every start, known before the first (a
+        # server others point at by URL is restarted on the same port).
+        self.port = free_port() if fixed_port else None
+        self.fixed_port = fixed_port
+        self.starts = 0
         self.proc = None
         self.ready_s = None
         self.env = env
         self._argv_fn = argv_fn
 
     @classmethod
-    def redis(cls, password=None, extra=(), label=None, unixsocket=False):
+    def redis(cls, password=None, extra=(), label=None, unixsocket=False, workdir=None,
+              fixed_port=False):
+        """extra comes last: a later --bind or --appendonly overrides ours."""
         exe = find_redis_server()
         if not exe:
             raise RuntimeError("redis-server not found (apt-get install redis-server)")
@@ -150,12 +158,14 @@ class Server(object):
             if unix:
                 a += ["--unixsocket", unix]
             return a + list(extra)
-        return cls("redis", argv, label, password, unixsocket)
+        return cls("redis", argv, label, password, unixsocket, workdir=workdir,
+                   fixed_port=fixed_port)
 
     @classmethod
     def runneld(cls, exe, password=None, extra=(), label=None, unixsocket=False,
                 workdir=None, log_name="stdout.log", noflags=False, env=None):
         """env: the process's environment (default: ours)."""
+        exe = os.path.abspath(exe) if exe else exe
         if not exe or not os.access(exe, os.X_OK):
             raise RuntimeError("runneld binary not found or not executable: %r" % exe)
 
@@ -194,9 +204,13 @@ class Server(object):
         systemd's READY=1)."""
         last_err = None
         for _attempt in range(3):
-            self.port = 6379 if self.noflags else free_port()
+            if self.noflags:
+                self.port = 6379
+            elif not self.fixed_port:
+                self.port = free_port()
             argv = self._argv_fn(self.port, self.dir, self.unix)
-            self.log = open(os.path.join(self.dir, self.log_name), "wb")
+            self.starts += 1
+            self.log = open(os.path.join(self.dir, self.log_path_name()), "wb")
             t0 = time.monotonic()
             self.proc = subprocess.Popen(argv, cwd=self.dir, stdout=self.log,
                                          stderr=subprocess.STDOUT,
@@ -231,11 +245,17 @@ class Server(object):
         raise RuntimeError("%s failed to start: %s; log:\n%s" % (
             self.label, last_err, self.read_log()))
 
+    def log_path_name(self, start=None):
+        """log_name, with a "%d" in it replaced by the start's number (1, 2,
+        ...) so that each start of a restarted server keeps its own log."""
+        n = self.starts if start is None else start
+        return self.log_name % n if "%d" in self.log_name else self.log_name
+
     def read_log(self, limit=4000):
         """The end of this start's log (limit=None: all of it)."""
         try:
             data = b""
-            for name in (self.log_name, "server.log"):
+            for name in (self.log_path_name(), "server.log"):
                 p = os.path.join(self.dir, name)
                 if os.path.exists(p):
                     with open(p, "rb") as f:
