@@ -53,23 +53,16 @@ import re
 import resource
 import selectors
 import shlex
-import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
-FAILS = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+import servers  # noqa: E402
+from checks import FAILS, check, finish  # noqa: E402
+
 EMULATOR = ""   # --emulator: every server runs under it
-
-
-def check(name, cond, detail=""):
-    print("%s %s%s" % ("ok  " if cond else "FAIL", name, "" if cond else "  -- %s" % detail),
-          flush=True)
-    if not cond:
-        FAILS.append(name)
 
 
 # ---------------------------------------------------------------- RESP --
@@ -187,40 +180,35 @@ def raise_nofile(want):
     return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
-class Server:
-    def __init__(self, exe, args, emulator=None, unix=True):
-        self.dir = tempfile.mkdtemp(prefix="runneld-mem.")
-        self.sock = os.path.join(self.dir, "s.sock")
-        argv = shlex.split(EMULATOR if emulator is None else emulator) + [exe]
-        if unix:
-            argv += ["--port", "0", "--unixsocket", self.sock, "--dir", self.dir]
-        self.argv = argv + list(args)
-        self.logpath = os.path.join(self.dir, "log")
-        self.proc = None
+class MemServer(servers.Server):
+    """runneld under test, started by the shared fixture
+    (tests/interop/servers.py); connect() hands out this file's own RESP
+    client (Conn), and stop() is a SIGTERM whose exit status counts."""
 
     def __enter__(self):
-        self.log = open(self.logpath, "w")
-        self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=subprocess.STDOUT,
-                                     cwd=self.dir)
+        self.start(timeout=60)   # under qemu-arm a start takes seconds
         return self
 
     def wait_ready(self, connect, secs=30):
+        """A connection that has answered PING (the server is up already)."""
         deadline = time.monotonic() + secs
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("runneld exited at start:\n" + self.read_log())
+        while True:
             try:
                 c = connect()
                 if c.call("PING") == "PONG":
                     return c
                 c.close()
             except OSError:
-                pass
+                if time.monotonic() > deadline:
+                    raise
             time.sleep(0.05)
-        raise RuntimeError("runneld did not answer PING in %d s" % secs)
+
+    @property
+    def sock(self):
+        return self.unix
 
     def connect(self, timeout=10):
-        return Conn.unix(self.sock, timeout)
+        return Conn.unix(self.unix, timeout)
 
     def status(self):
         out = {}
@@ -231,36 +219,35 @@ class Server:
                     out[k] = int(v.split()[0])
         return out
 
-    def read_log(self):
-        with open(self.logpath) as f:
-            return f.read()
-
     def wait_log(self, pattern, secs=5):
-        deadline = time.monotonic() + secs
-        while time.monotonic() < deadline:
-            if re.search(pattern, self.read_log()):
-                return True
-            time.sleep(0.05)
-        return False
+        return bool(servers.wait_until(lambda: re.search(pattern, self.read_log(None)), secs))
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                return None
+        """SIGTERM and its exit status (None: it had to be killed)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is not None:
+            rc = self.proc.returncode
+            self._forget()
             return rc
-        return self.proc.returncode
+        return self.term(20)
 
     def __exit__(self, *exc):
         self.stop()
-        self.log.close()
         if FAILS:
-            print("--- server log (tail):\n" + self.read_log()[-4000:])
-        shutil.rmtree(self.dir, ignore_errors=True)
+            print("--- server log (tail):\n" + self.read_log(None)[-4000:])
+        self.cleanup()
+        return False
+
+
+def Server(exe, args, emulator=None, unix=True):
+    """unix: on a unix socket with `args`; else started with no flags at all
+    (TCP 6379: the many-clients case, in a private network namespace)."""
+    emu = shlex.split(EMULATOR if emulator is None else emulator)
+    if unix:
+        return MemServer.runneld(exe, extra=list(args), unixsocket=True, emulator=emu,
+                                 log_name="log")
+    return MemServer.runneld(exe, noflags=True, emulator=emu, log_name="log")
 
 
 def info_field(c, section, name):
@@ -905,9 +892,9 @@ def case_many(opts):
         print("     SIGTERM -> exit status %r in %.2fs; whole run %.1fs" %
               (rc, time.monotonic() - t1, time.monotonic() - t_start))
         check("SIGTERM stops it with status 0", rc == 0)
-        check("shutdown logged", "ready to exit, bye bye" in srv.read_log())
+        check("shutdown logged", "ready to exit, bye bye" in srv.read_log(None))
         check("no-flags start logged the memory line",
-              re.search(r"Memory: store \d+ bytes", srv.read_log()) is not None)
+              re.search(r"Memory: store \d+ bytes", srv.read_log(None)) is not None)
 
 
 def main():
@@ -921,8 +908,7 @@ def main():
     if os.sep in opts.runneld:
         opts.runneld = os.path.abspath(opts.runneld)
     globals()["case_" + opts.case](opts)
-    print("%s: %s" % (opts.case, "FAILED " + ", ".join(FAILS) if FAILS else "PASS"))
-    return 1 if FAILS else 0
+    return finish(opts.case)
 
 
 if __name__ == "__main__":

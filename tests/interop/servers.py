@@ -163,16 +163,19 @@ class Server(object):
 
     @classmethod
     def runneld(cls, exe, password=None, extra=(), label=None, unixsocket=False,
-                workdir=None, log_name="stdout.log", noflags=False, env=None):
-        """env: the process's environment (default: ours)."""
-        exe = os.path.abspath(exe) if exe else exe
+                workdir=None, log_name="stdout.log", noflags=False, env=None, emulator=()):
+        """env: the process's environment (default: ours). emulator: a
+        command prefix (["qemu-arm", "-L", ...]) for a cross-built runneld."""
+        # a path is made absolute (the server runs in its own dir); a bare
+        # name is looked up on PATH, as a shell would
+        exe = (os.path.abspath(exe) if os.sep in exe else shutil.which(exe)) if exe else exe
         if not exe or not os.access(exe, os.X_OK):
             raise RuntimeError("runneld binary not found or not executable: %r" % exe)
 
         def argv(port, d, unix):
             if noflags:
-                return [exe]
-            a = [exe, "--port", str(port), "--bind", "127.0.0.1"]
+                return list(emulator) + [exe]
+            a = list(emulator) + [exe, "--port", str(port), "--bind", "127.0.0.1"]
             if password:
                 a += ["--requirepass", password]
             if unix:
@@ -228,7 +231,7 @@ class Server(object):
                     seen["err"] = "exited with %s" % self.proc.returncode
                     return "dead"
                 try:
-                    c = self.connect(auth=False, timeout=2)
+                    c = self._probe_connect(timeout=2)
                     raw, node = c.call("PING")
                     c.close()
                     if raw in (b"+PONG\r\n",) or raw.startswith(b"-NOAUTH"):
@@ -271,6 +274,13 @@ class Server(object):
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def _probe_connect(self, timeout):
+        """The readiness probe's own client (a subclass may give connect()
+        another client type)."""
+        if self.unix:
+            return respclient.Conn(unix=self.unix, timeout=timeout)
+        return respclient.Conn(port=self.port, timeout=timeout)
 
     def connect(self, auth=True, timeout=10.0):
         if self.unix:
