@@ -344,7 +344,7 @@ void runnel__checkpoint_maybe(runnel_t *r)
          * record was journalled, and the group half journals before it
          * applies (group_record.c); a checkpoint must hold every record
          * before it. */
-        if (room || r->cfg.full_policy == RUNNEL_FULL_DROP_OLDEST) {
+        if (room || r->cfg.full_policy != RUNNEL_FULL_REFUSE) {
             /* with room it can wait for the head's next block switch,
              * where its BEGIN starts a block anyway (seal_for_begin) */
             r->ckpt_due_lazy = room && (!r->ckpt_due || r->ckpt_due_lazy);
@@ -362,7 +362,7 @@ void runnel__checkpoint_maybe(runnel_t *r)
  * record buffer): it is copied to r->replay, which only mount uses. */
 static void write_ahead(runnel_t *r, size_t len, const void **body, bool release)
 {
-    if (body != NULL && *body != NULL && len <= r->scratch_cap) {
+    if (body != NULL && *body != NULL && *body != r->replay && len <= r->scratch_cap) {
         memcpy(r->replay, *body, len);
         *body = r->replay;
     }
@@ -396,8 +396,7 @@ void runnel__checkpoint_before_append(runnel_t *r, size_t len, const void **body
     }
     if (at / bs == (log->head - 1u) / bs)
         return;                 /* no block switch */
-    limit = log->block_count - (log->reserve < log->block_count - 2u ? log->reserve
-                                                                     : log->block_count - 2u);
+    limit = runnel__log_span_limit(log);
     if (at / bs - tail_blk < limit)
         return;                 /* no reclaim */
     /* The log reclaims every block up to end_blk in one request (log.c,

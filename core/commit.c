@@ -48,10 +48,35 @@ void runnel__commit_mark(runnel_t *r)
     r->bytes_at_commit = r->stats.bytes_appended;
 }
 
+/* What goes into the log ahead of an append: a checkpoint, then relocated
+ * nodes. Relocation stops where the blocks to reclaim need a newer
+ * checkpoint first (a moved node that a journalled change read since the
+ * last one keeps its old block pinned), and a checkpoint takes reserve
+ * blocks that the block switch then reclaims: so the two take turns until
+ * neither writes (three turns at most: after a checkpoint no node is
+ * pinned, so the relocation after it pins nothing a fourth would need). */
+static void before_append(runnel_t *r, size_t len, const void **body)
+{
+    int turn;
+
+    if (r->in_checkpoint || r->replaying || r->relocating)
+        return;
+    for (turn = 0; turn < 3; turn++) {
+        runnel_pos_t head = r->log.head;
+
+        if (r->hooks.before_append != NULL)
+            r->hooks.before_append(r, len, body);
+        if (r->hooks.relocate == NULL)
+            return;
+        r->hooks.relocate(r, len, body);
+        if (r->log.head == head)
+            return;
+    }
+}
+
 void runnel__prepare_append(runnel_t *r, size_t len)
 {
-    if (r->hooks.before_append != NULL && !r->in_checkpoint && !r->replaying)
-        r->hooks.before_append(r, len, NULL);
+    before_append(r, len, NULL);
 }
 
 int runnel__append_cancel(runnel_t *r)
@@ -86,10 +111,10 @@ int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len, runn
     err = runnel__append_cancel(r);
     if (err < 0)
         return err;
-    /* A checkpoint may go first; it builds its records in the buffers the
-     * body may sit in, so the hook moves the body aside when it writes. */
-    if (r->hooks.before_append != NULL && !r->in_checkpoint && !r->replaying)
-        r->hooks.before_append(r, len, &body);
+    /* Relocated nodes and a checkpoint may go first; they build their
+     * records in the buffers the body may sit in, so the hooks move the
+     * body aside when they write. */
+    before_append(r, len, &body);
     iov.p = body;
     iov.len = len;
     err = runnel__log_append(&r->log, type, &iov, 1, pos != NULL ? pos : &ignored);

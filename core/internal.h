@@ -161,6 +161,10 @@ struct runnel__stream_hooks {
      * first when the block switch the append needs could not reclaim
      * without one (checkpoint.c). May be NULL. */
     void (*before_append)(runnel_t *r, size_t len, const void **body);
+    /* Before an append, around before_append: the RELOCATE policy copies
+     * live nodes out of the blocks the append's block switch must reclaim
+     * (relocate.c). NULL under the other policies. */
+    void (*relocate)(runnel_t *r, size_t len, const void **body);
 };
 
 #endif /* RUNNEL_INTERNAL_H */

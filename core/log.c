@@ -455,6 +455,23 @@ static uint32_t fence_encode(const runnel_log_t *log, uint8_t *f)
 
 static int ensure_room(runnel_log_t *log, uint32_t need);
 
+/* The owner's reserve stays free for its checkpoints and the headroom for
+ * its relocated copies (log.h); at least two blocks stay usable for
+ * everything else. */
+uint32_t runnel__log_span_limit(const runnel_log_t *log)
+{
+    uint64_t keep = 0;
+
+    if (!log->use_reserve) {
+        keep = log->reserve;
+        if (!log->use_headroom)
+            keep += log->headroom;
+    }
+    if (keep > log->block_count - 2u)
+        keep = log->block_count - 2u;
+    return log->block_count - (uint32_t)keep;
+}
+
 /* Appends the fence mount decided on, as the first record of block
  * fence_seq + 1 (the head is either at the end of the fenced block, so
  * the fence opens the next one, or at the start of that next block). */
@@ -558,11 +575,7 @@ static int ensure_room(runnel_log_t *log, uint32_t need)
 
     if (log->head + need <= next_start && !log->seal)
         return 0;
-    /* The owner's reserve stays free for its checkpoints (log.h); at least
-     * two blocks stay usable for everything else. */
-    limit = log->block_count;
-    if (!log->use_reserve)
-        limit -= log->reserve < log->block_count - 2u ? log->reserve : log->block_count - 2u;
+    limit = runnel__log_span_limit(log);
     if (pos_seq(log, next_start) - pos_seq(log, log->tail) >= limit) {
         runnel_pos_t new_tail = log->tail;
 

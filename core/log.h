@@ -85,6 +85,10 @@ typedef struct runnel_log {
                                    checkpoints: a block switch reclaims
                                    while fewer would be left ... */
     bool use_reserve;           /* ... unless the owner is writing one */
+    uint32_t headroom;          /* blocks kept free, beyond the reserve,
+                                   for the owner's relocated copies
+                                   (RELOCATE policy, core/relocate.c) ... */
+    bool use_headroom;          /* ... unless it is writing them */
     bool seal;                  /* the next append opens a new block (and
                                    so reclaims): the owner asks for it
                                    right after a checkpoint that released
@@ -209,6 +213,13 @@ int runnel__log_read_body(runnel_log_t *log, const runnel__rec_t *rec, void *buf
 void runnel__log_window(runnel_log_t *log, uint8_t *buf, uint32_t cap);
 /* The block (sequence) the window serves from now on. */
 void runnel__log_window_block(runnel_log_t *log, uint64_t seq);
+
+/* How many blocks, tail block to head block, an append may span right
+ * now without reclaiming: block_count minus the reserve (checkpoints) and
+ * the headroom (relocated copies), as use_reserve / use_headroom allow;
+ * at least two blocks stay usable for everything else. The rule of the
+ * append's block switch, for owners that plan ahead of it. */
+uint32_t runnel__log_span_limit(const runnel_log_t *log);
 
 /* Blocks in use (tail block .. head block inclusive). */
 uint32_t runnel__log_blocks_used(const runnel_log_t *log);

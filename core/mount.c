@@ -289,6 +289,10 @@ static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t
             continue;   /* log-layer or later-version records: not state */
         if (err < 0)
             return err;
+        if (err > 0)
+            continue;   /* changed no stream's contents (an orphan, a
+                           relocation): a creation before it is still
+                           waiting for its second record */
         created = RUNNEL__NONE;
         if (rec.type == RUNNEL_REC_STREAM_CREATE &&
             runnel__varint_get(r->replay, rec.len, &slot) > 0)

@@ -293,7 +293,8 @@ struct entry_head {
 
 static bool is_entry_type(uint8_t type)
 {
-    return type == RUNNEL_REC_ENTRY_NODE_START || type == RUNNEL_REC_ENTRY ||
+    return type == RUNNEL_REC_ENTRY_NODE_START || type == RUNNEL_REC_RELOC_MASTER ||
+           type == RUNNEL_REC_ENTRY ||
            type == RUNNEL_REC_ENTRY_SAME_FIELDS || type == RUNNEL_REC_ENTRY_SEQ0 ||
            type == RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0;
 }
@@ -340,7 +341,7 @@ static int decode_head(const struct runnel__node *n, const uint8_t *b, uint32_t 
     uint64_t v[3] = {0, 0, 0};
     int got, f, want = is_seq0_type(h->rec.type) ? 2 : 3;
 
-    if ((h->idx == 0) != (h->rec.type == RUNNEL_REC_ENTRY_NODE_START) ||
+    if ((h->idx == 0) != runnel__is_master_type(h->rec.type) ||
         !is_entry_type(h->rec.type))
         return RUNNEL_ERR_CORRUPT;
     for (f = 0; f < want; f++) {
@@ -874,7 +875,7 @@ static int master_parse(runnel_t *r, const struct runnel__node *n, runnel_pos_t 
     size_t off;
     int err, k;
 
-    if (type != RUNNEL_REC_ENTRY_NODE_START)
+    if (!runnel__is_master_type(type))
         return RUNNEL_ERR_CORRUPT;
     h.rec.type = type;
     h.rec.len = len;

@@ -85,7 +85,7 @@ static int apply_defaults(runnel_config_t *c, const runnel_config_t *in)
     if (c->max_streams > (UINT32_MAX / 4u) || c->max_nodes > (UINT32_MAX / 4u) ||
         c->max_fields > 65536u || c->name_max > 65536u || c->names_cache_bytes > 65536u)
         return RUNNEL_ERR_INVAL;
-    if ((unsigned)c->full_policy > RUNNEL_FULL_DROP_OLDEST ||
+    if ((unsigned)c->full_policy > RUNNEL_FULL_RELOCATE ||
         (unsigned)c->commit_policy > RUNNEL_COMMIT_NONE)
         return RUNNEL_ERR_INVAL;
     return 0;
@@ -209,6 +209,8 @@ int runnel__open(runnel_t **out, const runnel_config_t *cfg)
         r->hooks.maintain = c.durable->maintain;
         r->hooks.before_append = c.durable->before_append;
     }
+    if (c.full_policy == RUNNEL_FULL_RELOCATE)
+        r->hooks.relocate = runnel__relocate_before_append;
     r->node_max_entries = c.node_max_entries;
     r->node_max_bytes = c.node_max_bytes;
 

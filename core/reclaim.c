@@ -33,7 +33,7 @@
  */
 #include "store.h"
 
-static bool doomed(const runnel_t *r, const struct runnel__node *n)
+bool runnel__node_doomed(const runnel_t *r, const struct runnel__node *n)
 {
     const struct runnel__doom *d = &r->doom;
 
@@ -85,7 +85,7 @@ int runnel__reclaim(void *ctx, runnel_pos_t start, runnel_pos_t end)
     (void)start;
     for (p = 0; p < r->nodes_used; p++) {
         const struct runnel__node *n = &r->nodes[r->node_order[p]];
-        if (n->first_pos < end && n->live > 0 && !doomed(r, n)) {
+        if (n->first_pos < end && n->live > 0 && !runnel__node_doomed(r, n)) {
             live = true;
             if (in_backlog(r, n)) {
                 backlog = true;
@@ -143,7 +143,7 @@ void runnel__drop_before(runnel_t *r, runnel_pos_t end)
         uint32_t sidx;
         uint64_t gone;
 
-        if (n->first_pos >= end || doomed(r, n)) {
+        if (n->first_pos >= end || runnel__node_doomed(r, n)) {
             p++;
             continue;
         }

@@ -110,7 +110,16 @@ typedef enum runnel_full_policy {
     /* Drop the oldest entries (whole nodes, oldest first) to make room. Each
      * dropped entry is counted (runnel_stats_t.dropped_entries and the
      * stream's own counter, shown by XINFO STREAM). */
-    RUNNEL_FULL_DROP_OLDEST = 1
+    RUNNEL_FULL_DROP_OLDEST = 1,
+    /* Copy the live entries of the oldest blocks forward, IDs, deletion
+     * marks and node boundaries unchanged (invisible to clients), so that a
+     * stream with long retention does not pin the ring while others are
+     * trimmed. The log keeps a few blocks free for the copies (the
+     * headroom, about one node); a write fails with RUNNEL_ERR_NOSPC, as
+     * under REFUSE and with nothing lost, only when the copies the append
+     * needs do not fit in it (README "Durable stores" gives the rule).
+     * Copies are counted in runnel_stats_t.relocated_*. */
+    RUNNEL_FULL_RELOCATE = 2
 } runnel_full_policy_t;
 
 typedef enum runnel_commit_policy {
@@ -609,6 +618,9 @@ typedef struct runnel_stats {
     uint64_t blocks_erased;
     uint64_t commits;
     uint64_t dropped_entries;     /* full-ring DROP_OLDEST */
+    uint64_t relocated_nodes;     /* full-ring RELOCATE: nodes copied forward, */
+    uint64_t relocated_entries;   /* their entries (deleted ones too), */
+    uint64_t relocated_bytes;     /* and the record bytes the copies took */
     uint32_t block_count, blocks_used;
     uint32_t streams_used, streams_cap;
     uint32_t nodes_used, nodes_cap;

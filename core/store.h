@@ -52,6 +52,16 @@
 /* 0x1A was ENTRY_RESUME in format 1; format 2 links entries instead. */
 #define RUNNEL_REC_ENTRY_SEQ0       0x1Bu /* 0x11 whose seq is 0 (not stored) */
 #define RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0 0x1Cu /* 0x19 whose seq is 0 (not stored) */
+/* RELOCATE policy (relocate.c): a node's first record copied forward (the
+ * 0x10 body unchanged), and the record that moves the node to its copies. */
+#define RUNNEL_REC_RELOC_MASTER     0x1Du /* as 0x10: a relocated master */
+#define RUNNEL_REC_RELOC_DONE       0x1Eu /* {slot, master id, first_pos, span} */
+
+/* A node's first record: written by XADD, or copied by RELOCATE. */
+static inline bool runnel__is_master_type(uint8_t type)
+{
+    return type == RUNNEL_REC_ENTRY_NODE_START || type == RUNNEL_REC_RELOC_MASTER;
+}
 
 /* ---- sync cursors (FORMAT.md, "Sync cursors"; stream_cursor.c) ---- */
 #define RUNNEL_REC_SYNC_CURSOR      0x40u /* {slot, flags, cursor, backlog,
@@ -234,6 +244,7 @@ struct runnel {
     uint64_t ckpt_seq;          /* its number (the next one is + 1) */
     bool replaying;             /* mount: no events, no checkpoints */
     bool in_checkpoint;         /* writing one: no nested trigger */
+    bool relocating;            /* copying a node forward (relocate.c) */
     bool ckpt_due;              /* write one before the next append */
     bool ckpt_due_release;      /* ... into the reserve, then a block switch */
     bool ckpt_due_lazy;         /* ... at the next block switch (periodic) */
@@ -289,11 +300,13 @@ void runnel__commit_mark(runnel_t *r);
 int runnel__open(runnel_t **out, const runnel_config_t *cfg);
 
 /* ---- replay of the stream half's records (stream_replay.c) ---- */
-/* Applies one record of types 0x10..0x1C to RAM exactly as the command
+/* Applies one record of types 0x10..0x1E to RAM exactly as the command
  * that wrote it did (nothing is journalled). CORRUPT when it does not fit
- * the state (a slot that is not bound, a body that does not parse). */
+ * the state (a slot that is not bound, a body that does not parse); 1 for
+ * a record that changed no stream's contents (an orphan entry, a
+ * relocated copy or RELOC_DONE), else 0. */
 int runnel__stream_replay(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body);
-/* Entry records (stream_add.c): the XADD it was. */
+/* Entry records (stream_add.c): the XADD it was; 1 for an orphan. */
 int runnel__replay_entry(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body);
 /* XDEL of one ID, RAM only (stream_del.c): 1 deleted, 0 not there. */
 int runnel__xdel_one(runnel_t *r, uint32_t sidx, runnel_id_t id);
@@ -446,6 +459,15 @@ int runnel__trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, uint64_t *d
 
 /* ---- full ring (reclaim.c) ---- */
 int runnel__reclaim(void *ctx, runnel_pos_t start, runnel_pos_t end);
+/* The running append is about to remove node n (struct runnel__doom). */
+bool runnel__node_doomed(const runnel_t *r, const struct runnel__node *n);
+
+/* ---- RELOCATE (relocate.c) ---- */
+/* Before an append of a len-byte body: copies forward the live nodes that
+ * start in the blocks its block switch must reclaim (the hooks' relocate). */
+void runnel__relocate_before_append(runnel_t *r, size_t len, const void **body);
+/* Mount: applies a RELOC_DONE record. */
+int runnel__relocate_replay(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body);
 /* Appends a record while the given nodes count as gone (struct runnel__doom). */
 int runnel__append_dooming(runnel_t *r, const struct runnel__doom *d, uint8_t type,
                            const void *body, size_t len);

@@ -372,7 +372,7 @@ static bool master_same_fields(runnel_t *r, uint32_t nslot, const runnel_xadd_ar
         return cached_master_same_fields(r, a);
     if (runnel__log_header(&r->log, n->first_pos, &c.rec) < 0)
         return false;
-    if (c.rec.type != RUNNEL_REC_ENTRY_NODE_START)
+    if (!runnel__is_master_type(c.rec.type))
         return false;
     c.log = &r->log;
     c.off = c.win_off = c.win_len = 0;
@@ -505,7 +505,7 @@ static int append_entry(runnel_t *r, uint32_t sidx, uint32_t tail, enum entry_fo
                         runnel_id_t id, const runnel_xadd_args_t *a, struct entry_links *l,
                         runnel_pos_t *pos, size_t *body_len, bool *new_node)
 {
-    runnel_pos_t at = 0;
+    runnel_pos_t at = 0, planned_first = 0;
     size_t len;
     int err;
 
@@ -514,17 +514,21 @@ static int append_entry(runnel_t *r, uint32_t sidx, uint32_t tail, enum entry_fo
     } else {
         len = plan_entry(r, tail, *form, id, a, l, &at);
         (void)encode_entry(r->scratch, sidx, *form, id, r->nodes[tail].first, l, a);
+        planned_first = r->nodes[tail].first_pos;
     }
     err = runnel__append(r, form_type(*form, id, tail == RUNNEL__NONE ? id : r->nodes[tail].first),
                          r->scratch, len, pos);
     if (err < 0)
         return err;
     if (*form != FORM_NODE_START &&
-        (r->nodes[tail].sidx != sidx || r->streams[sidx].tail_node != tail || *pos != at)) {
+        (r->nodes[tail].sidx != sidx || r->streams[sidx].tail_node != tail || *pos != at ||
+         r->nodes[tail].first_pos != planned_first)) {
         /* The append reclaimed a block and the full-ring policy dropped the
          * very node the record was written for (or, which cannot happen
-         * while log_place mirrors the append, it did not land where its
-         * links were planned for). The entry starts a node after all, and a
+         * while log_place mirrors the append and XADD's prepare_append made
+         * the room, it did not land where its links were planned for, or
+         * RELOCATE moved the node, so its links lead to the old records).
+         * The entry starts a node after all, and a
          * node starts with a node-start record, so it is written again as
          * one; the orphan before it belongs to no node, and no link or
          * descriptor leads to it. The size check covered this form. */
@@ -812,13 +816,14 @@ int runnel__replay_entry(runnel_t *r, const runnel__rec_t *rec, const uint8_t *b
 
         tail = w->tail_node;
         if (tail == RUNNEL__NONE)
-            return 0;                   /* orphan: its node was dropped */
+            return 1;                   /* orphan: its node was dropped */
         n = &r->nodes[tail];
         idx = n->count;
         if (idx >= r->cfg.node_entries_cap ||
             runnel__entry_prefix(r, tail, idx, rec, body, &id, &link0, &off) < 0 ||
             link0 != rec->pos - n->last_pos)
-            return 0;                   /* not this node's: an orphan */
+            return 1;                   /* not this node's: an orphan (or a
+                                           relocated copy, relocate.c) */
         if (runnel_id_cmp(id, w->last_id) <= 0)
             return RUNNEL_ERR_CORRUPT;  /* XADD never goes below its last ID */
         if (same) {

@@ -167,6 +167,11 @@ int runnel__stream_replay(runnel_t *r, const runnel__rec_t *rec, const uint8_t *
     case RUNNEL_REC_ENTRY_SEQ0:
     case RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0:
         return runnel__replay_entry(r, rec, body);
+    case RUNNEL_REC_RELOC_MASTER:
+        return 1;       /* a copy: RELOC_DONE moves its node, if it came */
+    case RUNNEL_REC_RELOC_DONE:
+        err = runnel__relocate_replay(r, rec, body);
+        return err < 0 ? err : 1;
     case RUNNEL_REC_STREAM_CREATE:
         return replay_create(r, &b);
     case RUNNEL_REC_STREAM_DELETE:

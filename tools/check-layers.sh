@@ -18,7 +18,7 @@
 #   log     log.c                    pages, blocks, the ring
 #   commit  commit.c                 append + commit policy + clock + lock:
 #                                    what both halves use to change the store
-#   stream  stream_*.c node.c trim.c keyspace.c reclaim.c
+#   stream  stream_*.c node.c trim.c keyspace.c reclaim.c relocate.c
 #   group   group*.c                 consumer groups, PEL
 #   engine  open.c                   config, arena layout, format: it sets
 #                                    up (and wires hooks into) every layer
@@ -87,7 +87,7 @@ layer_of() {
         util_* | errors | id) echo util ;;
         log) echo log ;;
         commit) echo commit ;;
-        stream_* | node | trim | keyspace | reclaim) echo stream ;;
+        stream_* | node | trim | keyspace | reclaim | relocate) echo stream ;;
         group | group_*) echo group ;;
         open | checkpoint | mount) echo engine ;;
         resp_*) echo resp ;;

@@ -676,6 +676,27 @@ static uint32_t rn(uint32_t n)
 static const char *const seed_keys[4] = { "temp", "hum", "log:a", "x" };
 
 /* One random operation of a telemetry-ish workload. */
+/* XADD long * t <n> MAXLEN 60: the stream RELOCATE carries along. */
+static void seed_long(runnel_t *r)
+{
+    runnel_str_t fv[2] = { { "t", 1 }, { NULL, 0 } };
+    runnel_xadd_args_t a;
+    runnel_id_t id;
+    char val[24];
+
+    fv[1].p = val;
+    fv[1].len = (size_t)snprintf(val, sizeof val, "%u", rn(100000));
+    memset(&a, 0, sizeof a);
+    a.key.p = "long";
+    a.key.len = 4;
+    a.fv = fv;
+    a.nfields = 1;
+    a.trim.strategy = RUNNEL_TRIM_MAXLEN;
+    a.trim.maxlen = 60;
+    a.trim.limit = -1;
+    (void)runnel_xadd(r, &a, &id);
+}
+
 static void seed_op(runnel_t *r)
 {
     runnel_str_t key = { seed_keys[rn(4)], 0 };
@@ -805,6 +826,8 @@ static int make_one(const char *dir, uint8_t sel, uint32_t ops, uint64_t seed, u
     runnel_t *r = NULL;
     size_t len = (size_t)g->block_size * g->block_count;
     char name[96];
+    runnel_stats_t st;
+    uint64_t relocated;
 
     REQUIRE(runnel_emu_bd_init(&eb, &dev, &bg, storage, NULL, (uint32_t)seed) == 0);
     config_for(&cfg, arena_a);
@@ -814,14 +837,23 @@ static int make_one(const char *dir, uint8_t sel, uint32_t ops, uint64_t seed, u
     now_ms = 1700000000000ull;
     if (cut_at > 0)
         runnel_emu_bd_schedule_cut(&eb, cut_at, model);
-    for (uint32_t i = 0; i < ops && !runnel_emu_bd_cut_happened(&eb); i++)
+    for (uint32_t i = 0; i < ops && !runnel_emu_bd_cut_happened(&eb); i++) {
         seed_op(r);
+        /* RELOCATE: a stream kept long, which the ring must copy forward */
+        if (policy == RUNNEL_FULL_RELOCATE && !runnel_emu_bd_cut_happened(&eb))
+            seed_long(r);
+    }
     if (!runnel_emu_bd_cut_happened(&eb))
         REQUIRE(runnel_commit(r) == 0);
+    runnel_stats(r, &st);
+    relocated = st.relocated_nodes;
     runnel_emu_bd_power_on(&eb);
     memcpy(copy, storage, len);
     snprintf(name, sizeof name, "g%u-%s-ops%u-seed%llu%s%s", (unsigned)(sel & 3u),
-             policy == RUNNEL_FULL_DROP_OLDEST ? "drop" : "refuse", (unsigned)ops,
+             policy == RUNNEL_FULL_DROP_OLDEST ? "drop"
+             : policy == RUNNEL_FULL_RELOCATE  ? "relocate"
+                                               : "refuse",
+             (unsigned)ops,
              (unsigned long long)seed, cut_at > 0 ? "-cut-" : "",
              cut_at > 0 ? runnel_emu_cut_model_name(model) : "");
     /* it mounts (through the harness's own device) */
@@ -835,11 +867,15 @@ static int make_one(const char *dir, uint8_t sel, uint32_t ops, uint64_t seed, u
         fprintf(stderr, "%s: does not mount (%s)\n", name, runnel_strerror(rc));
         return -1;
     }
-    runnel_stats_t st;
     runnel_stats(r, &st);
-    printf("%s: %u of %u blocks, %u streams, %u groups, %u pending, %llu erases\n", name,
-           st.blocks_used, st.block_count, st.streams_used, st.groups_used, st.pending_used,
-           (unsigned long long)eb.erases);
+    printf("%s: %u of %u blocks, %u streams, %u groups, %u pending, %llu erases, "
+           "%llu relocated\n", name, st.blocks_used, st.block_count, st.streams_used,
+           st.groups_used, st.pending_used, (unsigned long long)eb.erases,
+           (unsigned long long)relocated);
+    if (policy == RUNNEL_FULL_RELOCATE && relocated == 0) {
+        fprintf(stderr, "%s: relocated nothing\n", name);
+        return -1;
+    }
     return write_seed(dir, name, sel, copy, len);
 }
 
@@ -862,6 +898,9 @@ int main(int argc, char **argv)
     }
     bad |= make_one(dir, 1, 400, 31, 0, RUNNEL_EMU_CUT_ATOMIC, RUNNEL_FULL_REFUSE);
     bad |= make_one(dir, 3, 400, 32, 0, RUNNEL_EMU_CUT_ATOMIC, RUNNEL_FULL_REFUSE);
+    /* RELOCATE (a long stream beside the workload): clean, and cut */
+    bad |= make_one(dir, 2, 1500, 61, 0, RUNNEL_EMU_CUT_ATOMIC, RUNNEL_FULL_RELOCATE);
+    bad |= make_one(dir, 2, 1500, 63, 1201, RUNNEL_EMU_CUT_TORN_PREFIX, RUNNEL_FULL_RELOCATE);
     /* power cuts, each model, some inside a wrapped ring */
     for (uint32_t m = 0; m < 4; m++) {
         bad |= make_one(dir, (uint8_t)m, 1500, 41 + m, 37 + 13 * m, models[m],
