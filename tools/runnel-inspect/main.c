@@ -72,6 +72,8 @@ static const char *type_name(unsigned t)
     case 0x19: return "ENTRY_SAME_FIELDS";
     case 0x1B: return "ENTRY_SEQ0";
     case 0x1C: return "ENTRY_SAME_FIELDS_SEQ0";
+    case 0x1D: return "RELOC_MASTER";
+    case 0x1E: return "RELOC_DONE";
     case 0x20: return "GROUP_CREATE";
     case 0x21: return "GROUP_SETID";
     case 0x22: return "GROUP_DESTROY";

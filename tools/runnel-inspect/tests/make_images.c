@@ -262,5 +262,31 @@ int main(int argc, char **argv)
                 (unsigned long long)eb.erases);
         return 1;
     }
-    return write_file(dir, "wrapped.img", storage, sizeof storage) == 0 ? 0 : 1;
+    if (write_file(dir, "wrapped.img", storage, sizeof storage) != 0)
+        return 1;
+
+    /* RELOCATE: a stream kept long beside two trimmed ones; the ring
+     * copies its oldest nodes forward (RELOC_MASTER, RELOC_DONE) */
+    if (runnel_emu_bd_init(&eb, &bd, &g, storage, NULL, 3) != 0)
+        return 1;
+    config_for(&cfg, &bd);
+    cfg.full_policy = RUNNEL_FULL_RELOCATE;
+    now_ms = 1700000000000ull;
+    if (runnel_format(&r, &cfg) != 0)
+        return 1;
+    for (unsigned i = 0; i < 1500; i++) {
+        add(r, i % 3 == 0 ? "kept" : i % 3 == 1 ? "sensors" : "events", i, i % 3 == 0 ? 100 : 20);
+        if (i % 25 == 0)
+            (void)runnel_commit(r);
+    }
+    {
+        runnel_stats_t st;
+        runnel_stats(r, &st);
+        if (runnel_commit(r) != 0 || st.relocated_nodes == 0) {
+            fprintf(stderr, "make_images: the RELOCATE store relocated %llu nodes\n",
+                    (unsigned long long)st.relocated_nodes);
+            return 1;
+        }
+    }
+    return write_file(dir, "relocated.img", storage, sizeof storage) == 0 ? 0 : 1;
 }

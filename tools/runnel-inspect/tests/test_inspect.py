@@ -158,7 +158,13 @@ def case_generated(opts, d):
     m = re.search(r"wear \(estimated[^:]*\): min (\d+), max (\d+)", out)
     check("it has a checkpoint and its wear is above 1",
           "newest checkpoint: #" in out and m is not None and int(m.group(1)) >= 2, out[-2000:])
-    return [os.path.join(d, n) for n in ["clean.img", "wrapped.img"] + torn]
+
+    print("relocated")
+    rc, out = inspect(opts, os.path.join(d, "relocated.img"), "-v")
+    check("a RELOCATE ring exits 0 and names its relocation records",
+          rc == 0 and "RELOC_MASTER" in out and "RELOC_DONE" in out and "Result: clean" in out,
+          out[-2000:])
+    return [os.path.join(d, n) for n in ["clean.img", "wrapped.img", "relocated.img"] + torn]
 
 
 def case_runneld(opts, d):
