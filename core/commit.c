@@ -64,7 +64,7 @@ static void before_append(runnel_t *r, size_t len, const void **body)
     for (turn = 0; turn < 3; turn++) {
         runnel_pos_t head = r->log.head;
 
-        if (r->hooks.before_append != NULL)
+        if (r->hooks.before_append != NULL && !r->creating)
             r->hooks.before_append(r, len, body);
         if (r->hooks.relocate == NULL)
             return;

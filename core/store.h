@@ -245,6 +245,10 @@ struct runnel {
     bool replaying;             /* mount: no events, no checkpoints */
     bool in_checkpoint;         /* writing one: no nested trigger */
     bool relocating;            /* copying a node forward (relocate.c) */
+    bool creating;              /* XADD journalled a stream's creation and
+                                   not yet its first entry: no checkpoint
+                                   now (it would hold the stream empty, and
+                                   keep it if the entry then fails) */
     bool ckpt_due;              /* write one before the next append */
     bool ckpt_due_release;      /* ... into the reserve, then a block switch */
     bool ckpt_due_lazy;         /* ... at the next block switch (periodic) */

@@ -657,8 +657,13 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
         err = runnel__stream_alloc(r, r->db, a->key, &sidx);
         if (err < 0)
             return err;
+        /* prepare_append wrote any checkpoint both records need; one
+         * from here on (RELOCATE's turns, commit.c) would hold the stream
+         * without its entry, which may then fail */
+        r->creating = true;
         err = runnel__journal_create(r, sidx);
         if (err < 0) {
+            r->creating = false;
             runnel__stream_free(r, sidx);
             return err;
         }
@@ -666,14 +671,17 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
     err = append_entry(r, sidx, tail, &form, id, a, &l, &pos, &body_len, &new_node);
     if (err < 0) {
         if (create) {
-            /* Cancel the creation record (best effort: the ring may be full). */
+            /* Cancel the creation record (best effort: the ring may be full;
+             * mount then forgets a creation no record follows). */
             uint8_t b[RUNNEL_VARINT_MAX];
             size_t bl = runnel__varint_put(b, sidx);
             (void)runnel__append(r, RUNNEL_REC_STREAM_DELETE, b, bl, NULL);
             runnel__stream_free(r, sidx);
         }
+        r->creating = false;
         return err;
     }
+    r->creating = false;
 
     if (new_node) {
         if (r->nodes_used >= r->nodes_cap)
