@@ -333,8 +333,13 @@ static void sec_runnel(info_t *in)
     kv_u64(in, "runnel_blocks_erased", st.blocks_erased);
     kv_u64(in, "runnel_commits", st.commits);
     kv_u64(in, "runnel_dropped_entries", st.dropped_entries);
+    kv_u64(in, "runnel_relocated_nodes", st.relocated_nodes);
+    kv_u64(in, "runnel_relocated_entries", st.relocated_entries);
+    kv_u64(in, "runnel_relocated_bytes", st.relocated_bytes);
     kv_str(in, "runnel_full_policy",
-           cfg->full_policy == RUNNEL_FULL_DROP_OLDEST ? "drop-oldest" : "refuse");
+           cfg->full_policy == RUNNEL_FULL_DROP_OLDEST ? "drop-oldest"
+           : cfg->full_policy == RUNNEL_FULL_RELOCATE  ? "relocate"
+                                                       : "refuse");
     kv_str(in, "runnel_commit_policy",
            cfg->commit_policy == RUNNEL_COMMIT_ALWAYS     ? "always"
            : cfg->commit_policy == RUNNEL_COMMIT_INTERVAL ? "interval"

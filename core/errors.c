@@ -27,7 +27,7 @@ const char *runnel_strerror(int err)
     case RUNNEL_ERR_NOMEM: return "ERR runnel limit reached: the memory given at init is too small for this configuration";
     case RUNNEL_ERR_EXIST: return "ERR runnel: object already exists";
     case RUNNEL_ERR_INVAL: return "ERR runnel: invalid argument or configuration";
-    case RUNNEL_ERR_NOSPC: return "ERR runnel store is full: the ring is full and store-full-policy is refuse (raise store-size, trim, or set store-full-policy drop-oldest)";
+    case RUNNEL_ERR_NOSPC: return "ERR runnel store is full: the ring is full of live entries and store-full-policy keeps them (refuse, relocate): raise store-size, trim, or set store-full-policy drop-oldest";
     case RUNNEL_ERR_SYNC_BACKLOG: return "ERR runnel store is full: the oldest block holds the sync backlog (entries not yet forwarded upstream) and store-full-policy is refuse (restore the upstream link, trim, or set store-full-policy drop-oldest)";
     case RUNNEL_ERR_CORRUPT: return "ERR runnel store is corrupt: a checksum or structure check failed";
     case RUNNEL_ERR_PROTO: return "ERR Protocol error: malformed request";

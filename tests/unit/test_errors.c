@@ -68,7 +68,7 @@ static void test_redis_texts(void)
     CHECK_STR(runnel_strerror(RUNNEL_ERR_LIMIT_NO_STRATEGY), "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy");
     CHECK_STR(runnel_strerror(RUNNEL_ERR_MAXLEN_NEGATIVE), "ERR The MAXLEN argument must be >= 0.");
     CHECK_STR(runnel_strerror(RUNNEL_ERR_POOL_PEL), "ERR runnel limit reached: pending-entries pool is full (raise max-pending)");
-    CHECK_STR(runnel_strerror(RUNNEL_ERR_NOSPC), "ERR runnel store is full: the ring is full and store-full-policy is refuse (raise store-size, trim, or set store-full-policy drop-oldest)");
+    CHECK_STR(runnel_strerror(RUNNEL_ERR_NOSPC), "ERR runnel store is full: the ring is full of live entries and store-full-policy keeps them (refuse, relocate): raise store-size, trim, or set store-full-policy drop-oldest");
 }
 
 static void test_format(void)

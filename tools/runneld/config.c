@@ -336,8 +336,10 @@ static const char *apply_store(rd_config_t *cfg, int argc, char **argv)
             cfg->full_policy = RUNNEL_FULL_REFUSE;
         else if (!strcasecmp(argv[1], "drop-oldest"))
             cfg->full_policy = RUNNEL_FULL_DROP_OLDEST;
+        else if (!strcasecmp(argv[1], "relocate"))
+            cfg->full_policy = RUNNEL_FULL_RELOCATE;
         else
-            return "argument must be 'refuse' or 'drop-oldest'";
+            return "argument must be 'refuse', 'drop-oldest' or 'relocate'";
         return NULL;
     }
     return NOT_MINE;
@@ -788,7 +790,9 @@ int rd_config_get(void *ctx, const char *name, char *buf, size_t cap)
                   : c->commit_policy == RUNNEL_COMMIT_INTERVAL ? "everysec" : "no");
     else if (!strcmp(name, "commit-interval-ms")) OUT("%u", c->commit_interval_ms);
     else if (!strcmp(name, "store-full-policy"))
-        OUT("%s", c->full_policy == RUNNEL_FULL_DROP_OLDEST ? "drop-oldest" : "refuse");
+        OUT("%s", c->full_policy == RUNNEL_FULL_DROP_OLDEST ? "drop-oldest"
+                  : c->full_policy == RUNNEL_FULL_RELOCATE  ? "relocate"
+                                                            : "refuse");
 #undef OUT
     if (n < 0)
         return -1;

@@ -135,7 +135,7 @@ static void usage(FILE *f)
 "                                a power cut loses at most ~1 s; no: the kernel decides\n"
 "                                (alias commit-policy always|interval|none) [everysec]\n"
 "  commit-interval-ms <ms>       the everysec period [1000]\n"
-"  store-full-policy refuse|drop-oldest  when the ring is full [refuse]\n""  enable-debug-command no|yes|local  as Redis: DEBUG (SLEEP) allowed [no]\n"
+"  store-full-policy refuse|drop-oldest|relocate  when the ring is full [refuse]\n""  enable-debug-command no|yes|local  as Redis: DEBUG (SLEEP) allowed [no]\n"
 "  upstream redis://[[user]:password@]host:port[/db]  forward streams to this Redis,\n"
 "                                each entry once, in order, with its ID; CONFIG SET\n"
 "                                upstream \"\" stops; INFO sync [\"\" = none]\n"
