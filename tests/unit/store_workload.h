@@ -17,6 +17,12 @@
  *   wl_skip_trim     an XADD draws its trim as usual but does not ask for
  *                    it: the rig replays a call this way to get that
  *                    middle state (wl_last_trimmed says there was one).
+ *   wl_long          when > 0, the mixed-retention shape RELOCATE is for:
+ *                    half of the calls go to "long", a stream kept to
+ *                    wl_long entries (XADD MAXLEN = wl_long, exact) with a
+ *                    consumer group reading it, while the ten keep being
+ *                    trimmed and deleted; "long" is in the fingerprint.
+ *                    wl_long_value_max bounds its payload.
  *   wl_fingerprint() FNV-1a over everything a client can observe: XINFO
  *                    STREAM, every entry with its fields, XINFO GROUPS and
  *                    CONSUMERS, the whole PEL.
@@ -38,6 +44,8 @@ static uint64_t wl_rng;
 static bool wl_single_call;
 static bool wl_skip_trim;
 static bool wl_last_trimmed;
+static uint32_t wl_long;
+static uint32_t wl_long_value_max;  /* its payload bound (0: value_max) */
 
 static uint64_t wl_clock_now(void *ctx)
 {
@@ -166,11 +174,11 @@ static uint64_t wl_fingerprint(runnel_t *r)
     wl_fp = 0xCBF29CE484222325ull;
     fp_store = r;
     mix_u64(runnel_dbsize(r));
-    for (k = 0; k < WL_KEYS; k++) {
+    for (k = 0; k < WL_KEYS + (wl_long > 0); k++) {
         runnel_stream_info_t si;
 
-        fp_key = wl_keys[k];
-        if (runnel_stream_info(r, S(wl_keys[k]), &si) != 0) {
+        fp_key = k < WL_KEYS ? wl_keys[k] : "long";
+        if (runnel_stream_info(r, S(fp_key), &si) != 0) {
             mix_u64(0xDEADu);
             continue;
         }
@@ -182,8 +190,8 @@ static uint64_t wl_fingerprint(runnel_t *r)
         mix_id(si.first_id);
         mix_u64(si.groups);
         mix_u64(si.dropped);
-        runnel_xrange(r, S(wl_keys[k]), RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false, fp_entry, NULL);
-        runnel_groups(r, S(wl_keys[k]), fp_group, NULL);
+        runnel_xrange(r, S(fp_key), RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false, fp_entry, NULL);
+        runnel_groups(r, S(fp_key), fp_group, NULL);
     }
     return wl_fp;
 }
@@ -246,10 +254,12 @@ static int wl_xadd(runnel_t *r, const char *key, uint32_t value_max)
     a.id_mode = form < 6 ? RUNNEL_XADD_AUTO : form < 8 ? RUNNEL_XADD_SEQ_AUTO : RUNNEL_XADD_EXPLICIT;
     a.id.ms = wl_now_ms + rn(2);
     a.id.seq = rn(3);
-    if (rn(8) == 0) {
+    /* with a long stream beside them (wl_long), the ten are short-lived:
+     * every XADD trims */
+    if (wl_long > 0 || rn(8) == 0) {
         a.trim.strategy = rn(4) == 0 ? RUNNEL_TRIM_MINID : RUNNEL_TRIM_MAXLEN;
         a.trim.approx = rn(2) == 0;
-        a.trim.maxlen = rn(200);
+        a.trim.maxlen = wl_long > 0 ? rn(30) : rn(200);
         a.trim.minid.ms = wl_now_ms - rn(300);
         a.trim.limit = -1;
         wl_last_trimmed = true;
@@ -323,6 +333,58 @@ static int wl_xautoclaim(runnel_t *r, const char *key)
     return runnel_xautoclaim(r, &a, &next, &nd, NULL, NULL);
 }
 
+/* A call on "long" (wl_long): mostly XADD MAXLEN wl_long (exact), and a
+ * consumer group that reads it, acks, or is created. */
+static int wl_long_op(runnel_t *r, uint32_t value_max)
+{
+    static char val[65536];
+    uint32_t op = rn(6);
+
+    if (op < 4) {
+        runnel_xadd_args_t a;
+        runnel_str_t fv[2];
+        runnel_id_t id;
+        size_t n = rn((wl_long_value_max != 0 ? wl_long_value_max : value_max) + 1u);
+
+        if (n > sizeof val)
+            n = sizeof val;
+        memset(val, 'A' + (int)rn(26), n);
+        memset(&a, 0, sizeof a);
+        fv[0] = S("temp");
+        fv[1].p = val;
+        fv[1].len = n;
+        a.key = S("long");
+        a.fv = fv;
+        a.nfields = 1;
+        a.id_mode = RUNNEL_XADD_AUTO;
+        a.trim.strategy = wl_skip_trim ? RUNNEL_TRIM_NONE : RUNNEL_TRIM_MAXLEN;
+        a.trim.maxlen = wl_long;
+        a.trim.limit = -1;
+        wl_last_trimmed = true;
+        return runnel_xadd(r, &a, &id);
+    }
+    if (op == 4) {
+        runnel_xreadgroup_args_t a;
+        runnel_id_t ids[17];
+        memset(&a, 0, sizeof a);
+        a.key = S("long");
+        a.group = S("ga");
+        a.consumer = S(wl_consumers[rn(3)]);
+        a.new_entries = rn(4) != 0;
+        a.count = 1 + (int64_t)rn(6);
+        memset(ids, 0, sizeof ids);
+        return runnel_xreadgroup(r, &a, wl_ack_ids_fn, ids);
+    }
+    if (rn(2) == 0) {
+        size_t n = wl_some_pending(r, "long", "ga");
+        runnel_id_t ids[4];
+        uint64_t acked;
+        memcpy(ids, wl_pend, sizeof ids);
+        return runnel_xack(r, S("long"), S("ga"), ids, n, &acked);
+    }
+    return runnel_xgroup_create(r, S("long"), S("ga"), RUNNEL_ID_MIN, true, true, -1);
+}
+
 /* One random call; value_max bounds the XADD payload (the rig scales it
  * with the block size). */
 static int wl_op(runnel_t *r, uint32_t value_max)
@@ -332,6 +394,8 @@ static int wl_op(runnel_t *r, uint32_t value_max)
 
     wl_last_trimmed = false;
     wl_now_ms += rn(3);
+    if (wl_long > 0 && rn(2) == 0)
+        return wl_long_op(r, value_max);
     if (op < 55)
         return wl_xadd(r, key, value_max);
     if (op < 60) {

@@ -37,6 +37,18 @@
  * Random multi-cut runs: a fresh store per run, a random workload, and a
  * cut at a random point, three times in a row, each checked as above.
  *
+ * RELOCATE. Each geometry runs again under the RELOCATE policy with the
+ * mixed-retention shape (store_workload.h, wl_long: half of the calls
+ * keep "long" at a fixed length, the ten streams are trimmed at every
+ * XADD), on a ring twice as long (the policy keeps a headroom of free
+ * blocks for its copies, about the checkpoint reserve again, which the
+ * smallest rings cannot spare) and over fewer calls. The oracle is the
+ * same: a relocation is invisible, so a cut in the middle of one leaves
+ * the state before or after the call. "after" is trimmed by every fourth
+ * of the writes after a recovery (XTRIM, one record: a state of its own),
+ * since nothing drops it. The summary lines count the nodes relocated,
+ * and a RELOCATE run that relocated nothing fails.
+ *
  * One line per geometry: "powercut: <geometry>: N cuts, M failures".
  * A failure prints the geometry, seed, call, cut index and model to replay
  * it. How much runs is set at compile time (the Cortex-M3 build runs a
@@ -71,9 +83,9 @@
 #endif
 
 #if POWERCUT_BIG_GEOMETRY
-#define STORE_MAX (384u * 1024u)
+#define STORE_MAX (768u * 1024u)
 #else
-#define STORE_MAX (48u * 1024u)
+#define STORE_MAX (96u * 1024u)
 #endif
 #define ARENA_BYTES (256u * 1024u)
 
@@ -82,7 +94,20 @@ typedef struct geo {
     uint32_t prog, block, count;
     uint32_t value_max;     /* XADD payload bound: the ring must turn */
     uint32_t calls;         /* calls in the exhaustive run */
+    uint32_t long_keep;     /* RELOCATE runs: entries "long" keeps, */
+    uint32_t reloc_count;   /* ... on a ring of this many blocks: the
+                               policy keeps about twice the checkpoint
+                               reserve free for its copies, more than
+                               the smallest rings can spare; */
+    uint32_t reloc_value_max; /* ... and this payload bound for "long",
+                               so that reloc_calls turn the ring twice */
+    uint32_t reloc_calls;
+    const char *reloc_name;
 } geo_t;
+
+/* The full-ring policy of the run: DROP_OLDEST, then RELOCATE with the
+ * mixed-retention workload (store_workload.h: wl_long). */
+static runnel_full_policy_t policy = RUNNEL_FULL_DROP_OLDEST;
 
 /* The world: everything a cut must be replayed from. */
 static uint8_t storage[STORE_MAX];
@@ -139,6 +164,7 @@ static void config(runnel_config_t *c)
 {
     wl_config(c, &bd, arena, sizeof arena, 256, 256);
     c->commit_policy = RUNNEL_COMMIT_ALWAYS;
+    c->full_policy = policy;
 }
 
 /* Mount after a cut. The watchdog: a mount reads block headers, the
@@ -222,7 +248,21 @@ static uint32_t big_writes(uint32_t switches, uint64_t *fps, uint32_t cap)
         fps[0] = rig_fingerprint();
     while (eb.erases - erases0 < switches && i < cap && !runnel_emu_bd_cut_happened(&eb)) {
         wl_now_ms++;
-        (void)runnel_xadd(store, &a, &id);
+        /* Under RELOCATE nothing is dropped: every fourth write is an
+         * XTRIM of "after" (one record, a state of its own), or these
+         * writes alone would fill the ring. */
+        if (policy == RUNNEL_FULL_RELOCATE && i % 4u == 3u) {
+            runnel_trim_t t;
+            uint64_t del;
+
+            memset(&t, 0, sizeof t);
+            t.strategy = RUNNEL_TRIM_MAXLEN;
+            t.maxlen = 2;
+            t.limit = -1;
+            (void)runnel_xtrim(store, S("after"), &t, &del);
+        } else {
+            (void)runnel_xadd(store, &a, &id);
+        }
         i++;
         if (fps && !runnel_emu_bd_cut_happened(&eb))
             fps[i] = rig_fingerprint();
@@ -268,7 +308,23 @@ static bool second_cut(uint32_t pick)
            (i >= 1 && ring_turned(&saved_recovery, i - 1, got));
 }
 
-static uint64_t cuts, failures;
+static uint64_t cuts, failures, relocated;
+
+/* The geometry as the summary lines name it. */
+static const char *run_name(const geo_t *g)
+{
+    return policy == RUNNEL_FULL_RELOCATE ? g->reloc_name : g->name;
+}
+
+/* Nodes the run's store relocated so far (its stats live in the arena, so
+ * a restored world brings its own count back). */
+static uint64_t store_relocated(void)
+{
+    runnel_stats_t st;
+
+    runnel_stats(store, &st);
+    return st.relocated_nodes;
+}
 static uint64_t seen[4];        /* which state mounts showed: before, after,
                                    untrimmed, turned (see cut_call) */
 static uint32_t run_seed;
@@ -366,7 +422,7 @@ static uint32_t env_u32(const char *name, uint32_t dflt)
     return v != NULL && *v ? (uint32_t)strtoul(v, NULL, 10) : dflt;
 }
 
-static void exhaustive(const geo_t *g, uint32_t seed)
+static void exhaustive(const geo_t *g, uint32_t seed, uint32_t calls)
 {
     uint32_t stride = env_u32("RUNNEL_POWERCUT_STRIDE", POWERCUT_STRIDE), call, k = 0;
     uint64_t before, after, ops_total = 0, erases;
@@ -380,7 +436,7 @@ static void exhaustive(const geo_t *g, uint32_t seed)
         return;                 /* RUNNEL_POWERCUT_STRIDE=0: random runs only */
     CHECK(fresh_store(seed));
     before = rig_fingerprint();
-    for (call = 1; call <= g->calls; call++) {
+    for (call = 1; call <= calls; call++) {
         uint64_t base, ops, cut;
 
         world_save(&saved_call);
@@ -404,26 +460,32 @@ static void exhaustive(const geo_t *g, uint32_t seed)
         before = after;
     }
     erases = eb.erases;
+    relocated = store_relocated();
     printf("powercut: %s: %lu cuts, %lu failures (exhaustive: %lu calls, %lu program/erase "
-           "operations, every %lu-th cut x 4 models, %lu.%lu ring passes; mount showed the "
-           "state before %lu, after %lu, untrimmed %lu, ring turned %lu times)\n",
-           g->name, (unsigned long)cuts, (unsigned long)failures, (unsigned long)g->calls,
+           "operations, every %lu-th cut x 4 models, %lu.%lu ring passes, %lu nodes "
+           "relocated; mount showed the state before %lu, after %lu, untrimmed %lu, ring "
+           "turned %lu times)\n",
+           run_name(g), (unsigned long)cuts, (unsigned long)failures, (unsigned long)calls,
            (unsigned long)ops_total, (unsigned long)stride, (unsigned long)(erases / g->count),
-           (unsigned long)(erases * 10u / g->count % 10u), (unsigned long)seen[0],
-           (unsigned long)seen[1], (unsigned long)seen[2], (unsigned long)seen[3]);
+           (unsigned long)(erases * 10u / g->count % 10u), (unsigned long)relocated,
+           (unsigned long)seen[0], (unsigned long)seen[1], (unsigned long)seen[2],
+           (unsigned long)seen[3]);
     CHECK(erases >= 2u * g->count);     /* every block was reused, twice */
     CHECK(cuts > 0);
     CHECK_EQ_U64(failures, 0);
+    /* the mixed-retention shape made the ring relocate under the cuts */
+    if (policy == RUNNEL_FULL_RELOCATE)
+        CHECK(relocated > 0);
 }
 
 /* Random multi-cut runs: per run a fresh store and three rounds of "a
  * random stretch of calls, one of them cut at a random operation". */
-static void random_runs(const geo_t *g, uint32_t first_seed)
+static void random_runs(const geo_t *g, uint32_t first_seed, uint32_t runs)
 {
-    uint32_t runs = env_u32("RUNNEL_POWERCUT_RANDOM", POWERCUT_RANDOM_RUNS), run, round;
+    uint32_t run, round;
 
     geo = g;
-    cuts = failures = 0;
+    cuts = failures = relocated = 0;
     for (run = 0; run < runs; run++) {
         run_seed = first_seed + run;
         if (!fresh_store(run_seed)) {
@@ -453,39 +515,67 @@ static void random_runs(const geo_t *g, uint32_t first_seed)
             if (failures)
                 break;
         }
+        relocated += store_relocated();
     }
-    printf("powercut: %s: %lu cuts, %lu failures (random: %lu runs of up to 3 cuts, seeds %lu..)\n",
-           g->name, (unsigned long)cuts, (unsigned long)failures, (unsigned long)runs,
-           (unsigned long)first_seed);
+    printf("powercut: %s: %lu cuts, %lu failures (random: %lu runs of up to 3 cuts, seeds "
+           "%lu.., %lu nodes relocated)\n",
+           run_name(g), (unsigned long)cuts, (unsigned long)failures, (unsigned long)runs,
+           (unsigned long)first_seed, (unsigned long)relocated);
     CHECK_EQ_U64(failures, 0);
+    if (policy == RUNNEL_FULL_RELOCATE && runs >= 3u)
+        CHECK(relocated > 0);
 }
 
 static const geo_t geos[] = {
-    { "nor 1 B / 4 KiB x 12", 1, 4096, 12, 80, 1500 },
-    { "ecc 16 B / 2 KiB x 24", 16, 2048, 24, 100, 1600 },
-    { "256 B / 64 KiB x 6", 256, 65536, 6, 2500, 1200 },
+    { "nor 1 B / 4 KiB x 12", 1, 4096, 12, 80, 1500, 12, 24, 3000, 300,
+      "nor 1 B / 4 KiB x 24 relocate" },
+    { "ecc 16 B / 2 KiB x 24", 16, 2048, 24, 100, 1600, 20, 48, 1500, 400,
+      "ecc 16 B / 2 KiB x 48 relocate" },
+    { "256 B / 64 KiB x 6", 256, 65536, 6, 2500, 1200, 8, 12, 24000, 200,
+      "256 B / 64 KiB x 12 relocate" },
 };
+
+/* Both policies on geometry g: DROP_OLDEST with the workload as it is,
+ * then RELOCATE with the mixed-retention shape (store_workload.h: wl_long)
+ * on a ring twice as long, over fewer calls (reloc_calls) and a third of
+ * the random runs: enough for the ring to turn twice and relocate under
+ * the cuts; more would mostly repeat what DROP_OLDEST's runs cover. Seeds
+ * of the RELOCATE runs are the DROP_OLDEST ones plus 50000. */
+static void both_policies(const geo_t *g, uint32_t seed)
+{
+    uint32_t runs = env_u32("RUNNEL_POWERCUT_RANDOM", POWERCUT_RANDOM_RUNS);
+    static geo_t reloc;
+
+    policy = RUNNEL_FULL_DROP_OLDEST;
+    wl_long = 0;
+    exhaustive(g, seed, g->calls);
+    random_runs(g, seed, runs);
+    policy = RUNNEL_FULL_RELOCATE;
+    wl_long = g->long_keep;
+    reloc = *g;
+    reloc.count = g->reloc_count;
+    wl_long_value_max = g->reloc_value_max;
+    exhaustive(&reloc, seed + 50000u, g->reloc_calls);
+    random_runs(&reloc, seed + 50000u, (runs + 2u) / 3u);
+    policy = RUNNEL_FULL_DROP_OLDEST;
+    wl_long = 0;
+    wl_long_value_max = 0;
+}
 
 static void test_nor(void)
 {
-    uint32_t seed = env_u32("RUNNEL_POWERCUT_SEED", 1);
-    exhaustive(&geos[0], seed);
-    random_runs(&geos[0], seed);
+    both_policies(&geos[0], env_u32("RUNNEL_POWERCUT_SEED", 1));
 }
 
 static void test_ecc(void)
 {
-    uint32_t seed = env_u32("RUNNEL_POWERCUT_SEED", 1);
-    exhaustive(&geos[1], seed + 100000u);
-    random_runs(&geos[1], seed + 100000u);
+    both_policies(&geos[1], env_u32("RUNNEL_POWERCUT_SEED", 1) + 100000u);
 }
 
 #if POWERCUT_BIG_GEOMETRY
 static void test_big_blocks(void)
 {
-    uint32_t seed = env_u32("RUNNEL_POWERCUT_SEED", 1);
-    exhaustive(&geos[2], seed + 200000u);
-    random_runs(&geos[2], seed + 200000u);
+    both_policies(&geos[2], env_u32("RUNNEL_POWERCUT_SEED", 1) + 200000u);
 }
 #endif
 
