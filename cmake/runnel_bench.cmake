@@ -26,3 +26,11 @@ add_executable(bench_mount EXCLUDE_FROM_ALL ${PROJECT_SOURCE_DIR}/tests/bench/be
 target_link_libraries(bench_mount PRIVATE runnel_bench_lib)
 set_target_properties(bench_mount PROPERTIES COMPILE_OPTIONS "${RUNNEL_BENCH_COPTS}" LINK_OPTIONS ""
                       RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})
+
+# bench_retention: the full-ring policies (REFUSE, DROP_OLDEST, RELOCATE) on
+# the mixed-retention workload, one stream kept long and nine trimmed
+# (tests/bench/bench_retention.c).
+add_executable(bench_retention EXCLUDE_FROM_ALL ${PROJECT_SOURCE_DIR}/tests/bench/bench_retention.c)
+target_link_libraries(bench_retention PRIVATE runnel_bench_lib)
+set_target_properties(bench_retention PROPERTIES COMPILE_OPTIONS "${RUNNEL_BENCH_COPTS}" LINK_OPTIONS ""
+                      RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})

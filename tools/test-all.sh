@@ -101,9 +101,10 @@ stage_host() {
 stage_bench() {
     local dir=$out/host
     [ -f "$dir/CMakeCache.txt" ] || cmake -S "$root" -B "$dir" "${host_dev[@]}" >"$dir.configure.log" 2>&1 || return 1
-    cmake --build "$dir" --target bench_core bench_mount -j"$jobs" || return 1
+    cmake --build "$dir" --target bench_core bench_mount bench_retention -j"$jobs" || return 1
     "$dir/bench_core" --quick || return 1
-    "$dir/bench_mount" --quick
+    "$dir/bench_mount" --quick || return 1
+    "$dir/bench_retention" --quick
 }
 
 stage_m3() {

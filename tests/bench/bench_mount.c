@@ -21,64 +21,20 @@
  * Benchmarks are not tests: nothing here fails on a number.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#include "runnel.h"
-#include "ram_bd.h"
+#include "bench_store.h"
 #include "store.h"      /* the log's read counters for the first XADD */
 
-#define BLOCK 4096u
-
-static uint64_t clock_ms;
-static uint64_t now_ms(void *ctx)
+/* bench_tune_fn: a full ring of 32 B entries in nodes of the default
+ * size, one group with room for 1,000 pending; ctx = checkpoint_blocks. */
+static void tune(runnel_config_t *c, uint32_t blocks, const void *ctx)
 {
-    (void)ctx;
-    return clock_ms;
-}
-static const runnel_clock_t bench_clock = { NULL, now_ms };
-
-static double wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, int rc)
-{
-    fprintf(stderr, "bench_mount: %s: %s\n", what, runnel_strerror(rc));
-    exit(1);
-}
-
-static runnel_str_t str(const char *s)
-{
-    runnel_str_t r;
-    r.p = s;
-    r.len = strlen(s);
-    return r;
-}
-
-static void config(runnel_config_t *c, runnel_bd_t *bd, void *arena, size_t arena_size,
-                   uint32_t blocks, uint32_t ckpt_blocks)
-{
-    memset(c, 0, sizeof *c);
-    c->bd = bd;
-    c->clock = &bench_clock;
-    c->arena = arena;
-    c->arena_size = arena_size;
     c->max_streams = 32;
-    /* a full ring of 32 B entries in nodes of the default size */
     c->max_nodes = blocks * 4u + 1024u;
     c->max_groups = 4;
     c->max_consumers = 8;
     c->max_pending = 2048;
     c->full_policy = RUNNEL_FULL_DROP_OLDEST;
-    c->commit_policy = RUNNEL_COMMIT_NONE;
-    c->durable = &runnel_durability;
-    c->checkpoint_blocks = ckpt_blocks;
+    c->checkpoint_blocks = *(const uint32_t *)ctx;
 }
 
 static int count_cb(void *ctx, const runnel_entry_t *e)
@@ -90,47 +46,23 @@ static int count_cb(void *ctx, const runnel_entry_t *e)
 
 static void shape(uint32_t mib, uint32_t streams, uint32_t ckpt_blocks)
 {
-    uint32_t blocks = mib * 1024u * 1024u / BLOCK;
-    runnel_bd_geometry_t g = { 1, 1, BLOCK, blocks, 0xFF, 0 };
-    runnel_ram_bd_t rb;
-    runnel_bd_t bd;
-    runnel_config_t c;
-    runnel_t *r = NULL;
+    bench_store_t b;
+    runnel_t *r;
     runnel_stats_t st;
-    uint8_t *storage = malloc((size_t)BLOCK * blocks);
-    size_t arena_size;
-    void *arena;
     char val[31], key[16];
     runnel_str_t fv[2];
     runnel_xadd_args_t a;
     runnel_id_t id;
     uint64_t payload = 0, n = 0, reads0, bytes0, pending = 0;
+    uint32_t blocks;
     double t0, mount_s;
     int rc;
 
-    if (storage == NULL)
-        die("malloc", RUNNEL_ERR_NOMEM);
-    if ((rc = runnel_ram_bd_init(&rb, &bd, &g, storage, NULL)) < 0)
-        die("ram bd", rc);
-    config(&c, &bd, NULL, 0, blocks, ckpt_blocks);
-    arena_size = runnel_arena_size(&c);
-    arena = malloc(arena_size);
-    if (arena == NULL)
-        die("malloc", RUNNEL_ERR_NOMEM);
-    config(&c, &bd, arena, arena_size, blocks, ckpt_blocks);
-    clock_ms = 1700000000000ull;
-    if ((rc = runnel_format(&r, &c)) < 0)
-        die("format", rc);
+    bench_open(&b, mib, NULL, tune, &ckpt_blocks);
+    r = b.r;
+    blocks = b.blocks;
     (void)runnel_xgroup_create(r, str("s0"), str("g"), RUNNEL_ID_MIN, false, true, -1);
-
-    memset(val, 'v', sizeof val);
-    fv[0] = str("t");
-    fv[1].p = val;
-    fv[1].len = sizeof val;     /* 32 payload bytes: "t" and 31 */
-    memset(&a, 0, sizeof a);
-    a.fv = fv;
-    a.nfields = 1;
-    a.id_mode = RUNNEL_XADD_AUTO;
+    bench_entry(&a, fv, val);
     for (;;) {
         runnel_stats(r, &st);
         if (st.blocks_erased > blocks + blocks / 10u)
@@ -173,9 +105,9 @@ static void shape(uint32_t mib, uint32_t streams, uint32_t ckpt_blocks)
            (double)st.blocks_erased / ((double)payload / 1048576.0));
 
     /* mount into a fresh arena */
-    memset(arena, 0, arena_size);
+    memset(b.arena, 0, b.arena_size);
     t0 = wall();
-    if ((rc = runnel_mount(&r, &c)) < 0)
+    if ((rc = runnel_mount(&r, &b.c)) < 0)
         die("mount", rc);
     mount_s = wall() - t0;
     runnel_stats(r, &st);
@@ -196,13 +128,14 @@ static void shape(uint32_t mib, uint32_t streams, uint32_t ckpt_blocks)
         die("xadd after mount", rc);
     printf("%5lu | %7.1f | %4lu |\n", (unsigned long)(r->log.read_calls - reads0),
            (double)(r->log.bytes_read - bytes0) / 1024.0, (unsigned long)st.pending_used);
-    free(arena);
-    free(storage);
+    bench_close(&b);
 }
 
 int main(int argc, char **argv)
 {
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+
+    bench_name = "bench_mount";
 
     printf("bench_mount: durable stores on NOR flash (4 KiB blocks, program unit 1 B), 32 B "
            "entries, filled until the ring turned, one group with 1,000 pending\n\n");
