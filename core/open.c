@@ -202,6 +202,7 @@ int runnel__open(runnel_t **out, const runnel_config_t *cfg)
     r->ckpt_pos = RUNNEL__NO_POS;
     r->pin_floor = RUNNEL__NO_POS;
     r->cancel_slot = RUNNEL__NONE;
+    r->appending_to = RUNNEL__NONE;
     /* The stream half reaches the group half only through these. */
     r->hooks.stream_gone = runnel__groups_drop_stream;
     r->hooks.groups_count = runnel__groups_count;

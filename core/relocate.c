@@ -58,7 +58,8 @@ static uint32_t headroom_blocks(const runnel_t *r)
 
 /* The oldest live node that starts before `end` and was not copied by
  * this call (its copies start at or after `fresh`); RUNNEL__NONE if none.
- * A node the running append is about to remove (doomed) needs no copy. */
+ * A node the running append is about to remove (doomed) needs no copy,
+ * and the node XADD's pending record links into stays (appending_to). */
 static uint32_t oldest_live(const runnel_t *r, runnel_pos_t end, runnel_pos_t fresh)
 {
     uint32_t p, best = RUNNEL__NONE;
@@ -68,7 +69,7 @@ static uint32_t oldest_live(const runnel_t *r, runnel_pos_t end, runnel_pos_t fr
         const struct runnel__node *n = &r->nodes[nslot];
 
         if (n->first_pos >= end || n->first_pos >= fresh || n->live == 0 ||
-            runnel__node_doomed(r, n))
+            nslot == r->appending_to || runnel__node_doomed(r, n))
             continue;
         if (best == RUNNEL__NONE || n->first_pos < r->nodes[best].first_pos)
             best = nslot;

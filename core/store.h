@@ -245,6 +245,9 @@ struct runnel {
     bool replaying;             /* mount: no events, no checkpoints */
     bool in_checkpoint;         /* writing one: no nested trigger */
     bool relocating;            /* copying a node forward (relocate.c) */
+    uint32_t appending_to;      /* the node XADD's record is planned for
+                                   (links to its records), or NONE: not
+                                   moved until the record is written */
     bool creating;              /* XADD journalled a stream's creation and
                                    not yet its first entry: no checkpoint
                                    now (it would hold the stream empty, and

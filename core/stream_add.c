@@ -515,9 +515,16 @@ static int append_entry(runnel_t *r, uint32_t sidx, uint32_t tail, enum entry_fo
         len = plan_entry(r, tail, *form, id, a, l, &at);
         (void)encode_entry(r->scratch, sidx, *form, id, r->nodes[tail].first, l, a);
         planned_first = r->nodes[tail].first_pos;
+        /* Its links lead to the node's records where they are now: a
+         * relocation ahead of this append must leave the node there. If
+         * it moved the node anyway, a replay could take the record for
+         * the moved node's (its link 0 may land on the copy) while this
+         * run writes the entry again as a node start. */
+        r->appending_to = tail;
     }
     err = runnel__append(r, form_type(*form, id, tail == RUNNEL__NONE ? id : r->nodes[tail].first),
                          r->scratch, len, pos);
+    r->appending_to = RUNNEL__NONE;
     if (err < 0)
         return err;
     if (*form != FORM_NODE_START &&
