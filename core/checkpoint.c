@@ -331,10 +331,11 @@ void runnel__checkpoint_maybe(runnel_t *r)
      * (four times its size at least): a checkpoint costs at most about a
      * fifth of what is written, however large the state. It goes in the
      * space outside the reserve, so as not to eat the room the checkpoint
-     * that releases the tail needs - but a ring DROP_OLDEST keeps full
-     * has no such space: there it goes into the reserve like that one,
-     * and the block switch after it drops enough of the oldest data to
-     * restore the reserve (REFUSE could not, so it waits for room). */
+     * that releases the tail needs - but a ring DROP_OLDEST or RELOCATE
+     * keeps full has no such space: there it goes into the reserve like
+     * that one, and the block switch after it drops (or relocates out of)
+     * enough of the oldest blocks to restore the reserve (REFUSE could
+     * not, so it waits for room). */
     interval = r->cfg.checkpoint_blocks;
     if (interval != 0 && interval < 4u * (uint64_t)r->log.reserve)
         interval = 4u * (uint64_t)r->log.reserve;

@@ -20,6 +20,9 @@
  *                because refreshing reads the log. Entries of the sync
  *                backlog among them are counted again as the stream's
  *                sync.dropped.
+ *   RELOCATE     as REFUSE here: relocate.c copied the live nodes out of
+ *                these blocks before the append (it cannot from inside
+ *                it), so a live one left means the ring is full.
  * Nodes with no live entry left (an exact-trim remnant) never block.
  *
  * Doomed nodes: while XTRIM, DEL or FLUSH appends its record, the nodes it
