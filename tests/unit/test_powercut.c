@@ -56,6 +56,8 @@
  * it. How much runs is set at compile time (the Cortex-M3 build runs a
  * slice) and, on the host, by the environment:
  *   RUNNEL_POWERCUT_STRIDE  cut every k-th operation (1 = all, 0 = none)
+ *   RUNNEL_POWERCUT_RELOCATE_STRIDE  the same for the RELOCATE runs
+ *                           (default: 5 x RUNNEL_POWERCUT_STRIDE)
  *   RUNNEL_POWERCUT_RANDOM  random multi-cut runs per geometry
  *   RUNNEL_POWERCUT_SEED    first seed of the random runs
  * A round whose cut call writes nothing (an error, a read) is not cut.
@@ -429,6 +431,11 @@ static void exhaustive(const geo_t *g, uint32_t seed, uint32_t calls)
     uint32_t stride = env_u32("RUNNEL_POWERCUT_STRIDE", POWERCUT_STRIDE), call, k = 0;
     uint64_t before, after, ops_total = 0, erases;
     runnel_emu_cut_model_t m;
+
+    /* RELOCATE's runs cut every 5th operation unless told otherwise: at
+     * every one they would double what ctest spends here */
+    if (policy == RUNNEL_FULL_RELOCATE)
+        stride = env_u32("RUNNEL_POWERCUT_RELOCATE_STRIDE", 5u * stride);
 
     geo = g;
     run_seed = seed;
