@@ -157,7 +157,7 @@ static int on_backlog(void *ctx, const runnel_entry_t *e)
 
 /* A stream a forwarder follows: its persisted cursor and what is not
  * forwarded yet (entries and their field/value bytes). */
-static void one_cursor(runnel_t *r, runnel_str_t key, uint64_t length)
+static void one_cursor(runnel_t *r, runnel_str_t key, uint64_t length, insp_engine_t *out)
 {
     runnel_stream_cursor_t c;
     uint64_t bytes = 0;
@@ -166,6 +166,9 @@ static void one_cursor(runnel_t *r, runnel_str_t key, uint64_t length)
     if (rc != 0 || !c.tracked)
         return;
     rc = runnel_xread(r, key, c.cursor, -1, on_backlog, &bytes);
+    out->sync_streams++;
+    out->sync_backlog_entries += c.backlog;
+    out->sync_backlog_bytes += bytes;
     printf("    sync cursor ");
     put_id(c.cursor);
     printf(": backlog %llu entries (%llu bytes), forwarded %llu, skipped %llu, dropped %llu\n",
@@ -288,7 +291,7 @@ static void one_stream(runnel_t *r, uint32_t db, runnel_str_t key, insp_engine_t
     if (w.n > 0 && runnel_id_cmp(w.last, si.last_id) > 0)
         insp_report(INSP_CORRUPT, -1, -1, -1, "stream %.*s: an entry above its "
                     "last-generated ID", (int)key.len, key.p);
-    one_cursor(r, key, si.length);
+    one_cursor(r, key, si.length, out);
     group_ctx_t gc = { r, key, out, 0 };
     rc = runnel_groups(r, key, on_group, &gc);
     if (rc < 0)

@@ -105,6 +105,9 @@ typedef struct insp_engine {
     int mount_rc;               /* runnel_mount's answer */
     uint64_t streams, entries, groups, consumers, pending;
     uint64_t refused_writes;    /* programs/erases the engine tried (and we refused) */
+    /* streams with a persisted sync cursor, and their backlog (entries
+     * after the cursor, and those entries' field and value bytes) */
+    uint64_t sync_streams, sync_backlog_entries, sync_backlog_bytes;
     runnel_stats_t stats;
 } insp_engine_t;
 

@@ -277,13 +277,17 @@ int main(int argc, char **argv)
         printf("  stored: ");
         print_human_bytes(sc.record_bytes);
         printf(" of records in the log\n");
-        /* sync_lag: the upstream forwarder (core/sync.h) keeps its cursor
-         * in RAM and derives it from the upstream at each connect; format
-         * version 2 stores no sync cursor record (0x35.. are reserved for
-         * them), so an image cannot say what was forwarded. When a cursor
-         * is persisted, its lag per stream belongs here. */
-        printf("  upstream sync lag: not in the store (the forwarder's cursor lives in RAM; "
-               "INFO sync on the running runneld shows it)\n");
+        /* The forwarder (core/sync.h) persists a cursor per stream it
+         * follows (SYNC_CURSOR 0x40); each stream's line above shows its
+         * own. */
+        if (en.sync_streams == 0)
+            printf("  upstream sync: no stream has a sync cursor (never forwarded)\n");
+        else {
+            printf("  upstream sync: %" PRIu64 " stream(s) with a cursor, backlog %" PRIu64
+                   " entries (", en.sync_streams, en.sync_backlog_entries);
+            print_human_bytes(en.sync_backlog_bytes);
+            printf(") not yet forwarded\n");
+        }
     }
 
     printf("\nResult: %s (%u damaged, %u warnings, %u notes)\n",
