@@ -13,7 +13,18 @@
  *             (one record per command, replies arrive in the same order)
  *   replies   core/resp's client-side reader, item by item, so a reply may
  *             arrive over several polls; each complete reply settles the
- *             oldest in-flight record
+ *             oldest in-flight record (a transaction's XADDs wait for
+ *             EXEC's array, whose elements settle them one by one)
+ *
+ * Why each stream's batch is a transaction (MULTI, XADD..., EXEC) and a
+ * stream has at most one batch in flight: Redis checks maxmemory per
+ * command, so in a plain pipeline XADD i can be refused (OOM) and XADD
+ * i+1 accepted; the upstream would then hold i+1 without i, and i could
+ * never be added (IDs only grow): a permanent gap. Inside MULTI a command
+ * refused while queuing makes EXEC refuse the whole batch (EXECABORT), and
+ * EXEC itself is refused (OOM) before running anything. The next batch of
+ * that stream is only sent once EXEC's reply says the previous one landed,
+ * so nothing after a refused entry can land.
  *
  * Why the resume query makes it exactly-once: the upstream's XADD with an
  * explicit ID is accepted only if the ID is above the key's last ID. After
@@ -30,7 +41,7 @@
 #include "cmd.h"
 #include "sync.h"
 
-enum { KIND_AUTH = 1, KIND_SELECT, KIND_TOP, KIND_XADD };
+enum { KIND_AUTH = 1, KIND_SELECT, KIND_TOP, KIND_MULTI, KIND_XADD, KIND_EXEC };
 
 #define DUP_TEXT "equal or smaller than the target stream top item"
 #define POLL_ROUNDS 8
@@ -313,11 +324,18 @@ static void put_upstream_key(runnel_sync_t *s, runnel_resp_writer_t *w,
     runnel_resp_raw(w, "\r\n", 2);
 }
 
-/* Starts a command in the free part of tx; commit with tx_commit. */
-static void tx_begin(runnel_sync_t *s, runnel_resp_writer_t *w)
+/* Starts a command in the free part of tx, leaving `reserve` bytes
+ * free after it (the EXEC that closes an open batch); commit with
+ * tx_commit. */
+static void tx_begin_reserving(runnel_sync_t *s, runnel_resp_writer_t *w, size_t reserve)
 {
     size_t room = tx_room(s);
-    runnel_resp_writer_init(w, s->cfg.tx_buf + s->tx_len, room, 2);
+    runnel_resp_writer_init(w, s->cfg.tx_buf + s->tx_len, room > reserve ? room - reserve : 0, 2);
+}
+
+static void tx_begin(runnel_sync_t *s, runnel_resp_writer_t *w)
+{
+    tx_begin_reserving(s, w, 0);
 }
 
 static bool tx_commit(runnel_sync_t *s, const runnel_resp_writer_t *w)
@@ -333,6 +351,22 @@ static bool q_full(const runnel_sync_t *s)
     return s->q_count >= s->cfg.inflight_cap;
 }
 
+static runnel_sync_inflight_t *q_at(runnel_sync_t *s, uint32_t k)
+{
+    return &s->cfg.inflight[(s->q_head + k) % s->cfg.inflight_cap];
+}
+
+/* Takes the oldest in-flight record: its reply has been read. */
+static runnel_sync_inflight_t q_pop(runnel_sync_t *s)
+{
+    runnel_sync_inflight_t f = s->cfg.inflight[s->q_head];
+    s->q_head = (s->q_head + 1) % s->cfg.inflight_cap;
+    s->q_count--;
+    s->last_rx_ms = s->now_ms;
+    s->rtt_ms = s->now_ms - f.queued_ms;
+    return f;
+}
+
 /* ------------------------------------------------------------------ */
 /* Link                                                                */
 /* ------------------------------------------------------------------ */
@@ -344,6 +378,10 @@ static void reset_pipeline(runnel_sync_t *s)
     s->q_head = s->q_count = 0;
     s->inflight_bytes = 0;
     s->in_reply = false;
+    s->reply_skip = 0;
+    s->batch_plain = false;
+    s->exec_array = false;
+    s->batch_error[0] = '\0';
     runnel_resp_reader_init(&s->rd, NULL);
     for (uint32_t i = 0; i < s->cfg.streams_cap; i++) {
         runnel_sync_stream_t *st = &s->cfg.streams[i];
@@ -552,18 +590,70 @@ static void resume(runnel_sync_t *s, runnel_sync_stream_t *st, runnel_id_t top)
 /* Replies                                                             */
 /* ------------------------------------------------------------------ */
 
+/* An XADD's outcome (its own reply, or its element of EXEC's array):
+ * the ID (delivered), "equal or smaller" (already there: a duplicate
+ * acknowledged) or any other error (the stream stops at this entry). */
+static void settle_xadd(runnel_sync_t *s, bool error, const char *txt, size_t tl)
+{
+    runnel_sync_inflight_t f = q_pop(s);
+    runnel_sync_stream_t *st = &s->cfg.streams[f.stream];
+    st->inflight--;
+    s->inflight_bytes -= f.bytes;
+    if (!error)
+        delivered(s, st, &f, false);
+    else if (contains(txt, tl, DUP_TEXT))
+        delivered(s, st, &f, true);
+    else
+        stream_error(s, st, txt, tl, true, f.id);
+}
+
+/* EXEC answered with an error (EXECABORT after a refused XADD, OOM for
+ * EXEC itself) or nil: nothing of the batch ran. The stream stops at its
+ * first entry and shows what refused it: the queuing error if there was
+ * one (the OOM or NOPERM text, more telling than EXECABORT). */
+static void refuse_batch(runnel_sync_t *s, uint16_t slot, const char *txt, size_t tl)
+{
+    runnel_sync_stream_t *st = &s->cfg.streams[slot];
+    runnel_id_t first = RUNNEL_ID_MAX;
+    bool have = false;
+    while (s->reply_skip > 0) {
+        runnel_sync_inflight_t f = q_pop(s);
+        s->reply_skip--;
+        st->inflight--;
+        s->inflight_bytes -= f.bytes;
+        if (!have)
+            first = f.id;
+        have = true;
+    }
+    if (s->batch_error[0] != '\0') {
+        txt = s->batch_error;
+        tl = strlen(txt);
+    }
+    stream_error(s, st, txt, tl, have, first);
+}
+
+/* A complete reply to a command outside EXEC's array. */
 static void reply_done(runnel_sync_t *s)
 {
-    runnel_sync_inflight_t f = s->cfg.inflight[s->q_head];
-    s->q_head = (s->q_head + 1) % s->cfg.inflight_cap;
-    s->q_count--;
-    s->last_rx_ms = s->now_ms;
-    s->rtt_ms = s->now_ms - f.queued_ms;
     const char *txt = s->reply_text;
     size_t tl = strlen(txt);
-    runnel_sync_stream_t *st = f.kind == KIND_TOP || f.kind == KIND_XADD
-                                   ? &s->cfg.streams[f.stream]
-                                   : NULL;
+    if (s->reply_kind == KIND_XADD && !s->batch_plain) {
+        /* QUEUED, or refused while queuing: EXEC decides. */
+        if (s->reply_error && s->batch_error[0] == '\0')
+            copy_text(s->batch_error, sizeof s->batch_error, NULL, 0, txt, tl);
+        s->reply_skip++;
+        return;
+    }
+    if (s->reply_kind == KIND_XADD) {
+        settle_xadd(s, s->reply_error, txt, tl);
+        return;
+    }
+    if (s->reply_kind == KIND_EXEC && !s->batch_plain && !s->exec_array)
+        refuse_batch(s, s->cfg.inflight[(s->q_head + s->reply_skip) % s->cfg.inflight_cap].stream,
+                     s->reply_error ? txt : "EXEC answered nil: transaction not run",
+                     s->reply_error ? tl : 38);
+    runnel_sync_inflight_t f = q_pop(s);
+    runnel_sync_stream_t *st = &s->cfg.streams[f.stream];
     switch (f.kind) {
     case KIND_AUTH:
     case KIND_SELECT:
@@ -582,20 +672,80 @@ static void reply_done(runnel_sync_t *s)
         else
             resume(s, st, s->reply_have_id ? s->reply_id : RUNNEL_ID_MIN);
         break;
-    case KIND_XADD:
-        st->inflight--;
-        s->inflight_bytes -= f.bytes;
-        if (!s->reply_error) {
-            delivered(s, st, &f, false);
-        } else if (contains(txt, tl, DUP_TEXT)) {
-            delivered(s, st, &f, true);
-        } else {
-            stream_error(s, st, txt, tl, true, f.id);
+    case KIND_MULTI:
+        /* Refused (an ACL without MULTI, say): the XADDs after it run as
+         * plain commands and are settled one by one, as before batches
+         * were transactions; the stream stops with the reason. */
+        s->batch_plain = s->reply_error;
+        s->batch_error[0] = '\0';
+        if (s->reply_error) {
+            char msg[RUNNEL_SYNC_ERR_MAX];
+            copy_text(msg, sizeof msg, "upstream refused MULTI: ", 24, txt, tl);
+            stream_error(s, st, msg, strlen(msg), false, RUNNEL_ID_MIN);
         }
+        break;
+    case KIND_EXEC:
+        s->batch_plain = false;   /* "EXEC without MULTI" after a refused one */
+        s->exec_array = false;
         break;
     default:
         break;
     }
+}
+
+/* One item of a reply; false = the link failed. */
+static bool reply_item(runnel_sync_t *s, const runnel_resp_item_t *it)
+{
+    if (!s->in_reply) {
+        if (s->reply_skip >= s->q_count) {
+            link_fail(s, "upstream sent a reply nothing asked for", NULL, 0, false);
+            return false;
+        }
+        s->in_reply = true;
+        s->reply_kind = q_at(s, s->reply_skip)->kind;
+        s->reply_error = it->type == RUNNEL_RESP_ERROR || it->type == RUNNEL_RESP_BLOBERR;
+        s->reply_have_id = false;
+        s->reply_text[0] = '\0';
+        if (s->reply_error)
+            copy_text(s->reply_text, sizeof s->reply_text, NULL, 0, it->str.p, it->str.len);
+        if (s->reply_kind == KIND_EXEC && !s->batch_plain && it->type == RUNNEL_RESP_ARRAY &&
+            !it->is_null) {
+            /* One element per queued XADD, in order; anything else means
+             * we no longer know what ran: drop the link, the resume query
+             * finds out. */
+            if (it->integer != (int64_t)s->reply_skip) {
+                link_fail(s, "EXEC answered a different number of replies than queued", NULL, 0,
+                          false);
+                return false;
+            }
+            s->exec_array = true;
+        }
+    } else if (s->exec_array && it->depth == 1 && it->type != RUNNEL_RESP_ATTR) {
+        bool err = it->type == RUNNEL_RESP_ERROR || it->type == RUNNEL_RESP_BLOBERR;
+        if (!err && (it->type != RUNNEL_RESP_BULK || it->is_null)) {
+            link_fail(s, "EXEC answered an XADD with something other than an ID or error", NULL, 0,
+                      false);
+            return false;
+        }
+        s->reply_skip--;
+        settle_xadd(s, err, it->str.p, err ? it->str.len : 0);
+    }
+    /* XREVRANGE reply: *1 -> *2 -> $id: the first bulk at depth 2. */
+    if (!s->reply_have_id && it->depth == 2 && it->type == RUNNEL_RESP_BULK && !it->is_null &&
+        s->reply_kind == KIND_TOP) {
+        if (runnel_id_parse(it->str.p, it->str.len, RUNNEL_ID_STRICT, &s->reply_id, NULL) != 0) {
+            link_fail(s, "upstream sent an unparsable stream ID", NULL, 0, false);
+            return false;
+        }
+        s->reply_have_id = true;
+    }
+    if (it->ends_value) {
+        s->in_reply = false;
+        reply_done(s);
+        if (!s->link_up)
+            return false;
+    }
+    return true;
 }
 
 /* Reads what arrived and settles complete replies. false = link failed. */
@@ -638,33 +788,8 @@ static bool read_replies(runnel_sync_t *s, bool *progress)
                 return false;
             }
             s->rx_off += (size_t)rc;
-            if (s->q_count == 0) {
-                link_fail(s, "upstream sent a reply nothing asked for", NULL, 0, false);
+            if (!reply_item(s, &it))
                 return false;
-            }
-            if (!s->in_reply) {
-                s->in_reply = true;
-                s->reply_error = it.type == RUNNEL_RESP_ERROR || it.type == RUNNEL_RESP_BLOBERR;
-                s->reply_have_id = false;
-                s->reply_text[0] = '\0';
-                if (s->reply_error)
-                    copy_text(s->reply_text, sizeof s->reply_text, NULL, 0, it.str.p, it.str.len);
-            }
-            /* XREVRANGE reply: *1 -> *2 -> $id: the first bulk at depth 2. */
-            if (!s->reply_have_id && it.depth == 2 && it.type == RUNNEL_RESP_BULK && !it.is_null &&
-                s->cfg.inflight[s->q_head].kind == KIND_TOP) {
-                if (runnel_id_parse(it.str.p, it.str.len, RUNNEL_ID_STRICT, &s->reply_id, NULL) != 0) {
-                    link_fail(s, "upstream sent an unparsable stream ID", NULL, 0, false);
-                    return false;
-                }
-                s->reply_have_id = true;
-            }
-            if (it.ends_value) {
-                s->in_reply = false;
-                reply_done(s);
-                if (!s->link_up)
-                    return false;
-            }
         }
     }
 }
@@ -691,9 +816,15 @@ static bool send_pending(runnel_sync_t *s, bool *progress)
 /* Filling the pipeline                                                */
 /* ------------------------------------------------------------------ */
 
+static const char MULTI_CMD[] = "*1\r\n$5\r\nMULTI\r\n";
+static const char EXEC_CMD[] = "*1\r\n$4\r\nEXEC\r\n";
+#define EXEC_LEN (sizeof EXEC_CMD - 1)
+
 typedef struct fill_ctx {
     runnel_sync_t *s;
     uint16_t slot;
+    size_t empty_len; /* tx_len when tx holds only this batch's MULTI */
+    uint32_t added;  /* XADDs in this batch */
     bool full;       /* stopped for want of room */
     bool too_big;    /* one entry does not fit an empty buffer */
     bool gated;      /* stopped at the last committed entry */
@@ -709,13 +840,14 @@ static int fill_entry(void *ctx, const runnel_entry_t *e)
         fc->gated = true;   /* not committed locally yet: later */
         return RUNNEL_ERR_AGAIN;
     }
-    if (q_full(s) || s->inflight_bytes >= s->cfg.max_inflight_bytes) {
+    /* One in-flight slot and EXEC's bytes stay free to close the batch. */
+    if (s->q_count + 1 >= s->cfg.inflight_cap || s->inflight_bytes >= s->cfg.max_inflight_bytes) {
         fc->full = true;
         return RUNNEL_ERR_AGAIN;
     }
     runnel_resp_writer_t w;
-    tx_begin(s, &w);
-    bool empty = s->tx_len == 0;
+    tx_begin_reserving(s, &w, EXEC_LEN);
+    bool empty = s->tx_len == fc->empty_len;
     runnel_resp_array(&w, 3 + 2 * (size_t)e->nfields);
     runnel_resp_bulk(&w, "XADD", 4);
     put_upstream_key(s, &w, st);
@@ -736,8 +868,37 @@ static int fill_entry(void *ctx, const runnel_entry_t *e)
     f->payload = payload;
     st->sent = e->id;
     st->inflight++;
+    fc->added++;
     s->inflight_bytes += w.len;
     return 0;
+}
+
+/* Opens a stream's batch: MULTI, if tx and the queue have room for it,
+ * one XADD and EXEC. */
+static bool batch_open(runnel_sync_t *s, fill_ctx_t *fc)
+{
+    if (s->q_count + 3 > s->cfg.inflight_cap || tx_room(s) < sizeof MULTI_CMD + EXEC_LEN + 64)
+        return false;
+    bool was_empty = s->tx_len == 0;
+    memcpy(s->cfg.tx_buf + s->tx_len, MULTI_CMD, sizeof MULTI_CMD - 1);
+    s->tx_len += sizeof MULTI_CMD - 1;
+    fc->empty_len = was_empty ? s->tx_len : (size_t)-1;
+    (void)q_push(s, KIND_MULTI, fc->slot);
+    return true;
+}
+
+/* Closes it with EXEC (its room was kept free), or takes the MULTI back
+ * when no entry went in (nothing was sent since it was written). */
+static void batch_close(runnel_sync_t *s, const fill_ctx_t *fc)
+{
+    if (fc->added == 0) {
+        s->tx_len -= sizeof MULTI_CMD - 1;
+        s->q_count--;
+        return;
+    }
+    memcpy(s->cfg.tx_buf + s->tx_len, EXEC_CMD, EXEC_LEN);
+    s->tx_len += EXEC_LEN;
+    (void)q_push(s, KIND_EXEC, fc->slot);
 }
 
 /* A caught-up stream: the accounting must say 0 now; what it says beyond
@@ -786,19 +947,25 @@ static void fill(runnel_sync_t *s)
     for (uint32_t k = 0; k < cap; k++) {
         uint32_t i = (s->rr + k) % cap;
         runnel_sync_stream_t *st = &s->cfg.streams[i];
-        if (!st->used || !st->resumed || st->stopped || st->top_pending)
+        /* One batch in flight per stream: the next is sent once EXEC
+         * said this one landed (see the top of this file). */
+        if (!st->used || !st->resumed || st->stopped || st->top_pending || st->inflight != 0)
             continue;
-        if (q_full(s) || s->inflight_bytes >= s->cfg.max_inflight_bytes)
+        if (s->q_count + 3 > s->cfg.inflight_cap ||
+            s->inflight_bytes >= s->cfg.max_inflight_bytes)
             break;
-        uint32_t room = s->cfg.inflight_cap - s->q_count;
+        uint32_t room = s->cfg.inflight_cap - s->q_count - 2;
         int64_t count = room < s->cfg.batch_entries ? room : s->cfg.batch_entries;
-        fill_ctx_t fc = {s, (uint16_t)i, false, false, false,
+        fill_ctx_t fc = {s, (uint16_t)i, 0, 0, false, false, false,
                          s->cfg.forward_committed_only ? st->committed : RUNNEL_ID_MAX};
         if (runnel_id_cmp(st->sent, fc.limit) >= 0) {
             st->caught_up = false;   /* what is left is not committed yet */
             continue;
         }
+        if (!batch_open(s, &fc))
+            break;
         int rc = runnel_xread(s->r, slot_key(st), st->sent, count, fill_entry, &fc);
+        batch_close(s, &fc);
         if (fc.too_big) {
             stream_error(s, st, "entry larger than the transmit buffer", 37, true,
                          st->sent);
@@ -944,7 +1111,7 @@ int runnel_sync_init(runnel_sync_t *s, runnel_t *r, const runnel_sync_config_t *
         cfg->host[0] == '\0' || cfg->port == 0 || cfg->tx_buf == NULL || cfg->tx_size < 4096 ||
         cfg->rx_buf == NULL || cfg->rx_size < 1024 || cfg->streams == NULL ||
         cfg->streams_cap == 0 || cfg->streams_cap > 65535 || cfg->inflight == NULL ||
-        cfg->inflight_cap < 2)
+        cfg->inflight_cap < 3)
         return RUNNEL_ERR_INVAL;
     memset(s, 0, sizeof *s);
     s->r = r;
@@ -1055,7 +1222,9 @@ void runnel_sync_stats(runnel_sync_t *s, runnel_sync_stats_t *out)
     /* Bytes: the lag in entries times the mean payload forwarded so far. */
     if (fwd_entries != 0)
         out->lag_bytes = out->lag_entries * (out->forwarded_bytes / fwd_entries);
-    out->inflight_entries = s->q_count;
+    out->inflight_entries = 0;
+    for (uint32_t i = 0; i < s->cfg.streams_cap; i++)
+        out->inflight_entries += s->cfg.streams[i].inflight;
     out->inflight_bytes = s->inflight_bytes;
     out->connects = s->connects;
     out->reconnects = s->reconnects;

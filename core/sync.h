@@ -123,7 +123,7 @@ typedef struct runnel_sync_stream {
 
 /* One command awaiting its reply, in send order. */
 typedef struct runnel_sync_inflight {
-    uint8_t kind;          /* internal: AUTH, SELECT, TOP, XADD */
+    uint8_t kind;          /* internal: AUTH, SELECT, TOP, MULTI, XADD, EXEC */
     uint16_t stream;       /* slot index (TOP, XADD) */
     uint32_t bytes;        /* command bytes (XADD) */
     uint32_t payload;      /* field+value bytes (XADD) */
@@ -182,7 +182,8 @@ typedef struct runnel_sync_config {
      * entry whose XADD is larger stops its stream with an error). rx:
      * replies (at least 1 KiB; must hold a whole top entry). streams: one
      * slot per forwarded stream. inflight: one per command awaiting a reply
-     * (bounds the entries in flight). */
+     * (bounds the entries in flight; at least 3: each stream's batch is
+     * MULTI, its XADDs, EXEC). */
     uint8_t *tx_buf;
     size_t tx_size;
     uint8_t *rx_buf;
@@ -210,6 +211,16 @@ typedef struct runnel_sync {
     bool reply_have_id;
     runnel_id_t reply_id;
     char reply_text[RUNNEL_SYNC_ERR_MAX];
+    uint8_t reply_kind;    /* the in-flight record the reply answers */
+    /* The transaction (MULTI ... EXEC) whose replies are being read:
+     * XADDs answered QUEUED wait at the head of the in-flight queue for
+     * EXEC's array (reply_skip of them); the first error a queued XADD got
+     * is kept, so that a refused batch shows it rather than EXECABORT. A
+     * refused MULTI makes its XADDs plain commands (batch_plain). */
+    uint32_t reply_skip;
+    bool batch_plain;
+    bool exec_array;       /* reading EXEC's array, one element per XADD */
+    char batch_error[RUNNEL_SYNC_ERR_MAX];
     /* Timers. */
     uint64_t now_ms;
     uint64_t retry_at_ms;

@@ -191,7 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sc.streams = slots;
     sc.streams_cap = (conf & 64) ? 1 : 4;   /* 1: the second stream finds no slot */
     sc.inflight = inflight;
-    sc.inflight_cap = (conf & 128) ? 2 : 64;
+    sc.inflight_cap = (conf & 128) ? 3 : 64;
     sc.batch_entries = 5;
     sc.reply_timeout_ms = 200;
     sc.backoff_min_ms = 10;

@@ -5,13 +5,17 @@
  * It parses the commands the forwarder sends with the server-side RESP
  * reader and answers them as Redis 7.0 does for the few commands the
  * forwarder uses (AUTH, SELECT, XREVRANGE key + - COUNT 1, XADD key <id>
- * f v ...), keeping the IDs it accepted and a checksum of each entry's
+ * f v ..., MULTI / EXEC: commands queued, a command refused while queuing
+ * makes EXEC answer EXECABORT, EXEC answers an array of the replies),
+ * keeping the IDs it accepted and a checksum of each entry's
  * fields: a record of what arrived, compared with the local stream entry
  * by entry (up_mirror). A script decides the faults: refused connects,
  * connects that take several polls, sends and receives in random small
  * pieces, connections cut mid-batch (some commands executed, their replies
  * lost) and mid-reply, a stalled link (bytes taken, nothing answered), a
- * wrong password, WRONGTYPE keys. The upstream is another machine: a power
+ * wrong password, WRONGTYPE keys, XADDs refused with OOM by arrival
+ * number (as a real Redis near maxmemory refuses one command of a pipeline
+ * and accepts the next), EXEC refused with OOM, MULTI refused. The upstream is another machine: a power
  * cut of the device leaves it as it was.
  *
  * Portable (static buffers): it runs on the host and on the Cortex-M3.
@@ -41,6 +45,7 @@ static inline runnel_str_t up_str(const char *s)
 #define UP_ENTRIES 3000
 #define UP_IN 8192
 #define UP_OUT 8192
+#define UP_MULTI_QUEUE 32768
 
 typedef struct up_key {
     char name[40];
@@ -63,6 +68,11 @@ typedef struct fake_up {
     uint32_t cut_permille;         /* chance per send/recv call of a cut */
     bool stall;                    /* take bytes, answer nothing */
     bool small_chunks;             /* send/recv move 1..7 bytes at a time */
+    /* XADD commands (counted from 1 in arrival order, queued or not)
+     * oom_from .. oom_from + oom_count - 1 are refused with OOM. */
+    uint32_t oom_from, oom_count;
+    uint32_t oom_execs;            /* the next N EXECs are refused with OOM */
+    uint32_t refuse_multis;        /* the next N MULTIs are refused (NOPERM) */
     uint32_t rng;
     /* connection */
     bool connected;
@@ -74,8 +84,14 @@ typedef struct fake_up {
     uint8_t out[UP_OUT];
     size_t out_len, out_off;
     runnel_resp_cmd_state_t pst;
+    /* an open MULTI: the queued commands' bytes, re-parsed by EXEC */
+    bool in_multi, multi_dirty;
+    uint8_t mq[UP_MULTI_QUEUE];
+    size_t mq_len;
+    uint32_t mq_n;
     /* what happened */
     uint32_t connects, cuts, auth_fails, protocol_errors, over_capacity;
+    uint32_t xadds_seen, oom_refused, execs, execaborts;
     char last_auth_user[32];
     /* data */
     up_key_t keys[UP_KEYS];
@@ -228,6 +244,104 @@ static inline void up_exec(runnel_resp_writer_t *w, runnel_str_t *argv, size_t a
     runnel_resp_error(w, "ERR unknown command", 19);
 }
 
+#define UP_OOM_TEXT "OOM command not allowed when used memory > 'maxmemory'."
+
+/* The maxmemory check Redis makes before running or queuing a command:
+ * true (and the OOM error written) when the script refuses this XADD. */
+static inline bool up_refuse_oom(runnel_resp_writer_t *w, runnel_str_t *argv, size_t argc)
+{
+    if (argc == 0 || !arg_is(argv[0], "XADD"))
+        return false;
+    up.xadds_seen++;
+    if (up.oom_count == 0 || up.xadds_seen < up.oom_from ||
+        up.xadds_seen - up.oom_from >= up.oom_count)
+        return false;
+    up.oom_refused++;
+    runnel_resp_error(w, UP_OOM_TEXT, strlen(UP_OOM_TEXT));
+    return true;
+}
+
+/* EXEC: every queued command run in order, their replies as one array. */
+static inline void up_exec_queue(runnel_resp_writer_t *w)
+{
+    static runnel_str_t qargv[64];
+    runnel_resp_cmd_state_t qst;
+    size_t off = 0;
+    up.execs++;
+    runnel_resp_array(w, up.mq_n);
+    for (uint32_t i = 0; i < up.mq_n; i++) {
+        size_t argc = 0;
+        const char *err = NULL;
+        runnel_resp_cmd_reset(&qst);
+        int rc = runnel_resp_parse_command(&qst, NULL, up.mq + off, up.mq_len - off, qargv, 64,
+                                           &argc, &err);
+        if (rc <= 0) {
+            up.protocol_errors++;
+            runnel_resp_error(w, "ERR fake queue corrupt", 22);
+            continue;
+        }
+        off += (size_t)rc;
+        up_exec(w, qargv, argc);
+    }
+    up.mq_len = 0;
+    up.mq_n = 0;
+}
+
+/* MULTI, EXEC, and any command while MULTI is open (queued, or refused
+ * while queuing, which dooms the EXEC); false = not ours, run it. */
+static inline bool up_transaction(runnel_resp_writer_t *w, runnel_str_t *argv, size_t argc,
+                                  const uint8_t *raw, size_t rawlen)
+{
+    if (arg_is(argv[0], "MULTI")) {
+        if (up.refuse_multis > 0) {
+            up.refuse_multis--;
+            const char *e = "NOPERM this user has no permissions to run the 'multi' command";
+            runnel_resp_error(w, e, strlen(e));
+        } else if (up.in_multi) {
+            runnel_resp_error(w, "ERR MULTI calls can not be nested", 33);
+        } else {
+            up.in_multi = true;
+            up.multi_dirty = false;
+            up.mq_len = 0;
+            up.mq_n = 0;
+            runnel_resp_simple(w, "OK", 2);
+        }
+        return true;
+    }
+    if (arg_is(argv[0], "EXEC")) {
+        if (!up.in_multi) {
+            runnel_resp_error(w, "ERR EXEC without MULTI", 22);
+        } else if (up.multi_dirty) {
+            up.execaborts++;
+            const char *e = "EXECABORT Transaction discarded because of previous errors.";
+            runnel_resp_error(w, e, strlen(e));
+        } else if (up.oom_execs > 0) {
+            up.oom_execs--;
+            runnel_resp_error(w, UP_OOM_TEXT, strlen(UP_OOM_TEXT));
+        } else {
+            up_exec_queue(w);
+        }
+        up.in_multi = false;
+        up.mq_len = 0;
+        up.mq_n = 0;
+        return true;
+    }
+    if (!up.in_multi)
+        return false;
+    if (up_refuse_oom(w, argv, argc)) {
+        up.multi_dirty = true;
+    } else if (rawlen > sizeof up.mq - up.mq_len) {
+        up.multi_dirty = true;
+        runnel_resp_error(w, "ERR fake MULTI queue full", 25);
+    } else {
+        memcpy(up.mq + up.mq_len, raw, rawlen);
+        up.mq_len += rawlen;
+        up.mq_n++;
+        runnel_resp_simple(w, "QUEUED", 6);
+    }
+    return true;
+}
+
 /* Executes every complete command in `in`. */
 static inline void up_process(void)
 {
@@ -250,12 +364,17 @@ static inline void up_process(void)
             return;
         }
         runnel_resp_cmd_reset(&up.pst);
+        if (argc != 0 && arg_is(argv[0], "EXEC") && up.in_multi && up.out_len != 0 &&
+            up.out_len + 512 + 48 * (size_t)up.mq_n > UP_OUT)
+            break;   /* EXEC's array needs room: like a socket, later */
         off += (size_t)rc;
         if (argc == 0)
             continue;
         runnel_resp_writer_t w;
         runnel_resp_writer_init(&w, up.out + up.out_len, UP_OUT - up.out_len, 2);
-        up_exec(&w, argv, argc);
+        if (!up_transaction(&w, argv, argc, up.in + off - (size_t)rc, (size_t)rc) &&
+            !up_refuse_oom(&w, argv, argc))
+            up_exec(&w, argv, argc);
         if (w.overflow)
             up.protocol_errors++;
         else
@@ -298,6 +417,7 @@ static inline int net_connect(void *ctx, const char *host, uint16_t port)
     up.connected = true;
     up.connects++;
     up.authed = false;
+    up.in_multi = false;   /* a transaction dies with its connection */
     up.db = 0;
     up.in_len = 0;
     up.out_len = up.out_off = 0;

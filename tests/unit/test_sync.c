@@ -570,6 +570,99 @@ static void test_error_reply(void)
     CHECK_EQ_U64(st.gaps, 0);
 }
 
+/* Polls until a slot is stopped (or the fake deadline passes); its stats
+ * in *out. */
+static bool wait_stopped(uint64_t deadline_ms, runnel_sync_stream_stats_t *out)
+{
+    for (uint64_t t = 0; t < deadline_ms; t++) {
+        fx.now++;
+        CHECK_EQ_INT(runnel_sync_poll(&sy, fx.now), 0);
+        for (uint32_t i = 0; i < 4; i++)
+            if (runnel_sync_stream_stats(&sy, i, out) == 0 && out->stopped)
+                return true;
+    }
+    return false;
+}
+
+/* What the upstream holds of key is the first entries of the local
+ * stream, in order, nothing after a missing one. */
+static void check_prefix(const char *key, uint32_t *held)
+{
+    up_key_t *u = up_key(fx_s(key), false);
+    uint32_t n = u != NULL ? u->n : 0;
+    cmp_ctx_t c = {u, 0, 0};
+    if (n != 0)
+        CHECK_EQ_INT(runnel_xrange(fx.r, fx_s(key), RUNNEL_ID_MIN, RUNNEL_ID_MAX, n, false,
+                                   cmp_entry, &c), (int)n);
+    CHECK_EQ_U64(c.mismatches, 0);
+    *held = n;
+}
+
+/* Issue 7: Redis near maxmemory refuses one XADD of a pipeline (OOM) and
+ * accepts the next ones. Sent as plain pipelined XADDs, the upstream
+ * would hold entry k+1 without k, a gap for ever; sent as one transaction
+ * per stream, the refusal aborts the whole batch and the stream stops with
+ * the OOM text, then resumes from the upstream's top with nothing lost. */
+static void test_partial_refusal(void)
+{
+    setup();
+    up.oom_from = 5;      /* the 5th XADD to arrive is refused, the 6th... not */
+    up.oom_count = 1;
+    CHECK_EQ_INT(runnel_sync_init(&sy, fx.r, &scfg), 0);
+    produce("p", 200);
+    runnel_sync_stream_stats_t ss;
+    CHECK(wait_stopped(3000, &ss));
+    CHECK(strstr(ss.error, "OOM") != NULL);   /* the cause, not just EXECABORT */
+    CHECK(strstr(ss.error, "EXECABORT") == NULL);
+    CHECK_EQ_U64(up.oom_refused, 1);
+    uint32_t held = 0;
+    check_prefix("p", &held);
+    CHECK(held < 5);      /* nothing at or after the refused entry landed */
+    CHECK(drain(20000));
+    check_mirror("p", "", 0);
+    runnel_sync_stats_t st;
+    runnel_sync_stats(&sy, &st);
+    CHECK_EQ_U64(st.gaps, 0);
+    CHECK_EQ_U64(st.skipped, 0);
+    CHECK_EQ_U64(st.forwarded, 200);
+    CHECK(up.execaborts >= 1);
+    CHECK(up.protocol_errors == 0);
+}
+
+/* Refusals on several streams and across retries, while producers write:
+ * a run of refused XADDs spanning batches, EXEC itself refused with OOM,
+ * MULTI refused (its XADDs then run plain and are settled one by one). */
+static void test_refusals_mixed(void)
+{
+    setup();
+    up.oom_from = 30;
+    up.oom_count = 70;
+    up.oom_execs = 2;
+    CHECK_EQ_INT(runnel_sync_init(&sy, fx.r, &scfg), 0);
+    for (int round = 0; round < 30; round++) {
+        produce(round % 2 ? "m1" : "m2", 23);
+        poll_for(7);
+        if (round == 10)
+            up.refuse_multis = 1;
+        if (round == 20) {
+            up.oom_from = up.xadds_seen + 3;
+            up.oom_count = 2;
+        }
+    }
+    CHECK(drain(60000));
+    check_mirror("m1", "", 0);
+    check_mirror("m2", "", 0);
+    runnel_sync_stats_t st;
+    runnel_sync_stats(&sy, &st);
+    CHECK_EQ_U64(st.gaps, 0);
+    CHECK_EQ_U64(st.skipped, 0);
+    CHECK_EQ_U64(st.forwarded, 30 * 23);
+    CHECK(up.oom_refused >= 70);
+    CHECK_EQ_U64(up.oom_execs, 0);
+    CHECK_EQ_U64(up.refuse_multis, 0);
+    CHECK(up.protocol_errors == 0);
+}
+
 static void test_bad_config(void)
 {
     setup();
@@ -607,5 +700,7 @@ TEST_MAIN(
     RUN(test_committed_only);
     RUN(test_auth_and_select);
     RUN(test_error_reply);
+    RUN(test_partial_refusal);
+    RUN(test_refusals_mixed);
     RUN(test_bad_config);
 )

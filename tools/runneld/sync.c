@@ -249,7 +249,7 @@ const char *rd_sync_directive(int argc, char **argv)
             return "Invalid sync-batch";
         t.batch = (uint32_t)v;
     } else if (!strcasecmp(k, "sync-inflight-entries")) {
-        if (!parse_uint(a, 2, 10000000, &v))
+        if (!parse_uint(a, 3, 10000000, &v))
             return "Invalid sync-inflight-entries";
         t.inflight_entries = (uint32_t)v;
     } else if (!strcasecmp(k, "sync-inflight-bytes")) {
