@@ -18,7 +18,11 @@
  * state names valid, the last error NUL-terminated within its buffer.
  *
  * Seeds (tests/fuzz/corpus/sync) are well-formed conversations: +OK to
- * AUTH, *0 to XREVRANGE, bulk IDs to XADDs, an "equal or smaller" error.
+ * AUTH, *0 to XREVRANGE, bulk IDs to XADDs, an "equal or smaller" error,
+ * and the transaction shapes each stream's batch gets: +OK to MULTI,
+ * +QUEUED or a queuing error (OOM) per XADD, EXEC's array of IDs and
+ * errors, -EXECABORT, -OOM or *-1 for EXEC, MULTI refused (NOPERM) with
+ * plain XADD replies and "EXEC without MULTI" after it.
  */
 #include <stdint.h>
 #include <stdio.h>
