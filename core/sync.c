@@ -648,10 +648,16 @@ static void reply_done(runnel_sync_t *s)
         settle_xadd(s, s->reply_error, txt, tl);
         return;
     }
-    if (s->reply_kind == KIND_EXEC && !s->batch_plain && !s->exec_array)
-        refuse_batch(s, s->cfg.inflight[(s->q_head + s->reply_skip) % s->cfg.inflight_cap].stream,
-                     s->reply_error ? txt : "EXEC answered nil: transaction not run",
-                     s->reply_error ? tl : 38);
+    if (s->reply_kind == KIND_EXEC && !s->batch_plain && !s->exec_array) {
+        /* Not an array: nothing of the batch is known to have run (the
+         * resume query finds out if something did). */
+        if (!s->reply_error) {
+            txt = s->reply_is_null ? "EXEC answered nil: transaction not run"
+                                   : "EXEC answered neither an array nor an error";
+            tl = strlen(txt);
+        }
+        refuse_batch(s, q_at(s, s->reply_skip)->stream, txt, tl);
+    }
     runnel_sync_inflight_t f = q_pop(s);
     runnel_sync_stream_t *st = &s->cfg.streams[f.stream];
     switch (f.kind) {
@@ -674,18 +680,19 @@ static void reply_done(runnel_sync_t *s)
         break;
     case KIND_MULTI:
         /* Refused (an ACL without MULTI, say): the XADDs after it run as
-         * plain commands and are settled one by one, as before batches
-         * were transactions; the stream stops with the reason. */
+         * plain commands and are settled one by one (a refused one stops
+         * the stream, a later accepted one counts as a gap); at EXEC the
+         * stream stops with the reason, so the next batch tries again. */
         s->batch_plain = s->reply_error;
         s->batch_error[0] = '\0';
-        if (s->reply_error) {
-            char msg[RUNNEL_SYNC_ERR_MAX];
-            copy_text(msg, sizeof msg, "upstream refused MULTI: ", 24, txt, tl);
-            stream_error(s, st, msg, strlen(msg), false, RUNNEL_ID_MIN);
-        }
+        if (s->reply_error)
+            copy_text(s->batch_error, sizeof s->batch_error, "upstream refused MULTI: ", 24, txt,
+                      tl);
         break;
     case KIND_EXEC:
-        s->batch_plain = false;   /* "EXEC without MULTI" after a refused one */
+        if (s->batch_plain)   /* its reply is "EXEC without MULTI" */
+            stream_error(s, st, s->batch_error, strlen(s->batch_error), false, RUNNEL_ID_MIN);
+        s->batch_plain = false;
         s->exec_array = false;
         break;
     default:
@@ -704,6 +711,7 @@ static bool reply_item(runnel_sync_t *s, const runnel_resp_item_t *it)
         s->in_reply = true;
         s->reply_kind = q_at(s, s->reply_skip)->kind;
         s->reply_error = it->type == RUNNEL_RESP_ERROR || it->type == RUNNEL_RESP_BLOBERR;
+        s->reply_is_null = it->is_null;
         s->reply_have_id = false;
         s->reply_text[0] = '\0';
         if (s->reply_error)

@@ -208,6 +208,7 @@ typedef struct runnel_sync {
     /* The reply being read (its items may arrive over several polls). */
     bool in_reply;
     bool reply_error;
+    bool reply_is_null;
     bool reply_have_id;
     runnel_id_t reply_id;
     char reply_text[RUNNEL_SYNC_ERR_MAX];

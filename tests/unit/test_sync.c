@@ -663,6 +663,37 @@ static void test_refusals_mixed(void)
     CHECK(up.protocol_errors == 0);
 }
 
+/* EXEC refused with OOM (Redis refuses EXEC itself when the transaction
+ * holds a deny-oom command and memory is over the limit): nothing of the
+ * batch landed, the stream shows the OOM; MULTI refused (NOPERM): that
+ * batch runs plain, the stream stops with the reason, then goes on. */
+static void test_exec_and_multi_refused(void)
+{
+    setup();
+    up.oom_execs = 1;
+    CHECK_EQ_INT(runnel_sync_init(&sy, fx.r, &scfg), 0);
+    produce("x", 120);
+    runnel_sync_stream_stats_t ss;
+    CHECK(wait_stopped(3000, &ss));
+    CHECK(strstr(ss.error, "OOM command not allowed") != NULL);
+    CHECK(up_key(fx_s("x"), false) == NULL);   /* nothing of the batch ran */
+    CHECK_EQ_U64(ss.forwarded, 0);
+    CHECK(drain(20000));
+    check_mirror("x", "", 0);
+    up.refuse_multis = 1;
+    produce("x", 60);
+    CHECK(wait_stopped(3000, &ss));
+    CHECK(strstr(ss.error, "upstream refused MULTI: NOPERM") != NULL);
+    CHECK(drain(20000));
+    check_mirror("x", "", 0);
+    runnel_sync_stats_t st;
+    runnel_sync_stats(&sy, &st);
+    CHECK_EQ_U64(st.gaps, 0);
+    CHECK_EQ_U64(st.forwarded, 180);
+    CHECK_EQ_U64(up.refuse_multis, 0);
+    CHECK(up.protocol_errors == 0);
+}
+
 static void test_bad_config(void)
 {
     setup();
@@ -702,5 +733,6 @@ TEST_MAIN(
     RUN(test_error_reply);
     RUN(test_partial_refusal);
     RUN(test_refusals_mixed);
+    RUN(test_exec_and_multi_refused);
     RUN(test_bad_config);
 )
