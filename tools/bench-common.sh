@@ -21,3 +21,16 @@ rps() {
   local port=$1; shift
   redis-benchmark -h 127.0.0.1 -p "$port" --csv "$@" 2>/dev/null | awk -F'","' 'NR==2 {print $2}'
 }
+
+# find_runneld [PATH] -> the runneld to measure: PATH, else the newest
+# build*/tools/runneld/runneld of the tree ($here); also checks that the
+# redis tools are there. Exits 2 with a reason otherwise.
+find_runneld() {
+  local rd=$1 tool
+  [ -n "$rd" ] || rd=$(ls -t "$here"/build*/tools/runneld/runneld 2>/dev/null | head -n1 || true)
+  for tool in redis-server redis-cli redis-benchmark; do
+    command -v "$tool" >/dev/null || { echo "error: $tool not found (apt-get install redis-server redis-tools)" >&2; exit 2; }
+  done
+  [ -n "$rd" ] && [ -x "$rd" ] || { echo "error: runneld binary not found; pass its path" >&2; exit 2; }
+  realpath "$rd"
+}

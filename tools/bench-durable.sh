@@ -30,15 +30,7 @@ MODES=${BENCH_MODES:-everysec always}
 PY=${PYTHON:-python3}
 . "$here/tools/bench-common.sh"
 
-runneld=${1:-${RUNNELD:-}}
-if [ -z "$runneld" ]; then
-  runneld=$(ls -t "$here"/build*/tools/runneld/runneld 2>/dev/null | head -n1 || true)
-fi
-for tool in redis-server redis-cli redis-benchmark; do
-  command -v "$tool" >/dev/null || { echo "error: $tool not found (apt-get install redis-server redis-tools)" >&2; exit 2; }
-done
-[ -n "$runneld" ] && [ -x "$runneld" ] || { echo "error: runneld binary not found; pass its path" >&2; exit 2; }
-runneld=$(realpath "$runneld")
+runneld=$(find_runneld "${1:-${RUNNELD:-}}")
 
 tmp=$(mktemp -d /tmp/bench-durable.XXXXXX)
 pids=()

@@ -39,15 +39,8 @@ C=${BENCH_CLIENTS:-50}
 CONSUME_N=${BENCH_CONSUME_N:-200000}
 PY=${PYTHON:-python3}
 
-runneld=${1:-${RUNNELD:-}}
-if [ -z "$runneld" ]; then
-  runneld=$(ls -t "$here"/build*/tools/runneld/runneld 2>/dev/null | head -n1 || true)
-fi
-for tool in redis-server redis-cli redis-benchmark; do
-  command -v "$tool" >/dev/null || { echo "error: $tool not found (apt-get install redis-server redis-tools)" >&2; exit 2; }
-done
-[ -n "$runneld" ] && [ -x "$runneld" ] || { echo "error: runneld binary not found; pass its path" >&2; exit 2; }
-runneld=$(realpath "$runneld")
+. "$here/tools/bench-common.sh"
+runneld=$(find_runneld "${1:-${RUNNELD:-}}")
 
 tmp=$(mktemp -d /tmp/bench-vs-redis.XXXXXX)
 pids=()
@@ -58,8 +51,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 [ -n "${BENCH_KEEP_LOGS:-}" ] && trap 'cat "$tmp"/*/log >&2; cleanup' EXIT INT TERM
-
-. "$here/tools/bench-common.sh"
 
 rport=$(free_port)
 mkdir -p "$tmp/redis" "$tmp/runneld"
