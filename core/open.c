@@ -76,6 +76,8 @@ static int apply_defaults(runnel_config_t *c, const runnel_config_t *in)
         c->checkpoint_blocks = DEFAULT_CHECKPOINT_BLOCKS;
     if (c->names_cache_bytes == 0)
         c->names_cache_bytes = DEFAULT_NAMES_CACHE_BYTES;
+    if (c->mount_window_bytes == 0)
+        c->mount_window_bytes = RUNNEL__MOUNT_WINDOW;
     if (c->databases == 0)
         c->databases = 1;
     if (c->commit_interval_ms == 0)
@@ -133,9 +135,9 @@ static int layout(runnel_t *r, runnel__arena_t *a)
     /* Mount reads each record's body here: replaying it may read other
      * records into scratch and master (mount.c). */
     r->replay = runnel__arena_take(a, r->scratch_cap, 8);
-    /* Mount reads the log through a window of up to 4 KiB (log.h): a
-     * block's records in one call rather than two per record. */
-    r->mount_win_cap = bs < RUNNEL__MOUNT_WINDOW ? bs : RUNNEL__MOUNT_WINDOW;
+    /* Mount reads the log through a window of up to mount_window_bytes
+     * (log.h): a block's records in one call rather than two per record. */
+    r->mount_win_cap = bs < c->mount_window_bytes ? bs : c->mount_window_bytes;
     r->mount_win = runnel__arena_take(a, r->mount_win_cap, 8);
     r->fv = runnel__arena_take(a, sizeof(runnel_str_t) * 2u * (size_t)c->max_fields, 8);
     r->scan = runnel__arena_take(a, sizeof(*r->scan) * (size_t)c->node_entries_cap, 8);

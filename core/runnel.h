@@ -200,6 +200,12 @@ typedef struct runnel_config {
      * length plus one). */
     uint32_t names_cache_bytes;
 
+    /* RAM for mount's read window over the block it walks, so that a
+     * block's records come in one device read rather than two per record.
+     * The window is min(this, block_size). 0 = 4096. A board short of RAM
+     * sets less (down to 1): mount then makes more, smaller reads. */
+    uint32_t mount_window_bytes;
+
     /* &runnel_durability: the store can be opened again with
      * runnel_mount() after a restart or power cut. Checkpoints of the
      * whole state are written into the log (checkpoint.c), a few blocks

@@ -93,6 +93,7 @@ int main(void)
     cfg.node_max_entries = 16;
     cfg.node_entries_cap = 16;  /* the deletion bitmap per node is sized by this */
     cfg.names_cache_bytes = 8;  /* field "t": XADD compares names in RAM */
+    cfg.mount_window_bytes = 64; /* not a whole 1 KiB block of RAM for mount */
     cfg.commit_policy = RUNNEL_COMMIT_ALWAYS;
     cfg.full_policy = RUNNEL_FULL_REFUSE;
 
