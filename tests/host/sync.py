@@ -537,8 +537,10 @@ def case_runneld_kill9(exe, d, full):
         check("local stream has every entry written (%d)" % n, rd.cli.xlen("rk") == n)
         # The persisted cursor: restarted with the link down, the forwarder
         # knows its position and counters from the store before it connects.
-        time.sleep(1.5)   # past the cursor's save interval (1 s)
         top = up.cli.xrevrange("rk", "+", "-", count=1)[0][0].decode()
+        check("the cursor record reached the upstream's top %s" % top,
+              bool(wait_for(lambda: saved_cursor_is(rd, "rk", top), 10, "cursor saved")),
+              stream_line(rd, "rk"))
         px.set_mode("refuse")
         rd.kill9()
         rd.start()
@@ -556,6 +558,14 @@ def case_runneld_kill9(exe, d, full):
         compare(rd, up, ["rk"], "", "runneld restart with the persisted cursor")
     finally:
         rd.stop(); px.close(); up.stop()
+
+
+def saved_cursor_is(rd, key, top):
+    """True once INFO sync says the stream's cursor record (saved=) holds
+    `top`: the forwarder has persisted what the upstream holds."""
+    line = stream_line(rd, key) or ""
+    f = dict(kv.split("=", 1) for kv in line.split(",") if "=" in kv)
+    return f.get("saved") == top
 
 
 def stream_line(rd, key):
