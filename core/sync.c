@@ -131,11 +131,16 @@ static void cursor_set(runnel_sync_stream_t *st, runnel_id_t id, uint64_t confir
 /* Saves the cursor and counters in the store (a SYNC_CURSOR record) when
  * the save policy says so (sync.h): after cursor_save_entries confirmed
  * entries, or cursor_save_ms after the last save with any confirmed, or
- * when forced (the upstream's top moved it). A failed save (a full ring)
- * is retried after cursor_save_ms; nothing depends on it but the hint. */
+ * when forced (the upstream's top moved it). A failed save (a ring full
+ * under REFUSE: every append that opens a block is refused until a trim)
+ * is counted and retried after cursor_save_ms; the engine still learns
+ * the cursor (RAM only), so backlog protection stays exact meanwhile, and
+ * a restart resumes from the older record (the upstream's top decides). */
 static void cursor_persist(runnel_sync_t *s, runnel_sync_stream_t *st, bool force)
 {
     bool moved = runnel_id_cmp(st->cursor, st->saved) != 0 || st->unsaved != 0;
+    int err;
+
     if (!st->save_due && !moved)
         return;
     if (!st->save_due && !force && st->unsaved < s->cfg.cursor_save_entries &&
@@ -148,8 +153,15 @@ static void cursor_persist(runnel_sync_t *s, runnel_sync_stream_t *st, bool forc
         return;
     }
     st->saved_ms = s->now_ms;
-    if (runnel_stream_cursor_save(s->r, slot_key(st), st->cursor, st->forwarded, st->skipped) != 0)
+    err = runnel_stream_cursor_save(s->r, slot_key(st), st->cursor, st->forwarded, st->skipped);
+    if (err != 0) {
+        s->cursor_save_failures++;
+        s->cursor_save_error = err < 0 ? err : RUNNEL_ERR_CORRUPT;
+        if (runnel_id_cmp(st->cursor, st->noted) != 0 &&
+            runnel_stream_cursor_note(s->r, slot_key(st), st->cursor) == 0)
+            st->noted = st->cursor;
         return;
+    }
     st->saved = st->noted = st->cursor;
     st->unsaved = 0;
     st->save_due = false;
@@ -1238,6 +1250,8 @@ void runnel_sync_stats(runnel_sync_t *s, runnel_sync_stats_t *out)
     out->reconnects = s->reconnects;
     out->bytes_sent = s->bytes_sent;
     out->cursor_saves = s->cursor_saves;
+    out->cursor_save_failures = s->cursor_save_failures;
+    out->cursor_save_error = s->cursor_save_error;
     out->rtt_ms = s->rtt_ms;
     out->last_error = s->last_error;
     out->last_error_ms = s->last_error_ms;

@@ -239,6 +239,12 @@ typedef struct runnel_sync {
     uint64_t rtt_ms;       /* last reply's round trip */
     uint64_t bytes_sent;
     uint64_t cursor_saves; /* cursor records written */
+    /* Saves the store refused (a ring full under store-full-policy
+     * refuse: only a trim makes room) and the last refusal's code; they
+     * are retried every cursor_save_ms, and meanwhile a restart resumes
+     * from the older record (the upstream's top still decides). */
+    uint64_t cursor_save_failures;
+    int cursor_save_error;
     char last_error[RUNNEL_SYNC_ERR_MAX];
     uint64_t last_error_ms;
 } runnel_sync_t;
@@ -254,6 +260,8 @@ typedef struct runnel_sync_stats {
     uint64_t connects, reconnects;
     uint64_t bytes_sent;         /* RESP bytes written to the link */
     uint64_t cursor_saves;       /* persisted cursor records written */
+    uint64_t cursor_save_failures; /* saves the store refused (full ring) */
+    int cursor_save_error;       /* the last refusal's RUNNEL_ERR_*, 0 = none */
     uint64_t rtt_ms;
     const char *last_error;      /* "" = none (the link's, else a stream's) */
     uint64_t last_error_ms;

@@ -402,6 +402,24 @@ static void test_backlog_refuse(void)
     runnel_sync_stats(&sy, &st);
     CHECK_EQ_U64(st.dropped, 0);
     CHECK_EQ_U64(st.forwarded, info.length);
+    /* the refused saves are counted and named; a trim makes room and the
+     * next retry saves the cursor at the top */
+    CHECK(st.cursor_save_failures > 0);
+    CHECK_EQ_INT(st.cursor_save_error, RUNNEL_ERR_NOSPC);
+    runnel_trim_t trim;
+    memset(&trim, 0, sizeof trim);
+    trim.strategy = RUNNEL_TRIM_MAXLEN;
+    trim.maxlen = 10;
+    uint64_t deleted = 0;
+    CHECK_EQ_INT(runnel_xtrim(fx.r, fx_s("q"), &trim, &deleted), 0);
+    CHECK(deleted > 0);
+    uint64_t saves = st.cursor_saves;
+    poll_for(2000);
+    runnel_sync_stats(&sy, &st);
+    CHECK(st.cursor_saves > saves);
+    CHECK_EQ_INT(runnel_stream_info(fx.r, fx_s("q"), &info), 0);
+    CHECK_EQ_INT(runnel_stream_cursor_get(fx.r, fx_s("q"), &cur), 0);
+    CHECK(runnel_id_cmp(cur.cursor, info.last_id) == 0);
 }
 
 /* A durable store: the cursor and counters survive a restart and are

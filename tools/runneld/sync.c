@@ -573,6 +573,9 @@ size_t rd_sync_info(rd_server_t *s, char *buf, size_t cap)
          (unsigned long long)st.bytes_sent);
     LINE("sync_rtt_ms:%llu\r\nsync_cursor_saves:%llu\r\n", (unsigned long long)st.rtt_ms,
          (unsigned long long)st.cursor_saves);
+    LINE("sync_cursor_save_failures:%llu\r\nsync_cursor_save_last_failure:%s\r\n",
+         (unsigned long long)st.cursor_save_failures,
+         st.cursor_save_error != 0 ? runnel_strerror(st.cursor_save_error) : "");
     LINE("sync_last_error:%s\r\nsync_last_error_time:%llu\r\n", st.last_error,
          (unsigned long long)(st.last_error_ms / 1000));
     /* One line per stream (the first 64): key, cursor, lag, counters and
