@@ -267,6 +267,11 @@ void runnel_cmd_client_closed(runnel_server_t *s, runnel_client_t *c);
 /* Replies with a protocol error as Redis does before closing. */
 void runnel_cmd_protocol_error(runnel_server_t *s, runnel_client_t *c, const char *msg);
 
+/* `n` bytes quoted as Redis's sdscatrepr writes them in its logs ("..."
+ * with \\ \" \n \r \t \a \b and \xHH escapes) into buf, NUL-terminated;
+ * stops before an escape that would not fit. The length written. */
+size_t runnel_repr(char *buf, size_t cap, const void *p, size_t n);
+
 /* Redis's one-line client description (CLIENT LIST, and the server log
  * when a client is dropped): "id=.. addr=.. laddr=.. fd=.. name=.. ...".
  * Writes at most cap bytes (no NUL) and returns the length written. */

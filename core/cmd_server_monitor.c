@@ -143,32 +143,61 @@ static void ln_u64(line_t *l, uint64_t v, int min_digits)
         ln_put(l, &tmp[--k], 1);
 }
 
+/* One byte as Redis's sdscatrepr writes it (\\ \" \n \r \t \a \b, other
+ * unprintables \xHH, the rest as is); its length (1, 2 or 4). */
+static size_t repr_byte(unsigned char ch, char out[4])
+{
+    static const char hex[] = "0123456789abcdef";
+    static const char from[] = "\\\"\n\r\t\a\b", to[] = "\\\"nrtab";
+    const char *hit = ch != 0 ? strchr(from, ch) : NULL;
+
+    if (hit != NULL) {
+        out[0] = '\\';
+        out[1] = to[hit - from];
+        return 2;
+    }
+    if (ch >= 0x20 && ch <= 0x7e) {
+        out[0] = (char)ch;
+        return 1;
+    }
+    out[0] = '\\';
+    out[1] = 'x';
+    out[2] = hex[ch >> 4];
+    out[3] = hex[ch & 15];
+    return 4;
+}
+
 /* sdscatrepr without the surrounding quotes. */
 static void ln_repr(line_t *l, const char *p, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)p[i];
-        char esc[4] = {'\\', 0, 0, 0};
-        switch (ch) {
-        case '\\': case '"': esc[1] = (char)ch; ln_put(l, esc, 2); break;
-        case '\n': ln_put(l, "\\n", 2); break;
-        case '\r': ln_put(l, "\\r", 2); break;
-        case '\t': ln_put(l, "\\t", 2); break;
-        case '\a': ln_put(l, "\\a", 2); break;
-        case '\b': ln_put(l, "\\b", 2); break;
-        default:
-            if (ch >= 0x20 && ch <= 0x7e) {
-                ln_put(l, (const char *)&ch, 1);
-            } else {
-                esc[1] = 'x';
-                esc[2] = hex[ch >> 4];
-                esc[3] = hex[ch & 15];
-                ln_put(l, esc, 4);
-            }
-            break;
-        }
+    char esc[4];
+
+    for (size_t i = 0; i < n; i++)
+        ln_put(l, esc, repr_byte((unsigned char)p[i], esc));
+}
+
+size_t runnel_repr(char *buf, size_t cap, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    char esc[4];
+    size_t len = 0, k;
+
+    if (cap < 3) {
+        if (cap > 0)
+            buf[0] = '\0';
+        return 0;
     }
+    buf[len++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        k = repr_byte(b[i], esc);
+        if (len + k + 2 > cap)
+            break;   /* whole escapes only, room left for the quote and NUL */
+        memcpy(buf + len, esc, k);
+        len += k;
+    }
+    buf[len++] = '"';
+    buf[len] = '\0';
+    return len;
 }
 
 typedef struct feed {

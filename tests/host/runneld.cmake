@@ -17,7 +17,7 @@
 include_guard(GLOBAL)
 if(TARGET runneld)
   set(_rd $<TARGET_FILE:runneld>)
-  set(_rdt ${PROJECT_SOURCE_DIR}/tests/host/runneld_test.sh)
+  set(_rdt ${PROJECT_SOURCE_DIR}/tests/host/runneld_basic.py)
   file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/runneld_good.conf
        "# a valid config\nport 6390\nbind 127.0.0.1 ::1\nrequirepass \"p w\"\n"
        "store-size 8mb\nstore-block-size 32kb\nmaxclients 50\nclient-output-buffer-limit normal 8mb 0 0\n"
@@ -40,7 +40,7 @@ if(TARGET runneld)
   set_tests_properties(runneld_test_config_bad PROPERTIES
                        PASS_REGULAR_EXPRESSION "at line 3\n>>> 'port 99999'\nInvalid port\nEXIT1" TIMEOUT 10)
   foreach(case smoke sigint limits output protected)
-    add_test(NAME runneld_${case} COMMAND bash ${_rdt} ${_rd} ${case})
+    add_test(NAME runneld_${case} COMMAND ${RUNNEL_HOST_PYTHON} ${_rdt} ${case} --runneld ${_rd})
     set_tests_properties(runneld_${case} PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)
   endforeach()
 endif()

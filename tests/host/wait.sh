@@ -1,5 +1,5 @@
-# wait.sh - sourced by the host shell tests (runneld_test.sh,
-# bench_consumer_test.sh): the one way they wait for something.
+# wait.sh - sourced by the host shell test bench_consumer_test.sh: the one
+# way it waits for something.
 #
 #   wait_until SECONDS CMD [ARGS...]   run CMD until it succeeds; status 0 as
 #                                      soon as it does, 1 once SECONDS (an

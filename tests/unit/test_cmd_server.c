@@ -28,6 +28,23 @@ static void test_ping_echo_quit(void)
     CHECK(cf_last_result == RUNNEL_CMD_CLOSE);
 }
 
+/* runnel_repr: Redis's sdscatrepr, as its logs quote client bytes. */
+static void test_repr(void)
+{
+    char buf[32];
+    static const char in[] = "*1\r\n\"a\\\t\a\b\x01\xff~ ";
+
+    CHECK_EQ_U64(runnel_repr(buf, sizeof buf, in, sizeof in - 1), 29);
+    CHECK(strcmp(buf, "\"*1\\r\\n\\\"a\\\\\\t\\a\\b\\x01\\xff~ \"") == 0);
+    /* a short buffer: whole escapes only, still quoted and terminated */
+    CHECK_EQ_U64(runnel_repr(buf, 7, "ab\r\n", 4), 6);
+    CHECK(strcmp(buf, "\"ab\\r\"") == 0);
+    CHECK_EQ_U64(runnel_repr(buf, 2, "ab", 2), 0);
+    CHECK(buf[0] == '\0');
+    CHECK_EQ_U64(runnel_repr(buf, sizeof buf, "", 0), 2);
+    CHECK(strcmp(buf, "\"\"") == 0);
+}
+
 static void test_auth_hello(void)
 {
     CHECK(cf_setup() == 0);
@@ -456,5 +473,6 @@ TEST_MAIN(
     RUN(test_info);
     RUN(test_glob);
     RUN(test_monitor);
+    RUN(test_repr);
     RUN(test_shutdown);
 )

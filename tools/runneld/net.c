@@ -749,13 +749,11 @@ static bool flush_client(rd_server_t *s, rd_client_t *c)
 
 static void query_limit_close(rd_server_t *s, rd_client_t *c)
 {
-    char head[64];
-    size_t n = c->qlen < 32 ? c->qlen : 32;
-    for (size_t i = 0; i < n; i++)
-        head[i] = (c->qbuf[i] >= 32 && c->qbuf[i] < 127) ? (char)c->qbuf[i] : '.';
-    head[n] = '\0';
-    char post[128];
-    snprintf(post, sizeof post, " (qbuf initial bytes: \"%s\")", head);
+    /* Redis logs the first 64 bytes through sdscatrepr */
+    char head[64 * 4 + 3];
+    runnel_repr(head, sizeof head, c->qbuf, c->qlen < 64 ? c->qlen : 64);
+    char post[sizeof head + 32];
+    snprintf(post, sizeof post, " (qbuf initial bytes: %s)", head);
     s->qbuf_disconnects++;
     rd_client_close_logged(s, c, RD_LL_WARNING,
                            "Closing client that reached max query buffer length: ", post);
