@@ -324,6 +324,7 @@ void runnel__checkpoint_maybe(runnel_t *r)
         head_blk + 1u - r->ckpt_sized_blk >= 1u + used / 16u) {
         uint32_t need = measure_blocks(r);
         r->log.reserve = need + need / 8u + 2u;
+        r->ckpt_need = need;
         r->ckpt_sized_blk = head_blk + 1u;
         r->ckpt_sized_items = sig;
     }

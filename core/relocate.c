@@ -240,13 +240,135 @@ static int relocate_node(runnel_t *r, uint32_t nslot)
     return 0;
 }
 
+/* ---- borrowing the reserve's slack ----
+ * Copies go into the headroom, and the ring gives the emptied blocks back
+ * only at the next block switch that needs them, so a ring kept near full
+ * sits with its head a whole headroom past the usual limit. A copy that
+ * then needs a block can only get it by giving back the oldest block -
+ * and when a node still to be copied starts there (its own copy, say, or
+ * the newest node of a stream after an XTRIM emptied a ring that had
+ * refused), no copy can ever be made: every append would be refused
+ * although the ring holds almost nothing. Then the copies may borrow
+ * blocks of the checkpoint reserve, at most its slack (the blocks beyond
+ * what the next checkpoint was measured to take, checkpoint.c), and only
+ * when the copies of every live node starting in the blocks to give back,
+ * and the append after them, surely fit: the block switch after them gives
+ * those blocks back, and the reserve is whole again. Deciding that reads
+ * the nodes' record headers, which only a ring past its usual limit
+ * does. */
+
+/* Bytes the copies of node nslot take at most, and their largest record:
+ * each record as long as its original, plus a byte for its length and two
+ * per link (the copies' links span other distances), and its RELOC_DONE. */
+static int copies_bytes(runnel_t *r, uint32_t nslot, uint64_t *bytes, uint64_t *largest)
+{
+    uint32_t count = r->nodes[nslot].count, i;
+    int err = runnel__node_fill(r, nslot, 0, count);
+
+    for (i = 0; err == 0 && i < count; i++) {
+        uint64_t size = r->scan[i].size;
+        runnel__rec_t rec;
+
+        if (!runnel__node_found(r, nslot, i))
+            return RUNNEL_ERR_CORRUPT;
+        if (size == 0) {
+            err = runnel__log_header(&r->log, r->scan[i].pos, &rec);
+            size = rec.next - rec.pos;
+        }
+        if (i > 0)
+            size += 1u + 2u * runnel__node_links(i);
+        *bytes += size;
+        if (size > *largest)
+            *largest = size;
+    }
+    *bytes += 1u + 1u + 4u + 5u * RUNNEL_VARINT_MAX;
+    return err;
+}
+
+/* The last block that records of `bytes` in all, none larger than
+ * `largest`, reach when appended from the head: no record straddles a
+ * block, so a block holds at least its usable bytes less the largest. */
+static uint64_t plan_end_blk(const runnel_log_t *log, uint64_t bytes, uint64_t largest)
+{
+    uint32_t bs = log->block_size, usable = bs - log->hdr_size;
+    uint64_t head_blk = (log->head - 1u) / bs, room = 0, per_block;
+
+    if (largest >= usable)
+        return UINT64_MAX;
+    per_block = usable - largest;
+    if (!log->seal && (head_blk + 1u) * bs - log->head > largest)
+        room = (head_blk + 1u) * bs - log->head - largest;
+    if (bytes <= room)
+        return head_blk;
+    return head_blk + (bytes - room + per_block - 1u) / per_block;
+}
+
+/* Blocks of the reserve's slack the copies ahead of an append of len bytes
+ * may borrow (see above): 0 when they need none or may not. `end` is where
+ * the blocks to give back end now, `fresh` where this call's copies start. */
+static uint32_t borrow_blocks(runnel_t *r, size_t len, runnel_pos_t end, runnel_pos_t fresh)
+{
+    runnel_log_t *log = &r->log;
+    uint32_t bs = log->block_size, slack, round, p;
+    uint64_t tail_blk = log->tail / bs, head_blk = (log->head - 1u) / bs;
+    uint64_t limit = runnel__log_span_limit(log), copy_limit, need;
+    bool journalled = r->journalled;
+
+    if (r->cfg.durable == NULL || log->reserve <= r->ckpt_need ||
+        head_blk + 1u - tail_blk <= limit)
+        return 0;               /* a reclaim, not a borrow, makes the room */
+    slack = log->reserve - r->ckpt_need;
+    copy_limit = log->block_count - (log->reserve < log->block_count - 2u ? log->reserve
+                                                                          : log->block_count - 2u);
+    r->journalled = false;      /* reading to plan pins nothing */
+    for (round = 0; round < 4u; round++) {
+        uint64_t bytes = 16u + 1u + 5u + 4u + len, largest = 1u + 5u + 4u + len, end_blk;
+        runnel_pos_t next_end;
+        int err = 0;
+
+        for (p = 0; p < r->nodes_used && err == 0; p++) {
+            uint32_t nslot = r->node_order[p];
+            const struct runnel__node *n = &r->nodes[nslot];
+
+            if (n->first_pos >= end || n->live == 0 || runnel__node_doomed(r, n))
+                continue;
+            /* copied by this call already (the ring went round), or linked
+             * into by the running XADD: no copy can empty those blocks */
+            if (n->first_pos >= fresh || nslot == r->appending_to)
+                err = RUNNEL_ERR_NOSPC;
+            else
+                err = copies_bytes(r, nslot, &bytes, &largest);
+        }
+        end_blk = err == 0 ? plan_end_blk(log, bytes, largest) : UINT64_MAX;
+        if (end_blk == UINT64_MAX || end_blk - tail_blk + 1u > copy_limit + slack ||
+            bytes + (log->head - fresh) >= (uint64_t)log->headroom * bs)
+            break;
+        /* the append lands in end_blk at the latest: the blocks to give
+         * back for it must be the ones whose nodes were counted */
+        next_end = end_blk + 1u > limit ? (end_blk + 1u - limit) * bs : 0;
+        if (next_end > end) {
+            end = next_end;
+            continue;
+        }
+        if (r->ckpt_pos == RUNNEL__NO_POS || r->ckpt_pos < end ||
+            runnel__read_since_checkpoint(r, end))
+            break;              /* that needs a checkpoint first: no borrow */
+        r->journalled = journalled;
+        need = end_blk - tail_blk + 1u;
+        return need > copy_limit ? (uint32_t)(need - copy_limit) : 0;
+    }
+    r->journalled = journalled;
+    return 0;
+}
+
 void runnel__relocate_before_append(runnel_t *r, size_t len, const void **body)
 {
     runnel_log_t *log = &r->log;
     uint32_t bs = log->block_size;
     runnel_pos_t fresh = log->head;
     struct runnel__doom doom = r->doom;
-    bool journalled = r->journalled;
+    bool journalled = r->journalled, planned = false;
+    uint32_t borrow = 0;
 
     if (r->replaying || r->in_checkpoint || r->relocating || len > UINT32_MAX)
         return;
@@ -278,6 +400,10 @@ void runnel__relocate_before_append(runnel_t *r, size_t len, const void **body)
         nslot = oldest_live(r, end, fresh);
         if (nslot == RUNNEL__NONE)
             return;
+        if (!planned) {
+            planned = true;
+            borrow = borrow_blocks(r, len, end, fresh);
+        }
         /* The body may sit in r->scratch, which the copies are read into:
          * r->replay is only used by mount (checkpoint.c does the same). */
         if (body != NULL && *body != NULL && *body != r->replay && len <= r->scratch_cap) {
@@ -291,7 +417,9 @@ void runnel__relocate_before_append(runnel_t *r, size_t len, const void **body)
         r->doom.active = false;
         r->journalled = false;
         log->use_headroom = true;
+        log->reserve -= borrow;
         err = relocate_node(r, nslot);
+        log->reserve += borrow;
         log->use_headroom = false;
         r->journalled = journalled;
         r->doom = doom;

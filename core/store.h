@@ -258,6 +258,9 @@ struct runnel {
     uint64_t ckpt_sized_items;  /* state_items() then (checkpoint.c) */
     uint64_t ckpt_sized_blk;    /* 1 + the head block the reserve was last
                                    sized in (checkpoint.c), 0 = never */
+    uint32_t ckpt_need;         /* blocks the next checkpoint was then
+                                   measured to take: the reserve beyond it
+                                   is slack RELOCATE may borrow (relocate.c) */
     runnel_pos_t pin_floor;     /* lowest first_pos of a node removed after
                                    a journalled read since the newest
                                    checkpoint (its read_at goes with it, the
