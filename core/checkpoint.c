@@ -6,10 +6,12 @@
  * A checkpoint (FORMAT.md, "Checkpoints") is a run of records:
  *   CKPT_BEGIN {seq, streams, nodes}
  *   CKPT_STREAM per stream (slot, database, the Redis counters, name)
- *   CKPT_NODES  the node descriptors (as many per record as fit)
+ *   CKPT_NODE_RUN  the node descriptors, delta-coded (as many per record
+ *     as fit in a quarter block)
  *   CKPT_GROUP  the group half's snapshot records (GROUP_CREATE,
  *     CONSUMER_CREATE, NACK_STATE: core/group_replay.c), each wrapped with
- *     its type, which mount unwraps and replays as usual
+ *     its type, which mount unwraps and replays as usual - but the
+ *     NACK_STATEs go delta-coded into CKPT_PEL_RUN records
  *   SYNC_CURSOR per tracked stream (stream_cursor.c), as in the journal
  *   CKPT_END {seq, records}
  * committed (programmed and synced) before it counts: only then does
@@ -40,10 +42,23 @@
 
 /* ---- writing ---- */
 
+static size_t vput(uint8_t *b, size_t k, uint64_t v);
+static size_t put_id_from(uint8_t *b, size_t k, runnel_id_t id, runnel_id_t base);
+static uint64_t zigzag(runnel_pos_t to, runnel_pos_t from);
+static size_t nodes_cap(const runnel_t *r);
+
 typedef struct ckpt_writer {
     runnel_t *r;
     uint32_t records;
     int err;
+    /* A CKPT_PEL_RUN being gathered in r->scratch (free while the group
+     * half emits its snapshot): pel_len bytes, the first pel_prefix of
+     * them the group prefix; pel_prev* code the next entry. */
+    size_t pel_len, pel_prefix;
+    uint32_t pel_count;
+    runnel_id_t pel_prev_id;
+    uint64_t pel_prev_time;
+    size_t pel_cons_off, pel_cons_len;  /* the last consumer name written */
 } ckpt_writer_t;
 
 static void put_rec(ckpt_writer_t *w, uint8_t type, const void *body, size_t len)
@@ -55,15 +70,125 @@ static void put_rec(ckpt_writer_t *w, uint8_t type, const void *body, size_t len
         w->records++;
 }
 
+/* ---- pending entries, delta-coded (CKPT_PEL_RUN, FORMAT.md) ----
+ * A NACK_STATE body (FORMAT.md "Group records") is `db key:str group:str
+ * consumer:str id.ms id.seq delivery_time delivery_count`. The group half
+ * emits one per PEL entry in ID order; a run keeps the group prefix once
+ * and codes each entry against the one before it, about 5 bytes instead of
+ * a 25-35 byte record. */
+#define PEL_SAME_CONSUMER 0x01u
+#define PEL_ID_ABS        0x02u
+
+typedef struct nack_fields {
+    size_t prefix;              /* bytes of db, key and group */
+    runnel_str_t consumer;
+    runnel_id_t id;
+    uint64_t time, count;
+} nack_fields_t;
+
+/* Splits a NACK_STATE body; false when it does not parse whole. */
+static bool nack_split(const uint8_t *body, size_t len, nack_fields_t *f)
+{
+    runnel__reader_t c;
+    uint64_t n;
+    int k;
+
+    if (len > UINT32_MAX)
+        return false;
+    runnel__reader_init(&c, body, (uint32_t)len);
+    (void)runnel__rd_varint(&c);                   /* db */
+    for (k = 0; k < 2 && !c.bad; k++) {            /* key, group */
+        n = runnel__rd_varint(&c);
+        if (c.bad || n > c.len - c.off)
+            return false;
+        c.off += (uint32_t)n;
+    }
+    f->prefix = c.off;
+    n = runnel__rd_varint(&c);
+    if (c.bad || n > c.len - c.off)
+        return false;
+    f->consumer.p = (const char *)body + c.off;
+    f->consumer.len = (size_t)n;
+    c.off += (uint32_t)n;
+    f->id = runnel__rd_id(&c);
+    f->time = runnel__rd_varint(&c);
+    f->count = runnel__rd_varint(&c);
+    return !c.bad && c.off == c.len;
+}
+
+static void pel_flush(ckpt_writer_t *w)
+{
+    if (w->pel_count > 0 && w->err == 0)
+        put_rec(w, RUNNEL_REC_CKPT_PEL_RUN, w->r->scratch, w->pel_len);
+    w->pel_count = 0;
+    w->pel_len = 0;
+}
+
+/* Adds a NACK_STATE to the run (starting one if needed); false when it
+ * must go as a plain CKPT_GROUP record instead. */
+static bool pel_add(ckpt_writer_t *w, const uint8_t *body, size_t len)
+{
+    runnel_t *r = w->r;
+    uint8_t *b = r->scratch;
+    size_t cap = nodes_cap(r), k;
+    nack_fields_t f;
+    uint8_t flags = 0;
+
+    if (!nack_split(body, len, &f) || f.prefix + 2u * RUNNEL_VARINT_MAX + len > cap)
+        return false;
+    if (w->pel_count > 0 && (f.prefix != w->pel_prefix ||
+                             memcmp(b + runnel__varint_len(w->pel_prefix), body, f.prefix) != 0 ||
+                             w->pel_len + len + 4u * RUNNEL_VARINT_MAX + 1u > cap))
+        pel_flush(w);
+    if (w->err < 0)
+        return true;
+    if (w->pel_count == 0) {
+        w->pel_len = runnel__varint_put(b, f.prefix);
+        memcpy(b + w->pel_len, body, f.prefix);
+        w->pel_len += f.prefix;
+        w->pel_prefix = f.prefix;
+        w->pel_prev_id = RUNNEL_ID_MIN;
+        w->pel_prev_time = 0;
+    } else if (f.consumer.len == w->pel_cons_len &&
+               memcmp(f.consumer.p, b + w->pel_cons_off, f.consumer.len) == 0) {
+        flags |= PEL_SAME_CONSUMER;
+    }
+    if (runnel_id_cmp(f.id, w->pel_prev_id) < 0)
+        flags |= PEL_ID_ABS;
+    k = w->pel_len;
+    b[k++] = flags;
+    if (!(flags & PEL_SAME_CONSUMER)) {
+        k += runnel__varint_put(b + k, f.consumer.len);
+        memcpy(b + k, f.consumer.p, f.consumer.len);
+        w->pel_cons_off = k;
+        w->pel_cons_len = f.consumer.len;
+        k += f.consumer.len;
+    }
+    k = put_id_from(b, k, f.id, (flags & PEL_ID_ABS) ? RUNNEL_ID_MIN : w->pel_prev_id);
+    k = vput(b, k, zigzag(f.time, w->pel_prev_time));
+    k = vput(b, k, f.count);
+    w->pel_len = k;
+    w->pel_count++;
+    w->pel_prev_id = f.id;
+    w->pel_prev_time = f.time;
+    return true;
+}
+
 /* The group half's snapshot records, wrapped in CKPT_GROUP: a replay that
  * skips a checkpoint (mount.c) can tell them from journal records by type
- * alone, even when the checkpoint was cut short. */
+ * alone, even when the checkpoint was cut short. Its pending entries go
+ * into runs (pel_add). */
 static int emit_group_rec(void *ctx, uint8_t type, const void *body, size_t len)
 {
     ckpt_writer_t *w = ctx;
     runnel__iov_t iov[2];
     runnel_pos_t ignored;
 
+    if (w->err < 0)
+        return w->err;
+    if (type == RUNNEL_REC_NACK_STATE && pel_add(w, body, len))
+        return w->err;
+    pel_flush(w);
     if (w->err < 0)
         return w->err;
     iov[0].p = &type;
@@ -114,29 +239,92 @@ static void write_stream(ckpt_writer_t *w, uint32_t sidx)
     put_rec(w, RUNNEL_REC_CKPT_STREAM, b, n);
 }
 
-/* One node descriptor as CKPT_NODES holds it; returns its length. */
-static size_t encode_node(const runnel_t *r, uint32_t nslot, uint8_t *b)
+/* Node descriptors, delta-coded (CKPT_NODE_RUN, FORMAT.md "Checkpoints"):
+ * in node order each is coded against the one before it in the same record
+ * (stream, master ID, first position, field names), so a descriptor of a
+ * long stream takes about 13 bytes instead of 34. */
+#define NODE_UNORDERED   0x01u  /* IDs do not rise with the index */
+#define NODE_BITMAP      0x02u  /* a deletion bitmap follows */
+#define NODE_SAME_STREAM 0x04u  /* the stream of the node before */
+#define NODE_SAME_FIELDS 0x08u  /* the field-names hash of the node before */
+#define NODE_DEAD        0x10u  /* count - live follows (else all live) */
+#define NODE_LAST_BELOW  0x20u  /* last < first: last is absolute */
+#define NODE_FIRST_ABS   0x40u  /* first is absolute (not above the one before) */
+
+typedef struct node_base {
+    bool any;
+    uint32_t sidx, fields_hash;
+    runnel_id_t first;
+    runnel_pos_t first_pos;
+} node_base_t;
+
+/* Puts v at b + k (b NULL: counts only); returns the new length. */
+static size_t vput(uint8_t *b, size_t k, uint64_t v)
+{
+    return k + (b != NULL ? runnel__varint_put(b + k, v) : runnel__varint_len(v));
+}
+
+/* id as {ms - base.ms, seq - base.seq when the ms are equal, else seq}:
+ * id must not be below base. */
+static size_t put_id_from(uint8_t *b, size_t k, runnel_id_t id, runnel_id_t base)
+{
+    uint64_t dms = id.ms - base.ms;
+
+    k = vput(b, k, dms);
+    return vput(b, k, dms == 0 ? id.seq - base.seq : id.seq);
+}
+
+static uint64_t zigzag(runnel_pos_t to, runnel_pos_t from)
+{
+    uint64_t d = to - from;     /* two's complement difference */
+    return (d << 1) ^ (0u - (d >> 63));
+}
+
+/* One descriptor; returns its length (b NULL: only counts it). */
+static size_t encode_node(const runnel_t *r, uint32_t nslot, node_base_t *base, uint8_t *b)
 {
     const struct runnel__node *n = &r->nodes[nslot];
     uint32_t bm = (n->count + 7u) / 8u;
-    bool bitmap = n->live < n->count;
-    size_t k = 0;
+    bool same = base->any && base->sidx == n->sidx;
+    runnel_id_t from = same ? base->first : RUNNEL_ID_MIN;
+    uint8_t flags = 0;
+    size_t k = 1;
 
-    k += runnel__varint_put(b + k, n->sidx);
-    k += put_id(b + k, n->first);
-    k += put_id(b + k, n->last);
-    k += runnel__varint_put(b + k, n->first_pos);
-    k += runnel__varint_put(b + k, n->last_pos);
-    k += runnel__varint_put(b + k, n->first_size);
-    k += runnel__varint_put(b + k, n->count);
-    k += runnel__varint_put(b + k, n->live);
-    k += runnel__varint_put(b + k, n->lp_rest);
-    k += runnel__varint_put(b + k, n->fields_hash);
-    b[k++] = (uint8_t)((n->unordered ? 1u : 0u) | (bitmap ? 2u : 0u));
-    if (bitmap) {
-        memcpy(b + k, r->bitmaps + (size_t)nslot * r->bitmap_bytes, bm);
+    flags |= n->unordered ? NODE_UNORDERED : 0u;
+    flags |= n->live < n->count ? NODE_BITMAP | NODE_DEAD : 0u;
+    flags |= same ? NODE_SAME_STREAM : 0u;
+    flags |= base->any && base->fields_hash == n->fields_hash ? NODE_SAME_FIELDS : 0u;
+    if (runnel_id_cmp(n->first, from) < 0) {
+        flags |= NODE_FIRST_ABS;
+        from = RUNNEL_ID_MIN;
+    }
+    if (runnel_id_cmp(n->last, n->first) < 0)
+        flags |= NODE_LAST_BELOW;
+    if (b != NULL)
+        b[0] = flags;
+    if (!same)
+        k = vput(b, k, n->sidx);
+    k = put_id_from(b, k, n->first, from);
+    k = put_id_from(b, k, n->last, (flags & NODE_LAST_BELOW) ? RUNNEL_ID_MIN : n->first);
+    k = vput(b, k, zigzag(n->first_pos, base->any ? base->first_pos : 0u));
+    k = vput(b, k, n->last_pos - n->first_pos);
+    k = vput(b, k, n->first_size);
+    k = vput(b, k, n->count);
+    if (flags & NODE_DEAD)
+        k = vput(b, k, n->count - n->live);
+    k = vput(b, k, n->lp_rest);
+    if (!(flags & NODE_SAME_FIELDS))
+        k = vput(b, k, n->fields_hash);
+    if (flags & NODE_BITMAP) {
+        if (b != NULL)
+            memcpy(b + k, r->bitmaps + (size_t)nslot * r->bitmap_bytes, bm);
         k += bm;
     }
+    base->any = true;
+    base->sidx = n->sidx;
+    base->fields_hash = n->fields_hash;
+    base->first = n->first;
+    base->first_pos = n->first_pos;
     return k;
 }
 
@@ -146,29 +334,40 @@ static size_t node_max(const runnel_t *r)
     return 16u * RUNNEL_VARINT_MAX + 1u + r->bitmap_bytes;
 }
 
-static void write_nodes(ckpt_writer_t *w)
+/* Largest CKPT_NODE_RUN body: a quarter block at most, so a record that
+ * does not fit a block's rest wastes little of it (measure_blocks counts
+ * on that). */
+static size_t nodes_cap(const runnel_t *r)
 {
-    runnel_t *r = w->r;
-    size_t cap = runnel__log_max_body(&r->log), n = 0;
-    uint32_t p;
+    size_t cap = runnel__log_max_body(&r->log);
 
-    /* A quarter block at most, so a record that does not fit a block's
-     * rest wastes little of it (measure_blocks counts on that). */
     if (cap > r->log.block_size / 4u)
         cap = r->log.block_size / 4u;
     if (cap < node_max(r) + 1u)
         cap = node_max(r) + 1u;
     if (cap > r->scratch_cap)
         cap = r->scratch_cap;
+    return cap;
+}
+
+static void write_nodes(ckpt_writer_t *w)
+{
+    runnel_t *r = w->r;
+    size_t cap = nodes_cap(r), n = 0;
+    node_base_t base;
+    uint32_t p;
+
+    memset(&base, 0, sizeof base);
     for (p = 0; p < r->nodes_used && w->err == 0; p++) {
         if (n + node_max(r) > cap) {
-            put_rec(w, RUNNEL_REC_CKPT_NODES, r->scratch, n);
+            put_rec(w, RUNNEL_REC_CKPT_NODE_RUN, r->scratch, n);
             n = 0;
+            base.any = false;   /* each record decodes on its own */
         }
-        n += encode_node(r, r->node_order[p], r->scratch + n);
+        n += encode_node(r, r->node_order[p], &base, r->scratch + n);
     }
     if (n > 0)
-        put_rec(w, RUNNEL_REC_CKPT_NODES, r->scratch, n);
+        put_rec(w, RUNNEL_REC_CKPT_NODE_RUN, r->scratch, n);
 }
 
 /* FORMAT.md 8.1: a checkpoint's BEGIN is the first record of its block
@@ -206,9 +405,8 @@ int runnel__checkpoint_write(runnel_t *r)
     uint32_t sidx;
     size_t n = 0;
 
+    memset(&w, 0, sizeof w);
     w.r = r;
-    w.records = 0;
-    w.err = 0;
     r->in_checkpoint = true;
     r->log.use_reserve = true;
     n += runnel__varint_put(b + n, seq);
@@ -226,6 +424,7 @@ int runnel__checkpoint_write(runnel_t *r)
     for (sidx = 0; sidx < r->streams_cap && w.err == 0; sidx++)
         if (r->streams[sidx].used)
             w.err = runnel__groups_snapshot(r, sidx, emit_group_rec, &w);
+    pel_flush(&w);
     /* The sync cursors (stream_cursor.c): inside the checkpoint, so that
      * its END stands for them too and the older SYNC_CURSOR records may go
      * with their blocks. */
@@ -269,6 +468,8 @@ static uint32_t measure_blocks(runnel_t *r)
 {
     uint64_t bytes = 64u, nodes = 0;
     uint32_t usable = r->log.block_size - RUNNEL_LOG_HDR_SIZE, sidx, p;
+    size_t cap = nodes_cap(r), run, k;
+    node_base_t base;
 
     for (sidx = 0; sidx < r->streams_cap; sidx++) {
         if (!r->streams[sidx].used)
@@ -276,15 +477,16 @@ static uint32_t measure_blocks(runnel_t *r)
         bytes += 10u + 12u * RUNNEL_VARINT_MAX + r->streams[sidx].name_len;
         (void)runnel__groups_snapshot(r, sidx, count_group_rec, &bytes);
     }
-    for (p = 0; p < r->nodes_used; p++) {
-        const struct runnel__node *n = &r->nodes[r->node_order[p]];
-        nodes += (uint64_t)runnel__varint_len(n->sidx) + runnel__varint_len(n->first.ms) +
-                 runnel__varint_len(n->first.seq) + runnel__varint_len(n->last.ms) +
-                 runnel__varint_len(n->last.seq) + runnel__varint_len(n->first_pos) +
-                 runnel__varint_len(n->last_pos) + runnel__varint_len(n->first_size) +
-                 runnel__varint_len(n->count) + runnel__varint_len(n->live) +
-                 runnel__varint_len(n->lp_rest) + runnel__varint_len(n->fields_hash) + 1u +
-                 (n->live < n->count ? (n->count + 7u) / 8u : 0u);
+    /* as write_nodes codes them, each record starting afresh */
+    memset(&base, 0, sizeof base);
+    for (p = 0, run = 0; p < r->nodes_used; p++) {
+        if (run + node_max(r) > cap) {
+            run = 0;
+            base.any = false;
+        }
+        k = encode_node(r, r->node_order[p], &base, NULL);
+        run += k;
+        nodes += k;
     }
     bytes += nodes + (nodes / (usable / 4u) + 1u) * 10u;
     bytes += runnel__cursor_snapshot_bytes(r);
@@ -445,7 +647,86 @@ static int load_stream(runnel_t *r, runnel__reader_t *c)
     return 0;
 }
 
-static int load_nodes(runnel_t *r, runnel__reader_t *c)
+/* An ID coded by put_id_from against base; sets c->bad on overflow. */
+static runnel_id_t rd_id_from(runnel__reader_t *c, runnel_id_t base)
+{
+    uint64_t dms = runnel__rd_varint(c), s = runnel__rd_varint(c);
+    runnel_id_t id;
+
+    id.ms = base.ms + dms;
+    id.seq = dms == 0 ? base.seq + s : s;
+    if (id.ms < base.ms || (dms == 0 && id.seq < base.seq))
+        c->bad = true;
+    return id;
+}
+
+/* One descriptor of a CKPT_NODE_RUN into a free node slot. */
+static int load_node(runnel_t *r, runnel__reader_t *c, node_base_t *base)
+{
+    uint8_t flags = runnel__rd_u8(c);
+    uint64_t sidx = base->sidx, dpos, dlast, fsize, count, dead = 0, lp, hash = base->fields_hash;
+    runnel_id_t first, last;
+    runnel_pos_t fpos;
+    uint32_t nslot, bm;
+    struct runnel__node *n;
+
+    if ((flags & (NODE_SAME_STREAM | NODE_SAME_FIELDS)) && !base->any)
+        return RUNNEL_ERR_CORRUPT;
+    if (!(flags & NODE_SAME_STREAM))
+        sidx = runnel__rd_varint(c);
+    first = rd_id_from(c, (flags & (NODE_SAME_STREAM | NODE_FIRST_ABS)) == NODE_SAME_STREAM
+                              ? base->first : RUNNEL_ID_MIN);
+    last = rd_id_from(c, (flags & NODE_LAST_BELOW) ? RUNNEL_ID_MIN : first);
+    dpos = runnel__rd_varint(c);
+    dlast = runnel__rd_varint(c);
+    fsize = runnel__rd_varint(c);
+    count = runnel__rd_varint(c);
+    if (flags & NODE_DEAD)
+        dead = runnel__rd_varint(c);
+    lp = runnel__rd_varint(c);
+    if (!(flags & NODE_SAME_FIELDS))
+        hash = runnel__rd_varint(c);
+    fpos = (base->any ? base->first_pos : 0u) + ((dpos >> 1) ^ (0u - (dpos & 1u)));
+    if (c->bad || (flags & 0x80u) || sidx >= r->streams_cap || !r->streams[sidx].used ||
+        count == 0 || count > r->cfg.node_entries_cap || dead > count ||
+        dlast > UINT64_MAX - fpos || fsize > UINT32_MAX || lp > UINT32_MAX ||
+        hash > UINT32_MAX)
+        return RUNNEL_ERR_CORRUPT;
+    bm = (uint32_t)(count + 7u) / 8u;
+    if ((flags & NODE_BITMAP) && bm > c->len - c->off)
+        return RUNNEL_ERR_CORRUPT;
+    nslot = runnel__node_alloc(r);
+    if (nslot == RUNNEL__NONE)
+        return RUNNEL_ERR_POOL_NODES;
+    n = &r->nodes[nslot];
+    n->sidx = (uint32_t)sidx;
+    n->first = first;
+    n->last = last;
+    n->first_pos = fpos;
+    n->last_pos = fpos + dlast;
+    n->first_size = (uint32_t)fsize;
+    n->count = (uint32_t)count;
+    n->live = (uint32_t)(count - dead);
+    n->lp_rest = (uint32_t)lp;
+    n->fields_hash = (uint32_t)hash;
+    n->unordered = (flags & NODE_UNORDERED) != 0;
+    if (flags & NODE_BITMAP) {
+        memcpy(r->bitmaps + (size_t)nslot * r->bitmap_bytes, c->p + c->off, bm);
+        c->off += bm;
+    }
+    runnel__node_insert(r, nslot);
+    base->any = true;
+    base->sidx = (uint32_t)sidx;
+    base->fields_hash = (uint32_t)hash;
+    base->first = first;
+    base->first_pos = fpos;
+    return 0;
+}
+
+/* CKPT_NODES (0x32), format 2's plain descriptors: no writer of format 3
+ * makes them, but images upgraded by hand (the fuzzer's regress seeds)
+ * still hold them. */
+static int load_nodes_plain(runnel_t *r, runnel__reader_t *c)
 {
     while (c->off < c->len) {
         uint64_t sidx = runnel__rd_varint(c);
@@ -488,6 +769,74 @@ static int load_nodes(runnel_t *r, runnel__reader_t *c)
     return 0;
 }
 
+static int load_nodes(runnel_t *r, runnel__reader_t *c)
+{
+    node_base_t base;
+    int err;
+
+    memset(&base, 0, sizeof base);
+    while (c->off < c->len) {
+        err = load_node(r, c, &base);
+        if (err < 0)
+            return err;
+    }
+    return 0;
+}
+
+/* A CKPT_PEL_RUN: each entry's NACK_STATE body built again (in scratch)
+ * and replayed by the group half as a plain one would be. */
+static int load_pel_run(runnel_t *r, runnel__reader_t *c)
+{
+    uint64_t plen = runnel__rd_varint(c), n, dt, count, time = 0;
+    runnel_id_t id, prev = RUNNEL_ID_MIN;
+    runnel_str_t cons = { NULL, 0 };
+    const uint8_t *prefix;
+    uint8_t *b = r->scratch;
+    size_t k;
+    int err;
+
+    if (c->bad || plen == 0 || plen >= c->len - c->off)
+        return RUNNEL_ERR_CORRUPT;      /* a prefix and one entry at least */
+    prefix = c->p + c->off;
+    c->off += (uint32_t)plen;
+    while (c->off < c->len) {
+        uint8_t flags = runnel__rd_u8(c);
+
+        if (flags & ~(PEL_SAME_CONSUMER | PEL_ID_ABS))
+            return RUNNEL_ERR_CORRUPT;
+        if (!(flags & PEL_SAME_CONSUMER)) {
+            n = runnel__rd_varint(c);
+            if (c->bad || n > c->len - c->off)
+                return RUNNEL_ERR_CORRUPT;
+            cons.p = (const char *)c->p + c->off;
+            cons.len = (size_t)n;
+            c->off += (uint32_t)n;
+        } else if (cons.p == NULL) {
+            return RUNNEL_ERR_CORRUPT;
+        }
+        id = rd_id_from(c, (flags & PEL_ID_ABS) ? RUNNEL_ID_MIN : prev);
+        dt = runnel__rd_varint(c);
+        count = runnel__rd_varint(c);
+        time += (dt >> 1) ^ (0u - (dt & 1u));
+        if (c->bad || plen + cons.len + 5u * RUNNEL_VARINT_MAX > r->scratch_cap)
+            return RUNNEL_ERR_CORRUPT;
+        memcpy(b, prefix, plen);
+        k = plen;
+        k += runnel__varint_put(b + k, cons.len);
+        memcpy(b + k, cons.p, cons.len);
+        k += cons.len;
+        k += runnel__varint_put(b + k, id.ms);
+        k += runnel__varint_put(b + k, id.seq);
+        k += runnel__varint_put(b + k, time);
+        k += runnel__varint_put(b + k, count);
+        err = runnel__groups_replay(r, RUNNEL_REC_NACK_STATE, b, k);
+        if (err < 0)
+            return err;
+        prev = id;
+    }
+    return 0;
+}
+
 int runnel__checkpoint_load(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body)
 {
     runnel__reader_t c;
@@ -499,8 +848,12 @@ int runnel__checkpoint_load(runnel_t *r, const runnel__rec_t *rec, const uint8_t
         return c.bad ? RUNNEL_ERR_CORRUPT : 0;
     case RUNNEL_REC_CKPT_STREAM:
         return load_stream(r, &c);
-    case RUNNEL_REC_CKPT_NODES:
+    case RUNNEL_REC_CKPT_NODE_RUN:
         return load_nodes(r, &c);
+    case RUNNEL_REC_CKPT_PEL_RUN:
+        return load_pel_run(r, &c);
+    case RUNNEL_REC_CKPT_NODES:
+        return load_nodes_plain(r, &c);
     case RUNNEL_REC_CKPT_END:
         return 0;
     case RUNNEL_REC_SYNC_CURSOR:

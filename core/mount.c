@@ -61,7 +61,8 @@ static bool is_stream_type(uint8_t t)
 
 static bool is_ckpt_type(uint8_t t)
 {
-    return t >= RUNNEL_REC_CKPT_BEGIN && t <= RUNNEL_REC_CKPT_GROUP;
+    return (t >= RUNNEL_REC_CKPT_BEGIN && t <= RUNNEL_REC_CKPT_GROUP) ||
+           t == RUNNEL_REC_CKPT_NODE_RUN || t == RUNNEL_REC_CKPT_PEL_RUN;
 }
 
 /* The number a CKPT_BEGIN or CKPT_END carries (its first varint). */

@@ -78,7 +78,10 @@ enum { RUNNEL__MOUNT_LOG, RUNNEL__MOUNT_FIND, RUNNEL__MOUNT_LOAD, RUNNEL__MOUNT_
 /* ---- checkpoint records (FORMAT.md, "Checkpoints"; checkpoint.c) ---- */
 #define RUNNEL_REC_CKPT_BEGIN       0x30u /* {seq, streams, nodes} */
 #define RUNNEL_REC_CKPT_STREAM      0x31u /* one stream's table entry */
-#define RUNNEL_REC_CKPT_NODES       0x32u /* node descriptors */
+#define RUNNEL_REC_CKPT_NODES       0x32u /* node descriptors (format 2's:
+                                             read, no longer written) */
+#define RUNNEL_REC_CKPT_NODE_RUN    0x35u /* node descriptors, delta-coded */
+#define RUNNEL_REC_CKPT_PEL_RUN     0x36u /* one group's NACK_STATEs, delta-coded */
 #define RUNNEL_REC_CKPT_END         0x33u /* {seq, records}: complete */
 #define RUNNEL_REC_CKPT_GROUP       0x34u /* {type, body}: a group snapshot
                                              record, wrapped so that it can

@@ -16,6 +16,9 @@
  *            (block headers, the walk back to the newest checkpoint, the
  *            checkpoint and the records after it), wall time;
  *   1st XADD the reads the first XADD after the mount makes.
+ * BENCH_MOUNT_PHASES=1 adds, on stderr, the mount's reads per step (the
+ * log's search, finding the checkpoint, loading it, replaying the records
+ * after it) and what the newest checkpoint holds by record type.
  * Anchors from the issue: FlashDB reads 66 KB to open 4 MiB and grows with
  * the sectors; littlefs 7.5-14 KB, then 19-106 KB on its first write.
  * Benchmarks are not tests: nothing here fails on a number.
@@ -42,6 +45,28 @@ static int count_cb(void *ctx, const runnel_entry_t *e)
     (void)e;
     (*(uint64_t *)ctx)++;
     return 0;
+}
+
+/* Record bytes of the newest checkpoint by type (BENCH_MOUNT_PHASES). */
+static void checkpoint_types(runnel_t *r)
+{
+    uint64_t bytes[256] = { 0 }, count[256] = { 0 };
+    runnel__rec_t rec;
+    runnel_pos_t p = r->ckpt_pos;
+    int t;
+
+    while (p != RUNNEL__NO_POS && runnel__log_next(&r->log, p, &rec) == 1) {
+        bytes[rec.type] += rec.next - rec.pos;
+        count[rec.type]++;
+        p = rec.type == RUNNEL_REC_CKPT_END ? RUNNEL__NO_POS : rec.next;
+    }
+    fprintf(stderr, "checkpoint (%u nodes, %u pending):", (unsigned)r->nodes_used,
+            (unsigned)r->groups.pel_used);
+    for (t = 0; t < 256; t++)
+        if (count[t] > 0)
+            fprintf(stderr, " 0x%02X %lu x %lu B", (unsigned)t, (unsigned long)count[t],
+                    (unsigned long)bytes[t]);
+    fprintf(stderr, "\n");
 }
 
 static void shape(uint32_t mib, uint32_t streams, uint32_t ckpt_blocks)
@@ -115,12 +140,15 @@ static void shape(uint32_t mib, uint32_t streams, uint32_t ckpt_blocks)
      * mount_* fields), the walk back to the checkpoint, its replay */
     printf("%7lu | %10.1f | %7.1f | ", (unsigned long)r->log.read_calls,
            (double)r->log.bytes_read / 1024.0, mount_s * 1000.0);
-    if (getenv("BENCH_MOUNT_PHASES") != NULL)
-        fprintf(stderr, "phases (calls/KiB): log %lu/%.1f find %lu/%.1f load %lu/%.1f replay %lu/%.1f\n",
+    if (getenv("BENCH_MOUNT_PHASES") != NULL) {
+        fprintf(stderr, "phases (calls/KiB): log %lu/%.1f find %lu/%.1f load %lu/%.1f "
+                "replay %lu/%.1f\n",
                 (unsigned long)r->mount_phase_calls[0], r->mount_phase_bytes[0] / 1024.0,
                 (unsigned long)r->mount_phase_calls[1], r->mount_phase_bytes[1] / 1024.0,
                 (unsigned long)r->mount_phase_calls[2], r->mount_phase_bytes[2] / 1024.0,
                 (unsigned long)r->mount_phase_calls[3], r->mount_phase_bytes[3] / 1024.0);
+        checkpoint_types(r);
+    }
     reads0 = r->log.read_calls;
     bytes0 = r->log.bytes_read;
     a.key = str("s0");

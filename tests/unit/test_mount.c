@@ -9,6 +9,9 @@
  *              random points commit, mount into a fresh arena, and compare a
  *              fingerprint of everything a client can observe before and
  *              after. Three geometries.
+ *              Every checkpoint's BEGIN is the first record of its block
+ *              (FORMAT.md, format 3), and finding the newest one reads at
+ *              most a small frame per block (no walk of the records).
  *   errors     a blank device, another block size: their own errors, and
  *              mount never changes a byte of the device.
  * Power cuts are test_powercut.c's.
@@ -19,6 +22,7 @@
 #include "ram_bd.h"
 #include "testing.h"
 #include "store_workload.h"
+#include "store.h"      /* the log, and mount's read counts per step */
 
 #define STORE_MAX (256u * 1024u)
 #define ARENA_BYTES (640u * 1024u)
@@ -36,6 +40,31 @@ static void config_for(runnel_config_t *c, runnel_bd_t *bd, runnel_full_policy_t
 
 /* ---- restarts ---- */
 
+/* Checkpoints (BEGIN records) that are not the first record of their
+ * block, from the tail to the head. */
+static uint32_t begins_inside_blocks(runnel_t *r, uint32_t *begins)
+{
+    runnel__rec_t rec;
+    runnel_pos_t pos = r->log.tail;
+    uint64_t block = UINT64_MAX;
+    uint32_t bad = 0;
+    int got;
+
+    *begins = 0;
+    while ((got = runnel__log_next(&r->log, pos, &rec)) == 1) {
+        bool first = rec.pos / r->log.block_size != block;
+
+        block = rec.pos / r->log.block_size;
+        if (rec.type == RUNNEL_REC_CKPT_BEGIN) {
+            (*begins)++;
+            bad += first ? 0u : 1u;
+        }
+        pos = rec.next;
+    }
+    CHECK_EQ_INT(got, 0);
+    return bad;
+}
+
 static void restarts(uint32_t prog, uint32_t block, uint32_t count, runnel_full_policy_t policy,
                      uint64_t seed)
 {
@@ -45,7 +74,7 @@ static void restarts(uint32_t prog, uint32_t block, uint32_t count, runnel_full_
     runnel_config_t c;
     runnel_t *r = NULL;
     runnel_stats_t st;
-    uint32_t i, mounts = 0, mismatches = 0;
+    uint32_t i, mounts = 0, mismatches = 0, begins = 0, n, slow_finds = 0;
 
     wl_rng = seed;
     wl_now_ms = 1700000000000ull;
@@ -67,6 +96,12 @@ static void restarts(uint32_t prog, uint32_t block, uint32_t count, runnel_full_
                 return;
             after = wl_fingerprint(r);
             mounts++;
+            /* one frame of the first record per block (a few reads when a
+             * fence or a header-only commit comes first), never a walk */
+            if (r->mount_phase_bytes[RUNNEL__MOUNT_FIND] > 64u * count)
+                slow_finds++;
+            CHECK_EQ_U64(begins_inside_blocks(r, &n), 0);
+            begins += n;
             if (before != after) {
                 mismatches++;
                 if (mismatches < 3)
@@ -89,6 +124,8 @@ static void restarts(uint32_t prog, uint32_t block, uint32_t count, runnel_full_
         CHECK(blocks > count + count / 4u);
     }
     CHECK(mounts > 50);
+    CHECK(begins > 0);
+    CHECK_EQ_U64(slow_finds, 0);
     CHECK_EQ_U64(mismatches, 0);
     CHECK_EQ_U64(rb.prog_violations, 0);
 }

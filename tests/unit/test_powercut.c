@@ -537,7 +537,7 @@ static void random_runs(const geo_t *g, uint32_t first_seed, uint32_t runs)
 }
 
 static const geo_t geos[] = {
-    { "nor 1 B / 4 KiB x 12", 1, 4096, 12, 80, 1500, 12, 24, 3000, 200,
+    { "nor 1 B / 4 KiB x 12", 1, 4096, 12, 80, 2000, 12, 24, 3000, 200,
       "nor 1 B / 4 KiB x 24 relocate" },
     { "ecc 16 B / 2 KiB x 24", 16, 2048, 24, 100, 1600, 20, 48, 1500, 300,
       "ecc 16 B / 2 KiB x 48 relocate" },

@@ -65,7 +65,7 @@ typedef struct walk {
 static bool known_type(uint8_t t)
 {
     return t == REC_FENCE || (t >= 0x10 && t <= 0x1E && t != 0x1A) ||
-           (t >= 0x20 && t <= 0x29) || (t >= 0x30 && t <= 0x34) || t == 0x40;
+           (t >= 0x20 && t <= 0x29) || (t >= 0x30 && t <= 0x36) || t == 0x40;
 }
 
 static bool is_unused(uint8_t t, uint8_t erase)
