@@ -660,66 +660,86 @@ static runnel_id_t rd_id_from(runnel__reader_t *c, runnel_id_t base)
     return id;
 }
 
-/* One descriptor of a CKPT_NODE_RUN into a free node slot. */
-static int load_node(runnel_t *r, runnel__reader_t *c, node_base_t *base)
-{
-    uint8_t flags = runnel__rd_u8(c);
-    uint64_t sidx = base->sidx, dpos, dlast, fsize, count, dead = 0, lp, hash = base->fields_hash;
+/* A node descriptor as a checkpoint record gives it, before its ranges
+ * are checked. */
+typedef struct node_fields {
+    uint64_t sidx, first_pos, last_pos, first_size, count, live, lp_rest, fields_hash;
     runnel_id_t first, last;
-    runnel_pos_t fpos;
-    uint32_t nslot, bm;
+    bool unordered, bitmap;     /* the bitmap, if any, is next in the body */
+} node_fields_t;
+
+/* Checks a described node and puts it into a free slot and the node
+ * order. */
+static int place_node(runnel_t *r, runnel__reader_t *c, const node_fields_t *f)
+{
+    uint32_t bm = (uint32_t)(f->count + 7u) / 8u, nslot;
     struct runnel__node *n;
 
-    if ((flags & (NODE_SAME_STREAM | NODE_SAME_FIELDS)) && !base->any)
-        return RUNNEL_ERR_CORRUPT;
-    if (!(flags & NODE_SAME_STREAM))
-        sidx = runnel__rd_varint(c);
-    first = rd_id_from(c, (flags & (NODE_SAME_STREAM | NODE_FIRST_ABS)) == NODE_SAME_STREAM
-                              ? base->first : RUNNEL_ID_MIN);
-    last = rd_id_from(c, (flags & NODE_LAST_BELOW) ? RUNNEL_ID_MIN : first);
-    dpos = runnel__rd_varint(c);
-    dlast = runnel__rd_varint(c);
-    fsize = runnel__rd_varint(c);
-    count = runnel__rd_varint(c);
-    if (flags & NODE_DEAD)
-        dead = runnel__rd_varint(c);
-    lp = runnel__rd_varint(c);
-    if (!(flags & NODE_SAME_FIELDS))
-        hash = runnel__rd_varint(c);
-    fpos = (base->any ? base->first_pos : 0u) + ((dpos >> 1) ^ (0u - (dpos & 1u)));
-    if (c->bad || (flags & 0x80u) || sidx >= r->streams_cap || !r->streams[sidx].used ||
-        count == 0 || count > r->cfg.node_entries_cap || dead > count ||
-        dlast > UINT64_MAX - fpos || fsize > UINT32_MAX || lp > UINT32_MAX ||
-        hash > UINT32_MAX)
-        return RUNNEL_ERR_CORRUPT;
-    bm = (uint32_t)(count + 7u) / 8u;
-    if ((flags & NODE_BITMAP) && bm > c->len - c->off)
+    if (c->bad || f->sidx >= r->streams_cap || !r->streams[f->sidx].used || f->count == 0 ||
+        f->count > r->cfg.node_entries_cap || f->live > f->count ||
+        f->first_pos > f->last_pos || f->first_size > UINT32_MAX || f->lp_rest > UINT32_MAX ||
+        f->fields_hash > UINT32_MAX || (f->bitmap && bm > c->len - c->off))
         return RUNNEL_ERR_CORRUPT;
     nslot = runnel__node_alloc(r);
     if (nslot == RUNNEL__NONE)
         return RUNNEL_ERR_POOL_NODES;
     n = &r->nodes[nslot];
-    n->sidx = (uint32_t)sidx;
-    n->first = first;
-    n->last = last;
-    n->first_pos = fpos;
-    n->last_pos = fpos + dlast;
-    n->first_size = (uint32_t)fsize;
-    n->count = (uint32_t)count;
-    n->live = (uint32_t)(count - dead);
-    n->lp_rest = (uint32_t)lp;
-    n->fields_hash = (uint32_t)hash;
-    n->unordered = (flags & NODE_UNORDERED) != 0;
-    if (flags & NODE_BITMAP) {
+    n->sidx = (uint32_t)f->sidx;
+    n->first = f->first;
+    n->last = f->last;
+    n->first_pos = f->first_pos;
+    n->last_pos = f->last_pos;
+    n->first_size = (uint32_t)f->first_size;
+    n->count = (uint32_t)f->count;
+    n->live = (uint32_t)f->live;
+    n->lp_rest = (uint32_t)f->lp_rest;
+    n->fields_hash = (uint32_t)f->fields_hash;
+    n->unordered = f->unordered;
+    if (f->bitmap) {
         memcpy(r->bitmaps + (size_t)nslot * r->bitmap_bytes, c->p + c->off, bm);
         c->off += bm;
     }
     runnel__node_insert(r, nslot);
+    return 0;
+}
+
+/* One descriptor of a CKPT_NODE_RUN, coded against base (encode_node). */
+static int load_node(runnel_t *r, runnel__reader_t *c, node_base_t *base)
+{
+    uint8_t flags = runnel__rd_u8(c);
+    uint64_t dpos, dlast, dead = 0;
+    node_fields_t f;
+    int err;
+
+    if ((flags & (NODE_SAME_STREAM | NODE_SAME_FIELDS)) && !base->any)
+        return RUNNEL_ERR_CORRUPT;
+    f.sidx = (flags & NODE_SAME_STREAM) ? base->sidx : runnel__rd_varint(c);
+    f.first = rd_id_from(c, (flags & (NODE_SAME_STREAM | NODE_FIRST_ABS)) == NODE_SAME_STREAM
+                                ? base->first : RUNNEL_ID_MIN);
+    f.last = rd_id_from(c, (flags & NODE_LAST_BELOW) ? RUNNEL_ID_MIN : f.first);
+    dpos = runnel__rd_varint(c);
+    dlast = runnel__rd_varint(c);
+    f.first_size = runnel__rd_varint(c);
+    f.count = runnel__rd_varint(c);
+    if (flags & NODE_DEAD)
+        dead = runnel__rd_varint(c);
+    f.lp_rest = runnel__rd_varint(c);
+    f.fields_hash = (flags & NODE_SAME_FIELDS) ? base->fields_hash : runnel__rd_varint(c);
+    f.first_pos = (base->any ? base->first_pos : 0u) + ((dpos >> 1) ^ (0u - (dpos & 1u)));
+    f.last_pos = f.first_pos + dlast;
+    f.live = f.count - dead;
+    f.unordered = (flags & NODE_UNORDERED) != 0;
+    f.bitmap = (flags & NODE_BITMAP) != 0;
+    if ((flags & 0x80u) || dead > f.count || f.last_pos < f.first_pos)
+        return RUNNEL_ERR_CORRUPT;
+    err = place_node(r, c, &f);
+    if (err < 0)
+        return err;
     base->any = true;
-    base->sidx = (uint32_t)sidx;
-    base->fields_hash = (uint32_t)hash;
-    base->first = first;
-    base->first_pos = fpos;
+    base->sidx = (uint32_t)f.sidx;
+    base->fields_hash = (uint32_t)f.fields_hash;
+    base->first = f.first;
+    base->first_pos = f.first_pos;
     return 0;
 }
 
@@ -728,43 +748,27 @@ static int load_node(runnel_t *r, runnel__reader_t *c, node_base_t *base)
  * still hold them. */
 static int load_nodes_plain(runnel_t *r, runnel__reader_t *c)
 {
-    while (c->off < c->len) {
-        uint64_t sidx = runnel__rd_varint(c);
-        runnel_id_t first = runnel__rd_id(c), last = runnel__rd_id(c);
-        uint64_t fpos = runnel__rd_varint(c), lpos = runnel__rd_varint(c), fsize = runnel__rd_varint(c);
-        uint64_t count = runnel__rd_varint(c), live = runnel__rd_varint(c), lp = runnel__rd_varint(c);
-        uint64_t hash = runnel__rd_varint(c);
-        uint8_t flags = runnel__rd_u8(c);
-        uint32_t nslot, bm;
-        struct runnel__node *n;
+    node_fields_t f;
+    uint8_t flags;
+    int err;
 
-        if (c->bad || sidx >= r->streams_cap || !r->streams[sidx].used || count == 0 ||
-            count > r->cfg.node_entries_cap || live > count || fpos > lpos ||
-            fsize > UINT32_MAX || lp > UINT32_MAX || hash > UINT32_MAX)
-            return RUNNEL_ERR_CORRUPT;
-        bm = (uint32_t)(count + 7u) / 8u;
-        if ((flags & 2u) && bm > c->len - c->off)
-            return RUNNEL_ERR_CORRUPT;
-        nslot = runnel__node_alloc(r);
-        if (nslot == RUNNEL__NONE)
-            return RUNNEL_ERR_POOL_NODES;
-        n = &r->nodes[nslot];
-        n->sidx = (uint32_t)sidx;
-        n->first = first;
-        n->last = last;
-        n->first_pos = fpos;
-        n->last_pos = lpos;
-        n->first_size = (uint32_t)fsize;
-        n->count = (uint32_t)count;
-        n->live = (uint32_t)live;
-        n->lp_rest = (uint32_t)lp;
-        n->fields_hash = (uint32_t)hash;
-        n->unordered = (flags & 1u) != 0;
-        if (flags & 2u) {
-            memcpy(r->bitmaps + (size_t)nslot * r->bitmap_bytes, c->p + c->off, bm);
-            c->off += bm;
-        }
-        runnel__node_insert(r, nslot);
+    while (c->off < c->len) {
+        f.sidx = runnel__rd_varint(c);
+        f.first = runnel__rd_id(c);
+        f.last = runnel__rd_id(c);
+        f.first_pos = runnel__rd_varint(c);
+        f.last_pos = runnel__rd_varint(c);
+        f.first_size = runnel__rd_varint(c);
+        f.count = runnel__rd_varint(c);
+        f.live = runnel__rd_varint(c);
+        f.lp_rest = runnel__rd_varint(c);
+        f.fields_hash = runnel__rd_varint(c);
+        flags = runnel__rd_u8(c);
+        f.unordered = (flags & 1u) != 0;
+        f.bitmap = (flags & 2u) != 0;
+        err = place_node(r, c, &f);
+        if (err < 0)
+            return err;
     }
     return 0;
 }
