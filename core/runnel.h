@@ -40,7 +40,7 @@ extern "C" {
 
 #define RUNNEL_VERSION_STRING "0.1.0"
 /* On-flash format version (FORMAT.md). */
-#define RUNNEL_FORMAT_VERSION 3u
+#define RUNNEL_FORMAT_VERSION 4u
 
 /* ------------------------------------------------------------------ */
 /* Basic types                                                         */
