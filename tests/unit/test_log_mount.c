@@ -300,24 +300,27 @@ static void test_mount_errors(void)
         CHECK_EQ_INT(runnel__log_mount(&lg), RUNNEL_ERR_GEOMETRY);
     }
 
-    /* another format version, with a valid CRC */
-    CHECK_EQ_INT(bd_setup(&geo_small, 1), 0);
-    CHECK_EQ_INT(runnel__log_init(&lg, &bd, page, 128, NULL, NULL, NULL), 0);
-    CHECK_EQ_INT(runnel__log_format(&lg), 0);
-    h = runnel_emu_bd_data(&eb, 0, 0);
-    h[4] = (uint8_t)(RUNNEL_FORMAT_VERSION + 1u);
-    {
-        /* recompute the header CRC the way FORMAT.md says */
-        uint32_t c = runnel__crc32c(0, h, 20);
-        h[20] = (uint8_t)c;
-        h[21] = (uint8_t)(c >> 8);
-        h[22] = (uint8_t)(c >> 16);
-        h[23] = (uint8_t)(c >> 24);
-        crc_ok = 1;
+    /* an older (the version before: FORMAT.md says it is not opened)
+     * and a newer format version, with a valid CRC */
+    for (b = 0; b < 2u; b++) {
+        CHECK_EQ_INT(bd_setup(&geo_small, 1), 0);
+        CHECK_EQ_INT(runnel__log_init(&lg, &bd, page, 128, NULL, NULL, NULL), 0);
+        CHECK_EQ_INT(runnel__log_format(&lg), 0);
+        h = runnel_emu_bd_data(&eb, 0, 0);
+        h[4] = (uint8_t)(b == 0 ? RUNNEL_FORMAT_VERSION - 1u : RUNNEL_FORMAT_VERSION + 1u);
+        {
+            /* recompute the header CRC the way FORMAT.md says */
+            uint32_t c = runnel__crc32c(0, h, 20);
+            h[20] = (uint8_t)c;
+            h[21] = (uint8_t)(c >> 8);
+            h[22] = (uint8_t)(c >> 16);
+            h[23] = (uint8_t)(c >> 24);
+            crc_ok = 1;
+        }
+        CHECK(crc_ok);
+        CHECK_EQ_INT(runnel__log_init(&lg, &bd, page, 128, NULL, NULL, NULL), 0);
+        CHECK_EQ_INT(runnel__log_mount(&lg), RUNNEL_ERR_FORMAT_VERSION);
     }
-    CHECK(crc_ok);
-    CHECK_EQ_INT(runnel__log_init(&lg, &bd, page, 128, NULL, NULL, NULL), 0);
-    CHECK_EQ_INT(runnel__log_mount(&lg), RUNNEL_ERR_FORMAT_VERSION);
 
     /* garbage everywhere: not a store, never a crash */
     for (b = 0; b < 8u * 2048u; b++)
