@@ -19,6 +19,13 @@
  * BENCH_MOUNT_PHASES=1 adds, on stderr, the mount's reads per step (the
  * log's search, finding the checkpoint, loading it, replaying the records
  * after it) and what the newest checkpoint holds by record type.
+ * What one mount reads depends on where the newest checkpoint fell when
+ * the fill stopped, so BENCH_MOUNT_SAMPLES=n also mounts a second
+ * instance (its own arena, read-only) at n points spread over the last
+ * tenth of the fill and prints, on stderr, the mean and the largest.
+ * `--intervals` runs the 4 MiB one-stream shape with checkpoint_blocks
+ * 8 .. 256 (with BENCH_MOUNT_SAMPLES): what mount costs against what the
+ * checkpoints cost to write.
  * Anchors from the issue: FlashDB reads 66 KB to open 4 MiB and grows with
  * the sectors; littlefs 7.5-14 KB, then 19-106 KB on its first write.
  * Benchmarks are not tests: nothing here fails on a number.
@@ -69,8 +76,45 @@ static void checkpoint_types(runnel_t *r)
     fprintf(stderr, "\n");
 }
 
+/* Mount samples (BENCH_MOUNT_SAMPLES): a second instance mounts the
+ * committed store into its own arena; mount only reads. */
+typedef struct mount_samples {
+    uint32_t every;             /* blocks erased between samples, 0: off */
+    uint64_t next;              /* blocks_erased of the next sample */
+    uint32_t n;
+    double kib_sum, kib_max, replay_sum, replay_max;
+    void *arena;
+} mount_samples_t;
+
+static void sample_mount(bench_store_t *b, mount_samples_t *ms)
+{
+    runnel_config_t c = b->c;
+    runnel_t *m = NULL;
+    double kib, replay;
+    int rc;
+
+    if ((rc = runnel_commit(b->r)) < 0)
+        die("commit", rc);
+    c.arena = ms->arena;
+    memset(ms->arena, 0, b->arena_size);
+    if ((rc = runnel_mount(&m, &c)) < 0)
+        die("sample mount", rc);
+    kib = (double)m->log.bytes_read / 1024.0;
+    replay = m->mount_phase_bytes[3] / 1024.0;
+    ms->n++;
+    ms->kib_sum += kib;
+    ms->replay_sum += replay;
+    if (kib > ms->kib_max)
+        ms->kib_max = kib;
+    if (replay > ms->replay_max)
+        ms->replay_max = replay;
+}
+
 static void shape(uint32_t mib, uint32_t streams, uint32_t ckpt_blocks)
 {
+    mount_samples_t ms;
+    const char *samples = getenv("BENCH_MOUNT_SAMPLES");
+    char ckpt_col[16];
     bench_store_t b;
     runnel_t *r;
     runnel_stats_t st;
@@ -86,12 +130,26 @@ static void shape(uint32_t mib, uint32_t streams, uint32_t ckpt_blocks)
     bench_open(&b, mib, NULL, tune, &ckpt_blocks);
     r = b.r;
     blocks = b.blocks;
+    memset(&ms, 0, sizeof ms);
+    if (samples != NULL && atoi(samples) > 0) {
+        ms.every = blocks / 10u / (uint32_t)atoi(samples);
+        if (ms.every == 0)
+            ms.every = 1;
+        ms.next = blocks;
+        ms.arena = malloc(b.arena_size);
+        if (ms.arena == NULL)
+            die("malloc", RUNNEL_ERR_NOMEM);
+    }
     (void)runnel_xgroup_create(r, str("s0"), str("g"), RUNNEL_ID_MIN, false, true, -1);
     bench_entry(&a, fv, val);
     for (;;) {
         runnel_stats(r, &st);
         if (st.blocks_erased > blocks + blocks / 10u)
             break;              /* the ring has turned once, and some */
+        if (ms.every != 0 && st.blocks_erased >= ms.next) {
+            sample_mount(&b, &ms);
+            ms.next = st.blocks_erased + ms.every;
+        }
         snprintf(key, sizeof key, "s%u", (unsigned)(n % streams));
         a.key = str(key);
         if (n % 64u == 0)
@@ -124,8 +182,12 @@ static void shape(uint32_t mib, uint32_t streams, uint32_t ckpt_blocks)
     if ((rc = runnel_commit(r)) < 0)
         die("commit", rc);
     runnel_stats(r, &st);
+    if (ckpt_blocks == 0)
+        snprintf(ckpt_col, sizeof ckpt_col, "default");
+    else
+        snprintf(ckpt_col, sizeof ckpt_col, "%u", (unsigned)ckpt_blocks);
     printf("| %3u MiB | %2u | %s | %9.2f M | %5.3f | %6.1f | ",
-           (unsigned)mib, (unsigned)streams, ckpt_blocks ? "8" : "default", (double)n / 1e6,
+           (unsigned)mib, (unsigned)streams, ckpt_col, (double)n / 1e6,
            (double)st.bytes_programmed / (double)payload,
            (double)st.blocks_erased / ((double)payload / 1048576.0));
 
@@ -156,12 +218,20 @@ static void shape(uint32_t mib, uint32_t streams, uint32_t ckpt_blocks)
         die("xadd after mount", rc);
     printf("%5lu | %7.1f | %4lu |\n", (unsigned long)(r->log.read_calls - reads0),
            (double)(r->log.bytes_read - bytes0) / 1024.0, (unsigned long)st.pending_used);
+    if (ms.n > 0) {
+        fprintf(stderr, "samples (%u MiB, %u streams, checkpoint_blocks %s): %u mounts, "
+                "KiB mean %.1f max %.1f, of it replay mean %.1f max %.1f\n",
+                (unsigned)mib, (unsigned)streams, ckpt_col, (unsigned)ms.n,
+                ms.kib_sum / ms.n, ms.kib_max, ms.replay_sum / ms.n, ms.replay_max);
+        free(ms.arena);
+    }
     bench_close(&b);
 }
 
 int main(int argc, char **argv)
 {
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    int intervals = argc > 1 && strcmp(argv[1], "--intervals") == 0;
 
     bench_name = "bench_mount";
 
@@ -170,6 +240,12 @@ int main(int argc, char **argv)
     printf("| store | streams | checkpoint_blocks | entries | programmed / payload B | erases / MiB | "
            "mount reads | mount KiB | mount ms | 1st XADD reads | 1st XADD KiB | pending |\n");
     printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    if (intervals) {
+        static const uint32_t each[] = { 8, 16, 32, 64, 128, 256 };
+        for (size_t k = 0; k < sizeof each / sizeof each[0]; k++)
+            shape(4, 1, each[k]);
+        return 0;
+    }
     shape(4, 1, 0);
     shape(4, 16, 0);
     shape(4, 1, 8);
