@@ -450,13 +450,53 @@ int runnel__checkpoint_write(runnel_t *r)
     return w.err;
 }
 
+/* What the group snapshot takes in a checkpoint, counted as
+ * emit_group_rec writes it: CKPT_GROUP records, and the NACK_STATEs in
+ * CKPT_PEL_RUNs, which pel_add opens and closes at the same points. Each
+ * run entry is counted with its consumer name (pel_add leaves it out when
+ * it repeats): an upper bound, as the reserve needs. */
+typedef struct ckpt_measure {
+    const runnel_t *r;
+    uint64_t bytes;
+    size_t run_len;             /* bytes of the open run, 0: none */
+    size_t run_prefix;
+    runnel_id_t prev_id;
+    uint64_t prev_time;
+} ckpt_measure_t;
+
 static int count_group_rec(void *ctx, uint8_t type, const void *body, size_t len)
 {
-    uint64_t *bytes = ctx;
+    ckpt_measure_t *m = ctx;
+    size_t cap = nodes_cap(m->r), k;
+    uint8_t b[4u * RUNNEL_VARINT_MAX];
+    nack_fields_t f;
 
-    (void)type;
-    (void)body;
-    *bytes += 1u + 5u + 4u + 1u + len;     /* frame + the wrapped type byte */
+    if (type != RUNNEL_REC_NACK_STATE || !nack_split(body, len, &f) ||
+        f.prefix + 2u * RUNNEL_VARINT_MAX + len > cap) {
+        m->run_len = 0;
+        m->bytes += 1u + 5u + 4u + 1u + len;   /* frame + the wrapped type */
+        return 0;
+    }
+    if (m->run_len > 0 && (f.prefix != m->run_prefix ||
+                           m->run_len + len + 4u * RUNNEL_VARINT_MAX + 1u > cap))
+        m->run_len = 0;         /* pel_add closes the run (a prefix that
+                                   differs only in its bytes: counted as
+                                   the same, the entry bound covers it) */
+    if (m->run_len == 0) {
+        m->run_len = runnel__varint_len(f.prefix) + f.prefix;
+        m->run_prefix = f.prefix;
+        m->bytes += 1u + 5u + 4u + m->run_len;
+        m->prev_id = RUNNEL_ID_MIN;
+        m->prev_time = 0;
+    }
+    k = put_id_from(b, 0, f.id, runnel_id_cmp(f.id, m->prev_id) < 0 ? RUNNEL_ID_MIN : m->prev_id);
+    k = vput(b, k, zigzag(f.time, m->prev_time));
+    k = vput(b, k, f.count);
+    k += 1u + runnel__varint_len(f.consumer.len) + f.consumer.len;
+    m->run_len += k;
+    m->bytes += k;
+    m->prev_id = f.id;
+    m->prev_time = f.time;
     return 0;
 }
 
@@ -470,13 +510,17 @@ static uint32_t measure_blocks(runnel_t *r)
     uint32_t usable = r->log.block_size - RUNNEL_LOG_HDR_SIZE, sidx, p;
     size_t cap = nodes_cap(r), run, k;
     node_base_t base;
+    ckpt_measure_t m;
 
+    memset(&m, 0, sizeof m);
+    m.r = r;
     for (sidx = 0; sidx < r->streams_cap; sidx++) {
         if (!r->streams[sidx].used)
             continue;
         bytes += 10u + 12u * RUNNEL_VARINT_MAX + r->streams[sidx].name_len;
-        (void)runnel__groups_snapshot(r, sidx, count_group_rec, &bytes);
+        (void)runnel__groups_snapshot(r, sidx, count_group_rec, &m);
     }
+    bytes += m.bytes;
     /* as write_nodes codes them, each record starting afresh */
     memset(&base, 0, sizeof base);
     for (p = 0, run = 0; p < r->nodes_used; p++) {

@@ -12,10 +12,17 @@
  *              Every checkpoint's BEGIN is the first record of its block
  *              (FORMAT.md, format 3), and finding the newest one reads at
  *              most a small frame per block (no walk of the records).
+ *   reserve    the checkpoint reserve is measured from the state as a
+ *              checkpoint codes it: with 2,000 pending entries of two
+ *              groups and five consumers, the checkpoint written right
+ *              after fits the blocks measured, and the measure is not
+ *              far above them (it sizes the reserve and the checkpoint
+ *              interval, so mount's replay).
  *   errors     a blank device, another block size: their own errors, and
  *              mount never changes a byte of the device.
  * Power cuts are test_powercut.c's.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "runnel.h"
@@ -138,6 +145,80 @@ static void test_restarts(void)
     restarts(256, 16384, 12, RUNNEL_FULL_DROP_OLDEST, 14);
 }
 
+/* ---- reserve ---- */
+
+static int count_entry(void *ctx, const runnel_entry_t *e)
+{
+    (void)e;
+    (*(uint32_t *)ctx)++;
+    return 0;
+}
+
+static void test_reserve(void)
+{
+    static const char *const cons[] = { "c0", "consumer-one", "c2", "x", "a-longer-consumer" };
+    runnel_ram_bd_t rb;
+    runnel_bd_t bd;
+    runnel_bd_geometry_t g = { 1, 1, 4096, 56, 0xFF, 0 };
+    runnel_config_t c;
+    runnel_t *r = NULL;
+    runnel_id_t id;
+    runnel_str_t fv[2];
+    runnel_xadd_args_t a;
+    char val[40];
+    uint32_t i, got = 0, need, bs = 4096, used;
+    uint64_t before;
+
+    CHECK_EQ_INT(runnel_ram_bd_init(&rb, &bd, &g, storage, NULL), 0);
+    wl_config(&c, &bd, arena_a, sizeof arena_a, 512, 4096);
+    c.checkpoint_blocks = 1000;     /* only the one written below */
+    CHECK_EQ_INT(runnel_format(&r, &c), 0);
+    wl_now_ms = 1700000000000ull;
+    memset(&a, 0, sizeof a);
+    a.key = S("k");
+    a.fv = fv;
+    a.nfields = 1;
+    a.id_mode = RUNNEL_XADD_AUTO;
+    fv[0] = S("temp");
+    for (i = 0; i < 1200; i++) {
+        snprintf(val, sizeof val, "%u", (unsigned)(i * 7919u));
+        fv[1] = S(val);
+        wl_now_ms += 1u + i % 3u;
+        CHECK_EQ_INT(runnel_xadd(r, &a, &id), 1);
+    }
+    CHECK_EQ_INT(runnel_xgroup_create(r, S("k"), S("g1"), RUNNEL_ID_MIN, false, false, -1), 0);
+    CHECK_EQ_INT(runnel_xgroup_create(r, S("k"), S("group-two"), RUNNEL_ID_MIN, false, false, -1), 0);
+    /* consumers take turns, the clock moves between reads */
+    for (i = 0; i < 400; i++) {
+        runnel_xreadgroup_args_t ra;
+
+        memset(&ra, 0, sizeof ra);
+        ra.key = S("k");
+        ra.group = i % 2u == 0 ? S("g1") : S("group-two");
+        ra.consumer = S(cons[i % 5u]);
+        ra.new_entries = true;
+        ra.count = 1u + i % 9u;
+        wl_now_ms += 1u + (i * 37u) % 1000u;
+        CHECK(runnel_xreadgroup(r, &ra, count_entry, &got) >= 0);
+    }
+    CHECK(got > 1500);
+    /* measure now, then write the checkpoint it is for */
+    r->ckpt_sized_blk = 0;
+    runnel__checkpoint_maybe(r);
+    need = r->ckpt_need;
+    CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
+    used = (uint32_t)((r->log.head - 1u) / bs - r->ckpt_pos / bs + 1u);
+    printf("    %u pending: checkpoint takes %u blocks, measured %u\n", (unsigned)got,
+           (unsigned)used, (unsigned)need);
+    CHECK(used <= need);
+    CHECK(need <= 2u * used + 2u);
+    /* and it is the state */
+    before = wl_fingerprint(r);
+    CHECK_EQ_INT(runnel_commit(r), 0);
+    CHECK_EQ_INT(runnel_mount(&r, &c), 0);
+    CHECK_EQ_U64(wl_fingerprint(r), before);
+}
+
 /* ---- errors ---- */
 
 static void test_errors(void)
@@ -181,5 +262,6 @@ static void test_errors(void)
 
 TEST_MAIN(
     RUN(test_errors);
+    RUN(test_reserve);
     RUN(test_restarts);
 )
