@@ -497,6 +497,10 @@ static void random_runs(const geo_t *g, uint32_t first_seed, uint32_t runs)
     geo = g;
     cuts = failures = relocated = 0;
     for (run = 0; run < runs; run++) {
+        /* a mount starts the store's counters again: what they held
+         * before a cut's mount, and since it, is added up */
+        uint64_t counted = 0;
+
         run_seed = first_seed + run;
         if (!fresh_store(run_seed)) {
             report("format failed", 0, 0, RUNNEL_EMU_CUT_ATOMIC);
@@ -510,6 +514,8 @@ static void random_runs(const geo_t *g, uint32_t first_seed, uint32_t runs)
             for (call = 1; call < calls; call++)
                 (void)wl_op(store, g->value_max);
             before = rig_fingerprint();
+            relocated += store_relocated() - counted;
+            counted = store_relocated();
             world_save(&saved_call);
             base = eb.mut_ops;
             (void)wl_op(store, g->value_max);
@@ -522,10 +528,11 @@ static void random_runs(const geo_t *g, uint32_t first_seed, uint32_t runs)
                 continue;
             }
             cut_call(calls, 1u + rn((uint32_t)ops), m, before, after, round == 1, g->value_max);
+            relocated += store_relocated();
+            counted = store_relocated();
             if (failures)
                 break;
         }
-        relocated += store_relocated();
     }
     printf("powercut: %s: %lu cuts, %lu failures (random: %lu runs of up to 3 cuts, seeds "
            "%lu.., %lu nodes relocated)\n",
