@@ -453,7 +453,7 @@ static uint32_t fence_encode(const runnel_log_t *log, uint8_t *f)
     return (uint32_t)(flen + blen);
 }
 
-static int ensure_room(runnel_log_t *log, uint32_t need);
+static int ensure_room(runnel_log_t *log, uint32_t need, bool first);
 
 /* The owner's reserve stays free for its checkpoints and the headroom for
  * its relocated copies (log.h); at least two blocks stay usable for
@@ -479,7 +479,7 @@ static int fence_put(runnel_log_t *log)
 {
     uint8_t f[FENCE_MAX];
     uint32_t fl = fence_encode(log, f);
-    int err = ensure_room(log, fl);
+    int err = ensure_room(log, fl, false);
 
     if (err)
         return err;
@@ -566,8 +566,52 @@ static uint32_t block_fence_read(runnel_log_t *log, uint64_t seq)
  * log exactly as it was. Only then is the old block's partial page
  * programmed (its round-up left at the erase value = "rest unused"), the
  * tail advanced and the recycled block erased. */
-static int ensure_room(runnel_log_t *log, uint32_t need)
+/* The owner's record for the block the head leaves (log.h), as it would
+ * go at the start of the next one: its frame length, or 0 for none (no
+ * owner record, or it would leave no room for `need` more bytes). */
+static uint32_t owner_first(const runnel_log_t *log, runnel_pos_t cur_start, uint32_t need,
+                            const uint8_t **body)
 {
+    uint32_t len;
+
+    if (log->owner.first == NULL)
+        return 0;
+    len = log->owner.first(log->owner.ctx, pos_seq(log, cur_start), body);
+    if (len == 0 || len > runnel__log_max_body(log))
+        return 0;
+    len += 1u + (uint32_t)runnel__varint_len(len) + 4u;
+    if ((uint64_t)log->hdr_size + len + need > log->block_size)
+        return 0;
+    return len;
+}
+
+static int owner_put(runnel_log_t *log, const uint8_t *body, uint32_t frame_len)
+{
+    uint8_t frame[REC_FRAME_MAX];
+    size_t flen;
+    uint32_t blen = frame_len - 5u, crc;   /* frame_len = 5 + varint + blen */
+    int err;
+
+    while (1u + (uint32_t)runnel__varint_len(blen) + 4u + blen > frame_len)
+        blen--;
+    frame[0] = log->owner.first_type;
+    flen = 1 + runnel__varint_put(frame + 1, blen);
+    crc = runnel__crc32c(0, frame, flen);
+    crc = runnel__crc32c(crc, body, blen);
+    runnel__put_le32(frame + flen, crc);
+    flen += 4;
+    err = page_put(log, frame, flen);
+    if (err == 0)
+        err = page_put(log, body, blen);
+    if (err == 0 && log->stats)
+        log->stats->bytes_appended += frame_len;
+    return err;
+}
+
+static int ensure_room(runnel_log_t *log, uint32_t need, bool first)
+{
+    const uint8_t *fbody = NULL;
+    uint32_t flen = 0;
     runnel_pos_t cur_start = block_start(log, log->head - 1);
     runnel_pos_t next_start = cur_start + log->block_size;
     uint32_t limit;
@@ -575,6 +619,8 @@ static int ensure_room(runnel_log_t *log, uint32_t need)
 
     if (log->head + need <= next_start && !log->seal)
         return 0;
+    if (first)
+        flen = owner_first(log, cur_start, need, &fbody);
     limit = runnel__log_span_limit(log);
     if (pos_seq(log, next_start) - pos_seq(log, log->tail) >= limit) {
         runnel_pos_t new_tail = log->tail;
@@ -602,6 +648,10 @@ static int ensure_room(runnel_log_t *log, uint32_t need)
     err = block_open(log, next_start);
     if (err == 0)
         log->seal = false;
+    if (err == 0 && flen > 0)
+        err = owner_put(log, fbody, flen);
+    if (err == 0 && log->owner.opened != NULL)
+        log->owner.opened(log->owner.ctx, pos_seq(log, next_start), flen > 0);
     update_usage(log);
     return err;
 }
@@ -611,6 +661,7 @@ int runnel__log_append(runnel_log_t *log, uint8_t type, const runnel__iov_t *iov
 {
     uint8_t frame[REC_FRAME_MAX];
     size_t total = 0, flen;
+    runnel_pos_t pos_at;
     uint32_t crc;
     int i, err;
 
@@ -639,11 +690,12 @@ int runnel__log_append(runnel_log_t *log, uint8_t type, const runnel__iov_t *iov
         if (err)
             return err;
     }
-    err = ensure_room(log, (uint32_t)(flen + total));
+    err = ensure_room(log, (uint32_t)(flen + total), true);
     if (err)
         return err;
+    pos_at = log->head;
     if (pos)
-        *pos = log->head;
+        *pos = pos_at;
     err = page_put(log, frame, flen);
     for (i = 0; err == 0 && i < niov; i++)
         err = page_put(log, (const uint8_t *)iov[i].p, iov[i].len);
@@ -651,18 +703,25 @@ int runnel__log_append(runnel_log_t *log, uint8_t type, const runnel__iov_t *iov
         return err;
     if (log->stats)
         log->stats->bytes_appended += flen + total;
+    if (log->owner.note != NULL)
+        log->owner.note(log->owner.ctx, type, pos_at);
     return 0;
 }
 
 /* Where a record of `need` bytes goes when the head is at `head`: there,
  * or after the next block's header (the rule of ensure_room). */
-static runnel_pos_t place_at(const runnel_log_t *log, runnel_pos_t head, uint64_t need)
+static runnel_pos_t place_at(const runnel_log_t *log, runnel_pos_t head, uint64_t need,
+                             bool first)
 {
     runnel_pos_t next_start = block_start(log, head - 1) + log->block_size;
+    const uint8_t *ignored;
 
     if (head + need <= next_start && !log->seal)
         return head;
-    return next_start + log->hdr_size;
+    return next_start + log->hdr_size +
+           (first && need <= log->block_size
+                ? owner_first(log, next_start - log->block_size, (uint32_t)need, &ignored)
+                : 0u);
 }
 
 runnel_pos_t runnel__log_place(const runnel_log_t *log, uint32_t body_len)
@@ -675,9 +734,9 @@ runnel_pos_t runnel__log_place(const runnel_log_t *log, uint32_t body_len)
     if (log->fence_pending) {
         uint8_t f[FENCE_MAX];
         uint32_t fl = fence_encode(log, f);
-        head = place_at(log, head, fl) + fl;
+        head = place_at(log, head, fl, false) + fl;
     }
-    return place_at(log, head, need);
+    return place_at(log, head, need, true);
 }
 
 /* A flush programs the partial page as a commit does (padded with PAD

@@ -64,6 +64,25 @@ typedef struct runnel__rec {
  * A NULL callback refuses (NOSPC). */
 typedef int (*runnel__reclaim_fn)(void *ctx, runnel_pos_t start, runnel_pos_t end);
 
+/* The owner's part in a block switch (FORMAT.md, "Block summaries"): the
+ * first record of each new block may be one the owner supplies about the
+ * block the head leaves.
+ *   first  the body of that record for block `closing` (its type is
+ *          first_type), or 0 for none; it must not change the owner's
+ *          state, since runnel__log_place asks it too. The body stays
+ *          valid until `opened`.
+ *   opened block `seq` was opened (`summarised`: with the owner's record).
+ *   note   a record of `type` was appended at `pos` (every append).
+ * The log skips the record when it would not leave room for the append
+ * that switched the block, and when the switch is a fence's. */
+typedef struct runnel__log_owner {
+    uint32_t (*first)(void *ctx, uint64_t closing, const uint8_t **body);
+    void (*opened)(void *ctx, uint64_t seq, bool summarised);
+    void (*note)(void *ctx, uint8_t type, runnel_pos_t pos);
+    void *ctx;
+    uint8_t first_type;
+} runnel__log_owner_t;
+
 /* Bytes of the block header (FORMAT.md); records start right after it. */
 #define RUNNEL_LOG_HDR_SIZE 24u
 /* Largest read_size the log supports (it bounces unaligned read edges
@@ -96,6 +115,7 @@ typedef struct runnel_log {
     runnel_pos_t committed;     /* everything before it is durable */
     runnel__reclaim_fn reclaim;
     void *reclaim_ctx;
+    runnel__log_owner_t owner;  /* zeroed: no block summaries */
     runnel_stats_t *stats;      /* counters updated by the log (may be NULL) */
     uint64_t read_calls;        /* bd->read calls made by the log */
     uint64_t bytes_read;        /* bytes those calls asked for */
