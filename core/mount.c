@@ -214,21 +214,226 @@ static void doom_of(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body)
     }
 }
 
-/* Step 3: applies the records from `from` to the head. */
+/* What the replay carries from record to record and block to block. */
+typedef struct replay_state {
+    uint64_t block;         /* the block of the last record applied */
+    uint64_t dropped_to;    /* the tail the full-ring drop last went to */
+    bool dropped_any;
+    bool drop_pending;      /* a drop up to pending_tail waits for the
+                               block's first record (past its summary) */
+    uint64_t pending_tail;
+    uint32_t created;       /* slot of a STREAM_CREATE not yet followed
+                               by another state record */
+} replay_state_t;
+
+/* Entering block b: the blocks passed without a record must carry a
+ * writer's header too (a damaged one would otherwise drop a block of
+ * records unnoticed and leave counters that no entry backs), and the
+ * full-ring drop up to the tail b's header says the log had then waits
+ * for b's first record (its doom). O(nodes) only when the tail moved: no
+ * node can start below a tail once dropped there. */
+static int enter_block(runnel_t *r, replay_state_t *st, uint64_t b)
+{
+    uint64_t tail_seq;
+    int err;
+
+    while (++st->block < b) {
+        err = runnel__log_block_tail(&r->log, st->block, &tail_seq);
+        if (err < 0)
+            return err;
+    }
+    err = runnel__log_block_tail(&r->log, b, &tail_seq);
+    if (err < 0)
+        return err;
+    if (st->drop_pending) {     /* the block before had no record after
+                                   its summary */
+        runnel__drop_before(r, st->pending_tail * r->log.block_size);
+        st->drop_pending = false;
+    }
+    if (!st->dropped_any || tail_seq > st->dropped_to) {
+        st->drop_pending = true;
+        st->pending_tail = tail_seq;
+        st->dropped_to = tail_seq;
+        st->dropped_any = true;
+    }
+    return 0;
+}
+
+/* The pending drop, with the nodes `first` (the block's first record, or
+ * NULL) removes itself treated as its own, as the run did (reclaim.c). */
+static void drop_pending(runnel_t *r, replay_state_t *st, const runnel__rec_t *first,
+                         const uint8_t *body)
+{
+    if (!st->drop_pending)
+        return;
+    if (first != NULL)
+        doom_of(r, first, body);
+    runnel__drop_before(r, st->pending_tail * r->log.block_size);
+    r->doom.active = false;
+    st->drop_pending = false;
+}
+
+/* One journal record (not a checkpoint's) applied again. */
+static int apply_record(runnel_t *r, replay_state_t *st, const runnel__rec_t *rec)
+{
+    uint64_t slot;
+    int err;
+
+    if (is_ckpt_type(rec->type))
+        return 0;   /* a later checkpoint (complete or cut short) says
+                       what the replay rebuilt already */
+    if (is_stream_type(rec->type))
+        err = runnel__stream_replay(r, rec, r->replay);
+    else if (is_group_type(rec->type))
+        err = runnel__groups_replay(r, rec->type, r->replay, rec->len);
+    else if (rec->type == RUNNEL_REC_SYNC_CURSOR)
+        err = runnel__cursor_replay(r, rec, r->replay);
+    else
+        return 0;   /* log-layer or later-version records: not state */
+    if (err < 0)
+        return err;
+    if (err > 0)
+        return 0;   /* changed no stream's contents (an orphan, a
+                       relocation): a creation before it is still
+                       waiting for its second record */
+    st->created = RUNNEL__NONE;
+    if (rec->type == RUNNEL_REC_STREAM_CREATE &&
+        runnel__varint_get(r->replay, rec->len, &slot) > 0)
+        st->created = (uint32_t)slot;
+    return 0;
+}
+
+/* The summary of block b (the first record of b + 1, FORMAT.md "Block
+ * summaries") into r->sum.buf: its length, or 0 when there is none to use
+ * (none written, cut short, another block's). */
+static int read_summary(runnel_t *r, uint64_t b, uint32_t *len)
+{
+    runnel__rec_t rec;
+    uint64_t seq;
+    int got, k;
+
+    *len = 0;
+    got = runnel__log_next(&r->log, (b + 1u) * r->log.block_size + r->log.hdr_size, &rec);
+    if (got == RUNNEL_ERR_CORRUPT || got == 0)
+        return 0;
+    if (got < 0)
+        return got;
+    if (rec.type != RUNNEL_REC_BLOCK_SUMMARY || rec.pos / r->log.block_size != b + 1u ||
+        rec.len > r->sum.cap)
+        return 0;
+    got = runnel__log_read_body(&r->log, &rec, r->sum.buf, r->sum.cap);
+    if (got == RUNNEL_ERR_CORRUPT)
+        return 0;
+    if (got < 0)
+        return got;
+    r->mount_bytes_read += rec.next - rec.pos;
+    k = runnel__varint_get(r->sum.buf, rec.len, &seq);
+    if (k <= 0 || seq != b)
+        return 0;
+    *len = rec.len;
+    return k;
+}
+
+/* Block b replayed from its summary: the NODE items applied, the records
+ * the pointers name read and applied, in the order written. Returns 1, or
+ * 0 when b has no usable summary (the caller replays its records). */
+static int summary_block(runnel_t *r, replay_state_t *st, uint64_t b)
+{
+    runnel_pos_t blk = b * r->log.block_size;
+    runnel__reader_t rd;
+    runnel__rec_t rec;
+    uint32_t len;
+    bool first = true;
+    int err, k;
+
+    if (r->sum.buf == NULL || r->mount_no_summaries)
+        return 0;
+    runnel__log_window_block(&r->log, UINT64_MAX);      /* small reads only */
+    k = read_summary(r, b, &len);
+    if (k <= 0)
+        return k;
+    r->mount_summaries++;
+    err = b != st->block ? enter_block(r, st, b) : 0;
+    if (err < 0)
+        return err;
+    runnel__reader_init(&rd, r->sum.buf, len);
+    rd.off = (uint32_t)k;
+    while (rd.off < rd.len) {
+        uint8_t tag = runnel__rd_u8(&rd);
+
+        if (tag == RUNNEL__SUM_NODE) {
+            drop_pending(r, st, NULL, NULL);
+            err = runnel__summary_apply_node(r, &rd, blk);
+            if (err < 0)
+                return err;
+            st->created = RUNNEL__NONE;
+        } else if (tag == RUNNEL__SUM_PTR || tag == RUNNEL__SUM_PTR_FIRST) {
+            uint64_t off = runnel__rd_varint(&rd);
+
+            if (rd.bad || off < r->log.hdr_size || off >= r->log.block_size)
+                return RUNNEL_ERR_CORRUPT;
+            err = runnel__log_header(&r->log, blk + off, &rec);
+            if (err < 0)
+                return err;
+            if (!runnel__summary_points_at(rec.type) || rec.len > r->scratch_cap ||
+                rec.next > blk + r->log.block_size)
+                return RUNNEL_ERR_CORRUPT;
+            err = runnel__log_read_body(&r->log, &rec, r->replay, r->scratch_cap);
+            if (err < 0)
+                return err;
+            r->mount_records++;
+            r->mount_bytes_read += rec.next - rec.pos;
+            drop_pending(r, st, tag == RUNNEL__SUM_PTR_FIRST && first ? &rec : NULL, r->replay);
+            err = apply_record(r, st, &rec);
+            if (err < 0)
+                return err;
+        } else {
+            return RUNNEL_ERR_CORRUPT;
+        }
+        first = false;
+    }
+    drop_pending(r, st, NULL, NULL);
+    return 1;
+}
+
+/* Step 3: applies the records from `from` to the head; every closed
+ * block after the checkpoint through its summary where it has one. */
 static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t number)
 {
     runnel__rec_t rec;
     runnel_pos_t pos = from;
-    uint64_t block = from / r->log.block_size, seq, slot, dropped_to = 0;
-    bool dropped_any = false;
-    uint32_t created = RUNNEL__NONE;   /* slot of a STREAM_CREATE not yet
-                                          followed by another state record */
+    uint32_t bs = r->log.block_size;
+    uint64_t seq, head_blk = (r->log.head - 1u) / bs, tried = UINT64_MAX;
+    replay_state_t st;
     bool loading = from_checkpoint;
     int got, err;
 
-    while ((got = runnel__log_next(&r->log, pos, &rec)) == 1) {
-        uint64_t b = rec.pos / r->log.block_size;
+    memset(&st, 0, sizeof st);
+    st.block = from / bs;
+    st.created = RUNNEL__NONE;
+    for (;;) {
+        uint64_t b = pos / bs;
 
+        /* a closed block entered at its start: its summary, if usable */
+        if (!loading && pos % bs <= r->log.hdr_size && b < head_blk && b != tried &&
+            (b != st.block || pos == from)) {
+            tried = b;
+            err = summary_block(r, &st, b);
+            if (err < 0)
+                return err;
+            if (err == 1) {
+                pos = (b + 1u) * bs;
+                continue;
+            }
+        }
+        got = runnel__log_next(&r->log, pos, &rec);
+        if (got != 1)
+            break;
+        b = rec.pos / bs;
+        if (b != st.block && !loading && b < head_blk && b != tried) {
+            pos = b * bs;       /* a new closed block: try its summary */
+            continue;
+        }
         runnel__log_window_block(&r->log, b);
         pos = rec.next;
         if (rec.len > r->scratch_cap)
@@ -238,33 +443,13 @@ static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t
             return err;
         r->mount_records++;
         r->mount_bytes_read += rec.next - rec.pos;
-        if (b != block) {
-            /* the head entered a new block: the full-ring drop, up to the
-             * tail the block's header says the log had then */
-            uint64_t tail_seq;
-
-            /* Blocks the walk passed without a record (runnel__log_next
-             * moves on at a byte that reads erased) must carry a writer's
-             * header too: a damaged one would otherwise drop a block of
-             * records unnoticed and leave counters that no entry backs. */
-            while (++block < b) {
-                err = runnel__log_block_tail(&r->log, block, &tail_seq);
-                if (err < 0)
-                    return err;
-            }
-            err = runnel__log_block_tail(&r->log, b, &tail_seq);
+        if (b != st.block) {
+            err = enter_block(r, &st, b);
             if (err < 0)
                 return err;
-            /* O(nodes): only when the tail moved (no node can start below
-             * a tail once dropped there: new ones start at the head) */
-            if (!dropped_any || tail_seq > dropped_to) {
-                doom_of(r, &rec, r->replay);
-                runnel__drop_before(r, tail_seq * r->log.block_size);
-                r->doom.active = false;
-                dropped_to = tail_seq;
-                dropped_any = true;
-            }
         }
+        if (rec.type != RUNNEL_REC_BLOCK_SUMMARY)
+            drop_pending(r, &st, &rec, r->replay);
         if (loading) {
             err = runnel__checkpoint_load(r, &rec, r->replay);
             if (err < 0)
@@ -277,28 +462,11 @@ static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t
             }
             continue;
         }
-        if (is_ckpt_type(rec.type))
-            continue;   /* a later checkpoint (complete or cut short) says
-                           what the replay rebuilt already */
-        if (is_stream_type(rec.type))
-            err = runnel__stream_replay(r, &rec, r->replay);
-        else if (is_group_type(rec.type))
-            err = runnel__groups_replay(r, rec.type, r->replay, rec.len);
-        else if (rec.type == RUNNEL_REC_SYNC_CURSOR)
-            err = runnel__cursor_replay(r, &rec, r->replay);
-        else
-            continue;   /* log-layer or later-version records: not state */
+        err = apply_record(r, &st, &rec);
         if (err < 0)
             return err;
-        if (err > 0)
-            continue;   /* changed no stream's contents (an orphan, a
-                           relocation): a creation before it is still
-                           waiting for its second record */
-        created = RUNNEL__NONE;
-        if (rec.type == RUNNEL_REC_STREAM_CREATE &&
-            runnel__varint_get(r->replay, rec.len, &slot) > 0)
-            created = (uint32_t)slot;
     }
+    drop_pending(r, &st, NULL, NULL);
     if (got < 0)
         return got;
     if (loading)
@@ -328,10 +496,11 @@ static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t
      * command never completed, and the key it would have made is not
      * there either. Mount writes nothing: the first append after it
      * records the STREAM_DELETE (commit.c), so the next mount agrees. */
-    if (created != RUNNEL__NONE && created < r->streams_cap && r->streams[created].used &&
-        r->streams[created].length == 0 && runnel__stream_groups(r, created) == 0) {
-        runnel__stream_forget(r, created);
-        r->cancel_slot = created;   /* journalled by the first append */
+    if (st.created != RUNNEL__NONE && st.created < r->streams_cap &&
+        r->streams[st.created].used && r->streams[st.created].length == 0 &&
+        runnel__stream_groups(r, st.created) == 0) {
+        runnel__stream_forget(r, st.created);
+        r->cancel_slot = st.created;   /* journalled by the first append */
     }
     return 0;
 }
@@ -398,13 +567,16 @@ static int mount_once(runnel_t *r, bool fast, bool *again)
         r->ckpt_pos = begin;
         r->ckpt_seq = begin != RUNNEL__NO_POS ? number : 0;
         runnel__commit_mark(r);
+        /* the head block's first records are not in the RAM summary: it
+         * gets none (a later mount replays its records) */
+        runnel__summary_start(r, (r->log.head - 1u) / r->log.block_size, false);
     }
     runnel__unlock(r);
     *again = err < 0 && fast;
     return err;
 }
 
-int runnel_mount(runnel_t **out, const runnel_config_t *cfg)
+static int mount_with(runnel_t **out, const runnel_config_t *cfg, bool summaries)
 {
     runnel_t *r = NULL;
     uint64_t calls, bytes, pc[RUNNEL__MOUNT_PHASES], pb[RUNNEL__MOUNT_PHASES];
@@ -417,6 +589,7 @@ int runnel_mount(runnel_t **out, const runnel_config_t *cfg)
     err = runnel__open(&r, cfg);
     if (err < 0)
         return err;
+    r->mount_no_summaries = !summaries;
     err = mount_once(r, true, &again);
     if (again) {
         /* The walk, from a fresh start (runnel__open clears the state);
@@ -428,6 +601,7 @@ int runnel_mount(runnel_t **out, const runnel_config_t *cfg)
         err = runnel__open(&r, cfg);
         if (err < 0)
             return err;
+        r->mount_no_summaries = !summaries;
         r->log.read_calls = calls;
         r->log.bytes_read = bytes;
         memcpy(r->mount_phase_calls, pc, sizeof pc);
@@ -438,4 +612,14 @@ int runnel_mount(runnel_t **out, const runnel_config_t *cfg)
         return err;
     *out = r;
     return 0;
+}
+
+int runnel_mount(runnel_t **out, const runnel_config_t *cfg)
+{
+    return mount_with(out, cfg, true);
+}
+
+int runnel__mount_no_summaries(runnel_t **out, const runnel_config_t *cfg)
+{
+    return mount_with(out, cfg, false);
 }

@@ -145,6 +145,21 @@ static int layout(runnel_t *r, runnel__arena_t *a)
     r->tail_links = runnel__arena_take(
         a, sizeof(runnel_pos_t) * (size_t)r->link_levels * r->streams_cap, 8);
     r->tail_names = runnel__arena_take(a, (size_t)r->names_cap * r->streams_cap, 1);
+    /* A durable store keeps the head block's summary (stream_summary.c):
+     * a quarter of a block at most, 64..1024 bytes (a block whose
+     * summary would be longer is replayed record by record), and a run
+     * per stream written between two pointers, up to RUNNEL__SUM_RUNS_MAX. */
+    if (c->durable != NULL) {
+        uint32_t cap = bs / 4u;
+        cap = cap < 64u ? 64u : cap > 1024u ? 1024u : cap;
+        r->sum.cap = cap;
+        r->sum.runs_cap = r->streams_cap < RUNNEL__SUM_RUNS_MAX ? r->streams_cap
+                                                                 : RUNNEL__SUM_RUNS_MAX;
+        r->sum.buf = runnel__arena_take(a, cap, 8);
+        r->sum.runs = runnel__arena_take(a, sizeof(*r->sum.runs) * (size_t)r->sum.runs_cap, 8);
+        if (!r->sum.buf || !r->sum.runs)
+            return RUNNEL_ERR_NOMEM;
+    }
     if (!r->streams || !r->names || !r->hash || !r->nodes || !r->bitmaps || !r->node_order ||
         !r->node_free || !r->scratch || !r->master || !r->fv || !r->scan || !r->log.page ||
         !r->tail_links || !r->tail_names || !r->replay)
@@ -223,6 +238,13 @@ int runnel__open(runnel_t **out, const runnel_config_t *cfg)
         return err;
     if (runnel__log_max_body(&r->log) > r->scratch_cap)
         return RUNNEL_ERR_INVAL;
+    if (r->sum.buf != NULL) {
+        r->log.owner.first = runnel__summary_first;
+        r->log.owner.opened = runnel__summary_opened;
+        r->log.owner.note = runnel__summary_note;
+        r->log.owner.ctx = r;
+        r->log.owner.first_type = RUNNEL_REC_BLOCK_SUMMARY;
+    }
     *out = r;
     return 0;
 }
@@ -239,6 +261,7 @@ int runnel_format(runnel_t **out, const runnel_config_t *cfg)
     err = runnel__log_format(&r->log);
     if (err < 0)
         return err;
+    runnel__summary_start(r, r->log.tail / r->log.block_size, true);
     runnel__commit_mark(r);
     *out = r;
     return 0;

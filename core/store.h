@@ -82,6 +82,8 @@ enum { RUNNEL__MOUNT_LOG, RUNNEL__MOUNT_FIND, RUNNEL__MOUNT_LOAD, RUNNEL__MOUNT_
                                              read, no longer written) */
 #define RUNNEL_REC_CKPT_NODE_RUN    0x35u /* node descriptors, delta-coded */
 #define RUNNEL_REC_CKPT_PEL_RUN     0x36u /* one group's NACK_STATEs, delta-coded */
+#define RUNNEL_REC_BLOCK_SUMMARY    0x37u /* what the block before did
+                                             (stream_summary.c) */
 #define RUNNEL_REC_CKPT_END         0x33u /* {seq, records}: complete */
 #define RUNNEL_REC_CKPT_GROUP       0x34u /* {type, body}: a group snapshot
                                              record, wrapped so that it can
@@ -179,6 +181,37 @@ struct runnel__doom {
     uint32_t sidx;              /* RUNNEL__NONE: no single stream */
     bool all;                   /* every node of sidx ... */
     uint32_t nodes;             /* ... else its first `nodes` nodes */
+};
+
+/* Block summaries (stream_summary.c, FORMAT.md "Block summaries"). */
+#define RUNNEL__SUM_PTR       0x01u   /* item: a record mount reads */
+#define RUNNEL__SUM_PTR_FIRST 0x02u   /* ... the block's first after the summary */
+#define RUNNEL__SUM_NODE      0x03u   /* item: a node after a run of XADDs */
+#define RUNNEL__SUM_NEW       0x01u   /* NODE flags: the run started it */
+#define RUNNEL__SUM_UNORDERED 0x02u
+#define RUNNEL__SUM_FIRST     0x04u   /* the stream's first entry is here */
+#define RUNNEL__SUM_ABOVE     0x08u   /* not every entry is above the cursor */
+/* Most runs open at once (one per stream written since the last pointer). */
+#define RUNNEL__SUM_RUNS_MAX  16u
+
+struct runnel__sum_run {
+    struct runnel__node snap;   /* the node after the run's newest entry */
+    runnel_id_t first_entry;    /* the run's first entry */
+    uint32_t sidx;
+    uint32_t added;             /* entries in the run */
+    uint32_t above;             /* ... above the stream's sync cursor */
+    bool used, is_new, has_first, tracked;
+};
+
+struct runnel__summary {
+    uint8_t *buf;               /* the encoded body so far (NULL: none kept) */
+    uint32_t cap, len;
+    struct runnel__sum_run *runs;
+    uint32_t runs_cap, evict;
+    uint64_t seq;               /* the block it describes */
+    uint32_t pointed;           /* bytes of the records it points at */
+    bool valid;                 /* false: no summary for this block */
+    bool any;                   /* a record was appended to the block */
 };
 
 struct runnel {
@@ -284,6 +317,10 @@ struct runnel {
     uint8_t *mount_win;         /* mount's read window (log.h) */
     uint32_t mount_win_cap;
 
+    struct runnel__summary sum; /* the head block's summary (stream_summary.c) */
+    bool mount_no_summaries;    /* tests: mount replays every record */
+    uint64_t mount_summaries;   /* closed blocks mount applied by summary */
+
     struct runnel__stream_hooks hooks;  /* into the group half (internal.h) */
     struct runnel_groups groups;
 };
@@ -311,6 +348,23 @@ void runnel__commit_mark(runnel_t *r);
 /* ---- opening a store (open.c): arena, layout, log bound to the device;
  * format and mount (mount.c) build on it ---- */
 int runnel__open(runnel_t **out, const runnel_config_t *cfg);
+/* runnel_mount replaying every record, block summaries ignored (mount.c):
+ * what tests compare a mount through the summaries with. */
+int runnel__mount_no_summaries(runnel_t **out, const runnel_config_t *cfg);
+
+/* ---- block summaries (stream_summary.c) ---- */
+/* Starts the summary of block seq (valid false: none will be written). */
+void runnel__summary_start(runnel_t *r, uint64_t seq, bool valid);
+/* XADD wrote an entry of stream sidx (new_node: it started the tail node). */
+void runnel__summary_entry(runnel_t *r, uint32_t sidx, bool new_node, runnel_id_t id);
+/* The log owner's callbacks (log.h). */
+void runnel__summary_note(void *ctx, uint8_t type, runnel_pos_t pos);
+uint32_t runnel__summary_first(void *ctx, uint64_t closing, const uint8_t **body);
+void runnel__summary_opened(void *ctx, uint64_t seq, bool summarised);
+/* Records of this type are pointed at by a summary (mount reads them). */
+bool runnel__summary_points_at(uint8_t type);
+/* Applies one NODE item (after its tag) of a summary of the block at blk. */
+int runnel__summary_apply_node(runnel_t *r, runnel__reader_t *b, runnel_pos_t blk);
 
 /* ---- replay of the stream half's records (stream_replay.c) ---- */
 /* Applies one record of types 0x10..0x1E to RAM exactly as the command

@@ -721,6 +721,7 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
             w->first_stale = false;
         }
     }
+    runnel__summary_entry(r, sidx, new_node, id);   /* the block's summary */
     *out_id = id;
 
     if (a->trim.strategy != RUNNEL_TRIM_NONE) {

@@ -204,11 +204,12 @@ static void shape(uint32_t mib, uint32_t streams, uint32_t ckpt_blocks)
            (double)r->log.bytes_read / 1024.0, mount_s * 1000.0);
     if (getenv("BENCH_MOUNT_PHASES") != NULL) {
         fprintf(stderr, "phases (calls/KiB): log %lu/%.1f find %lu/%.1f load %lu/%.1f "
-                "replay %lu/%.1f\n",
+                "replay %lu/%.1f (%lu records, %lu blocks by summary)\n",
                 (unsigned long)r->mount_phase_calls[0], r->mount_phase_bytes[0] / 1024.0,
                 (unsigned long)r->mount_phase_calls[1], r->mount_phase_bytes[1] / 1024.0,
                 (unsigned long)r->mount_phase_calls[2], r->mount_phase_bytes[2] / 1024.0,
-                (unsigned long)r->mount_phase_calls[3], r->mount_phase_bytes[3] / 1024.0);
+                (unsigned long)r->mount_phase_calls[3], r->mount_phase_bytes[3] / 1024.0,
+                (unsigned long)r->mount_records, (unsigned long)r->mount_summaries);
         checkpoint_types(r);
     }
     reads0 = r->log.read_calls;

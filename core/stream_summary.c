@@ -1,0 +1,394 @@
+/*
+ * stream_summary.c - block summaries (BLOCK_SUMMARY, FORMAT.md "Block
+ * summaries"): what the journal of one closed block did, so that mount
+ * applies it without reading the block's entry records.
+ *
+ * Writer. While the head is in block s the engine keeps, in RAM, the
+ * summary of s so far: for every run of XADDs a NODE item (the node
+ * descriptor the run left, as absolute values), and for every other record
+ * a replay must read (XDEL, TRIM, group records, cursors, RELOC_DONE, ...)
+ * a pointer to it, in log order. Entries of different streams interleave
+ * freely, so each stream has an open run (a small table; a run evicted from
+ * it is just written as an item earlier, and its stream's next entries
+ * start another item for the same node). A pointer closes every open run
+ * first, so a TRIM or an XDEL applies against exactly the entries written
+ * before it. When the head leaves s, the log asks for the body
+ * (summary_first) and writes it as the first record of s + 1. What the
+ * writer leaves out: orphan entry records (XADD notes only the record it
+ * kept), relocated copies (RELOC_DONE, a pointer, moves their node), the
+ * checkpoint's records (mount loads them itself).
+ *
+ * Why the descriptor can be written as it is: every change to a stream's
+ * nodes other than XADD is journalled by a record that is a pointer (the
+ * full-ring drop excepted, which mount redoes from block headers), so
+ * between two pointers a node changes only by its stream's XADDs.
+ *
+ * Reader. runnel__summary_apply_node is the RAM change of one NODE item,
+ * exactly what replaying the item's entry records through
+ * runnel__replay_entry leaves (the tail caches of stream_add.c excepted:
+ * they are keyed by position and rebuilt on demand). mount.c walks the
+ * items and reads the records the pointers name.
+ *
+ * No summary is written for a block whose RAM summary is incomplete: the
+ * block open at mount (its first records were written before), a summary
+ * that outgrew its buffer, a block switch during a checkpoint. Mount then
+ * replays that block's records, as it did before summaries existed.
+ */
+#include <string.h>
+
+#include "store.h"
+
+/* ---- encoding ---- */
+
+static uint64_t zigzag(uint64_t a, uint64_t base)
+{
+    int64_t d = (int64_t)(a - base);
+    return ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
+}
+
+static uint64_t unzigzag(uint64_t z, uint64_t base)
+{
+    uint64_t d = (z >> 1) ^ (0u - (z & 1u));
+    return base + d;
+}
+
+typedef struct sum_out {
+    uint8_t *p;
+    uint32_t cap, len;
+    bool full;
+} sum_out_t;
+
+static void put_u8(sum_out_t *o, uint8_t v)
+{
+    if (o->len >= o->cap) {
+        o->full = true;
+        return;
+    }
+    o->p[o->len++] = v;
+}
+
+static void put_varint(sum_out_t *o, uint64_t v)
+{
+    uint8_t b[RUNNEL_VARINT_MAX];
+    size_t n = runnel__varint_put(b, v), i;
+
+    for (i = 0; i < n; i++)
+        put_u8(o, b[i]);
+}
+
+static bool is_entry_type(uint8_t t)
+{
+    return t == RUNNEL_REC_ENTRY_NODE_START || t == RUNNEL_REC_ENTRY ||
+           t == RUNNEL_REC_ENTRY_SAME_FIELDS || t == RUNNEL_REC_ENTRY_SEQ0 ||
+           t == RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0;
+}
+
+bool runnel__summary_points_at(uint8_t t)
+{
+    if (is_entry_type(t) || t == RUNNEL_REC_RELOC_MASTER || t == RUNNEL_REC_BLOCK_SUMMARY)
+        return false;
+    if (t >= RUNNEL_REC_CKPT_BEGIN && t <= RUNNEL_REC_CKPT_PEL_RUN)
+        return false;
+    return t >= 0x10u;   /* below: the log's own records */
+}
+
+/* One NODE item from a run (FORMAT.md "Block summaries"). */
+static void put_run(sum_out_t *o, const runnel_t *r, const struct runnel__sum_run *run)
+{
+    const struct runnel__node *n = &run->snap;
+    uint64_t blk = n->last_pos / r->log.block_size * r->log.block_size;
+    bool above = run->tracked && run->above != run->added;
+    uint8_t flags = (uint8_t)((run->is_new ? RUNNEL__SUM_NEW : 0u) |
+                              (n->unordered ? RUNNEL__SUM_UNORDERED : 0u) |
+                              (run->has_first ? RUNNEL__SUM_FIRST : 0u) |
+                              (above ? RUNNEL__SUM_ABOVE : 0u));
+
+    put_u8(o, RUNNEL__SUM_NODE);
+    put_u8(o, flags);
+    put_varint(o, run->sidx);
+    if (run->is_new) {
+        put_varint(o, n->first.ms);
+        put_varint(o, n->first.seq);
+        put_varint(o, n->first_pos - blk);
+        put_varint(o, n->first_size);
+        put_u8(o, (uint8_t)n->fields_hash);
+        put_u8(o, (uint8_t)(n->fields_hash >> 8));
+        put_u8(o, (uint8_t)(n->fields_hash >> 16));
+        put_u8(o, (uint8_t)(n->fields_hash >> 24));
+    }
+    put_varint(o, n->count);
+    put_varint(o, n->lp_rest);
+    put_varint(o, zigzag(n->last.ms, n->first.ms));
+    put_varint(o, n->last.seq);
+    put_varint(o, n->last_pos - blk);
+    if (run->has_first) {
+        put_varint(o, zigzag(run->first_entry.ms, n->first.ms));
+        put_varint(o, run->first_entry.seq);
+    }
+    if (above)
+        put_varint(o, run->above);
+}
+
+/* ---- writer ---- */
+
+static void emit(runnel_t *r, struct runnel__sum_run *run)
+{
+    struct runnel__summary *s = &r->sum;
+    sum_out_t o = {s->buf, s->cap, s->len, false};
+
+    run->used = false;
+    if (!s->valid)
+        return;
+    put_run(&o, r, run);
+    if (o.full)
+        s->valid = false;       /* no summary for this block */
+    else
+        s->len = o.len;
+}
+
+static void emit_all(runnel_t *r)
+{
+    uint32_t i;
+
+    for (i = 0; i < r->sum.runs_cap; i++)
+        if (r->sum.runs[i].used)
+            emit(r, &r->sum.runs[i]);
+}
+
+void runnel__summary_start(runnel_t *r, uint64_t seq, bool valid)
+{
+    struct runnel__summary *s = &r->sum;
+    uint8_t b[RUNNEL_VARINT_MAX];
+    uint32_t i;
+
+    if (s->buf == NULL)
+        return;
+    for (i = 0; i < s->runs_cap; i++)
+        s->runs[i].used = false;
+    s->len = (uint32_t)runnel__varint_put(b, seq);
+    memcpy(s->buf, b, s->len);
+    s->seq = seq;
+    s->valid = valid && s->len < s->cap;
+    s->any = false;
+    s->pointed = 0;
+}
+
+void runnel__summary_entry(runnel_t *r, uint32_t sidx, bool new_node, runnel_id_t id)
+{
+    struct runnel__summary *s = &r->sum;
+    const struct runnel__stream *w = &r->streams[sidx];
+    struct runnel__sum_run *run = NULL;
+    const struct runnel__node *n;
+    uint32_t i;
+
+    if (s->buf == NULL || !s->valid || w->tail_node == RUNNEL__NONE)
+        return;
+    n = &r->nodes[w->tail_node];
+    if (n->last_pos / r->log.block_size != s->seq) {
+        s->valid = false;       /* cannot happen: the entry is in block seq */
+        return;
+    }
+    for (i = 0; i < s->runs_cap && run == NULL; i++)
+        if (s->runs[i].used && s->runs[i].sidx == sidx)
+            run = &s->runs[i];
+    if (run != NULL && (new_node || run->snap.first_pos != n->first_pos))
+        emit(r, run);           /* that node is done: a new one starts */
+    if (run == NULL || !run->used) {
+        for (i = 0; i < s->runs_cap && (run == NULL || run->used); i++)
+            if (!s->runs[i].used)
+                run = &s->runs[i];
+        if (run == NULL || run->used) {
+            run = &s->runs[s->evict];   /* the table is full: write one */
+            s->evict = (s->evict + 1u) % s->runs_cap;
+            emit(r, run);
+        }
+        memset(run, 0, sizeof(*run));
+        run->used = true;
+        run->sidx = sidx;
+        run->is_new = new_node;
+        run->has_first = !new_node && w->length == 1;
+        run->first_entry = id;
+        run->tracked = w->sync.tracked;
+    }
+    run->snap = *n;
+    run->added++;
+    if (w->sync.tracked && runnel_id_cmp(id, w->sync.cursor) > 0)
+        run->above++;
+}
+
+/* runnel__log_owner_t.note: a record was appended at pos. */
+void runnel__summary_note(void *ctx, uint8_t type, runnel_pos_t pos)
+{
+    runnel_t *r = ctx;
+    struct runnel__summary *s = &r->sum;
+    sum_out_t o;
+    bool first = !s->any;
+
+    s->any = true;
+    if (s->buf == NULL || !s->valid || !runnel__summary_points_at(type))
+        return;
+    if (pos / r->log.block_size != s->seq) {
+        s->valid = false;
+        return;
+    }
+    emit_all(r);
+    o.p = s->buf;
+    o.cap = s->cap;
+    o.len = s->len;
+    o.full = false;
+    put_u8(&o, first ? RUNNEL__SUM_PTR_FIRST : RUNNEL__SUM_PTR);
+    put_varint(&o, pos % r->log.block_size);
+    if (!s->valid || o.full)
+        s->valid = false;
+    else
+        s->len = o.len;
+    s->pointed += (uint32_t)(r->log.head - pos);  /* mount reads it */
+}
+
+/* runnel__log_owner_t.first: the summary of block `closing`, its open
+ * runs written after the items (in the buffer's free end, so nothing
+ * changes: runnel__log_place asks too). */
+uint32_t runnel__summary_first(void *ctx, uint64_t closing, const uint8_t **body)
+{
+    runnel_t *r = ctx;
+    struct runnel__summary *s = &r->sum;
+    sum_out_t o;
+    uint32_t i;
+
+    if (s->buf == NULL || !s->valid || closing != s->seq || r->in_checkpoint || r->replaying)
+        return 0;
+    o.p = s->buf;
+    o.cap = s->cap;
+    o.len = s->len;
+    o.full = false;
+    for (i = 0; i < s->runs_cap; i++)
+        if (s->runs[i].used)
+            put_run(&o, r, &s->runs[i]);
+    /* Written only where it at least halves what mount reads of the
+     * block: a block of mostly pointers costs its summary's bytes on
+     * every write and saves little at mount. */
+    if (o.full || (uint64_t)o.len + s->pointed > (r->log.head - closing * r->log.block_size) / 2u)
+        return 0;
+    *body = s->buf;
+    return o.len;
+}
+
+/* runnel__log_owner_t.opened: the head is in block seq from now on. */
+void runnel__summary_opened(void *ctx, uint64_t seq, bool summarised)
+{
+    (void)summarised;
+    runnel__summary_start(ctx, seq, true);
+}
+
+/* ---- reader ---- */
+
+static int rd_hash(runnel__reader_t *b, uint32_t *h)
+{
+    uint32_t v = 0;
+    int i;
+
+    for (i = 0; i < 4; i++)
+        v |= (uint32_t)runnel__rd_u8(b) << (8 * i);
+    *h = v;
+    return b->bad ? RUNNEL_ERR_CORRUPT : 0;
+}
+
+/* A new node as node_start (stream_add.c) leaves it after its entries. */
+static int start_node(runnel_t *r, uint32_t sidx, const struct runnel__node *d)
+{
+    uint32_t twin = runnel__node_twin(r, sidx, d->first), nslot;
+
+    if (twin != RUNNEL__NONE && r->nodes[twin].live == 0)
+        (void)runnel__node_drop(r, twin);
+    if (r->nodes_used >= r->nodes_cap)
+        return RUNNEL_ERR_POOL_NODES;
+    nslot = runnel__node_alloc(r);
+    if (nslot == RUNNEL__NONE)
+        return RUNNEL_ERR_POOL_NODES;
+    r->nodes[nslot] = *d;
+    r->nodes[nslot].sidx = sidx;
+    runnel__node_insert(r, nslot);
+    return 0;
+}
+
+int runnel__summary_apply_node(runnel_t *r, runnel__reader_t *b, runnel_pos_t blk)
+{
+    struct runnel__node d;
+    struct runnel__stream *w;
+    struct runnel__node *n = NULL;
+    runnel_id_t fe = RUNNEL_ID_MIN;
+    uint64_t sidx, v, above = 0, added;
+    uint8_t flags = runnel__rd_u8(b);
+    uint32_t bs = r->log.block_size;
+    int err;
+
+    sidx = runnel__rd_varint(b);
+    if (b->bad || sidx >= r->streams_cap || !r->streams[sidx].used ||
+        (flags & ~(uint8_t)0x0Fu) != 0)
+        return RUNNEL_ERR_CORRUPT;
+    w = &r->streams[sidx];
+    memset(&d, 0, sizeof d);
+    if (flags & RUNNEL__SUM_NEW) {
+        d.first = runnel__rd_id(b);
+        v = runnel__rd_varint(b);
+        d.first_pos = blk + v;
+        if (v < r->log.hdr_size || v >= bs)
+            return RUNNEL_ERR_CORRUPT;
+        v = runnel__rd_varint(b);
+        d.first_size = (uint32_t)v;
+        if (v > bs || rd_hash(b, &d.fields_hash) < 0)
+            return RUNNEL_ERR_CORRUPT;
+    } else {
+        if (w->tail_node == RUNNEL__NONE)
+            return RUNNEL_ERR_CORRUPT;
+        n = &r->nodes[w->tail_node];
+        d = *n;
+    }
+    v = runnel__rd_varint(b);
+    if (v > r->cfg.node_entries_cap || v <= (n != NULL ? n->count : 0u))
+        return RUNNEL_ERR_CORRUPT;
+    added = v - (n != NULL ? n->count : 0u);
+    d.count = (uint32_t)v;
+    d.live = (n != NULL ? n->live : 0u) + (uint32_t)added;
+    v = runnel__rd_varint(b);
+    if (v > UINT32_MAX)
+        return RUNNEL_ERR_CORRUPT;
+    d.lp_rest = (uint32_t)v;
+    d.last.ms = unzigzag(runnel__rd_varint(b), d.first.ms);
+    d.last.seq = runnel__rd_varint(b);
+    v = runnel__rd_varint(b);
+    d.last_pos = blk + v;
+    if (flags & RUNNEL__SUM_UNORDERED)
+        d.unordered = true;
+    if (flags & RUNNEL__SUM_FIRST) {
+        fe.ms = unzigzag(runnel__rd_varint(b), d.first.ms);
+        fe.seq = runnel__rd_varint(b);
+    }
+    if (flags & RUNNEL__SUM_ABOVE)
+        above = runnel__rd_varint(b);
+    if (b->bad || v < r->log.hdr_size || v >= bs || d.last_pos < d.first_pos ||
+        runnel_id_cmp(d.last, w->last_id) <= 0 || above > added)
+        return RUNNEL_ERR_CORRUPT;      /* XADD never goes below its last ID */
+    if (n != NULL) {
+        *n = d;
+    } else {
+        if (runnel_id_cmp(d.first, w->last_id) <= 0)
+            return RUNNEL_ERR_CORRUPT;
+        err = start_node(r, (uint32_t)sidx, &d);
+        if (err < 0)
+            return err;
+    }
+    if (w->length == 0) {
+        if (n != NULL && !(flags & RUNNEL__SUM_FIRST))
+            return RUNNEL_ERR_CORRUPT;
+        w->first_id = n != NULL ? fe : d.first;
+        w->first_stale = false;
+    }
+    w->last_id = d.last;
+    w->last_valid = d.last;
+    w->length += added;
+    w->entries_added += added;
+    if (w->sync.tracked)
+        w->sync.backlog += (flags & RUNNEL__SUM_ABOVE) ? above : added;
+    return 0;
+}
