@@ -328,7 +328,7 @@ static int read_summary(runnel_t *r, uint64_t b, uint32_t *len)
         return got;
     r->mount_bytes_read += rec.next - rec.pos;
     k = runnel__varint_get(r->sum.buf, rec.len, &seq);
-    if (k <= 0 || seq != b)
+    if (k <= 0 || seq != (b & 0xFFFFFFFFu))    /* the header's 32 bits */
         return 0;
     *len = rec.len;
     return k;

@@ -165,7 +165,7 @@ void runnel__summary_start(runnel_t *r, uint64_t seq, bool valid)
         return;
     for (i = 0; i < s->runs_cap; i++)
         s->runs[i].used = false;
-    s->len = (uint32_t)runnel__varint_put(b, seq);
+    s->len = (uint32_t)runnel__varint_put(b, seq & 0xFFFFFFFFu);  /* as its header */
     memcpy(s->buf, b, s->len);
     s->seq = seq;
     s->valid = valid && s->len < s->cap;

@@ -43,6 +43,7 @@
 #define REC_FENCE 0x02u
 #define REC_CKPT_BEGIN 0x30u
 #define REC_CKPT_END 0x33u
+#define REC_BLOCK_SUMMARY 0x37u
 
 enum blk_state { B_ERASED, B_VALID, B_OTHER_VERSION, B_OTHER_SIZE, B_MISPLACED, B_FOREIGN };
 
@@ -65,7 +66,7 @@ typedef struct walk {
 static bool known_type(uint8_t t)
 {
     return t == REC_FENCE || (t >= 0x10 && t <= 0x1E && t != 0x1A) ||
-           (t >= 0x20 && t <= 0x29) || (t >= 0x30 && t <= 0x36) || t == 0x40;
+           (t >= 0x20 && t <= 0x29) || (t >= 0x30 && t <= 0x37) || t == 0x40;
 }
 
 static bool is_unused(uint8_t t, uint8_t erase)
@@ -148,6 +149,53 @@ static bool read_fence(const uint8_t *b, uint32_t bs, uint8_t erase, uint32_t *e
     return true;
 }
 
+/* A BLOCK_SUMMARY body (FORMAT.md "Block summaries"): its block is the
+ * one before, and its items parse. NULL, or what is wrong. */
+static const char *summary_check(const uint8_t *p, uint32_t len, uint64_t seq, uint32_t bs)
+{
+    uint32_t off = 0;
+    uint64_t v;
+    int k = runnel__varint_get(p, len, &v);
+
+    if (k <= 0)
+        return "its block number does not parse";
+    if (((v + 1u) & 0xFFFFFFFFu) != (seq & 0xFFFFFFFFu))
+        return "it names another block than the one before it";
+    off = (uint32_t)k;
+    while (off < len) {
+        uint8_t tag = p[off++];
+        uint32_t fields, i;
+        if (tag == 0x01 || tag == 0x02) {
+            k = runnel__varint_get(p + off, len - off, &v);
+            if (k <= 0 || v < HDR_SIZE || v >= bs)
+                return "a pointer outside the block";
+            off += (uint32_t)k;
+            continue;
+        }
+        if (tag != 0x03 || off >= len)
+            return "an item of unknown kind";
+        uint8_t flags = p[off++];
+        if (flags & 0xF0u)
+            return "a NODE item with unknown flags";
+        /* slot, [master ms seq first_off first_size], count lp_rest
+         * dlast_ms last_seq last_off, [first: 2], [above] */
+        fields = 1u + ((flags & 1u) ? 4u : 0u) + 5u + ((flags & 4u) ? 2u : 0u) +
+                 ((flags & 8u) ? 1u : 0u);
+        for (i = 0; i < fields; i++) {
+            if (i == 5u && (flags & 1u)) {
+                if (len - off < 4u)
+                    return "a NODE item cut short";
+                off += 4u;              /* fields_hash:le32 */
+            }
+            k = runnel__varint_get(p + off, len - off, &v);
+            if (k <= 0)
+                return "a NODE item cut short";
+            off += (uint32_t)k;
+        }
+    }
+    return NULL;
+}
+
 typedef struct ckpt_state {
     bool have_begin;
     uint64_t begin_number, begin_seq, begin_records, begin_bytes;
@@ -188,6 +236,13 @@ static void walk_block(const insp_image_t *img, const uint8_t *b, uint32_t limit
         if (t == REC_FENCE && w->records > 0)
             insp_report(INSP_WARN, phys, (long)seq, off, "a FENCE that is not the block's first "
                         "record (readers ignore it)");
+        if (t == REC_BLOCK_SUMMARY) {
+            const char *bad = w->records > 0 ? "it is not the block's first record"
+                                             : summary_check(b + bo, bl, seq, img->block_size);
+            if (bad != NULL)
+                insp_report(INSP_CORRUPT, phys, (long)seq, off, "a BLOCK_SUMMARY whose CRC "
+                            "checks but %s", bad);
+        }
         out->records++;
         out->record_bytes += n;
         out->records_by_type[t]++;

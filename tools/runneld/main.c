@@ -275,6 +275,9 @@ static int start(rd_server_t *s, bool test_only, char *err, size_t errcap)
     s->bd.geometry = g;   /* for runnel_arena_size */
     s->clock.now_ms = clock_now;
     engine_config(s, &rc);
+    /* sized as the store opens it: a durable store also keeps its head
+     * block's summary (core/stream_summary.c) */
+    rc.durable = &runnel_durability;
     size_t arena = runnel_arena_size(&rc);
     if (arena == 0) {
         snprintf(err, errcap, "the store configuration is invalid (runnel_arena_size == 0): "
