@@ -174,6 +174,9 @@ static void config(runnel_config_t *c)
 /* Mount after a cut. The watchdog: a mount reads block headers, the
  * newest checkpoint and what follows it - never more than a few passes
  * over the ring; a runaway loop shows as reads without end. */
+static uint64_t by_summary;     /* closed blocks the cut mounts applied
+                                   through their summaries (FORMAT.md) */
+
 static int mount_checked(void)
 {
     runnel_config_t c;
@@ -183,6 +186,8 @@ static int mount_checked(void)
     config(&c);
     runnel_emu_bd_power_on(&eb);
     rc = runnel_mount(&store, &c);
+    if (rc == 0)
+        by_summary += store->mount_summaries;
     if (rc == 0 && (eb.bytes_read - bytes0 > 4u * image_bytes() ||
                     eb.read_calls - calls0 > 64u * geo->count + 200000u))
         return -1000;
@@ -440,6 +445,7 @@ static void exhaustive(const geo_t *g, uint32_t seed, uint32_t calls)
     geo = g;
     run_seed = seed;
     cuts = failures = 0;
+    by_summary = 0;
     memset(seen, 0, sizeof seen);
     if (stride == 0)
         return;                 /* RUNNEL_POWERCUT_STRIDE=0: random runs only */
@@ -473,12 +479,12 @@ static void exhaustive(const geo_t *g, uint32_t seed, uint32_t calls)
     printf("powercut: %s: %lu cuts, %lu failures (exhaustive: %lu calls, %lu program/erase "
            "operations, every %lu-th cut x 4 models, %lu.%lu ring passes, %lu nodes "
            "relocated; mount showed the state before %lu, after %lu, untrimmed %lu, ring "
-           "turned %lu times)\n",
+           "turned %lu times; %lu blocks mounted by summary)\n",
            run_name(g), (unsigned long)cuts, (unsigned long)failures, (unsigned long)calls,
            (unsigned long)ops_total, (unsigned long)stride, (unsigned long)(erases / g->count),
            (unsigned long)(erases * 10u / g->count % 10u), (unsigned long)relocated,
            (unsigned long)seen[0], (unsigned long)seen[1], (unsigned long)seen[2],
-           (unsigned long)seen[3]);
+           (unsigned long)seen[3], (unsigned long)by_summary);
     /* every block was reused, twice (RELOCATE's longer rings: once) */
     CHECK(erases >= (policy == RUNNEL_FULL_RELOCATE ? 1u : 2u) * g->count);
     CHECK(cuts > 0);
@@ -496,6 +502,7 @@ static void random_runs(const geo_t *g, uint32_t first_seed, uint32_t runs)
 
     geo = g;
     cuts = failures = relocated = 0;
+    by_summary = 0;
     for (run = 0; run < runs; run++) {
         /* a mount starts the store's counters again: what they held
          * before a cut's mount, and since it, is added up */
@@ -535,9 +542,9 @@ static void random_runs(const geo_t *g, uint32_t first_seed, uint32_t runs)
         }
     }
     printf("powercut: %s: %lu cuts, %lu failures (random: %lu runs of up to 3 cuts, seeds "
-           "%lu.., %lu nodes relocated)\n",
+           "%lu.., %lu nodes relocated, %lu blocks mounted by summary)\n",
            run_name(g), (unsigned long)cuts, (unsigned long)failures, (unsigned long)runs,
-           (unsigned long)first_seed, (unsigned long)relocated);
+           (unsigned long)first_seed, (unsigned long)relocated, (unsigned long)by_summary);
     CHECK_EQ_U64(failures, 0);
     if (policy == RUNNEL_FULL_RELOCATE && runs >= 3u)
         CHECK(relocated > 0);
