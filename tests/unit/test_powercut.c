@@ -88,10 +88,13 @@
 
 #if POWERCUT_BIG_GEOMETRY
 #define STORE_MAX (768u * 1024u)
+/* three record buffers of a 64 KiB block, and the block summary's
+ * buffer and runs (core/stream_summary.c) */
+#define ARENA_BYTES (264u * 1024u)
 #else
 #define STORE_MAX (96u * 1024u)
-#endif
 #define ARENA_BYTES (256u * 1024u)
+#endif
 
 typedef struct geo {
     const char *name;
