@@ -12,9 +12,13 @@
  *      mount starts over walking the record headers back instead.
  *   3. From its BEGIN to the head every record is applied again: the
  *      checkpoint's own records load the state, and each later record runs
- *      the change it journals (stream_replay.c, group_replay.c). Without a
- *      checkpoint the replay starts at the tail, which is then the store's
- *      first block: the reclaim policy gives no block back before the
+ *      the change it journals (stream_replay.c, group_replay.c). A closed
+ *      block after the checkpoint is applied from its summary instead (the
+ *      first record of the next block, stream_summary.c): its NODE items
+ *      and the records its pointers name, never its entry records; one
+ *      without a usable summary, and the head's block, record by record.
+ *      Without a checkpoint the replay starts at the tail, which is then
+ *      the store's first block: the reclaim policy gives no block back before the
  *      first checkpoint exists (reclaim.c).
  *
  * What no record journals is the full-ring policy's drop (DROP_OLDEST
