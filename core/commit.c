@@ -3,7 +3,8 @@
  * log uses to change the store, and the public calls that drive commits.
  *
  * It owns:
- *   - runnel__append: one record into the log's write page, no commit;
+ *   - runnel__append: one record into the log's write page, no commit
+ *     (runnel__append_span: one larger than a block, log_span.c);
  *   - the commit policy (ALWAYS / INTERVAL / NONE, like Redis's
  *     appendfsync): runnel__after_mutation after each change, runnel_poll
  *     for the interval trigger, runnel_commit on request, and the
@@ -118,6 +119,26 @@ int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len, runn
     iov.p = body;
     iov.len = len;
     err = runnel__log_append(&r->log, type, &iov, 1, pos != NULL ? pos : &ignored);
+    if (err == 0)
+        r->journalled = true;
+    return err;
+}
+
+int runnel__append_span(runnel_t *r, uint8_t type, uint64_t total, runnel__span_src_fn src,
+                        void *ctx, runnel_pos_t *pos)
+{
+    runnel_pos_t ignored;
+    int err;
+
+    if (total > runnel__log_span_max(&r->log) || total > SIZE_MAX)
+        return RUNNEL_ERR_ENTRY_TOO_LARGE;
+    err = runnel__append_cancel(r);
+    if (err < 0)
+        return err;
+    /* the source is the caller's memory or the log, never a buffer the
+     * hooks write into */
+    before_append(r, (size_t)total, NULL);
+    err = runnel__log_append_span(&r->log, type, total, src, ctx, pos != NULL ? pos : &ignored);
     if (err == 0)
         r->journalled = true;
     return err;

@@ -42,7 +42,7 @@ const char *runnel_strerror(int err)
     case RUNNEL_ERR_POOL_CONSUMERS: return "ERR runnel limit reached: consumer pool is full (raise max-consumers)";
     case RUNNEL_ERR_POOL_PEL: return "ERR runnel limit reached: pending-entries pool is full (raise max-pending)";
     case RUNNEL_ERR_NAME_TOO_LONG: return "ERR runnel limit reached: key, group or consumer name longer than max-key-len";
-    case RUNNEL_ERR_ENTRY_TOO_LARGE: return "ERR runnel limit reached: entry larger than a store block allows (raise store-block-size)";
+    case RUNNEL_ERR_ENTRY_TOO_LARGE: return "ERR runnel limit reached: entry larger than proto-max-bulk-len or the store allows (raise proto-max-bulk-len or store-size)";
     case RUNNEL_ERR_TOO_MANY_FIELDS: return "ERR runnel limit reached: entry has more fields than max-fields";
 
     /* Redis 7.0.15 texts */

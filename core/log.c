@@ -708,6 +708,27 @@ int runnel__log_append(runnel_log_t *log, uint8_t type, const runnel__iov_t *iov
     return 0;
 }
 
+/* ---- services for spanning records (log_span.c) ---- */
+
+int runnel__log_room(runnel_log_t *log, uint32_t need, bool first)
+{
+    return ensure_room(log, need, first);
+}
+
+int runnel__log_put(runnel_log_t *log, const uint8_t *src, size_t n)
+{
+    int err = page_put(log, src, n);
+
+    if (err == 0 && log->stats)
+        log->stats->bytes_appended += n;
+    return err;
+}
+
+int runnel__log_fence_flush(runnel_log_t *log)
+{
+    return log->fence_pending ? fence_put(log) : 0;
+}
+
 /* Where a record of `need` bytes goes when the head is at `head`: there,
  * or after the next block's header (the rule of ensure_room). */
 static runnel_pos_t place_at(const runnel_log_t *log, runnel_pos_t head, uint64_t need,
@@ -725,6 +746,13 @@ static runnel_pos_t place_at(const runnel_log_t *log, runnel_pos_t head, uint64_
 }
 
 runnel_pos_t runnel__log_place(const runnel_log_t *log, uint32_t body_len)
+{
+    if (body_len > runnel__log_max_body(log))
+        return runnel__log_span_place(log, body_len);
+    return runnel__log_place_one(log, body_len);
+}
+
+runnel_pos_t runnel__log_place_one(const runnel_log_t *log, uint32_t body_len)
 {
     /* Mirrors append: a pending fence first, then type byte, length
      * varint, CRC, body. */

@@ -40,6 +40,12 @@ typedef uint64_t runnel_pos_t;
  * parse (a torn program found by mount): body = varint offset at which the
  * predecessor's valid data ends. Log-internal: runnel__log_next skips it. */
 #define RUNNEL_REC_FENCE 0x02u
+/* A record whose body is larger than a block (format 4, log_span.c): the
+ * head carries the record's own type, its total length and the first
+ * bytes; SPAN_CONT records, each the first record of the next blocks,
+ * carry the rest. */
+#define RUNNEL_REC_SPAN 0x03u
+#define RUNNEL_REC_SPAN_CONT 0x04u
 
 /* Gather list for a record body assembled from several pieces. */
 typedef struct runnel__iov {
@@ -129,6 +135,8 @@ typedef struct runnel_log {
     uint64_t fcache_seq;
     uint32_t fcache_off;
     uint8_t rbuf[RUNNEL_LOG_READ_MAX]; /* bounce buffer for unaligned read edges */
+    runnel_pos_t span_checked;  /* the last span piece whose CRC a reader
+                                   checked (positions are never reused) */
     /* Read window (runnel__log_window): while set, reads of programmed
      * bytes are served from one aligned stretch of a block read whole. */
     uint8_t *win;
@@ -174,6 +182,69 @@ int runnel__log_append(runnel_log_t *log, uint8_t type, const runnel__iov_t *iov
  * does not fit into the current one (the same rule as the append). Lets a
  * record name its distance to an earlier record before it is written. */
 runnel_pos_t runnel__log_place(const runnel_log_t *log, uint32_t body_len);
+
+/* The position a single record (never a span) of body_len bytes would get. */
+runnel_pos_t runnel__log_place_one(const runnel_log_t *log, uint32_t body_len);
+
+/* ---- spanning records (log_span.c; FORMAT.md "Spanning records") ---- */
+
+/* Fills dst with n bytes of a spanning record's body from offset off.
+ * The bytes are asked for in order, each piece's twice (once for its CRC,
+ * once to program it): a call with n == 0 marks off as a piece's start,
+ * and no later call asks for bytes below the last mark. 0 or an error. */
+typedef int (*runnel__span_src_fn)(void *ctx, uint64_t off, uint8_t *dst, uint32_t n);
+
+/* A spanning record as a reader found its head. */
+typedef struct runnel__span {
+    runnel_pos_t pos;           /* the head record (its type byte) */
+    runnel_pos_t end;           /* just after the last piece */
+    uint64_t total;             /* bytes of the logical body */
+    uint32_t pieces;            /* SPAN_CONT records after the head */
+    uint32_t chunk0;            /* logical bytes the head holds ... */
+    uint32_t chunk0_off;        /* ... from this offset of its body */
+    uint8_t type;               /* the record type the span stands for */
+} runnel__span_t;
+
+/* Largest logical body a spanning record may have now: the ring minus
+ * the reserves and three blocks (the head's block, the one before it,
+ * and one for everything else). 0 when the ring is too small. */
+uint64_t runnel__log_span_max(const runnel_log_t *log);
+
+/* Where the last piece of a spanning record of body_len bytes would go
+ * (runnel__log_place for bodies larger than a block). */
+runnel_pos_t runnel__log_span_place(const runnel_log_t *log, uint64_t body_len);
+
+/* Appends a record of `type` with a body of total bytes from src as one
+ * head and its pieces, in one go (nothing else between them): every block
+ * the pieces need is reclaimed up front in one request, so a refusal
+ * (NOSPC) leaves the log as it was. *pos receives the head's position.
+ * ENTRY_TOO_LARGE when total > runnel__log_span_max. */
+int runnel__log_append_span(runnel_log_t *log, uint8_t type, uint64_t total,
+                            runnel__span_src_fn src, void *ctx, runnel_pos_t *pos);
+
+/* Reads the head at pos whole into buf (cap >= its length; CRC-checked)
+ * and fills *sp. CORRUPT when it is no span head or does not parse. */
+int runnel__log_span_open(runnel_log_t *log, runnel_pos_t pos, runnel__span_t *sp,
+                          uint8_t *buf, uint32_t cap);
+
+/* Reads n logical bytes from offset off of an opened span into dst. The
+ * pieces it touches are CRC-checked whole the first time (through vbuf,
+ * vcap >= one block's body; the log remembers the last piece checked). */
+int runnel__log_span_read(runnel_log_t *log, const runnel__span_t *sp, uint64_t off,
+                          void *dst, uint32_t n, uint8_t *vbuf, uint32_t vcap);
+
+/* Mount: 0 when every piece of the span is in the log, right where the
+ * writer put it, and checks; 1 when one is missing or damaged (the append
+ * was cut short: the record was never written); IO. */
+int runnel__log_span_complete(runnel_log_t *log, const runnel__span_t *sp, uint8_t *vbuf,
+                              uint32_t vcap);
+
+/* For log_span.c only: ensure_room (first: the owner's record may open
+ * the block, as for any append), page_put (counted in the stats) and the
+ * pending fence of the log's append path. */
+int runnel__log_room(runnel_log_t *log, uint32_t need, bool first);
+int runnel__log_put(runnel_log_t *log, const uint8_t *src, size_t n);
+int runnel__log_fence_flush(runnel_log_t *log);
 
 /* Programs the partial page (padded to prog_size with RUNNEL_REC_PAD) and
  * syncs the device. After it, every record appended so far is durable. */

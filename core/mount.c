@@ -292,6 +292,8 @@ static int apply_record(runnel_t *r, replay_state_t *st, const runnel__rec_t *re
         err = runnel__groups_replay(r, rec->type, r->replay, rec->len);
     else if (rec->type == RUNNEL_REC_SYNC_CURSOR)
         err = runnel__cursor_replay(r, rec, r->replay);
+    else if (rec->type == RUNNEL_REC_SPAN)
+        err = runnel__span_replay(r, rec);    /* its pieces follow: skipped */
     else
         return 0;   /* log-layer or later-version records: not state */
     if (err < 0)

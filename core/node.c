@@ -918,6 +918,7 @@ static int load_master(runnel_t *r, const struct runnel__node *n)
     if (r->master_valid && r->master_pos == n->first_pos)
         return 0;
     r->master_valid = false;
+    r->span_valid = false;      /* r->master is about to change */
     if (n->first_size != 0) {
         /* header and body in one read, then the body to the front */
         err = runnel__log_read_record(&r->log, n->first_pos, n->first_size, r->master,
@@ -942,6 +943,7 @@ void runnel__node_master_adopt(runnel_t *r, uint32_t nslot, const uint8_t *body,
                                uint8_t type)
 {
     r->master_valid = false;
+    r->span_valid = false;
     if (len > r->scratch_cap)
         return;
     memcpy(r->master, body, len);
@@ -976,6 +978,11 @@ int runnel__node_entry(runnel_t *r, uint32_t nslot, uint32_t i, runnel_entry_t *
     int err;
 
     note_use(r, nslot);
+    e->partial = false;
+    e->store = r;
+    e->handle = 0;
+    if (i == 0 && n->first_size == 0)
+        return runnel__span_entry(r, nslot, e);    /* larger than a block */
     if (i == 0) {
         /* The first entry is the master: read it where the names of the
          * node's other entries are decoded from, once for both. Its ID is

@@ -95,6 +95,45 @@ static int links_offset(uint8_t type, const uint8_t *b, uint32_t len, uint32_t *
     return 0;
 }
 
+/* The body of a spanning master (stream_span.c) read from its old
+ * pieces, for the copy's own pieces. */
+struct span_copy {
+    runnel_t *r;
+    runnel__span_t sp;
+};
+
+static int span_copy_read(void *ctx, uint64_t off, uint8_t *dst, uint32_t n)
+{
+    struct span_copy *c = ctx;
+
+    if (n == 0)
+        return 0;
+    return runnel__log_span_read(&c->r->log, &c->sp, off, dst, n, c->r->scratch,
+                                 c->r->scratch_cap);
+}
+
+/* Entry 0 of a node whose master spans blocks: copied as a spanning
+ * RELOC_MASTER with the same body, read piece by piece (the old pieces
+ * cannot go while the copy is written: the reclaim that would take one
+ * takes the block of the node's start first, which holds a live node). */
+static int copy_span_master(runnel_t *r, uint32_t nslot, runnel_pos_t *pos)
+{
+    struct span_copy c;
+    int err;
+
+    c.r = r;
+    r->span_valid = false;      /* r->master is read into */
+    r->master_valid = false;
+    err = runnel__log_span_open(&r->log, r->nodes[nslot].first_pos, &c.sp, r->master,
+                                r->scratch_cap);
+    if (err < 0)
+        return err;
+    if (c.sp.type != RUNNEL_REC_ENTRY_NODE_START && c.sp.type != RUNNEL_REC_RELOC_MASTER)
+        return RUNNEL_ERR_CORRUPT;
+    return runnel__log_append_span(&r->log, RUNNEL_REC_RELOC_MASTER, c.sp.total, span_copy_read,
+                                   &c, pos);
+}
+
 /* Appends a copy of entry i of node nslot (r->scan[i].pos, its old
  * record; r->scan[j].pos for j < i are the copies already written) and
  * sets r->scan[i].pos to the copy. */
@@ -111,6 +150,14 @@ static int copy_entry(runnel_t *r, uint32_t nslot, uint32_t i)
     uint8_t type;
     int err;
 
+    if (i == 0 && r->nodes[nslot].first_size == 0) {
+        err = copy_span_master(r, nslot, &pos);
+        if (err < 0)
+            return err;
+        r->scan[0].pos = pos;
+        r->scan[0].size = 0;
+        return 0;
+    }
     err = runnel__log_header(log, r->scan[i].pos, &rec);
     if (err < 0)
         return err;

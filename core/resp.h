@@ -128,6 +128,8 @@ typedef struct runnel_resp_writer {
     size_t len;
     uint8_t proto;   /* 2 or 3 */
     bool overflow;   /* sticky: a write did not fit */
+    bool read_failed; /* sticky: a value of a partial entry did not read
+                         back (CORRUPT/IO); overflow is set too */
 } runnel_resp_writer_t;
 
 void runnel_resp_writer_init(runnel_resp_writer_t *w, uint8_t *buf, size_t cap, uint8_t proto);
@@ -163,6 +165,9 @@ size_t runnel_resp_defer_map(runnel_resp_writer_t *w, size_t mark, size_t pairs)
 /* Writes one stream entry: *2 [ $id, *2n [f1, v1, ...] ], or for a deleted
  * placeholder [ $id, nil-array ]. */
 void runnel_resp_entry(runnel_resp_writer_t *w, const runnel_entry_t *e);
+/* String i of an entry as a bulk string, read from the store when the
+ * entry is partial (larger than a block) and the string not in RAM. */
+void runnel_resp_bulk_value(runnel_resp_writer_t *w, const runnel_entry_t *e, uint32_t i);
 /* The bytes runnel_resp_entry writes for e (SIZE_MAX if the sum would wrap). */
 size_t runnel_resp_entry_size(uint8_t proto, const runnel_entry_t *e);
 

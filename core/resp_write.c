@@ -29,6 +29,7 @@ void runnel_resp_writer_init(runnel_resp_writer_t *w, uint8_t *buf, size_t cap, 
     w->len = 0;
     w->proto = proto == 3 ? 3 : 2;
     w->overflow = false;
+    w->read_failed = false;
 }
 
 /* Reserves n bytes at the end, or marks the writer overflowed. */
@@ -111,6 +112,39 @@ static void put_blob(runnel_resp_writer_t *w, char c, const void *prefix, size_t
         memcpy(p, s, n);
     p[n] = '\r';
     p[n + 1] = '\n';
+}
+
+void runnel_resp_bulk_value(runnel_resp_writer_t *w, const runnel_entry_t *e, uint32_t i)
+{
+    const runnel_str_t *s = &e->fv[i];
+    char h[24];
+    size_t hl, n = s->len;
+    uint8_t *p;
+
+    if (s->p != NULL || n == 0) {
+        put_blob(w, '$', NULL, 0, s->p, n);
+        return;
+    }
+    /* a string of an entry larger than a block: read from the store
+     * straight into the reply (runnel.h, runnel_entry_value_read) */
+    if (n > SIZE_MAX - 64) {
+        w->overflow = true;
+        return;
+    }
+    hl = header(h, '$', n);
+    p = reserve(w, hl + n + 2);
+    if (!p)
+        return;
+    memcpy(p, h, hl);
+    if (runnel_entry_value_read(e, i, 0, p + hl, n) < 0) {
+        /* a damaged piece: never send bytes that did not check */
+        w->len -= hl + n + 2;
+        w->overflow = true;
+        w->read_failed = true;
+        return;
+    }
+    p[hl + n] = '\r';
+    p[hl + n + 1] = '\n';
 }
 
 void runnel_resp_simple(runnel_resp_writer_t *w, const char *s, size_t n)
@@ -348,5 +382,5 @@ void runnel_resp_entry(runnel_resp_writer_t *w, const runnel_entry_t *e)
     fvhl = header(fvh, '*', nfv);
     put_small(w, fvh, fvhl);
     for (size_t i = 0; i < nfv; i++)
-        put_blob(w, '$', NULL, 0, e->fv[i].p, e->fv[i].len);
+        runnel_resp_bulk_value(w, e, (uint32_t)i);
 }

@@ -95,9 +95,31 @@ typedef struct runnel_entry {
     uint32_t nfields;
     const runnel_str_t *fv;
     bool deleted;
+    /* Set for an entry larger than a store block (a spanning entry,
+     * FORMAT.md "Spanning records"): it is not in RAM whole. fv[i].len is
+     * every string's true length; a string that lies in the entry's first
+     * block has fv[i].p set as usual, any other has fv[i].p == NULL and is
+     * read piecewise with runnel_entry_value_read(). An entry that fits a
+     * block never sets it and costs what it always did. */
+    bool partial;
+    /* For runnel_entry_value_read: the store the entry was read from and
+     * where it lies (opaque). */
+    struct runnel *store;
+    uint64_t handle;
 } runnel_entry_t;
 
 typedef int (*runnel_entry_fn)(void *ctx, const runnel_entry_t *entry);
+
+/* Copies len bytes of string i of an entry (i = 0 .. 2*nfields-1: field1,
+ * value1, field2, ...) from byte off of that string into buf. For any
+ * entry handed to a read callback, during that callback: a resident
+ * string (fv[i].p set) is copied from RAM; a string of a partial entry is
+ * read from the store, each of its flash pieces CRC-checked the first
+ * time it is touched, so a caller with a small buffer streams a value of
+ * any size in as many calls as it likes. Returns 0; INVAL when i, off or
+ * len lie outside the string; CORRUPT (a piece does not check), IO. */
+int runnel_entry_value_read(const runnel_entry_t *e, uint32_t i, uint64_t off, void *buf,
+                            size_t len);
 
 /* ------------------------------------------------------------------ */
 /* Configuration (zero means default; one paragraph per field)         */
@@ -222,6 +244,16 @@ typedef struct runnel_config {
      * streams, nodes and pending entries). 0 = 64; UINT32_MAX = only when
      * the ring needs the block holding the checkpoint. */
     uint32_t checkpoint_blocks;
+
+    /* Largest entry XADD accepts: the sum of its field and value lengths
+     * (Redis's totelelen). An entry larger
+     * than a block is stored across blocks (FORMAT.md, "Spanning
+     * records"); none may exceed the ring's usable space (the ring minus
+     * the checkpoint reserve, the RELOCATE headroom and three blocks),
+     * whatever this says. 0 = that bound only. Larger entries get
+     * RUNNEL_ERR_ENTRY_TOO_LARGE and nothing is written. runneld sets it
+     * from proto-max-bulk-len. */
+    uint64_t max_entry_bytes;
 
     /* Number of databases (SELECT 0..n-1). 0 = 1. */
     uint32_t databases;

@@ -51,7 +51,7 @@ enum runnel_err {
     RUNNEL_ERR_POOL_PEL = -204,
     /* Our size limits (never truncated). */
     RUNNEL_ERR_NAME_TOO_LONG = -210,   /* key / group / consumer name > name_max */
-    RUNNEL_ERR_ENTRY_TOO_LARGE = -211, /* encoded entry does not fit a log block */
+    RUNNEL_ERR_ENTRY_TOO_LARGE = -211, /* entry above max_entry_bytes or the ring's usable space */
     RUNNEL_ERR_TOO_MANY_FIELDS = -212,
 
     /* ---- Redis codes (texts in runnel_strerror) ---- */

@@ -253,6 +253,15 @@ struct runnel {
     uint32_t master_len;
     bool master_valid;
     runnel_str_t *fv;           /* 2 * max_fields decoded strings */
+    /* The spanning entry (stream_span.c) whose head r->master holds (it
+     * then holds no node master: master_valid is false), and the string
+     * runnel_entry_value_read found last in it, so a value streamed in
+     * many calls is found once. */
+    runnel__span_t span;
+    bool span_valid;
+    uint32_t span_fv_off;       /* logical offset of the first string */
+    uint32_t span_str;          /* index of the string found last ... */
+    uint64_t span_str_off;      /* ... and where its length varint starts */
     /* Entries of one node found so far (node.c): scan[i] for entry i,
      * filled on demand by following the records' links, so a read touches
      * only the entries it returns plus a logarithmic seek. */
@@ -332,6 +341,10 @@ void runnel__unlock(runnel_t *r);
 /* Appends a record without committing (NOSPC, ENTRY_TOO_LARGE, IO). */
 int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len,
                    runnel_pos_t *pos);
+/* Appends a record larger than a block as a spanning record (log_span.c),
+ * after the same hooks as runnel__append; its body comes from src. */
+int runnel__append_span(runnel_t *r, uint8_t type, uint64_t total, runnel__span_src_fn src,
+                        void *ctx, runnel_pos_t *pos);
 /* Appends the STREAM_DELETE of a creation mount dropped (r->cancel_slot),
  * if one is still owed; runnel__append does it before anything else. */
 int runnel__append_cancel(runnel_t *r);
@@ -375,6 +388,22 @@ int runnel__summary_apply_node(runnel_t *r, runnel__reader_t *b, runnel_pos_t bl
 int runnel__stream_replay(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body);
 /* Entry records (stream_add.c): the XADD it was; 1 for an orphan. */
 int runnel__replay_entry(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body);
+/* Mount: a spanning entry's node start (stream_span.c parsed it): id, its
+ * field count and the listpack-model bytes of its names and values. */
+int runnel__replay_span_start(runnel_t *r, runnel_pos_t pos, uint32_t slot, runnel_id_t id,
+                              uint32_t nfields, uint32_t lp_names, uint32_t lp_values);
+
+/* ---- entries larger than a block (stream_span.c) ---- */
+
+/* Is an entry body of len bytes written as a spanning record? */
+bool runnel__span_body(const runnel_t *r, uint64_t len);
+/* Entry 0 of a node whose master spans blocks (first_size 0), as a
+ * partial entry (runnel.h). */
+int runnel__span_entry(runnel_t *r, uint32_t nslot, runnel_entry_t *e);
+/* Mount: a SPAN head met by the replay. 0 applied, 1 not an entry's
+ * change (pieces missing: the append was cut short; or a relocated
+ * copy), or an error. */
+int runnel__span_replay(runnel_t *r, const runnel__rec_t *rec);
 /* XDEL of one ID, RAM only (stream_del.c): 1 deleted, 0 not there. */
 int runnel__xdel_one(runnel_t *r, uint32_t sidx, runnel_id_t id);
 /* The apply step of a TRIM record (trim.c). */

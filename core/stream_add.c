@@ -77,8 +77,8 @@ static bool node_full(const runnel_t *r, const struct runnel__node *n, uint64_t 
 
     if (max_bytes == 0 || max_bytes > LISTPACK_MAX_SIZE)
         max_bytes = LISTPACK_MAX_SIZE;
-    if (n->count >= r->cfg.node_entries_cap)
-        return true;
+    if (n->count >= r->cfg.node_entries_cap || n->first_size == 0)
+        return true;    /* full, or a spanning entry's own node (below) */
     if ((uint64_t)runnel__node_lp_bytes(n) + totelelen >= max_bytes)
         return true;
     return r->node_max_entries != 0 && n->count >= r->node_max_entries;
@@ -160,6 +160,99 @@ static size_t encode_entry(uint8_t *b, uint32_t sidx, enum entry_form form, runn
         n += a->fv[i].len;
     }
     return n;
+}
+
+/*
+ * The body of a node-start record larger than a block, handed to the log
+ * piece by piece (log_span.c) straight from the caller's strings: the
+ * prefix (slot, ID, nfields) from a small buffer, then each string's
+ * length varint and bytes. A cursor remembers the element it is in, and
+ * the log's mark (a call with n == 0 at a piece's start) lets it go back
+ * to where a piece began without walking the fields from the start.
+ */
+struct entry_src {
+    const runnel_xadd_args_t *a;
+    uint8_t pre[4u * RUNNEL_VARINT_MAX];
+    uint32_t pre_len;
+    uint32_t el;                /* element of the cursor: 0 prefix, then
+                                   two per string (length, bytes) */
+    uint64_t el_off;            /* where that element starts */
+    uint32_t mark_el;
+    uint64_t mark_off;
+};
+
+static uint64_t src_el_len(const struct entry_src *c, uint32_t el, uint8_t *vb)
+{
+    size_t len;
+
+    if (el == 0)
+        return c->pre_len;
+    len = c->a->fv[(el - 1u) / 2u].len;
+    if ((el & 1u) != 0)
+        return vb != NULL ? runnel__varint_put(vb, len) : runnel__varint_len(len);
+    return len;
+}
+
+static int entry_src_read(void *ctx, uint64_t off, uint8_t *dst, uint32_t n)
+{
+    struct entry_src *c = ctx;
+    uint32_t els = 1u + 4u * c->a->nfields;
+
+    if (off < c->el_off) {
+        c->el = off >= c->mark_off ? c->mark_el : 0;
+        c->el_off = off >= c->mark_off ? c->mark_off : 0;
+    }
+    while (c->el < els && off >= c->el_off + src_el_len(c, c->el, NULL)) {
+        c->el_off += src_el_len(c, c->el, NULL);
+        c->el++;
+    }
+    if (n == 0) {
+        c->mark_el = c->el;
+        c->mark_off = c->el_off;
+        return 0;
+    }
+    while (n > 0) {
+        uint8_t vb[RUNNEL_VARINT_MAX];
+        uint64_t len, in;
+        const uint8_t *from;
+        uint32_t take;
+
+        if (c->el >= els)
+            return RUNNEL_ERR_INVAL;    /* cannot happen: the log asks for total bytes */
+        len = src_el_len(c, c->el, vb);
+        in = off - c->el_off;
+        if (c->el == 0)
+            from = c->pre;
+        else if ((c->el & 1u) != 0)
+            from = vb;
+        else
+            from = (const uint8_t *)c->a->fv[(c->el - 1u) / 2u].p;
+        take = len - in < n ? (uint32_t)(len - in) : n;
+        memcpy(dst, from + in, take);
+        dst += take;
+        off += take;
+        n -= take;
+        if (off == c->el_off + len) {
+            c->el_off += len;
+            c->el++;
+        }
+    }
+    return 0;
+}
+
+/* Appends a node-start entry too large for one block as a spanning record. */
+static int append_span(runnel_t *r, uint32_t sidx, runnel_id_t id, const runnel_xadd_args_t *a,
+                       uint64_t total, runnel_pos_t *pos)
+{
+    struct entry_src c;
+
+    memset(&c, 0, sizeof c);
+    c.a = a;
+    c.pre_len = (uint32_t)runnel__varint_put(c.pre, sidx);
+    c.pre_len += (uint32_t)runnel__varint_put(c.pre + c.pre_len, id.ms);
+    c.pre_len += (uint32_t)runnel__varint_put(c.pre + c.pre_len, id.seq);
+    c.pre_len += (uint32_t)runnel__varint_put(c.pre + c.pre_len, a->nfields);
+    return runnel__append_span(r, RUNNEL_REC_ENTRY_NODE_START, total, entry_src_read, &c, pos);
 }
 
 static runnel_pos_t *stream_links(runnel_t *r, uint32_t sidx)
@@ -510,6 +603,13 @@ static int append_entry(runnel_t *r, uint32_t sidx, uint32_t tail, enum entry_fo
     int err;
 
     if (*form == FORM_NODE_START) {
+        len = encode_entry(NULL, sidx, *form, id, id, NULL, a);
+        if (len > runnel__log_max_body(&r->log)) {
+            /* larger than a block: its own node, across blocks */
+            err = append_span(r, sidx, id, a, len, pos);
+            *body_len = len;
+            return err;
+        }
         len = encode_entry(r->scratch, sidx, *form, id, id, NULL, a);
     } else {
         len = plan_entry(r, tail, *form, id, a, l, &at);
@@ -566,8 +666,13 @@ static void node_start(runnel_t *r, uint32_t sidx, runnel_id_t id, runnel_pos_t 
     n->sidx = sidx;
     n->first = id;
     n->first_pos = pos;
-    n->first_size = (uint32_t)(1u + runnel__varint_len(body_len) + 4u + body_len);
-    n->fields_hash = hash;
+    /* 0 for a spanning entry: nothing reads it in one call, and it is the
+     * mark of a node that holds only that entry (node_full; Redis too
+     * starts a node after an entry larger than stream-node-max-bytes) */
+    n->first_size = runnel__span_body(r, body_len)
+                        ? 0
+                        : (uint32_t)(1u + runnel__varint_len(body_len) + 4u + body_len);
+    n->fields_hash = n->first_size == 0 ? 0 : hash;
     n->lp_rest = lp_master_bytes(a) + lp_entry_bytes(a, id, id, true);
     n->last = id;
     n->last_pos = pos;
@@ -575,7 +680,8 @@ static void node_start(runnel_t *r, uint32_t sidx, runnel_id_t id, runnel_pos_t 
     n->live = 1;
     runnel__node_insert(r, nslot);
     links_advance(r, sidx, 0, pos, pos);
-    names_adopt(r, sidx, pos, a);
+    if (n->first_size != 0)
+        names_adopt(r, sidx, pos, a);
 }
 
 static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *out_id)
@@ -625,11 +731,13 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
      * append_entry), so it must fit whatever form is planned; a 0x11 with
      * links is checked once planned, below. */
     need = encode_entry(NULL, create ? r->streams_cap : sidx, FORM_NODE_START, id, id, NULL, a);
-    if (need > runnel__log_max_body(&r->log) || need > r->scratch_cap)
+    if ((r->cfg.max_entry_bytes != 0 && totelelen > r->cfg.max_entry_bytes) ||
+        (runnel__span_body(r, need) && need > runnel__log_span_max(&r->log)))
         return RUNNEL_ERR_ENTRY_TOO_LARGE;
 
     tail = create ? RUNNEL__NONE : r->streams[sidx].tail_node;
-    new_node = tail == RUNNEL__NONE || node_full(r, &r->nodes[tail], totelelen);
+    new_node = tail == RUNNEL__NONE || runnel__span_body(r, need) ||
+               node_full(r, &r->nodes[tail], totelelen);
     if (new_node && r->nodes_used >= r->nodes_cap)
         return RUNNEL_ERR_POOL_NODES;
     hash = fields_hash(a->fv, a->nfields);
@@ -653,9 +761,16 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
         form = r->nodes[tail].fields_hash == hash && tail_same_fields(r, sidx, tail, a)
                    ? FORM_SAME_FIELDS : FORM_ENTRY;
         need = plan_entry(r, tail, FORM_ENTRY, id, a, &l, &at);
-        if (need > runnel__log_max_body(&r->log) || need > r->scratch_cap)
-            return RUNNEL_ERR_ENTRY_TOO_LARGE;
+        if (need > runnel__log_max_body(&r->log) || need > r->scratch_cap) {
+            /* its links do not fit the block: it starts a node, where it
+             * needs none (a node start of this size fits, see above) */
+            new_node = true;
+            form = FORM_NODE_START;
+            need = encode_entry(NULL, sidx, FORM_NODE_START, id, id, NULL, a);
+        }
     }
+    if (new_node && r->nodes_used >= r->nodes_cap)
+        return RUNNEL_ERR_POOL_NODES;
 
     if (create) {
         /* any checkpoint the two appends need goes before both, so that a
@@ -694,9 +809,11 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
         if (r->nodes_used >= r->nodes_cap)
             return RUNNEL_ERR_POOL_NODES;  /* cannot happen: checked above */
         node_start(r, sidx, id, pos, body_len, hash, a);
-        /* r->scratch still holds the record at pos: the new node's master. */
-        runnel__node_master_adopt(r, r->streams[sidx].tail_node, r->scratch,
-                                  (uint32_t)body_len, RUNNEL_REC_ENTRY_NODE_START);
+        /* r->scratch still holds the record at pos: the new node's master
+         * (unless it spans blocks: never in RAM whole) */
+        if (!runnel__span_body(r, body_len))
+            runnel__node_master_adopt(r, r->streams[sidx].tail_node, r->scratch,
+                                      (uint32_t)body_len, RUNNEL_REC_ENTRY_NODE_START);
     } else {
         n = &r->nodes[tail];
         /* The listpack model keeps its own rule (the hash), as before. */
@@ -777,6 +894,22 @@ static int replay_fields(runnel_t *r, const uint8_t *body, uint32_t len, uint32_
         return RUNNEL_ERR_CORRUPT;
     a->nfields = (uint32_t)v;
     return 0;
+}
+
+/* Mount: the counters an entry record moves, as XADD moves them. */
+static void replay_counted(runnel_t *r, uint32_t slot, runnel_id_t id)
+{
+    struct runnel__stream *w = &r->streams[slot];
+
+    w->last_id = id;
+    w->last_valid = id;
+    w->length++;
+    w->entries_added++;
+    runnel__cursor_added(r, slot, id);
+    if (w->length == 1) {
+        w->first_id = id;
+        w->first_stale = false;
+    }
 }
 
 /*
@@ -870,15 +1003,30 @@ int runnel__replay_entry(runnel_t *r, const runnel__rec_t *rec, const uint8_t *b
         if (w->links_first == n->first_pos && w->links_count == idx)
             links_advance(r, (uint32_t)slot, idx, rec->pos, n->first_pos);
     }
-    w->last_id = id;
-    w->last_valid = id;
-    w->length++;
-    w->entries_added++;
-    runnel__cursor_added(r, (uint32_t)slot, id);
-    if (w->length == 1) {
-        w->first_id = id;
-        w->first_stale = false;
-    }
+    replay_counted(r, (uint32_t)slot, id);
+    return 0;
+}
+
+int runnel__replay_span_start(runnel_t *r, runnel_pos_t pos, uint32_t slot, runnel_id_t id,
+                              uint32_t nfields, uint32_t lp_names, uint32_t lp_values)
+{
+    struct runnel__stream *w = &r->streams[slot];
+    runnel_xadd_args_t a;
+    uint32_t nslot;
+
+    if (runnel_id_cmp(id, w->last_id) <= 0)
+        return RUNNEL_ERR_CORRUPT;      /* XADD never goes below its last ID */
+    if (r->nodes_used >= r->nodes_cap)
+        return RUNNEL_ERR_POOL_NODES;
+    memset(&a, 0, sizeof a);
+    node_start(r, slot, id, pos, runnel__log_max_body(&r->log) + 1u, 0, &a);
+    /* node_start modelled no strings: lp_master_bytes + lp_entry_bytes of
+     * the entry as XADD counts them, from the lengths the replay found */
+    nslot = w->tail_node;
+    r->nodes[nslot].lp_rest = runnel__lp_int_size(nfields) + runnel__lp_int_size(0) + lp_names +
+                              runnel__lp_int_size(2) + 2u * runnel__lp_int_size(0) + lp_values +
+                              runnel__lp_int_size((int64_t)nfields + 3);
+    replay_counted(r, slot, id);
     return 0;
 }
 

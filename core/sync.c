@@ -874,7 +874,7 @@ static int fill_entry(void *ctx, const runnel_entry_t *e)
     runnel_resp_bulk_id(&w, e->id);
     uint32_t payload = 0;
     for (uint32_t i = 0; i < 2 * e->nfields; i++) {
-        runnel_resp_bulk(&w, e->fv[i].p, e->fv[i].len);
+        runnel_resp_bulk_value(&w, e, i);
         payload += (uint32_t)e->fv[i].len;
     }
     if (!tx_commit(s, &w)) {

@@ -15,7 +15,7 @@
 # The layers of core/ (README, Layout), lowest first, by source file name:
 #
 #   util    util_*.c errors.c id.c   arena, crc32c, LE codecs, varints, IDs
-#   log     log.c                    pages, blocks, the ring
+#   log     log.c log_*.c            pages, blocks, the ring, spanning records
 #   commit  commit.c                 append + commit policy + clock + lock:
 #                                    what both halves use to change the store
 #   stream  stream_*.c node.c trim.c keyspace.c reclaim.c relocate.c
@@ -85,7 +85,7 @@ layers=(util log commit stream group engine resp cmd sync)
 layer_of() {
     case $1 in
         util_* | errors | id) echo util ;;
-        log) echo log ;;
+        log | log_*) echo log ;;
         commit) echo commit ;;
         stream_* | node | trim | keyspace | reclaim | relocate) echo stream ;;
         group | group_*) echo group ;;

@@ -583,8 +583,8 @@ static void test_writer_both(void)
 {
     runnel_resp_writer_t w;
     static const runnel_str_t fv[] = { { "temp", 4 }, { "21.5", 4 }, { "", 0 }, { "x", 1 } };
-    runnel_entry_t e = { { 1700000000000ull, 7 }, 2, fv, false };
-    runnel_entry_t del = { { 5, 0 }, 0, NULL, true };
+    runnel_entry_t e = { .id = { 1700000000000ull, 7 }, .nfields = 2, .fv = fv };
+    runnel_entry_t del = { .id = { 5, 0 }, .deleted = true };
 
     for (uint8_t proto = 2; proto <= 3; proto++) {
         runnel_resp_simple(fresh(&w, proto), "OK", 2);
@@ -733,7 +733,7 @@ static void test_writer_overflow(void)
 
     /* An entry is all or nothing. */
     static const runnel_str_t fv[] = { { "f", 1 }, { "vvvvvvv", 7 } };
-    runnel_entry_t e = { { 1, 1 }, 1, fv, false };
+    runnel_entry_t e = { .id = { 1, 1 }, .nfields = 1, .fv = fv };
     runnel_resp_writer_init(&w, small, sizeof(small), 2);
     runnel_resp_entry(&w, &e);
     CHECK(w.overflow);
@@ -755,7 +755,7 @@ static void test_writer_overflow(void)
 static void test_round_trip(void)
 {
     static const runnel_str_t fv[] = { { "k", 1 }, { "v\r\n", 3 } };
-    runnel_entry_t e = { { 3, 4 }, 1, fv, false };
+    runnel_entry_t e = { .id = { 3, 4 }, .nfields = 1, .fv = fv };
     for (uint8_t proto = 2; proto <= 3; proto++) {
         runnel_resp_writer_t w;
         fresh(&w, proto);
