@@ -122,6 +122,10 @@ typedef struct runnel_reply_range {
      * range was made: if that changes, entries went and the fill refuses
      * before it could write one in the place of another. */
     uint64_t removed;
+    /* Bytes of the entry at `next` already sent: an entry larger than the
+     * host's buffer (a partial entry, runnel.h) goes out in parts, each
+     * fill resuming inside it. */
+    uint64_t entry_off;
     bool reverse;
     uint8_t proto;           /* 2 or 3 */
 } runnel_reply_range_t;

@@ -9,7 +9,10 @@
  * last ID and how many entries are left. The host sends the bytes written
  * so far and then asks runnel_cmd_range_fill for the entries, a buffer at a
  * time, as the client's socket drains. A reply of any size then costs the
- * host one buffer, not a copy of the data.
+ * host one buffer, not a copy of the data. An entry larger than that
+ * buffer (a partial entry: larger than a store block) is itself sent in
+ * parts, a fill resuming inside it (runnel_reply_range_t.entry_off), so
+ * not even one entry is held whole.
  *
  * The element count comes first in RESP, so it must be known before the
  * entries are sent: XRANGE and XREAD stop their read at the switch and
@@ -198,12 +201,47 @@ static runnel_id_t id_before(runnel_id_t id)
     return id;
 }
 
+/* An entry larger than a block, sent in parts: as much of it as the
+ * buffer holds from where the last fill stopped. 1 when it is done. */
+static int fill_part(struct fill_ctx *fc, const runnel_entry_t *e, size_t size)
+{
+    runnel_reply_range_t *rr = fc->rr;
+    int64_t n = runnel_resp_entry_part(rr->proto, e, rr->entry_off, fc->w.buf + fc->w.len,
+                                       fc->w.cap - fc->w.len);
+
+    if (n < 0)
+        return (int)n;
+    fc->w.len += (size_t)n;
+    rr->entry_off += (uint64_t)n;
+    if (rr->entry_off < size) {
+        fc->full = true;
+        return 0;
+    }
+    rr->entry_off = 0;
+    return 1;
+}
+
 static int fill_cb(void *ctx, const runnel_entry_t *e)
 {
     struct fill_ctx *fc = ctx;
     runnel_reply_range_t *rr = fc->rr;
     size_t size = runnel_resp_entry_size(rr->proto, e);
 
+    if (e->partial && size != SIZE_MAX &&
+        (rr->entry_off > 0 || (size > fc->w.cap - fc->w.len && fc->w.len == 0))) {
+        /* never held whole: streamed into the buffer as the client drains */
+        int rc = fill_part(fc, e, size);
+        if (rc <= 0)
+            return rc < 0 ? rc : RUNNEL__RANGED_STOP;
+        rr->left--;
+        if (runnel_id_cmp(e->id, rr->bound) == 0)
+            return RUNNEL__RANGED_STOP;
+        rr->next = rr->reverse ? id_before(e->id) : id_after(e->id);
+        if (fc->w.len < fc->w.cap)
+            return 0;
+        fc->full = true;
+        return RUNNEL__RANGED_STOP;
+    }
     if (size > fc->w.cap - fc->w.len) {
         fc->full = true;
         if (fc->w.len == 0)

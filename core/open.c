@@ -298,6 +298,16 @@ int runnel_set_node_limits(runnel_t *r, uint32_t entries, uint32_t bytes)
     return 0;
 }
 
+int runnel_set_max_entry_bytes(runnel_t *r, uint64_t bytes)
+{
+    if (r == NULL)
+        return RUNNEL_ERR_INVAL;
+    runnel__lock(r);
+    r->cfg.max_entry_bytes = bytes;
+    runnel__unlock(r);
+    return 0;
+}
+
 void runnel_stats(runnel_t *r, runnel_stats_t *out)
 {
     if (r == NULL || out == NULL)

@@ -165,6 +165,12 @@ size_t runnel_resp_defer_map(runnel_resp_writer_t *w, size_t mark, size_t pairs)
 /* Writes one stream entry: *2 [ $id, *2n [f1, v1, ...] ], or for a deleted
  * placeholder [ $id, nil-array ]. */
 void runnel_resp_entry(runnel_resp_writer_t *w, const runnel_entry_t *e);
+/* Bytes [from, from + cap) of what runnel_resp_entry writes for e, into
+ * buf: how many (fewer than cap only at the entry's end), or the error of
+ * reading a string of a partial entry. A reply streams an entry larger
+ * than its buffer in parts this way (cmd_reply_range.c). */
+int64_t runnel_resp_entry_part(uint8_t proto, const runnel_entry_t *e, uint64_t from,
+                               uint8_t *buf, size_t cap);
 /* String i of an entry as a bulk string, read from the store when the
  * entry is partial (larger than a block) and the string not in RAM. */
 void runnel_resp_bulk_value(runnel_resp_writer_t *w, const runnel_entry_t *e, uint32_t i);

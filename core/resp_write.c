@@ -352,6 +352,68 @@ size_t runnel_resp_entry_size(uint8_t proto, const runnel_entry_t *e)
     return total;
 }
 
+/* Copies what of segment [at, at + n) of an entry's reply lies in
+ * [*from, end) to buf + (at - start), from RAM (s) or, for a string of a
+ * partial entry, from the store (string i). */
+struct part {
+    const runnel_entry_t *e;
+    uint64_t from, end, at;
+    uint8_t *buf;
+    int err;
+};
+
+static void part_seg(struct part *pt, const void *s, uint32_t i, uint64_t n)
+{
+    uint64_t lo = pt->at > pt->from ? pt->at : pt->from;
+    uint64_t hi = pt->at + n < pt->end ? pt->at + n : pt->end;
+
+    if (lo < hi && pt->err == 0) {
+        uint8_t *dst = pt->buf + (lo - pt->from);
+        if (s != NULL)
+            memcpy(dst, (const uint8_t *)s + (lo - pt->at), (size_t)(hi - lo));
+        else
+            pt->err = runnel_entry_value_read(pt->e, i, lo - pt->at, dst, (size_t)(hi - lo));
+    }
+    pt->at += n;
+}
+
+int64_t runnel_resp_entry_part(uint8_t proto, const runnel_entry_t *e, uint64_t from,
+                               uint8_t *buf, size_t cap)
+{
+    char idt[RUNNEL_ID_STRLEN], h[24];
+    size_t nfv = 2 * (size_t)e->nfields, hl;
+    struct part pt;
+
+    (void)proto;    /* the entry's shape is the same in RESP2 and RESP3 */
+    pt.e = e;
+    pt.from = from;
+    pt.end = from + cap;
+    pt.at = 0;
+    pt.buf = buf;
+    pt.err = 0;
+    part_seg(&pt, "*2\r\n", 0, 4);
+    {
+        size_t idn = id_text(e->id, idt);
+        hl = header(h, '$', idn);
+        part_seg(&pt, h, 0, hl);
+        part_seg(&pt, idt, 0, idn);
+        part_seg(&pt, "\r\n", 0, 2);
+    }
+    hl = header(h, '*', nfv);
+    part_seg(&pt, h, 0, hl);
+    for (size_t i = 0; i < nfv && pt.at < pt.end; i++) {
+        hl = header(h, '$', e->fv[i].len);
+        part_seg(&pt, h, 0, hl);
+        part_seg(&pt, e->fv[i].len == 0 ? "" : e->fv[i].p, (uint32_t)i, e->fv[i].len);
+        part_seg(&pt, "\r\n", 0, 2);
+    }
+    if (pt.err < 0)
+        return pt.err;
+    if (pt.at <= from)
+        return 0;
+    return (int64_t)((pt.at < pt.end ? pt.at : pt.end) - from);
+}
+
 /*
  * One entry is written all at once: its exact size is summed first, so an
  * entry that does not fit leaves nothing behind (a half entry would make

@@ -331,6 +331,10 @@ uint32_t runnel_current_db(const runnel_t *r);
  * node_entries_cap (INVAL); 0 entries = no count limit (cap applies). */
 int runnel_set_node_limits(runnel_t *r, uint32_t entries, uint32_t bytes);
 
+/* runnel_config_t.max_entry_bytes at run time (runneld: CONFIG SET
+ * proto-max-bulk-len). 0 = the ring bound only. */
+int runnel_set_max_entry_bytes(runnel_t *r, uint64_t bytes);
+
 /* ------------------------------------------------------------------ */
 /* Stream commands                                                     */
 /* ------------------------------------------------------------------ */

@@ -697,8 +697,15 @@ static void seed_long(runnel_t *r)
     (void)runnel_xadd(r, &a, &id);
 }
 
+/* The block size of the seed being made: one XADD in 25 carries a value
+ * of about one, two or three blocks, a spanning entry (FORMAT.md
+ * "Spanning records"), refused (and so harmless) when the ring is too
+ * small for it. */
+static uint32_t seed_block;
+
 static void seed_op(runnel_t *r)
 {
+    static char span_val[3u * 1024u + 64u];
     runnel_str_t key = { seed_keys[rn(4)], 0 };
     runnel_str_t grp = { rn(2) ? "g1" : "g2", 2 };
     runnel_str_t con = { rn(2) ? "c1" : "c2", 2 };
@@ -714,6 +721,11 @@ static void seed_op(runnel_t *r)
         runnel_xadd_args_t a;
         memset(&a, 0, sizeof a);
         fv[1].len = (size_t)snprintf(val, sizeof val, "%u", rn(100000));
+        if (seed_block != 0 && rn(25) == 0) {
+            fv[1].p = span_val;
+            fv[1].len = (1u + rn(3)) * (size_t)seed_block - 32u + rn(64);
+            memset(span_val, 'a' + (int)rn(26), fv[1].len);
+        }
         a.key = key;
         a.fv = fv;
         a.nfields = 1 + rn(2);
@@ -835,6 +847,7 @@ static int make_one(const char *dir, uint8_t sel, uint32_t ops, uint64_t seed, u
     REQUIRE(runnel_format(&r, &cfg) == 0);
     rng = seed;
     now_ms = 1700000000000ull;
+    seed_block = g->block_size;
     if (cut_at > 0)
         runnel_emu_bd_schedule_cut(&eb, cut_at, model);
     for (uint32_t i = 0; i < ops && !runnel_emu_bd_cut_happened(&eb); i++) {

@@ -23,6 +23,11 @@
  *                    consumer group reading it, while the ten keep being
  *                    trimmed and deleted; "long" is in the fingerprint.
  *                    wl_long_value_max bounds its payload.
+ *   wl_span_block    when > 0 (the block size), one XADD in wl_span_one_in
+ *                    carries a value of about 1, 2 or 3 blocks (k blocks
+ *                    - 64 + up to 128 bytes): entries that end just
+ *                    before, at and after block boundaries and span 1, 2
+ *                    and 3 blocks (FORMAT.md "Spanning records").
  *   wl_fingerprint() FNV-1a over everything a client can observe: XINFO
  *                    STREAM, every entry with its fields, XINFO GROUPS and
  *                    CONSUMERS, the whole PEL.
@@ -46,6 +51,14 @@ static bool wl_skip_trim;
 static bool wl_last_trimmed;
 static uint32_t wl_long;
 static uint32_t wl_long_value_max;  /* its payload bound (0: value_max) */
+static uint32_t wl_span_block;
+static uint32_t wl_span_one_in = 40;
+
+/* The largest XADD value: three blocks of the largest geometry using
+ * spanning entries, and some. */
+#ifndef WL_VAL_MAX
+#define WL_VAL_MAX 65536u
+#endif
 
 static uint64_t wl_clock_now(void *ctx)
 {
@@ -121,7 +134,22 @@ static int fp_entry(void *ctx, const runnel_entry_t *e)
     mix_u64(e->nfields);
     for (i = 0; i < 2u * e->nfields; i++) {
         mix_u64(e->fv[i].len);
-        mix(e->fv[i].p, e->fv[i].len);
+        if (e->fv[i].p != NULL) {
+            mix(e->fv[i].p, e->fv[i].len);
+        } else {
+            /* a string of an entry larger than a block: in pieces, every
+             * byte (a piece that does not read back changes the print) */
+            uint8_t b[256];
+            size_t off;
+            for (off = 0; off < e->fv[i].len; off += sizeof b) {
+                size_t n = e->fv[i].len - off < sizeof b ? e->fv[i].len - off : sizeof b;
+                if (runnel_entry_value_read(e, i, off, b, n) != 0) {
+                    mix_u64(0xBADu);
+                    break;
+                }
+                mix(b, n);
+            }
+        }
     }
     return 0;
 }
@@ -230,13 +258,15 @@ static size_t wl_some_pending(runnel_t *r, const char *key, const char *group)
 
 static int wl_xadd(runnel_t *r, const char *key, uint32_t value_max)
 {
-    static char val[65536];
+    static char val[WL_VAL_MAX];
     runnel_xadd_args_t a;
     runnel_str_t fv[4];
     runnel_id_t id;
     uint32_t form = rn(10);
     size_t n = rn(value_max + 1u);
 
+    if (wl_span_block > 0 && rn(wl_span_one_in) == 0)
+        n = (1u + rn(3)) * (size_t)wl_span_block - 64u + rn(128);
     if (n > sizeof val)
         n = sizeof val;
     memset(&a, 0, sizeof a);

@@ -5,7 +5,8 @@
  * the reply written whole (which test_cmd_stream.c and the interop suite
  * hold to Redis's bytes), for XRANGE, XREVRANGE, XREAD (RESP2 and RESP3:
  * a range moves when the outer header closes its gap) and XREADGROUP;
- * a fill whose entries were deleted underneath fails instead of cutting
+ * entries larger than a store block go out in parts, a fill resuming inside
+ * one; a fill whose entries were deleted underneath fails instead of cutting
  * silently; runnel_cmd_may_remove_entries says which commands a host must
  * settle ranges before.
  */
@@ -238,6 +239,66 @@ static void test_xreadgroup_pel_holds_what_streams(void)
     CHECK(rr_n == 0 && cf_clients[0].out.len > RUNNEL_REPLY_INLINE_MAX);
 }
 
+/* Entries larger than a store block (partial entries) among small ones:
+ * a range streams such an entry in parts, each fill resuming inside it,
+ * and the bytes are the reply written whole. */
+static void add_big(const char *key, uint64_t ms, size_t n)
+{
+    static char v[70000];
+    runnel_xadd_args_t a;
+    runnel_str_t fv[4];
+    runnel_id_t id;
+
+    for (size_t j = 0; j < n; j++)
+        v[j] = (char)('a' + (ms * 7u + j) % 26u);
+    memset(&a, 0, sizeof a);
+    a.key.p = key;
+    a.key.len = strlen(key);
+    a.id_mode = RUNNEL_XADD_EXPLICIT;
+    a.id.ms = ms;
+    a.id.seq = 1;
+    fv[0].p = "f";
+    fv[0].len = 1;
+    fv[1].p = v;
+    fv[1].len = n;
+    fv[2].p = "tail";
+    fv[2].len = 4;
+    fv[3].p = "x";
+    fv[3].len = 1;
+    a.fv = fv;
+    a.nfields = 2;
+    CHECK(runnel_xadd(cf_store, &a, &id) == 1);
+}
+
+static void test_partial_entries_stream_in_parts(void)
+{
+    CHECK(setup() == 0);
+    (void)run_raw("XADD p 1-1 f small");
+    add_big("p", 2, 69000);
+    (void)run_raw("XADD p 3-1 f small");
+    add_big("p", 4, 5000);
+    add_big("p", 5, 4090);
+    static const char *const cmds[] = { "XRANGE p - +", "XREVRANGE p + -", "XRANGE p 2 2" };
+    static const size_t chunks[] = { 100, 1000, 4096, 8192 };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
+            whole(cmds[i]);
+            CHECK(rr_whole_len > 69000u);
+            int n = streamed(cmds[i], chunks[k]);
+            CHECK(n == 1);
+            CHECK(same());
+            if (!same())
+                printf("  %s / %zu: %zu vs %zu bytes\n", cmds[i], chunks[k], rr_got_len,
+                       rr_whole_len);
+        }
+    }
+    (void)run_raw("XGROUP CREATE p whole 0");
+    (void)run_raw("XGROUP CREATE p g 0");
+    whole("XREADGROUP GROUP whole c STREAMS p >");
+    CHECK(streamed("XREADGROUP GROUP g c STREAMS p >", 1000) == 1);
+    CHECK(same());
+}
+
 static void test_fill_fails_when_entries_are_gone(void)
 {
     CHECK(setup() == 0);
@@ -317,6 +378,7 @@ TEST_MAIN(
     RUN(test_xrange_streams_exact_bytes);
     RUN(test_xread_moves_ranges_with_its_header);
     RUN(test_xreadgroup_pel_holds_what_streams);
+    RUN(test_partial_entries_stream_in_parts);
     RUN(test_fill_fails_when_entries_are_gone);
     RUN(test_which_commands_may_remove);
 )

@@ -60,6 +60,8 @@ static const char *type_name(unsigned t)
 {
     switch (t) {
     case 0x02: return "FENCE";
+    case 0x03: return "SPAN";
+    case 0x04: return "SPAN_CONT";
     case 0x10: return "ENTRY_NODE_START";
     case 0x11: return "ENTRY";
     case 0x12: return "STREAM_CREATE";

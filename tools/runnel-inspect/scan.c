@@ -65,7 +65,8 @@ typedef struct walk {
 
 static bool known_type(uint8_t t)
 {
-    return t == REC_FENCE || (t >= 0x10 && t <= 0x1E && t != 0x1A) ||
+    /* 0x03/0x04: a spanning record's head and pieces (format 4) */
+    return t == REC_FENCE || t == 0x03 || t == 0x04 || (t >= 0x10 && t <= 0x1E && t != 0x1A) ||
            (t >= 0x20 && t <= 0x29) || (t >= 0x30 && t <= 0x37) || t == 0x40;
 }
 

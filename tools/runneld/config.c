@@ -838,6 +838,8 @@ int rd_config_set(void *ctx, const char *name, const char *value, size_t vlen)
     s->cfg = tmp;
     s->limits.max_bulk = s->cfg.proto_max_bulk_len < (uint64_t)INT32_MAX - 1024
                        ? s->cfg.proto_max_bulk_len : (uint64_t)INT32_MAX - 1024;
+    if (s->store != NULL)
+        (void)runnel_set_max_entry_bytes(s->store, s->cfg.proto_max_bulk_len);
     s->srv.requirepass = s->cfg.requirepass;
     s->srv.requirepass_len = strlen(s->cfg.requirepass);
     rd_log_set_level(s->cfg.loglevel);

@@ -171,6 +171,9 @@ static void engine_config(rd_server_t *s, runnel_config_t *rc)
     rc->max_pending = c->max_pending;
     rc->name_max = c->max_key_len;
     rc->max_fields = c->max_fields;
+    /* Redis bounds each bulk by proto-max-bulk-len; we bound the entry's
+     * field and value bytes by it too (and by the ring: store-size) */
+    rc->max_entry_bytes = c->proto_max_bulk_len;
     rc->node_max_entries = c->node_max_entries;
     rc->node_max_bytes = c->node_max_bytes;
     rc->node_entries_cap = c->node_max_entries > 128 ? c->node_max_entries : 128;
