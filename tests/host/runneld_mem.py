@@ -14,9 +14,10 @@ Cases (each starts its own server in a temp dir and stops it with SIGTERM):
             pending, also when it was blocked and is woken by a transaction
             adding 6 MB; a client reading the 6 MB slowly gets every byte
             while another client's PINGs stay fast.
-  stream    replies streamed from the log (store-type ram, 2 MiB blocks):
+  stream    replies streamed from the log (store-type ram, 64 KiB blocks):
             a 100 MB XRANGE (1,600 x 64 KiB) and an XREADGROUP COUNT 100
-            of 100 x 1 MiB read slowly: every byte matches, RSS stays
+            of 100 x 1 MiB (each spanning 17 blocks, sent in parts) read
+            slowly: every byte matches, RSS stays
             < 16 MiB over idle, another client's PING+XADD < 1 s; the 100
             are pending; a range in flight is written out whole before an
             XDEL/XTRIM (the reader gets its command-time reply); under
@@ -462,10 +463,11 @@ def case_stream(opts):
     XDEL/XTRIM; a drop-oldest ring that drops a range's entries cuts that
     reply (closed, logged), never corrupts it."""
     mib = 1 << 20
-    # 1 MiB entries need a block that holds them (2 MiB): entries spanning
-    # blocks are not there yet. store-type ram: the ring is resident once
+    # 64 KiB blocks (the default): each 1 MiB entry spans 17 of them and is
+    # sent in parts as the reader drains (FORMAT.md "Spanning records",
+    # core/cmd_reply_range.c). store-type ram: the ring is resident once
     # written, so what RSS adds during a transfer is the broker's own.
-    args = ["--store-type", "ram", "--store-size", "320mb", "--store-block-size", "2mb"]
+    args = ["--store-type", "ram", "--store-size", "320mb", "--store-block-size", "64kb"]
     with Server(opts.runneld, args) as srv:
         c = srv.wait_ready(srv.connect)
         other = srv.connect()
@@ -474,8 +476,9 @@ def case_stream(opts):
         check("XGROUP CREATE fat g 0", c.call("XGROUP", "CREATE", "fat", "g", "0") == "OK")
         idle = srv.status()["VmRSS"]
         # RSS bound: the broker keeps per reader at most RD_OUT_HIGH_WATER
-        # (256 KiB) of queued bytes, one fill chunk (64 KiB, or one entry:
-        # 1 MiB) and the 64 KiB a reply is written inline; 16 MiB leaves
+        # (256 KiB) of queued bytes, one fill chunk (64 KiB: an entry larger
+        # than it goes out in parts, never whole) and the 64 KiB a reply is
+        # written inline; 16 MiB leaves
         # room for the allocator and the kernel, and is far below the
         # 100 MB a reply held whole would add.
         bound = 16 * 1024
