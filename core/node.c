@@ -981,6 +981,7 @@ int runnel__node_entry(runnel_t *r, uint32_t nslot, uint32_t i, runnel_entry_t *
     e->partial = false;
     e->store = r;
     e->handle = 0;
+    e->read = NULL;
     if (i == 0 && n->first_size == 0)
         return runnel__span_entry(r, nslot, e);    /* larger than a block */
     if (i == 0) {

@@ -126,7 +126,8 @@ void runnel_resp_bulk_value(runnel_resp_writer_t *w, const runnel_entry_t *e, ui
         return;
     }
     /* a string of an entry larger than a block: read from the store
-     * straight into the reply (runnel.h, runnel_entry_value_read) */
+     * straight into the reply (runnel.h: the entry's own reader, so the
+     * RESP codec links nothing of the engine) */
     if (n > SIZE_MAX - 64) {
         w->overflow = true;
         return;
@@ -136,7 +137,7 @@ void runnel_resp_bulk_value(runnel_resp_writer_t *w, const runnel_entry_t *e, ui
     if (!p)
         return;
     memcpy(p, h, hl);
-    if (runnel_entry_value_read(e, i, 0, p + hl, n) < 0) {
+    if (e->read == NULL || e->read(e, i, 0, p + hl, n) < 0) {
         /* a damaged piece: never send bytes that did not check */
         w->len -= hl + n + 2;
         w->overflow = true;
@@ -371,8 +372,10 @@ static void part_seg(struct part *pt, const void *s, uint32_t i, uint64_t n)
         uint8_t *dst = pt->buf + (lo - pt->from);
         if (s != NULL)
             memcpy(dst, (const uint8_t *)s + (lo - pt->at), (size_t)(hi - lo));
+        else if (pt->e->read == NULL)
+            pt->err = RUNNEL_ERR_INVAL;
         else
-            pt->err = runnel_entry_value_read(pt->e, i, lo - pt->at, dst, (size_t)(hi - lo));
+            pt->err = pt->e->read(pt->e, i, lo - pt->at, dst, (size_t)(hi - lo));
     }
     pt->at += n;
 }

@@ -102,10 +102,13 @@ typedef struct runnel_entry {
      * read piecewise with runnel_entry_value_read(). An entry that fits a
      * block never sets it and costs what it always did. */
     bool partial;
-    /* For runnel_entry_value_read: the store the entry was read from and
-     * where it lies (opaque). */
+    /* For runnel_entry_value_read: the store the entry was read from,
+     * where it lies (opaque), and the reader itself, set for a partial
+     * entry so that code which must not link the engine (the RESP writer)
+     * can call it. */
     struct runnel *store;
     uint64_t handle;
+    int (*read)(const struct runnel_entry *e, uint32_t i, uint64_t off, void *buf, size_t len);
 } runnel_entry_t;
 
 typedef int (*runnel_entry_fn)(void *ctx, const runnel_entry_t *entry);

@@ -143,6 +143,7 @@ int runnel__span_entry(runnel_t *r, uint32_t nslot, runnel_entry_t *e)
     e->partial = true;
     e->store = r;
     e->handle = n->first_pos;
+    e->read = runnel_entry_value_read;
     return 0;
 }
 
