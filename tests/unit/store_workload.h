@@ -53,6 +53,9 @@ static uint32_t wl_long;
 static uint32_t wl_long_value_max;  /* its payload bound (0: value_max) */
 static uint32_t wl_span_block;
 static uint32_t wl_span_one_in = 40;
+/* The last wl_op's spanning XADD: k (1..3 blocks) when it was stored, -k
+ * when refused, 0 when the call was none. */
+static int wl_last_span;
 
 /* The largest XADD value: three blocks of the largest geometry using
  * spanning entries, and some. */
@@ -265,8 +268,13 @@ static int wl_xadd(runnel_t *r, const char *key, uint32_t value_max)
     uint32_t form = rn(10);
     size_t n = rn(value_max + 1u);
 
-    if (wl_span_block > 0 && rn(wl_span_one_in) == 0)
-        n = (1u + rn(3)) * (size_t)wl_span_block - 64u + rn(128);
+    uint32_t span = 0;
+    int rc;
+
+    if (wl_span_block > 0 && rn(wl_span_one_in) == 0) {
+        span = 1u + rn(3);
+        n = span * (size_t)wl_span_block - 64u + rn(128);
+    }
     if (n > sizeof val)
         n = sizeof val;
     memset(&a, 0, sizeof a);
@@ -296,7 +304,10 @@ static int wl_xadd(runnel_t *r, const char *key, uint32_t value_max)
         if (wl_skip_trim)
             a.trim.strategy = RUNNEL_TRIM_NONE;
     }
-    return runnel_xadd(r, &a, &id);
+    rc = runnel_xadd(r, &a, &id);
+    if (span > 0)
+        wl_last_span = rc == 1 ? (int)span : -(int)span;
+    return rc;
 }
 
 static int wl_xreadgroup(runnel_t *r, const char *key)
@@ -423,6 +434,7 @@ static int wl_op(runnel_t *r, uint32_t value_max)
     uint32_t op = rn(100);
 
     wl_last_trimmed = false;
+    wl_last_span = 0;
     wl_now_ms += rn(3);
     if (wl_long > 0 && rn(2) == 0)
         return wl_long_op(r, value_max);
