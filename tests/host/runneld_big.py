@@ -11,7 +11,8 @@ a store file of 256 MiB, 64 KiB blocks):
           then XRANGE, XREVRANGE and XREADGROUP ">" give back exactly the
           bytes (compared by SHA-256); kill -9 right after the last XADD's
           reply, restart: XRANGE and XREADGROUP history again; SIGTERM,
-          restart: again. A value above proto-max-bulk-len's entry bound
+          restart: again. XCLAIM and EXEC (replies built whole) of the 10 MB
+          entry. A value above proto-max-bulk-len's entry bound
           (CONFIG SET to 1 MB) is refused with the error naming it, and
           nothing is written. Prints the time each size takes.
 Exit 0 pass, 1 fail.
@@ -108,6 +109,17 @@ def case_sizes(opts):
             if tag == "log2":
                 c.close()
                 check("SIGTERM: exit status 0", srv.term() == 0)
+        # replies built whole copy a big entry into the reply: XCLAIM, EXEC
+        key = "v%d" % (10 * 1000 * 1000)
+        got = one_entry(c.value("XCLAIM", key, "g", "c2", "0", ids[key]))
+        check("XCLAIM of the 10 MB entry is the value",
+              got is not None and digest(got[2]) == wants[key])
+        c.value("MULTI")
+        c.value("XRANGE", key, "-", "+")
+        r = c.value("EXEC")
+        got = one_entry(r[0]) if isinstance(r, list) and len(r) == 1 else None
+        check("EXEC [XRANGE] of the 10 MB entry is the value",
+              got is not None and digest(got[2]) == wants[key])
         # the entry bound follows proto-max-bulk-len
         c.value("CONFIG", "SET", "proto-max-bulk-len", "1mb")
         raw, _ = c.call("XADD", "over", "*", "f", b"x" * (1024 * 1024))
