@@ -47,7 +47,8 @@ if(NOT RUNNEL_SKIP_UNIT_TESTS)
     target_compile_definitions(test_sync_powercut PRIVATE SYNC_POWERCUT_STRIDE=11u)
   endif()
   # The rigs are the longest tests by far: on the host under ASan (about
-  # 5 min of CPU for test_powercut with its RELOCATE runs) and under
+  # 11 min of CPU for test_powercut with its RELOCATE runs and spanning
+  # entries) and under
   # qemu-user (the armhf and mips stages run them whole) they need more
   # than the default bound on a loaded 2-core machine; a hang is still
   # caught, later.

@@ -141,8 +141,9 @@ static int fp_entry(void *ctx, const runnel_entry_t *e)
             mix(e->fv[i].p, e->fv[i].len);
         } else {
             /* a string of an entry larger than a block: in pieces, every
-             * byte (a piece that does not read back changes the print) */
-            uint8_t b[256];
+             * byte (a piece that does not read back changes the print);
+             * 4 KiB a call, so the rig's many prints stay cheap */
+            static uint8_t b[4096];
             size_t off;
             for (off = 0; off < e->fv[i].len; off += sizeof b) {
                 size_t n = e->fv[i].len - off < sizeof b ? e->fv[i].len - off : sizeof b;
