@@ -84,7 +84,7 @@ int main(void)
     cfg.bd = &bd;
     cfg.clock = &clock;
     cfg.max_streams = 2;
-    cfg.max_nodes = 16;
+    cfg.max_nodes = 8;          /* 40 entries of 16 per node take 3 */
     cfg.max_groups = 1;
     cfg.max_consumers = 1;
     cfg.max_pending = 8;
