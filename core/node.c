@@ -1166,7 +1166,14 @@ void runnel__stream_nodes_clear(runnel_t *r, uint32_t sidx)
 
 /* The first live entry of a stream: the first index of its first node
  * with live entries that the bitmap does not mark deleted. Only that one
- * entry is read (by link), not the node. */
+ * entry is read (by link), not the node.
+ *
+ * A ghost node (mount's replay: its records lie before the log's final
+ * tail, the full-ring drop that removes it comes later in the replay) is
+ * still live at this point of the replay, as it was in the run, so it
+ * still holds the stream's first entry: a group's entries-read estimated
+ * on a delivery depends on that ID (group_lag.c). Its records are gone,
+ * but the ID of its entry 0 is the node's own `first`, kept in RAM. */
 int runnel__refresh_first_id(runnel_t *r, uint32_t sidx)
 {
     struct runnel__stream *s = &r->streams[sidx];
@@ -1181,8 +1188,15 @@ int runnel__refresh_first_id(runnel_t *r, uint32_t sidx)
         uint32_t nslot = r->node_order[p], i;
         const struct runnel__node *n = &r->nodes[nslot];
 
-        if (n->live == 0 || runnel__node_ghost(r, nslot))
+        if (n->live == 0)
             continue;
+        if (runnel__node_ghost(r, nslot)) {
+            if (n->count > 0 && !runnel__node_deleted(r, nslot, 0)) {
+                s->first_id = n->first;
+                return 0;
+            }
+            continue;
+        }
         for (i = 0; i < n->count; i++) {
             if (!runnel__node_deleted(r, nslot, i))
                 return runnel__node_id(r, nslot, i, &s->first_id);

@@ -607,14 +607,7 @@ static void both_policies(const geo_t *g, uint32_t seed)
      * of them keep the big geometry's run near its old length */
     wl_span_one_in = g->block >= 65536u ? 80u : 40u;
     exhaustive(g, seed, g->calls);
-    /* DROP_OLDEST's random runs keep the workload without spanning
-     * entries: with them, seed 100141 meets the group entries-read
-     * mismatch after a mount that README's "Not yet" lists (in a call
-     * that is no spanning XADD); until that is fixed, the exhaustive runs
-     * (and RELOCATE's random runs) carry the spans. */
-    wl_span_block = 0;
     random_runs(g, seed, runs);
-    wl_span_block = g->block;
     policy = RUNNEL_FULL_RELOCATE;
     wl_long = g->long_keep;
     reloc = *g;
