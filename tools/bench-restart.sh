@@ -90,8 +90,13 @@ for srv in $SERVERS; do
     # Redis's best case: its AOF rewritten to an RDB base (as an automatic
     # rewrite during the fill may or may not have done), then a restart.
     redis-cli -p "$port" bgrewriteaof >/dev/null
-    while [ "$(info_field "$port" aof_rewrite_in_progress)" != 0 ] ||
-          [ "$(info_field "$port" aof_rewrite_scheduled)" != 0 ]; do sleep 0.1; done
+    for _ in $(seq 6000); do   # the rewrite's end, polled for up to 10 minutes
+      [ "$(info_field "$port" aof_rewrite_in_progress)" = 0 ] &&
+        [ "$(info_field "$port" aof_rewrite_scheduled)" = 0 ] && break
+      sleep 0.1
+    done
+    [ "$(info_field "$port" aof_rewrite_in_progress)" = 0 ] ||
+      { echo "error: BGREWRITEAOF did not finish within 10 minutes" >&2; exit 2; }
     redis-cli -p "$port" shutdown >/dev/null 2>&1 || true
     wait "$pid" 2>/dev/null || true
     t0=$(now)
