@@ -251,12 +251,7 @@ static void write_stream(ckpt_writer_t *w, uint32_t sidx)
 #define NODE_LAST_BELOW  0x20u  /* last < first: last is absolute */
 #define NODE_FIRST_ABS   0x40u  /* first is absolute (not above the one before) */
 
-typedef struct node_base {
-    bool any;
-    uint32_t sidx, fields_hash;
-    runnel_id_t first;
-    runnel_pos_t first_pos;
-} node_base_t;
+typedef runnel__node_base_t node_base_t;
 
 /* Puts v at b + k (b NULL: counts only); returns the new length. */
 static size_t vput(uint8_t *b, size_t k, uint64_t v)
@@ -272,6 +267,11 @@ static size_t put_id_from(uint8_t *b, size_t k, runnel_id_t id, runnel_id_t base
 
     k = vput(b, k, dms);
     return vput(b, k, dms == 0 ? id.seq - base.seq : id.seq);
+}
+
+size_t runnel__ckpt_put_id(uint8_t *b, size_t k, runnel_id_t id, runnel_id_t base)
+{
+    return put_id_from(b, k, id, base);
 }
 
 static uint64_t zigzag(runnel_pos_t to, runnel_pos_t from)
@@ -328,10 +328,21 @@ static size_t encode_node(const runnel_t *r, uint32_t nslot, node_base_t *base, 
     return k;
 }
 
+size_t runnel__ckpt_node_encode(const runnel_t *r, uint32_t nslot, runnel__node_base_t *base,
+                                uint8_t *b)
+{
+    return encode_node(r, nslot, base, b);
+}
+
 /* Most bytes one node descriptor can take. */
 static size_t node_max(const runnel_t *r)
 {
     return 16u * RUNNEL_VARINT_MAX + 1u + r->bitmap_bytes;
+}
+
+size_t runnel__ckpt_node_max(const runnel_t *r)
+{
+    return node_max(r);
 }
 
 /* Largest CKPT_NODE_RUN body: a quarter block at most, so a record that
@@ -359,6 +370,8 @@ static void write_nodes(ckpt_writer_t *w)
 
     memset(&base, 0, sizeof base);
     for (p = 0; p < r->nodes_used && w->err == 0; p++) {
+        if (r->nodes[r->node_order[p]].stub || !runnel__stub_inline(r, r->node_order[p]))
+            continue;           /* in a run (checkpoint_stub.c) */
         if (n + node_max(r) > cap) {
             put_rec(w, RUNNEL_REC_CKPT_NODE_RUN, r->scratch, n);
             n = 0;
@@ -400,26 +413,40 @@ int runnel__checkpoint_write(runnel_t *r)
     ckpt_writer_t w;
     bool sealed = false;
     uint8_t b[4 * RUNNEL_VARINT_MAX];
-    runnel_pos_t begin;
+    runnel_pos_t begin, runs = RUNNEL__NO_POS, head, floor = RUNNEL__NO_POS;
     uint64_t seq = r->ckpt_seq + 1u;
-    uint32_t sidx;
+    uint32_t sidx, ignored = 0;
     size_t n = 0;
 
     memset(&w, 0, sizeof w);
     w.r = r;
+    /* Which nodes go in the body, which in runs, which runs are named
+     * again as they are (checkpoint_stub.c); stubs to write again are
+     * loaded now. */
+    w.err = runnel__stub_plan(r);
+    if (w.err < 0)
+        return w.err;
     r->in_checkpoint = true;
     r->log.use_reserve = true;
     n += runnel__varint_put(b + n, seq);
     n += runnel__varint_put(b + n, r->streams_used);
     n += runnel__varint_put(b + n, r->nodes_used);
     w.err = seal_for_begin(r, &sealed);
+    head = r->log.head;
+    /* The long streams' older nodes go ahead of the BEGIN, in runs that
+     * stay on flash until something needs them (checkpoint_stub.c); the
+     * first of them opens the block as the BEGIN would. */
+    if (w.err == 0)
+        w.err = runnel__stub_write_runs(r, &runs, &ignored);
     if (w.err == 0)
         w.err = runnel__append(r, RUNNEL_REC_CKPT_BEGIN, b, n, &begin);
-    if (w.err < 0 && sealed && r->log.seal)
-        r->log.seal = false;    /* the BEGIN never opened its block */
+    if (w.err < 0 && sealed && r->log.seal && r->log.head == head)
+        r->log.seal = false;    /* nothing opened its block */
     for (sidx = 0; sidx < r->streams_cap && w.err == 0; sidx++)
         if (r->streams[sidx].used)
             write_stream(&w, sidx);
+    if (w.err == 0 && (runs != RUNNEL__NO_POS || r->stubs > 0))
+        w.err = runnel__stub_write_dir(r, runs, &w.records, &floor);
     write_nodes(&w);
     for (sidx = 0; sidx < r->streams_cap && w.err == 0; sidx++)
         if (r->streams[sidx].used)
@@ -442,6 +469,7 @@ int runnel__checkpoint_write(runnel_t *r)
     if (w.err == 0) {
         runnel__commit_mark(r);
         r->ckpt_pos = begin;
+        r->ckpt_floor = floor < begin ? floor : begin;
         r->ckpt_seq = seq;
         r->pin_floor = RUNNEL__NO_POS;  /* every pin was older */
     }
@@ -524,6 +552,10 @@ static uint32_t measure_blocks(runnel_t *r)
     /* as write_nodes codes them, each record starting afresh */
     memset(&base, 0, sizeof base);
     for (p = 0, run = 0; p < r->nodes_used; p++) {
+        if (r->nodes[r->node_order[p]].stub) {
+            nodes += runnel__stub_measure(r, r->node_order[p]);
+            continue;
+        }
         if (run + node_max(r) > cap) {
             run = 0;
             base.any = false;
@@ -543,7 +575,7 @@ static uint32_t measure_blocks(runnel_t *r)
  * groups, consumers and pending entries. */
 static uint64_t state_items(const runnel_t *r)
 {
-    return (uint64_t)r->streams_used + r->nodes_used + r->groups.groups_used +
+    return (uint64_t)r->streams_used + r->nodes_used + r->stub_extra + r->groups.groups_used +
            r->groups.consumers_used + r->groups.pel_used;
 }
 
@@ -650,7 +682,7 @@ void runnel__checkpoint_before_append(runnel_t *r, size_t len, const void **body
     /* The log reclaims every block up to end_blk in one request (log.c,
      * ensure_room): each must be free of what only a checkpoint releases. */
     end_blk = at / bs - limit + 1u;
-    if (r->ckpt_pos != RUNNEL__NO_POS && r->ckpt_pos / bs >= end_blk &&
+    if (r->ckpt_pos != RUNNEL__NO_POS && r->ckpt_floor / bs >= end_blk &&
         !runnel__read_since_checkpoint(r, end_blk * bs))
         return;                 /* the reclaim needs no checkpoint */
     write_ahead(r, len, body, true);
@@ -661,6 +693,7 @@ void runnel__checkpoint_before_append(runnel_t *r, size_t len, const void **body
 const struct runnel_durability runnel_durability = {
     runnel__checkpoint_maybe,
     runnel__checkpoint_before_append,
+    runnel__stub_fault,
 };
 
 /* ---- loading (mount) ---- */
@@ -692,7 +725,7 @@ static int load_stream(runnel_t *r, runnel__reader_t *c)
 }
 
 /* An ID coded by put_id_from against base; sets c->bad on overflow. */
-static runnel_id_t rd_id_from(runnel__reader_t *c, runnel_id_t base)
+runnel_id_t runnel__ckpt_rd_id(runnel__reader_t *c, runnel_id_t base)
 {
     uint64_t dms = runnel__rd_varint(c), s = runnel__rd_varint(c);
     runnel_id_t id;
@@ -714,7 +747,8 @@ typedef struct node_fields {
 
 /* Checks a described node and puts it into a free slot and the node
  * order. */
-static int place_node(runnel_t *r, runnel__reader_t *c, const node_fields_t *f)
+static int place_node(runnel_t *r, runnel__reader_t *c, const node_fields_t *f,
+                      runnel__run_sum_t *dry)
 {
     uint32_t bm = (uint32_t)(f->count + 7u) / 8u, nslot;
     struct runnel__node *n;
@@ -724,6 +758,31 @@ static int place_node(runnel_t *r, runnel__reader_t *c, const node_fields_t *f)
         f->first_pos > f->last_pos || f->first_size > UINT32_MAX || f->lp_rest > UINT32_MAX ||
         f->fields_hash > UINT32_MAX || (f->bitmap && bm > c->len - c->off))
         return RUNNEL_ERR_CORRUPT;
+    if (dry != NULL) {
+        /* checked and summed only: a stub compares the sums before its
+         * nodes replace it (checkpoint_stub.c) */
+        if (!dry->any) {
+            dry->any = true;
+            dry->sidx = (uint32_t)f->sidx;
+            dry->first = f->first;
+            dry->min_first_pos = f->first_pos;
+            dry->max_first_pos = f->first_pos;
+        }
+        if (dry->sidx != f->sidx)
+            return RUNNEL_ERR_CORRUPT;
+        dry->nodes++;
+        dry->count += f->count;
+        dry->live += f->live;
+        dry->lp_rest += f->lp_rest;
+        dry->last = f->last;
+        dry->unordered |= f->unordered;
+        if (f->first_pos < dry->min_first_pos)
+            dry->min_first_pos = f->first_pos;
+        if (f->first_pos > dry->max_first_pos)
+            dry->max_first_pos = f->first_pos;
+        c->off += f->bitmap ? bm : 0u;
+        return 0;
+    }
     nslot = runnel__node_alloc(r);
     if (nslot == RUNNEL__NONE)
         return RUNNEL_ERR_POOL_NODES;
@@ -748,7 +807,8 @@ static int place_node(runnel_t *r, runnel__reader_t *c, const node_fields_t *f)
 }
 
 /* One descriptor of a CKPT_NODE_RUN, coded against base (encode_node). */
-static int load_node(runnel_t *r, runnel__reader_t *c, node_base_t *base)
+static int load_node(runnel_t *r, runnel__reader_t *c, node_base_t *base,
+                     runnel__run_sum_t *dry)
 {
     uint8_t flags = runnel__rd_u8(c);
     uint64_t dpos, dlast, dead = 0;
@@ -758,9 +818,9 @@ static int load_node(runnel_t *r, runnel__reader_t *c, node_base_t *base)
     if ((flags & (NODE_SAME_STREAM | NODE_SAME_FIELDS)) && !base->any)
         return RUNNEL_ERR_CORRUPT;
     f.sidx = (flags & NODE_SAME_STREAM) ? base->sidx : runnel__rd_varint(c);
-    f.first = rd_id_from(c, (flags & (NODE_SAME_STREAM | NODE_FIRST_ABS)) == NODE_SAME_STREAM
+    f.first = runnel__ckpt_rd_id(c, (flags & (NODE_SAME_STREAM | NODE_FIRST_ABS)) == NODE_SAME_STREAM
                                 ? base->first : RUNNEL_ID_MIN);
-    f.last = rd_id_from(c, (flags & NODE_LAST_BELOW) ? RUNNEL_ID_MIN : f.first);
+    f.last = runnel__ckpt_rd_id(c, (flags & NODE_LAST_BELOW) ? RUNNEL_ID_MIN : f.first);
     dpos = runnel__rd_varint(c);
     dlast = runnel__rd_varint(c);
     f.first_size = runnel__rd_varint(c);
@@ -776,7 +836,7 @@ static int load_node(runnel_t *r, runnel__reader_t *c, node_base_t *base)
     f.bitmap = (flags & NODE_BITMAP) != 0;
     if ((flags & 0x80u) || dead > f.count || f.last_pos < f.first_pos)
         return RUNNEL_ERR_CORRUPT;
-    err = place_node(r, c, &f);
+    err = place_node(r, c, &f, dry);
     if (err < 0)
         return err;
     base->any = true;
@@ -810,25 +870,36 @@ static int load_nodes_plain(runnel_t *r, runnel__reader_t *c)
         flags = runnel__rd_u8(c);
         f.unordered = (flags & 1u) != 0;
         f.bitmap = (flags & 2u) != 0;
-        err = place_node(r, c, &f);
+        err = place_node(r, c, &f, NULL);
         if (err < 0)
             return err;
     }
     return 0;
 }
 
-static int load_nodes(runnel_t *r, runnel__reader_t *c)
+static int load_nodes(runnel_t *r, runnel__reader_t *c, runnel__run_sum_t *dry)
 {
     node_base_t base;
     int err;
 
     memset(&base, 0, sizeof base);
     while (c->off < c->len) {
-        err = load_node(r, c, &base);
+        err = load_node(r, c, &base, dry);
         if (err < 0)
             return err;
     }
     return 0;
+}
+
+int runnel__ckpt_run_load(runnel_t *r, const uint8_t *body, uint32_t len,
+                          runnel__run_sum_t *dry)
+{
+    runnel__reader_t c;
+
+    runnel__reader_init(&c, body, len);
+    if (dry != NULL)
+        memset(dry, 0, sizeof *dry);
+    return load_nodes(r, &c, dry);
 }
 
 /* A CKPT_PEL_RUN: each entry's NACK_STATE body built again (in scratch)
@@ -862,7 +933,7 @@ static int load_pel_run(runnel_t *r, runnel__reader_t *c)
         } else if (cons.p == NULL) {
             return RUNNEL_ERR_CORRUPT;
         }
-        id = rd_id_from(c, (flags & PEL_ID_ABS) ? RUNNEL_ID_MIN : prev);
+        id = runnel__ckpt_rd_id(c, (flags & PEL_ID_ABS) ? RUNNEL_ID_MIN : prev);
         dt = runnel__rd_varint(c);
         count = runnel__rd_varint(c);
         time += (dt >> 1) ^ (0u - (dt & 1u));
@@ -897,7 +968,9 @@ int runnel__checkpoint_load(runnel_t *r, const runnel__rec_t *rec, const uint8_t
     case RUNNEL_REC_CKPT_STREAM:
         return load_stream(r, &c);
     case RUNNEL_REC_CKPT_NODE_RUN:
-        return load_nodes(r, &c);
+        return load_nodes(r, &c, NULL);
+    case RUNNEL_REC_CKPT_NODE_DIR:
+        return runnel__stub_dir_load(r, rec, body);
     case RUNNEL_REC_CKPT_PEL_RUN:
         return load_pel_run(r, &c);
     case RUNNEL_REC_CKPT_NODES:

@@ -50,7 +50,8 @@ int runnel_key_usage(runnel_t *r, runnel_str_t key, runnel_key_usage_t *out)
     runnel__stream_nodes(r, sidx, &lo, &hi);
     for (i = lo; i < hi; i++) {
         const struct runnel__node *n = &r->nodes[r->node_order[i]];
-        ram += sizeof(*n) + r->bitmap_bytes + 2u * sizeof(uint32_t);
+        /* a stub (checkpoint_stub.c) holds the sums of its run's nodes */
+        ram += (uint64_t)RUNNEL__NODE_KEYS(n) * (sizeof(*n) + r->bitmap_bytes + 2u * sizeof(uint32_t));
         store += (uint64_t)n->lp_rest + (uint64_t)n->count * ENTRY_RECORD_HEADER;
     }
     uint32_t gfirst, ngroups = grp_stream_range(g, sidx, &gfirst);

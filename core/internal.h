@@ -19,10 +19,11 @@
  *   util    util_*.c, errors.c, id.c
  *   log     log.c
  *   commit  commit.c          append, commit policy, clock, lock
- *   stream  stream_*.c, node.c, trim.c, keyspace.c, reclaim.c
+ *   stream  stream_*.c, node.c, node_stub.c, trim.c, keyspace.c, reclaim.c
  *   group   group*.c
  *   engine  open.c            config, arena layout, format: wires the rest
  *           checkpoint.c      the whole state written to the log
+ *           checkpoint_stub.c node runs kept on flash, and their stubs
  *           mount.c           a store opened again: checkpoint + replay
  *   resp    resp_*.c
  *   cmd     cmd*.c
@@ -165,6 +166,10 @@ struct runnel__stream_hooks {
      * live nodes out of the blocks the append's block switch must reclaim
      * (relocate.c). NULL under the other policies. */
     void (*relocate)(runnel_t *r, size_t len, const void **body);
+    /* Loads the nodes a stub stands for in its place (checkpoint_stub.c,
+     * an engine file the stream half reaches only through this, from
+     * node_stub.c). NULL without durability: no stub then. */
+    int (*stub_load)(runnel_t *r, uint32_t nslot);
 };
 
 #endif /* RUNNEL_INTERNAL_H */

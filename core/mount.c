@@ -66,7 +66,8 @@ static bool is_stream_type(uint8_t t)
 static bool is_ckpt_type(uint8_t t)
 {
     return (t >= RUNNEL_REC_CKPT_BEGIN && t <= RUNNEL_REC_CKPT_GROUP) ||
-           t == RUNNEL_REC_CKPT_NODE_RUN || t == RUNNEL_REC_CKPT_PEL_RUN;
+           t == RUNNEL_REC_CKPT_NODE_RUN || t == RUNNEL_REC_CKPT_PEL_RUN ||
+           t == RUNNEL_REC_CKPT_NODE_DIR;
 }
 
 /* The number a CKPT_BEGIN or CKPT_END carries (its first varint). */
@@ -163,7 +164,25 @@ static int find_checkpoint_fast(runnel_t *r, runnel_pos_t *begin, uint64_t *numb
         }
         if (err != 0 && err != RUNNEL_ERR_CORRUPT)
             return err;
-        if (err == 0 && rec.type == RUNNEL_REC_CKPT_BEGIN && rec.pos / bs == b) {
+        if (err == 0 && rec.type == RUNNEL_REC_CKPT_NODE_RUN && rec.pos / bs == b) {
+            /* A checkpoint's node runs open its first block (checkpoint_
+             * stub.c) and its BEGIN follows the last of them: walk the
+             * runs' headers (a few per block) to what comes after. */
+            runnel_pos_t pos = rec.next;
+            int got2;
+
+            while ((got2 = runnel__log_next(&r->log, pos, &rec)) == 1 && rec.pos / bs == b &&
+                   rec.type == RUNNEL_REC_CKPT_NODE_RUN)
+                pos = rec.next;
+            if (got2 < 0 && got2 != RUNNEL_ERR_CORRUPT)
+                return got2;
+            if (got2 == 1 && rec.type == RUNNEL_REC_CKPT_BEGIN && rec.pos / bs == b &&
+                ckpt_number(r, &rec, &seq) == 0) {
+                *begin = rec.pos;
+                *number = seq;
+                return 0;
+            }
+        } else if (err == 0 && rec.type == RUNNEL_REC_CKPT_BEGIN && rec.pos / bs == b) {
             err = runnel__log_next(&r->log, first, &rec);   /* fence, CRC */
             if (err < 0)
                 return err;
@@ -251,7 +270,9 @@ static int enter_block(runnel_t *r, replay_state_t *st, uint64_t b)
         return err;
     if (st->drop_pending) {     /* the block before had no record after
                                    its summary */
-        runnel__drop_before(r, st->pending_tail * r->log.block_size);
+        err = runnel__drop_before(r, st->pending_tail * r->log.block_size);
+        if (err < 0)
+            return err;
         st->drop_pending = false;
     }
     if (!st->dropped_any || tail_seq > st->dropped_to) {
@@ -265,16 +286,19 @@ static int enter_block(runnel_t *r, replay_state_t *st, uint64_t b)
 
 /* The pending drop, with the nodes `first` (the block's first record, or
  * NULL) removes itself treated as its own, as the run did (reclaim.c). */
-static void drop_pending(runnel_t *r, replay_state_t *st, const runnel__rec_t *first,
-                         const uint8_t *body)
+static int drop_pending(runnel_t *r, replay_state_t *st, const runnel__rec_t *first,
+                        const uint8_t *body)
 {
+    int err;
+
     if (!st->drop_pending)
-        return;
+        return 0;
     if (first != NULL)
         doom_of(r, first, body);
-    runnel__drop_before(r, st->pending_tail * r->log.block_size);
+    err = runnel__drop_before(r, st->pending_tail * r->log.block_size);
     r->doom.active = false;
     st->drop_pending = false;
+    return err;
 }
 
 /* One journal record (not a checkpoint's) applied again. */
@@ -368,8 +392,9 @@ static int summary_block(runnel_t *r, replay_state_t *st, uint64_t b)
         uint8_t tag = runnel__rd_u8(&rd);
 
         if (tag == RUNNEL__SUM_NODE) {
-            drop_pending(r, st, NULL, NULL);
-            err = runnel__summary_apply_node(r, &rd, blk);
+            err = drop_pending(r, st, NULL, NULL);
+            if (err == 0)
+                err = runnel__summary_apply_node(r, &rd, blk);
             if (err < 0)
                 return err;
             st->created = RUNNEL__NONE;
@@ -389,8 +414,10 @@ static int summary_block(runnel_t *r, replay_state_t *st, uint64_t b)
                 return err;
             r->mount_records++;
             r->mount_bytes_read += rec.next - rec.pos;
-            drop_pending(r, st, tag == RUNNEL__SUM_PTR_FIRST && first ? &rec : NULL, r->replay);
-            err = apply_record(r, st, &rec);
+            err = drop_pending(r, st, tag == RUNNEL__SUM_PTR_FIRST && first ? &rec : NULL,
+                               r->replay);
+            if (err == 0)
+                err = apply_record(r, st, &rec);
             if (err < 0)
                 return err;
         } else {
@@ -398,8 +425,8 @@ static int summary_block(runnel_t *r, replay_state_t *st, uint64_t b)
         }
         first = false;
     }
-    drop_pending(r, st, NULL, NULL);
-    return 1;
+    err = drop_pending(r, st, NULL, NULL);
+    return err < 0 ? err : 1;
 }
 
 /* Step 3: applies the records from `from` to the head; every closed
@@ -454,8 +481,11 @@ static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t
             if (err < 0)
                 return err;
         }
-        if (rec.type != RUNNEL_REC_BLOCK_SUMMARY)
-            drop_pending(r, &st, &rec, r->replay);
+        if (rec.type != RUNNEL_REC_BLOCK_SUMMARY) {
+            err = drop_pending(r, &st, &rec, r->replay);
+            if (err < 0)
+                return err;
+        }
         if (loading) {
             err = runnel__checkpoint_load(r, &rec, r->replay);
             if (err < 0)
@@ -472,9 +502,11 @@ static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t
         if (err < 0)
             return err;
     }
-    drop_pending(r, &st, NULL, NULL);
+    err = drop_pending(r, &st, NULL, NULL);
     if (got < 0)
         return got;
+    if (err < 0)
+        return err;
     if (loading)
         return RUNNEL_ERR_CORRUPT;
     phase_done(r, RUNNEL__MOUNT_REPLAY);
@@ -486,14 +518,16 @@ static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t
      * the run dropped them. */
     {
         uint64_t dropped = r->stats.dropped_entries;
-        uint32_t nodes = r->nodes_used;
+        uint64_t nodes = (uint64_t)r->nodes_used + r->stub_extra;  /* loading a stub is no change */
 
-        runnel__drop_before(r, r->log.tail);
+        err = runnel__drop_before(r, r->log.tail);
+        if (err < 0)
+            return err;
         /* No record says so: the first append writes a checkpoint before
          * it, or a later mount - replaying the records written after this
          * one before it drops these nodes - would apply them to a state
          * that still has them. */
-        if (r->stats.dropped_entries != dropped || r->nodes_used != nodes)
+        if (r->stats.dropped_entries != dropped || (uint64_t)r->nodes_used + r->stub_extra != nodes)
             r->ckpt_due = true;
     }
     /* A stream is created together with its first entry (XADD) or group
@@ -571,6 +605,10 @@ static int mount_once(runnel_t *r, bool fast, bool *again)
     runnel__log_window(&r->log, NULL, 0);
     if (err == 0) {
         r->ckpt_pos = begin;
+        /* the checkpoint's runs (its CKPT_NODE_DIR set the floor to the
+         * first of them) or its BEGIN: reclaim keeps both */
+        if (begin == RUNNEL__NO_POS || r->ckpt_floor == RUNNEL__NO_POS || r->ckpt_floor > begin)
+            r->ckpt_floor = begin;
         r->ckpt_seq = begin != RUNNEL__NO_POS ? number : 0;
         runnel__commit_mark(r);
         /* the head block's first records are not in the RAM summary: it

@@ -136,13 +136,37 @@ static uint32_t order_upper(const runnel_t *r, uint32_t sidx, runnel_id_t first)
  * so the old node is empty, and XADD replaces it as Redis's rax insert
  * does under the same key.
  */
-uint32_t runnel__node_twin(const runnel_t *r, uint32_t sidx, runnel_id_t first)
+int runnel__node_twin(runnel_t *r, uint32_t sidx, runnel_id_t first, uint32_t *twin)
 {
-    uint32_t pos = order_lower(r, sidx, first);
+    uint32_t pos;
+    int err;
 
-    if (pos < r->nodes_used && node_key_cmp(&r->nodes[r->node_order[pos]], sidx, first) == 0)
-        return r->node_order[pos];
-    return RUNNEL__NONE;
+    *twin = RUNNEL__NONE;
+    for (;;) {
+        const struct runnel__node *s;
+
+        pos = order_lower(r, sidx, first);
+        if (pos == 0)
+            break;
+        /* A stub before the key may hold a node with that master: its
+         * masters lie between its first and its last (an unordered node
+         * aside, whose last may be below its master) */
+        s = &r->nodes[r->node_order[pos - 1u]];
+        if (!s->stub || s->sidx != sidx ||
+            (!s->unordered && runnel_id_cmp(first, s->last) > 0))
+            break;
+        err = runnel__stub_load(r, r->node_order[pos - 1u]);
+        if (err < 0)
+            return err;
+    }
+    if (pos < r->nodes_used && node_key_cmp(&r->nodes[r->node_order[pos]], sidx, first) == 0) {
+        /* a stub's key is its first node's: that node is the twin */
+        err = runnel__stub_load(r, r->node_order[pos]);
+        if (err < 0)
+            return err;
+        *twin = r->node_order[pos];
+    }
+    return 0;
 }
 
 void runnel__node_insert(runnel_t *r, uint32_t nslot)
@@ -154,6 +178,7 @@ void runnel__node_insert(runnel_t *r, uint32_t nslot)
             sizeof(uint32_t) * (size_t)(r->nodes_used - pos));
     r->node_order[pos] = nslot;
     r->nodes_used++;
+    r->streams[n->sidx].nodes += RUNNEL__NODE_KEYS(n);
     if (pos + 1u == r->nodes_used || r->nodes[r->node_order[pos + 1u]].sidx != n->sidx)
         r->streams[n->sidx].tail_node = nslot;
 }
@@ -169,6 +194,13 @@ void runnel__node_remove(runnel_t *r, uint32_t nslot)
         pos++;
     if (pos >= r->nodes_used || r->node_order[pos] != nslot)
         return; /* not indexed: nothing to do */
+    r->streams[n->sidx].nodes -= RUNNEL__NODE_KEYS(n);
+    if (n->stub) {              /* its reserved slots are free again */
+        r->stubs--;
+        r->stub_extra -= n->fields_hash - 1u;
+        n->stub = false;
+        n->read_at = 0;         /* a stub's is no read (store.h) */
+    }
     /* A record after the newest checkpoint read it: its replay reads it
      * again, so its block stays pinned after the node is gone (reclaim.c). */
     if (n->read_at != 0 && (r->ckpt_pos == RUNNEL__NO_POS || n->read_at > r->ckpt_pos) &&
@@ -238,16 +270,26 @@ bool runnel__node_ghost(const runnel_t *r, uint32_t nslot)
     return r->replaying && r->nodes[nslot].first_pos < r->log.tail;
 }
 
-uint32_t runnel__node_find(const runnel_t *r, uint32_t sidx, runnel_id_t id)
+int runnel__node_find(runnel_t *r, uint32_t sidx, runnel_id_t id, uint32_t *pos)
 {
     uint32_t lo, hi, p;
+    int err;
 
-    runnel__stream_nodes(r, sidx, &lo, &hi);
-    p = runnel__node_seek_rev(r, lo, hi, id);
+    *pos = RUNNEL__NONE;
+    for (;;) {
+        runnel__stream_nodes(r, sidx, &lo, &hi);
+        p = runnel__node_seek_rev(r, lo, hi, id);
+        if (p == RUNNEL__NONE || !r->nodes[r->node_order[p]].stub)
+            break;
+        err = runnel__stub_load(r, r->node_order[p]);
+        if (err < 0)
+            return err;
+    }
     if (p == RUNNEL__NONE || runnel_id_cmp(r->nodes[r->node_order[p]].last, id) < 0 ||
         runnel__node_ghost(r, r->node_order[p]))
-        return RUNNEL__NONE;
-    return p;
+        return 0;
+    *pos = p;
+    return 1;
 }
 
 bool runnel__node_deleted(const runnel_t *r, uint32_t nslot, uint32_t i)
@@ -1187,9 +1229,16 @@ int runnel__refresh_first_id(runnel_t *r, uint32_t sidx)
     for (p = lo; p < hi; p++) {
         uint32_t nslot = r->node_order[p], i;
         const struct runnel__node *n = &r->nodes[nslot];
+        int err;
 
         if (n->live == 0)
             continue;
+        if (n->stub) {
+            err = runnel__stub_load_walk(r, sidx, &p, &lo, &hi);
+            if (err < 0)
+                return err;
+            continue;
+        }
         if (runnel__node_ghost(r, nslot)) {
             if (n->count > 0 && !runnel__node_deleted(r, nslot, 0)) {
                 s->first_id = n->first;
@@ -1219,12 +1268,21 @@ int runnel__refresh_last_valid(runnel_t *r, uint32_t sidx)
     *out = RUNNEL_ID_MIN;
     if (r->streams[sidx].length == 0)
         return 0;
+again:
     runnel__stream_nodes(r, sidx, &lo, &hi);
     for (p = hi; p > lo; p--) {
         uint32_t nslot = r->node_order[p - 1u], i;
         const struct runnel__node *n = &r->nodes[nslot];
 
-        if (n->live == 0 || runnel__node_ghost(r, nslot))
+        if (n->live == 0)
+            continue;
+        if (n->stub) {          /* (some of its nodes may be ghosts) */
+            int err = runnel__stub_load(r, nslot);
+            if (err < 0)
+                return err;
+            goto again;
+        }
+        if (runnel__node_ghost(r, nslot))
             continue;
         for (i = n->count; i > 0; i--) {
             if (!runnel__node_deleted(r, nslot, i - 1u))

@@ -159,6 +159,15 @@ static int layout(runnel_t *r, runnel__arena_t *a)
         r->sum.runs = runnel__arena_take(a, sizeof(*r->sum.runs) * (size_t)r->sum.runs_cap, 8);
         if (!r->sum.buf || !r->sum.runs)
             return RUNNEL_ERR_NOMEM;
+        /* A node run a stub stands for is read here (checkpoint_stub.c).
+         * Its bound follows from the block size alone, so that any
+         * configuration mounts what another wrote: half a block, at most
+         * 1 KiB. A writer whose longest descriptor does not fit it (small
+         * blocks, a large node_entries_cap) writes no run. */
+        r->stub_cap = bs / 2u < 1024u ? bs / 2u : 1024u;
+        r->stub_buf = runnel__arena_take(a, r->stub_cap, 8);
+        if (!r->stub_buf)
+            return RUNNEL_ERR_NOMEM;
     }
     if (!r->streams || !r->names || !r->hash || !r->nodes || !r->bitmaps || !r->node_order ||
         !r->node_free || !r->scratch || !r->master || !r->fv || !r->scan || !r->log.page ||
@@ -217,6 +226,7 @@ int runnel__open(runnel_t **out, const runnel_config_t *cfg)
      * it is allocated, so only the nodes in use are ever touched. */
     r->scan_node = RUNNEL__NONE;
     r->ckpt_pos = RUNNEL__NO_POS;
+    r->ckpt_floor = RUNNEL__NO_POS;
     r->pin_floor = RUNNEL__NO_POS;
     r->cancel_slot = RUNNEL__NONE;
     r->appending_to = RUNNEL__NONE;
@@ -226,6 +236,7 @@ int runnel__open(runnel_t **out, const runnel_config_t *cfg)
     if (c.durable != NULL) {
         r->hooks.maintain = c.durable->maintain;
         r->hooks.before_append = c.durable->before_append;
+        r->hooks.stub_load = c.durable->stub_load;
     }
     if (c.full_policy == RUNNEL_FULL_RELOCATE)
         r->hooks.relocate = runnel__relocate_before_append;
@@ -318,7 +329,7 @@ void runnel_stats(runnel_t *r, runnel_stats_t *out)
     out->blocks_used = runnel__log_blocks_used(&r->log);
     out->streams_used = r->streams_used;
     out->streams_cap = r->streams_cap;
-    out->nodes_used = r->nodes_used;
+    out->nodes_used = r->nodes_used + r->stub_extra;  /* a stub's nodes too */
     out->nodes_cap = r->nodes_cap;
     runnel__groups_stats(r, out);
     runnel__unlock(r);

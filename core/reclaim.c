@@ -84,8 +84,22 @@ int runnel__reclaim(void *ctx, runnel_pos_t start, runnel_pos_t end)
     runnel_t *r = ctx;
     uint32_t p;
     bool live = false, backlog = false;
+    int err;
 
     (void)start;
+    /* Nodes starting in these blocks are decided one by one: a stub
+     * (checkpoint_stub.c) with one of them is loaded first - unless
+     * DROP_OLDEST drops them all (runnel__drop_before). Reading does not
+     * change the log, and a stub's run lies past the newest checkpoint's
+     * floor, which is never reclaimed. */
+    if (r->cfg.full_policy != RUNNEL_FULL_DROP_OLDEST && !r->in_checkpoint) {
+        /* (a checkpoint being written is refused the block below, and
+         * its node order must not change under it: a stub then counts
+         * as live) */
+        err = runnel__stubs_load_below(r, end);
+        if (err < 0)
+            return err;
+    }
     for (p = 0; p < r->nodes_used; p++) {
         const struct runnel__node *n = &r->nodes[r->node_order[p]];
         if (n->first_pos < end && n->live > 0 && !runnel__node_doomed(r, n)) {
@@ -107,11 +121,10 @@ int runnel__reclaim(void *ctx, runnel_pos_t start, runnel_pos_t end)
      * small for its state), appends get NOSPC rather than a store that
      * mounts differently. */
     if (r->cfg.durable != NULL &&
-        (r->ckpt_pos == RUNNEL__NO_POS || r->ckpt_pos < end || r->in_checkpoint ||
+        (r->ckpt_pos == RUNNEL__NO_POS || r->ckpt_floor < end || r->in_checkpoint ||
          runnel__read_since_checkpoint(r, end)))
         return RUNNEL_ERR_NOSPC;
-    runnel__drop_before(r, end);
-    return 0;
+    return runnel__drop_before(r, end);
 }
 
 /* Has a journalled change read a node starting before `end` since the
@@ -128,16 +141,23 @@ bool runnel__read_since_checkpoint(const runnel_t *r, runnel_pos_t end)
 
     for (p = 0; p < r->nodes_used; p++) {
         const struct runnel__node *n = &r->nodes[r->node_order[p]];
-        if (n->first_pos < end && n->read_at != 0 && n->read_at > ck)
+        if (n->first_pos < end && n->read_at != 0 && n->read_at > ck && !n->stub)
             return true;
     }
     return false;
 }
 
-void runnel__drop_before(runnel_t *r, runnel_pos_t end)
+int runnel__drop_before(runnel_t *r, runnel_pos_t end)
 {
     uint32_t p;
+    int err = 0;
 
+    /* The doom of a partial trim counts the stream's first nodes: those
+     * must be nodes, not stubs (node_stub.c) */
+    if (r->doom.active && r->doom.flush < 0 && !r->doom.all && r->doom.sidx < r->streams_cap)
+        err = runnel__stubs_load_head(r, r->doom.sidx, r->doom.nodes + 1u);
+    if (err < 0)
+        return err;
     p = 0;
     while (p < r->nodes_used) {
         uint32_t nslot = r->node_order[p];
@@ -149,6 +169,15 @@ void runnel__drop_before(runnel_t *r, runnel_pos_t end)
         if (n->first_pos >= end || runnel__node_doomed(r, n)) {
             p++;
             continue;
+        }
+        /* a stub goes whole when all its nodes start before end (read_at
+         * is the highest first_pos, store.h); else its nodes are decided
+         * one by one */
+        if (n->stub && n->read_at >= end) {
+            err = runnel__stub_load(r, nslot);
+            if (err < 0)
+                return err;
+            continue;           /* its first node is at p now */
         }
         sidx = n->sidx;
         s = &r->streams[sidx];
@@ -162,4 +191,5 @@ void runnel__drop_before(runnel_t *r, runnel_pos_t end)
             s->first_stale = false;
         }
     }
+    return 0;
 }

@@ -371,7 +371,7 @@ static uint32_t borrow_blocks(runnel_t *r, size_t len, runnel_pos_t end, runnel_
     for (round = 0; round < 4u; round++) {
         uint64_t bytes = 16u + 1u + 5u + 4u + len, largest = 1u + 5u + 4u + len, end_blk;
         runnel_pos_t next_end;
-        int err = 0;
+        int err = runnel__stubs_load_below(r, end);
 
         for (p = 0; p < r->nodes_used && err == 0; p++) {
             uint32_t nslot = r->node_order[p];
@@ -397,7 +397,7 @@ static uint32_t borrow_blocks(runnel_t *r, size_t len, runnel_pos_t end, runnel_
             end = next_end;
             continue;
         }
-        if (r->ckpt_pos == RUNNEL__NO_POS || r->ckpt_pos < end ||
+        if (r->ckpt_pos == RUNNEL__NO_POS || r->ckpt_floor < end ||
             runnel__read_since_checkpoint(r, end))
             break;              /* that needs a checkpoint first: no borrow */
         r->journalled = journalled;
@@ -441,9 +441,12 @@ void runnel__relocate_before_append(runnel_t *r, size_t len, const void **body)
         /* A reclaim there needs a newer checkpoint first (reclaim.c): that
          * is the checkpoint hook's turn (commit.c), then ours again. */
         if (r->cfg.durable != NULL &&
-            (r->ckpt_pos == RUNNEL__NO_POS || r->ckpt_pos < end ||
+            (r->ckpt_pos == RUNNEL__NO_POS || r->ckpt_floor < end ||
              runnel__read_since_checkpoint(r, end)))
             return;
+        /* a stub's nodes are copied one by one (checkpoint_stub.c) */
+        if (runnel__stubs_load_below(r, end) < 0)
+            return;             /* the append meets what reclaim meets */
         nslot = oldest_live(r, end, fresh);
         if (nslot == RUNNEL__NONE)
             return;
@@ -495,8 +498,7 @@ int runnel__relocate_replay(runnel_t *r, const runnel__rec_t *rec, const uint8_t
     /* the copies lie between the tail and this record */
     if (first < r->log.tail || first >= rec->pos || span >= rec->pos - first)
         return RUNNEL_ERR_CORRUPT;
-    nslot = runnel__node_twin(r, (uint32_t)slot, master);
-    if (nslot == RUNNEL__NONE)
+    if (runnel__node_twin(r, (uint32_t)slot, master, &nslot) < 0 || nslot == RUNNEL__NONE)
         return RUNNEL_ERR_CORRUPT;
     move_node(r, nslot, first, first + span);
     return 0;

@@ -40,7 +40,7 @@ extern "C" {
 
 #define RUNNEL_VERSION_STRING "0.1.0"
 /* On-flash format version (FORMAT.md). */
-#define RUNNEL_FORMAT_VERSION 4u
+#define RUNNEL_FORMAT_VERSION 5u
 
 /* ------------------------------------------------------------------ */
 /* Basic types                                                         */
@@ -282,6 +282,7 @@ typedef struct runnel runnel_t;
 struct runnel_durability {
     void (*maintain)(runnel_t *r);
     void (*before_append)(runnel_t *r, size_t len, const void **body);
+    int (*stub_load)(runnel_t *r, uint32_t nslot);
 };
 extern const struct runnel_durability runnel_durability;
 
@@ -676,6 +677,9 @@ typedef struct runnel_stats {
      * and the newest blocks, never the whole ring). */
     uint64_t mount_bytes_read;
     uint32_t mount_read_calls;
+    /* Node runs mount left on flash (a checkpoint's CKPT_NODE_DIR) that
+     * were read since, when something needed their nodes. */
+    uint64_t stub_loads;
 } runnel_stats_t;
 
 void runnel_stats(runnel_t *r, runnel_stats_t *out);

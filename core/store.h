@@ -84,6 +84,7 @@ enum { RUNNEL__MOUNT_LOG, RUNNEL__MOUNT_FIND, RUNNEL__MOUNT_LOAD, RUNNEL__MOUNT_
 #define RUNNEL_REC_CKPT_PEL_RUN     0x36u /* one group's NACK_STATEs, delta-coded */
 #define RUNNEL_REC_BLOCK_SUMMARY    0x37u /* what the block before did
                                              (stream_summary.c) */
+#define RUNNEL_REC_CKPT_NODE_DIR    0x38u /* where runs written ahead are */
 #define RUNNEL_REC_CKPT_END         0x33u /* {seq, records}: complete */
 #define RUNNEL_REC_CKPT_GROUP       0x34u /* {type, body}: a group snapshot
                                              record, wrapped so that it can
@@ -103,6 +104,9 @@ struct runnel__stream {
     /* Slot of the stream's newest node, or RUNNEL__NONE: every XADD needs it,
      * so runnel__node_insert/_remove keep it instead of XADD searching. */
     uint32_t tail_node;
+    /* Its nodes, a stub's run counted whole (XINFO radix-tree-keys; which
+     * streams a checkpoint keeps in runs, checkpoint_stub.c). */
+    uint32_t nodes;
     /* What XADD needs of the tail node to append without reading flash
      * (stream_add.c). Both are keyed by the node's first_pos (positions are
      * never reused), so a stale cache is recognised, never trusted:
@@ -154,7 +158,20 @@ struct runnel__node {
                                    appended (XSETID rewind): IDs do not
                                    rise with the index, so readers scan
                                    the node instead of seeking (node.c) */
+    /* A stub (checkpoint_stub.c): a run of this stream's nodes that mount
+     * left on flash, in one slot until something needs them. Its fields
+     * then describe the run: first (first node's master ID), last (last
+     * node's last ID), first_pos (the lowest first_pos of its nodes),
+     * last_pos (the CKPT_NODE_RUN record holding them), read_at (the
+     * highest first_pos of its nodes), count, live and lp_rest (sums over
+     * its nodes), fields_hash (how many nodes), unordered (any of them
+     * is). Only readers of whole descriptors may
+     * see one: everything else loads it first (runnel__stub_load). */
+    bool stub;
 };
+
+/* Nodes a slot stands for: a stub's run, else 1 (radix-tree-keys). */
+#define RUNNEL__NODE_KEYS(n) ((n)->stub ? (n)->fields_hash : 1u)
 
 /* One entry of a node as a reader found it in the log (pos 0 = not yet:
  * no record ever lives at position 0, which is a block header). */
@@ -237,6 +254,14 @@ struct runnel {
     uint32_t *node_free;        /* stack of free node slots */
     uint32_t nodes_cap, nodes_used;
     uint32_t node_gen;          /* bumped whenever nodes are removed */
+    /* Stubs (checkpoint_stub.c): how many slots are stubs, and the slots
+     * their nodes will take beyond the one each holds now (kept free:
+     * runnel__nodes_full counts them as used). */
+    uint32_t stubs, stub_extra;
+    uint8_t *stub_buf;          /* a CKPT_NODE_RUN body being loaded */
+    uint32_t stub_cap;          /* its size, the longest run written ahead */
+    runnel_pos_t stub_horizon;  /* the checkpoint being written keeps the
+                                   nodes starting below it in its body */
 
     /* scratch */
     uint8_t *scratch;           /* one record body */
@@ -287,6 +312,10 @@ struct runnel {
                                    or RUNNEL__NO_POS: the reclaim policy
                                    never gives its block back */
     uint64_t ckpt_seq;          /* its number (the next one is + 1) */
+    runnel_pos_t ckpt_floor;    /* its first record: the node runs written
+                                   ahead of its BEGIN (checkpoint_stub.c),
+                                   or the BEGIN; the reclaim policy never
+                                   gives back a block from here on */
     bool replaying;             /* mount: no events, no checkpoints */
     bool in_checkpoint;         /* writing one: no nested trigger */
     bool relocating;            /* copying a node forward (relocate.c) */
@@ -416,7 +445,7 @@ void runnel__stream_forget(runnel_t *r, uint32_t sidx);
 int runnel__stream_bind(runnel_t *r, uint32_t slot, uint32_t db, runnel_str_t name);
 /* The full-ring policy's drop of every node starting before `end` (reclaim.c),
  * counted as dropped: what DROP_OLDEST did when the log reclaimed a block. */
-void runnel__drop_before(runnel_t *r, runnel_pos_t end);
+int runnel__drop_before(runnel_t *r, runnel_pos_t end);
 /* A node starting before `end` was read since the newest checkpoint. */
 bool runnel__read_since_checkpoint(const runnel_t *r, runnel_pos_t end);
 
@@ -431,6 +460,73 @@ int runnel__checkpoint_write(runnel_t *r);
 /* Mount: applies one record of a checkpoint being loaded (0x30..0x33 and
  * the group snapshot records between them). */
 int runnel__checkpoint_load(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body);
+
+/* The node descriptor codec (checkpoint.c) that stubs share. */
+typedef struct runnel__node_base {
+    bool any;
+    uint32_t sidx, fields_hash;
+    runnel_id_t first;
+    runnel_pos_t first_pos;
+} runnel__node_base_t;
+/* What a run of descriptors decoded to without placing them (dry). */
+typedef struct runnel__run_sum {
+    uint32_t sidx, nodes;
+    uint64_t count, live, lp_rest;
+    runnel_id_t first, last;
+    runnel_pos_t min_first_pos, max_first_pos;
+    bool unordered, any;
+} runnel__run_sum_t;
+/* An ID as the descriptors code it: {ms - base.ms, seq - base.seq when
+ * the ms are equal, else seq}, put at b + k (b NULL: counted), returning
+ * the new length; read back (c->bad when it would be below base). */
+size_t runnel__ckpt_put_id(uint8_t *b, size_t k, runnel_id_t id, runnel_id_t base);
+runnel_id_t runnel__ckpt_rd_id(runnel__reader_t *c, runnel_id_t base);
+/* One descriptor coded against base into b (NULL: measured only). */
+size_t runnel__ckpt_node_encode(const runnel_t *r, uint32_t nslot, runnel__node_base_t *base,
+                                uint8_t *b);
+/* Most bytes one descriptor takes. */
+size_t runnel__ckpt_node_max(const runnel_t *r);
+/* A CKPT_NODE_RUN body: its nodes placed, or (dry != NULL) only checked
+ * and summed into *dry. */
+int runnel__ckpt_run_load(runnel_t *r, const uint8_t *body, uint32_t len,
+                          runnel__run_sum_t *dry);
+
+/* ---- stubs (checkpoint_stub.c; loading where needed: node_stub.c) ---- */
+/* No free node slot for a new node (stubs' nodes count as used). */
+bool runnel__nodes_full(const runnel_t *r);
+/* Writes the node runs a checkpoint keeps out of its body, ahead of its
+ * BEGIN; *first is the first one's position (NO_POS: none written). */
+int runnel__stub_write_runs(runnel_t *r, runnel_pos_t *first, uint32_t *records);
+/* Writes the CKPT_NODE_DIRs: every stub's run named again, and the runs
+ * written from `first`, whose nodes then become stubs; *floor is the
+ * lowest run named. */
+int runnel__stub_write_dir(runnel_t *r, runnel_pos_t first, uint32_t *records,
+                           runnel_pos_t *floor);
+/* Does the checkpoint write node nslot in its body (not in a run)? Plan
+ * first: it sets the horizon and loads the stubs to write again. */
+bool runnel__stub_inline(const runnel_t *r, uint32_t nslot);
+int runnel__stub_plan(runnel_t *r);
+/* Bytes the next checkpoint may write for stub nslot (checkpoint.c's
+ * reserve). */
+uint64_t runnel__stub_measure(const runnel_t *r, uint32_t nslot);
+/* Mount: the stubs a CKPT_NODE_DIR names. */
+int runnel__stub_dir_load(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body);
+/* Loads a stub's nodes in its place (the first at its position): through
+ * the durability hook (node_stub.c), which is runnel__stub_fault. */
+int runnel__stub_load(runnel_t *r, uint32_t nslot);
+int runnel__stub_fault(runnel_t *r, uint32_t nslot);
+/* Loads every stub with a node starting before `end`; every stub. */
+int runnel__stubs_load_below(runnel_t *r, runnel_pos_t end);
+/* ... every stub among the first n node positions of stream sidx. */
+int runnel__stubs_load_head(runnel_t *r, uint32_t sidx, uint32_t n);
+int runnel__stubs_load_all(runnel_t *r);
+/* In a walk over stream sidx's nodes at node_order position *p, a stub:
+ * loads it, refreshes the range [*lo, *hi) and steps *p back one, so the
+ * walk's p++ looks at its first node, which takes the stub's place. */
+int runnel__stub_load_walk(runnel_t *r, uint32_t sidx, uint32_t *p, uint32_t *lo,
+                           uint32_t *hi);
+/* Loads the stream's tail node if it is a stub (XADD appends to it). */
+int runnel__stub_tail(runnel_t *r, uint32_t sidx);
 
 /* ---- id helpers (id.c) ---- */
 runnel_id_t runnel__id_incr(runnel_id_t id, bool *overflow);
@@ -453,8 +549,9 @@ uint32_t runnel__stream_groups(runnel_t *r, uint32_t sidx);
 /* ---- nodes (node.c) ---- */
 uint32_t runnel__node_alloc(runnel_t *r);     /* RUNNEL__NONE when full */
 void runnel__node_insert(runnel_t *r, uint32_t nslot);  /* into node_order */
-/* The node of sidx whose master ID is `first`, or RUNNEL__NONE (node.c). */
-uint32_t runnel__node_twin(const runnel_t *r, uint32_t sidx, runnel_id_t first);
+/* The node of sidx whose master ID is `first` (loaded, if a stub held it),
+ * or RUNNEL__NONE, in *twin; < 0 when a stub failed to load (node.c). */
+int runnel__node_twin(runnel_t *r, uint32_t sidx, runnel_id_t first, uint32_t *twin);
 void runnel__node_remove(runnel_t *r, uint32_t nslot);  /* from order + free */
 /* Range [*lo, *hi) in node_order of stream sidx's nodes. */
 void runnel__stream_nodes(const runnel_t *r, uint32_t sidx, uint32_t *lo, uint32_t *hi);
@@ -520,8 +617,8 @@ int runnel__refresh_last_valid(runnel_t *r, uint32_t sidx);
  * entries that are dropped anyway. */
 bool runnel__node_ghost(const runnel_t *r, uint32_t nslot);
 /* Position in node_order of the node of stream sidx holding id (first <=
- * id <= last), or RUNNEL__NONE. */
-uint32_t runnel__node_find(const runnel_t *r, uint32_t sidx, runnel_id_t id);
+ * id <= last), loaded if a stub held it: 1 and *pos, 0 (none), or < 0. */
+int runnel__node_find(runnel_t *r, uint32_t sidx, runnel_id_t id, uint32_t *pos);
 /* Last position in [lo, hi) whose node has first <= id; else lo, or
  * RUNNEL__NONE when the range is empty (Redis's "<=" seek, then "^"). */
 uint32_t runnel__node_seek_rev(const runnel_t *r, uint32_t lo, uint32_t hi, runnel_id_t id);

@@ -654,12 +654,14 @@ static int append_entry(runnel_t *r, uint32_t sidx, uint32_t tail, enum entry_fo
 static void node_start(runnel_t *r, uint32_t sidx, runnel_id_t id, runnel_pos_t pos,
                        size_t body_len, uint32_t hash, const runnel_xadd_args_t *a)
 {
-    uint32_t twin = runnel__node_twin(r, sidx, id), nslot;
+    uint32_t twin, nslot;
     struct runnel__node *n;
 
     /* An empty node under the same master ID is replaced, as Redis's rax
-     * insert replaces it (runnel__node_twin says why it is empty). */
-    if (twin != RUNNEL__NONE && r->nodes[twin].live == 0)
+     * insert replaces it (runnel__node_twin says why it is empty). No stub
+     * holds it: the XADD loaded it before its append. */
+    if (runnel__node_twin(r, sidx, id, &twin) == 0 && twin != RUNNEL__NONE &&
+        r->nodes[twin].live == 0)
         (void)runnel__node_drop(r, twin);
     nslot = runnel__node_alloc(r);     /* checked by the caller */
     n = &r->nodes[nslot];
@@ -684,11 +686,51 @@ static void node_start(runnel_t *r, uint32_t sidx, runnel_id_t id, runnel_pos_t 
         names_adopt(r, sidx, pos, a);
 }
 
+/* The RAM side of an XADD whose record was written at pos: a node started
+ * for it (tail NONE) or the tail node grown, the stream's counters, the
+ * block's summary. */
+static void added(runnel_t *r, uint32_t sidx, uint32_t tail, runnel_id_t id, runnel_pos_t pos,
+                  size_t body_len, uint32_t hash, const runnel_xadd_args_t *a,
+                  const struct entry_links *l)
+{
+    struct runnel__stream *w = &r->streams[sidx];
+    struct runnel__node *n;
+
+    if (tail == RUNNEL__NONE) {
+        node_start(r, sidx, id, pos, body_len, hash, a);
+        /* r->scratch still holds the record at pos: the new node's master
+         * (unless it spans blocks: never in RAM whole) */
+        if (!runnel__span_body(r, body_len))
+            runnel__node_master_adopt(r, w->tail_node, r->scratch, (uint32_t)body_len,
+                                      RUNNEL_REC_ENTRY_NODE_START);
+    } else {
+        n = &r->nodes[tail];
+        /* The listpack model keeps its own rule (the hash), as before. */
+        n->lp_rest += lp_entry_bytes(a, id, n->first, n->fields_hash == hash);
+        if (runnel_id_cmp(id, n->last) <= 0)
+            n->unordered = true;    /* after an XSETID rewind (node.c) */
+        n->last = id;
+        n->last_pos = pos;
+        n->count++;
+        n->live++;
+        links_advance(r, sidx, l->idx, pos, n->first_pos);
+    }
+    w->last_id = id;
+    w->last_valid = id;
+    w->length++;
+    w->entries_added++;
+    runnel__cursor_added(r, sidx, id);
+    if (w->length == 1) {
+        w->first_id = id;
+        w->first_stale = false;
+    }
+    runnel__summary_entry(r, sidx, tail == RUNNEL__NONE, id);   /* the block's summary */
+}
+
 static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *out_id)
 {
     static const struct runnel__stream empty_stream;
     const struct runnel__stream *s;
-    struct runnel__node *n;
     struct entry_links l;
     uint32_t sidx = RUNNEL__NONE, tail, i, hash;
     uint64_t totelelen = 0, need;
@@ -735,10 +777,15 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
         (runnel__span_body(r, need) && need > runnel__log_span_max(&r->log)))
         return RUNNEL_ERR_ENTRY_TOO_LARGE;
 
+    if (!create) {
+        err = runnel__stub_tail(r, sidx);   /* a stub holding it: loaded */
+        if (err < 0)
+            return err;
+    }
     tail = create ? RUNNEL__NONE : r->streams[sidx].tail_node;
     new_node = tail == RUNNEL__NONE || runnel__span_body(r, need) ||
                node_full(r, &r->nodes[tail], totelelen);
-    if (new_node && r->nodes_used >= r->nodes_cap)
+    if (new_node && runnel__nodes_full(r))
         return RUNNEL_ERR_POOL_NODES;
     hash = fields_hash(a->fv, a->nfields);
     if (!new_node) {
@@ -769,8 +816,16 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
             need = encode_entry(NULL, sidx, FORM_NODE_START, id, id, NULL, a);
         }
     }
-    if (new_node && r->nodes_used >= r->nodes_cap)
+    if (new_node && runnel__nodes_full(r))
         return RUNNEL_ERR_POOL_NODES;
+    if (new_node && !create) {
+        /* a stub holding a node with this master ID is loaded now, so
+         * that node_start replaces it without reading after the append */
+        uint32_t twin;
+        err = runnel__node_twin(r, sidx, id, &twin);
+        if (err < 0)
+            return err;
+    }
 
     if (create) {
         /* any checkpoint the two appends need goes before both, so that a
@@ -805,40 +860,9 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
     }
     r->creating = false;
 
-    if (new_node) {
-        if (r->nodes_used >= r->nodes_cap)
-            return RUNNEL_ERR_POOL_NODES;  /* cannot happen: checked above */
-        node_start(r, sidx, id, pos, body_len, hash, a);
-        /* r->scratch still holds the record at pos: the new node's master
-         * (unless it spans blocks: never in RAM whole) */
-        if (!runnel__span_body(r, body_len))
-            runnel__node_master_adopt(r, r->streams[sidx].tail_node, r->scratch,
-                                      (uint32_t)body_len, RUNNEL_REC_ENTRY_NODE_START);
-    } else {
-        n = &r->nodes[tail];
-        /* The listpack model keeps its own rule (the hash), as before. */
-        n->lp_rest += lp_entry_bytes(a, id, n->first, n->fields_hash == hash);
-        if (runnel_id_cmp(id, n->last) <= 0)
-            n->unordered = true;    /* after an XSETID rewind (node.c) */
-        n->last = id;
-        n->last_pos = pos;
-        n->count++;
-        n->live++;
-        links_advance(r, sidx, l.idx, pos, n->first_pos);
-    }
-    {
-        struct runnel__stream *w = &r->streams[sidx];
-        w->last_id = id;
-        w->last_valid = id;
-        w->length++;
-        w->entries_added++;
-        runnel__cursor_added(r, sidx, id);
-        if (w->length == 1) {
-            w->first_id = id;
-            w->first_stale = false;
-        }
-    }
-    runnel__summary_entry(r, sidx, new_node, id);   /* the block's summary */
+    if (new_node && runnel__nodes_full(r))
+        return RUNNEL_ERR_POOL_NODES;   /* cannot happen: checked above */
+    added(r, sidx, new_node ? RUNNEL__NONE : tail, id, pos, body_len, hash, a, &l);
     *out_id = id;
 
     if (a->trim.strategy != RUNNEL_TRIM_NONE) {
@@ -952,7 +976,7 @@ int runnel__replay_entry(runnel_t *r, const runnel__rec_t *rec, const uint8_t *b
         off += (uint32_t)k;
         if (replay_fields(r, body, rec->len, off, &a) < 0 || runnel_id_cmp(id, w->last_id) <= 0)
             return RUNNEL_ERR_CORRUPT;   /* XADD never goes below its last ID */
-        if (r->nodes_used >= r->nodes_cap)
+        if (runnel__nodes_full(r))
             return RUNNEL_ERR_POOL_NODES;
         hash = fields_hash(a.fv, a.nfields);
         node_start(r, (uint32_t)slot, id, rec->pos, rec->len, hash, &a);
@@ -962,7 +986,10 @@ int runnel__replay_entry(runnel_t *r, const runnel__rec_t *rec, const uint8_t *b
         bool same = rec->type == RUNNEL_REC_ENTRY_SAME_FIELDS ||
                     rec->type == RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0;
         uint32_t hash;
+        int err = runnel__stub_tail(r, (uint32_t)slot);
 
+        if (err < 0)
+            return err;
         tail = w->tail_node;
         if (tail == RUNNEL__NONE)
             return 1;                   /* orphan: its node was dropped */
@@ -1016,7 +1043,7 @@ int runnel__replay_span_start(runnel_t *r, runnel_pos_t pos, uint32_t slot, runn
 
     if (runnel_id_cmp(id, w->last_id) <= 0)
         return RUNNEL_ERR_CORRUPT;      /* XADD never goes below its last ID */
-    if (r->nodes_used >= r->nodes_cap)
+    if (runnel__nodes_full(r))
         return RUNNEL_ERR_POOL_NODES;
     memset(&a, 0, sizeof a);
     node_start(r, slot, id, pos, runnel__log_max_body(&r->log) + 1u, 0, &a);

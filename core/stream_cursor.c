@@ -124,7 +124,18 @@ static int live_between(runnel_t *r, uint32_t sidx, runnel_id_t a, runnel_id_t b
 
         if (runnel_id_cmp(n->first, b) > 0)
             break;
-        if (n->live == 0 || runnel__node_ghost(r, nslot))
+        if (n->live == 0)
+            continue;
+        /* a stub counts whole when its range lies inside (a, b] and it is
+         * no ghost; else its nodes are loaded and counted one by one */
+        if (n->stub && (n->unordered || runnel_id_cmp(n->first, a) <= 0 ||
+                        runnel_id_cmp(n->last, b) > 0 || runnel__node_ghost(r, nslot))) {
+            err = runnel__stub_load_walk(r, sidx, &p, &lo, &hi);
+            if (err < 0)
+                return err;
+            continue;
+        }
+        if (runnel__node_ghost(r, nslot))
             continue;
         if (!n->unordered && runnel_id_cmp(n->last, a) <= 0)
             continue;

@@ -54,11 +54,12 @@ static int64_t node_index_of(runnel_t *r, uint32_t nslot, runnel_id_t id)
 int runnel__xdel_one(runnel_t *r, uint32_t sidx, runnel_id_t id)
 {
     struct runnel__stream *s = &r->streams[sidx];
-    uint32_t p = runnel__node_find(r, sidx, id), nslot;
+    uint32_t p, nslot;
     int64_t i;
+    int err = runnel__node_find(r, sidx, id, &p);
 
-    if (p == RUNNEL__NONE)
-        return 0;
+    if (err <= 0)
+        return err;
     nslot = r->node_order[p];
     i = node_index_of(r, nslot, id);
     if (i < 0)

@@ -120,6 +120,19 @@ restart:
         bool ovf;
         int rc;
 
+        if (r->nodes[nslot].stub) {
+            /* a stub's first and last bound its nodes' live entries as a
+             * node's do; inside the range its nodes are loaded and the
+             * seek starts again */
+            if (runnel_id_cmp(r->nodes[nslot].last, cur) < 0)
+                continue;
+            if (p > lo && runnel_id_cmp(r->nodes[nslot].first, end) > 0)
+                return delivered;
+            rc = runnel__stub_load(r, nslot);
+            if (rc < 0)
+                return rc;
+            goto restart;
+        }
         if (runnel_id_cmp(r->nodes[nslot].last, cur) < 0 || runnel__node_ghost(r, nslot))
             continue;   /* no live entry >= cur here: nothing to read */
         if (p > lo && runnel_id_cmp(r->nodes[nslot].first, end) > 0)
@@ -191,6 +204,12 @@ restart:
          * a node's master is at most its last (the first node aside). */
         if (runnel_id_cmp(r->nodes[nslot].last, start) < 0)
             return delivered;
+        if (r->nodes[nslot].stub) {
+            rc = runnel__stub_load(r, nslot);   /* its nodes, then seek again */
+            if (rc < 0)
+                return rc;
+            goto restart;
+        }
         if (runnel__node_ghost(r, nslot)) {
             if (p == lo)
                 return delivered;
@@ -269,9 +288,9 @@ int runnel__entry_get(runnel_t *r, uint32_t sidx, runnel_id_t id, runnel_entry_f
     uint32_t p, nslot, i, cnt;
     int rc;
 
-    p = runnel__node_find(r, sidx, id);
-    if (p == RUNNEL__NONE)
-        return 0;
+    rc = runnel__node_find(r, sidx, id, &p);
+    if (rc <= 0)
+        return rc;
     nslot = r->node_order[p];
     cnt = r->nodes[nslot].count;
     rc = first_index(r, nslot, id, &i);
@@ -409,7 +428,7 @@ int runnel_xlen(runnel_t *r, runnel_str_t key, uint64_t *len)
 int runnel_stream_info(runnel_t *r, runnel_str_t key, runnel_stream_info_t *out)
 {
     const struct runnel__stream *s;
-    uint32_t sidx, lo, hi;
+    uint32_t sidx;
 
     if (r == NULL || out == NULL)
         return RUNNEL_ERR_INVAL;
@@ -419,9 +438,8 @@ int runnel_stream_info(runnel_t *r, runnel_str_t key, runnel_stream_info_t *out)
         return RUNNEL_ERR_NO_SUCH_KEY;
     }
     s = &r->streams[sidx];
-    runnel__stream_nodes(r, sidx, &lo, &hi);
     out->length = s->length;
-    out->nodes = hi - lo;
+    out->nodes = s->nodes;
     out->last_id = s->last_id;
     out->max_deleted = s->max_deleted;
     out->entries_added = s->entries_added;

@@ -87,7 +87,7 @@ bool runnel__summary_points_at(uint8_t t)
 {
     if (is_entry_type(t) || t == RUNNEL_REC_RELOC_MASTER || t == RUNNEL_REC_BLOCK_SUMMARY)
         return false;
-    if (t >= RUNNEL_REC_CKPT_BEGIN && t <= RUNNEL_REC_CKPT_PEL_RUN)
+    if (t >= RUNNEL_REC_CKPT_BEGIN && t <= RUNNEL_REC_CKPT_NODE_DIR)
         return false;
     return t >= 0x10u;   /* below: the log's own records */
 }
@@ -296,11 +296,14 @@ static int rd_hash(runnel__reader_t *b, uint32_t *h)
 /* A new node as node_start (stream_add.c) leaves it after its entries. */
 static int start_node(runnel_t *r, uint32_t sidx, const struct runnel__node *d)
 {
-    uint32_t twin = runnel__node_twin(r, sidx, d->first), nslot;
+    uint32_t twin, nslot;
+    int err = runnel__node_twin(r, sidx, d->first, &twin);
 
+    if (err < 0)
+        return err;
     if (twin != RUNNEL__NONE && r->nodes[twin].live == 0)
         (void)runnel__node_drop(r, twin);
-    if (r->nodes_used >= r->nodes_cap)
+    if (runnel__nodes_full(r))
         return RUNNEL_ERR_POOL_NODES;
     nslot = runnel__node_alloc(r);
     if (nslot == RUNNEL__NONE)
@@ -339,6 +342,9 @@ int runnel__summary_apply_node(runnel_t *r, runnel__reader_t *b, runnel_pos_t bl
         if (v > bs || rd_hash(b, &d.fields_hash) < 0)
             return RUNNEL_ERR_CORRUPT;
     } else {
+        err = runnel__stub_tail(r, (uint32_t)sidx);
+        if (err < 0)
+            return err;
         if (w->tail_node == RUNNEL__NONE)
             return RUNNEL_ERR_CORRUPT;
         n = &r->nodes[w->tail_node];

@@ -105,7 +105,14 @@ static int plan_trim(runnel_t *r, uint32_t sidx, const runnel_trim_t *t, struct 
         uint32_t nslot = r->node_order[p], i;
         const struct runnel__node *n = &r->nodes[nslot];
         bool removable;
+        int err;
 
+        if (n->stub) {          /* the plan counts nodes: load its run */
+            err = runnel__stub_load_walk(r, sidx, &p, &lo, &hi);
+            if (err < 0)
+                return err;
+            continue;
+        }
         if (limit != 0 && pl->count + n->live > (uint64_t)limit)
             return 0;
         if (t->strategy == RUNNEL_TRIM_MAXLEN)
@@ -155,12 +162,22 @@ int runnel__trim_apply(runnel_t *r, uint32_t sidx, bool all, uint32_t nodes, run
         runnel__stream_nodes(r, sidx, &lo, &hi);
         if (lo == hi || (!all && nodes == 0))
             break;
+        if (!all && r->nodes[r->node_order[lo]].stub) {
+            /* `nodes` counts nodes (a replayed TRIM): load the run */
+            cnt = runnel__stub_load(r, r->node_order[lo]);
+            if (cnt < 0)
+                return cnt;
+            continue;
+        }
         *deleted += runnel__node_drop(r, r->node_order[lo]);
         nodes--;
     }
     if (!all && lo < hi) {
         uint32_t stop;
 
+        cnt = runnel__stub_load(r, r->node_order[lo]);
+        if (cnt < 0)
+            return cnt;
         nslot = r->node_order[lo];
         if (r->nodes[nslot].unordered) {
             cnt = runnel__node_scan(r, nslot);

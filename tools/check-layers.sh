@@ -87,9 +87,9 @@ layer_of() {
         util_* | errors | id) echo util ;;
         log | log_*) echo log ;;
         commit) echo commit ;;
-        stream_* | node | trim | keyspace | reclaim | relocate) echo stream ;;
+        stream_* | node | node_stub | trim | keyspace | reclaim | relocate) echo stream ;;
         group | group_*) echo group ;;
-        open | checkpoint | mount) echo engine ;;
+        open | checkpoint | checkpoint_stub | mount) echo engine ;;
         resp_*) echo resp ;;
         cmd | cmd_*) echo cmd ;;
         sync | sync_*) echo sync ;;

@@ -22,6 +22,11 @@
  *              mount never changes a byte of the device.
  *   ghost_first  a stream's first ID while the replay still holds a node
  *              whose records the ring reused: that node's first entry.
+ *   stubs      a long stream's older nodes in node runs a checkpoint names
+ *              (checkpoint_stub.c): reads, XDEL and trims load only the
+ *              runs they need, a second checkpoint names the unchanged
+ *              ones again, mount reads none, a damaged one fails only the
+ *              reads that need it.
  * Power cuts are test_powercut.c's.
  */
 #include <stdio.h>
@@ -50,25 +55,28 @@ static void config_for(runnel_config_t *c, runnel_bd_t *bd, runnel_full_policy_t
 
 /* ---- restarts ---- */
 
-/* Checkpoints (BEGIN records) that are not the first record of their
- * block, from the tail to the head. */
+/* Checkpoints (BEGIN records) that do not open their block, from the
+ * tail to the head: a BEGIN opens it when it is the block's first record
+ * or only its checkpoint's node runs come before it (checkpoint_stub.c). */
 static uint32_t begins_inside_blocks(runnel_t *r, uint32_t *begins)
 {
     runnel__rec_t rec;
     runnel_pos_t pos = r->log.tail;
     uint64_t block = UINT64_MAX;
     uint32_t bad = 0;
+    bool only_runs = false;
     int got;
 
     *begins = 0;
     while ((got = runnel__log_next(&r->log, pos, &rec)) == 1) {
-        bool first = rec.pos / r->log.block_size != block;
-
+        if (rec.pos / r->log.block_size != block)
+            only_runs = true;
         block = rec.pos / r->log.block_size;
         if (rec.type == RUNNEL_REC_CKPT_BEGIN) {
             (*begins)++;
-            bad += first ? 0u : 1u;
+            bad += only_runs ? 0u : 1u;
         }
+        only_runs = only_runs && rec.type == RUNNEL_REC_CKPT_NODE_RUN;
         pos = rec.next;
     }
     CHECK_EQ_INT(got, 0);
@@ -79,11 +87,15 @@ static uint32_t begins_inside_blocks(runnel_t *r, uint32_t *begins)
  * descriptors, field by field (XINFO STREAM FULL's state and what reads
  * and XADD use), node by node in index order; the tail caches of
  * stream_add.c are left out (keyed by position, rebuilt on demand), and
- * node slots are compared by what they hold, not by their number. */
-static uint32_t state_diff(const runnel_t *a, const runnel_t *b)
+ * node slots are compared by what they hold, not by their number. The
+ * node runs mount left on flash are loaded first (their CRCs and sums
+ * checked): two mounts may have loaded different ones. */
+static uint32_t state_diff(runnel_t *a, runnel_t *b)
 {
     uint32_t i, d = 0;
 
+    CHECK_EQ_INT(runnel__stubs_load_all(a), 0);
+    CHECK_EQ_INT(runnel__stubs_load_all(b), 0);
     if (a->streams_used != b->streams_used || a->nodes_used != b->nodes_used ||
         a->stats.dropped_entries != b->stats.dropped_entries)
         return 1;
@@ -149,7 +161,7 @@ static void restarts(uint32_t prog, uint32_t block, uint32_t count, runnel_full_
     runnel_t *r = NULL;
     runnel_stats_t st;
     uint32_t i, mounts = 0, mismatches = 0, begins = 0, n, slow_finds = 0, unequal = 0;
-    uint64_t by_summary = 0;
+    uint64_t by_summary = 0, stubs = 0, loads = 0;
 
     wl_rng = seed;
     wl_now_ms = 1700000000000ull;
@@ -169,6 +181,8 @@ static void restarts(uint32_t prog, uint32_t block, uint32_t count, runnel_full_
             CHECK_EQ_INT(rc, 0);
             if (rc != 0)
                 return;
+            stubs += r->stubs + r->stats.stub_loads;   /* before reads load them */
+            loads += r->stats.stub_loads;
             after = wl_fingerprint(r);
             mounts++;
             by_summary += r->mount_summaries;
@@ -195,17 +209,19 @@ static void restarts(uint32_t prog, uint32_t block, uint32_t count, runnel_full_
         for (k = 0; k < count; k++)
             blocks += erases[k];
         printf("    prog %u, block %u x %u, %s: %u restarts, %u mismatches; %.1f ring passes; "
-               "%lu blocks by summary, %u differ from a full replay\n",
+               "%lu blocks by summary, %u differ from a full replay; %lu node runs named by "
+               "the checkpoints mounted, %lu of them loaded by the mounts\n",
                (unsigned)prog, (unsigned)block, (unsigned)count,
                policy == RUNNEL_FULL_DROP_OLDEST ? "drop-oldest" : "refuse", (unsigned)mounts,
                (unsigned)mismatches, (double)blocks / count, (unsigned long)by_summary,
-               (unsigned)unequal);
+               (unsigned)unequal, (unsigned long)stubs, (unsigned long)loads);
         /* the ring wrapped (reclaim and checkpoints ran); how often depends
          * on how often a consumer's reads make a checkpoint due first */
         CHECK(blocks > count + count / 4u);
     }
     CHECK(mounts > 50);
     CHECK(begins > 0);
+    CHECK(stubs > mounts);      /* runs named, and loaded by the reads */
     CHECK_EQ_U64(slow_finds, 0);
     CHECK_EQ_U64(mismatches, 0);
     CHECK_EQ_U64(unequal, 0);
@@ -295,6 +311,229 @@ static void test_reserve(void)
     CHECK_EQ_INT(runnel_commit(r), 0);
     CHECK_EQ_INT(runnel_mount(&r, &c), 0);
     CHECK_EQ_U64(wl_fingerprint(r), before);
+}
+
+/* ---- node runs left on flash (checkpoint_stub.c) ---- */
+
+#define STUB_ENTRIES 8000u
+static runnel_id_t stub_ids[STUB_ENTRIES + 64u];
+
+typedef struct id_list {
+    runnel_id_t ids[64];
+    uint32_t n;
+} id_list_t;
+
+static int list_ids(void *ctx, const runnel_entry_t *e)
+{
+    id_list_t *l = ctx;
+
+    if (l->n < 64u)
+        l->ids[l->n] = e->id;
+    l->n++;
+    return 0;
+}
+
+/* XRANGE [ids[a], ids[b]] of "k" gives exactly ids[a..b] (b - a < 64). */
+static bool range_is(runnel_t *r, uint32_t a, uint32_t b)
+{
+    id_list_t l;
+    uint32_t i;
+
+    memset(&l, 0, sizeof l);
+    if (runnel_xrange(r, S("k"), stub_ids[a], stub_ids[b], -1, false, list_ids, &l) < 0 ||
+        l.n != b - a + 1u)
+        return false;
+    for (i = 0; i < l.n; i++)
+        if (runnel_id_cmp(l.ids[i], stub_ids[a + i]) != 0)
+            return false;
+    return true;
+}
+
+static int fp_mix_entry(void *ctx, const runnel_entry_t *e)
+{
+    uint64_t *h = ctx;
+    uint32_t i;
+
+    *h = (*h ^ e->id.ms) * 0x100000001B3ull;
+    *h = (*h ^ e->id.seq) * 0x100000001B3ull;
+    for (i = 0; i < 2u * e->nfields; i++) {
+        size_t k;
+        for (k = 0; k < e->fv[i].len; k++)
+            *h = (*h ^ (uint8_t)e->fv[i].p[k]) * 0x100000001B3ull;
+    }
+    return 0;
+}
+
+/* Everything of a stream a client sees: XINFO STREAM's numbers, every
+ * entry both ways. */
+static uint64_t stream_fp(runnel_t *r, const char *key)
+{
+    runnel_stream_info_t si;
+    uint64_t h = 0xCBF29CE484222325ull;
+
+    if (runnel_stream_info(r, S(key), &si) != 0)
+        return 0;
+    h = (h ^ si.length) * 0x100000001B3ull;
+    h = (h ^ si.nodes) * 0x100000001B3ull;
+    h = (h ^ si.entries_added) * 0x100000001B3ull;
+    h = (h ^ si.first_id.ms ^ si.last_id.ms ^ si.max_deleted.ms) * 0x100000001B3ull;
+    if (runnel_xrange(r, S(key), RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false, fp_mix_entry, &h) < 0 ||
+        runnel_xrange(r, S(key), RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, true, fp_mix_entry, &h) < 0)
+        return 1;
+    return h;
+}
+
+static uint64_t nodes_of(runnel_t *r, const char *key)
+{
+    runnel_stream_info_t si;
+
+    return runnel_stream_info(r, S(key), &si) == 0 ? si.nodes : UINT64_MAX;
+}
+
+/* A long stream's older nodes go into node runs a checkpoint names (its
+ * CKPT_NODE_DIR) and leave RAM; mount reads none of them; a read, an XDEL,
+ * a trim loads only the runs they need; a later checkpoint names the
+ * unchanged runs again instead of writing them; a damaged run fails the
+ * reads that need it, with CORRUPT, and nothing else. */
+static void test_stubs(void)
+{
+    runnel_ram_bd_t rb;
+    runnel_bd_t bd;
+    runnel_bd_geometry_t g = { 1, 1, 4096, 64, 0xFF, 0 };
+    runnel_config_t c;
+    runnel_t *r = NULL;
+    runnel_stats_t st, st2;
+    runnel_str_t fv[2];
+    runnel_xadd_args_t a;
+    runnel_trim_t t;
+    char val[24];
+    uint64_t nodes, fp_k, fp_short, first_ckpt, second_ckpt, appended, loads, deleted;
+    uint32_t i, n_k, sidx = 0;
+    runnel_pos_t run = RUNNEL__NO_POS, ckpt, floor1;
+    runnel_id_t in_run = RUNNEL_ID_MIN;
+    uint8_t *byte;
+
+    CHECK_EQ_INT(runnel_ram_bd_init(&rb, &bd, &g, storage, NULL), 0);
+    wl_config(&c, &bd, arena_a, sizeof arena_a, 512, 64);
+    c.checkpoint_blocks = UINT32_MAX;   /* only the ones written below */
+    CHECK_EQ_INT(runnel_format(&r, &c), 0);
+    wl_now_ms = 1700000000000ull;
+    memset(&a, 0, sizeof a);
+    a.fv = fv;
+    a.nfields = 1;
+    a.id_mode = RUNNEL_XADD_AUTO;
+    fv[0] = S("v");
+    for (i = 0; i < STUB_ENTRIES; i++) {
+        snprintf(val, sizeof val, "%u", (unsigned)(i * 7919u));
+        fv[1] = S(val);
+        wl_now_ms += 1u + i % 2u;
+        a.key = S(i % 40u == 0 ? "short" : "k");
+        CHECK_EQ_INT(runnel_xadd(r, &a, &stub_ids[i]), 1);
+    }
+    /* the IDs of "k" alone, in order */
+    for (i = 0, n_k = 0; i < STUB_ENTRIES; i++)
+        if (i % 40u != 0)
+            stub_ids[n_k++] = stub_ids[i];
+    nodes = nodes_of(r, "k");
+    CHECK(nodes > 300u);
+    runnel_stats(r, &st);
+
+    /* the first checkpoint writes the runs, and their nodes leave RAM */
+    appended = r->stats.bytes_appended;
+    CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
+    first_ckpt = r->stats.bytes_appended - appended;
+    floor1 = r->ckpt_floor;
+    CHECK(floor1 < r->ckpt_pos);                    /* runs ahead of the BEGIN */
+    CHECK(r->stubs > 0);
+    CHECK_EQ_U64(nodes_of(r, "k"), nodes);          /* radix-tree-keys */
+    runnel_stats(r, &st2);
+    CHECK_EQ_U64(st2.nodes_used, st.nodes_used);
+    CHECK(r->nodes_used < st.nodes_used / 2u);      /* slots given back */
+    loads = r->stats.stub_loads;
+    CHECK(range_is(r, 5000, 5030));
+    CHECK(r->stats.stub_loads - loads <= 2u);       /* one run, two at a seam */
+
+    /* mount reads the directory, not the runs */
+    CHECK_EQ_INT(runnel_commit(r), 0);
+    CHECK_EQ_INT(runnel_mount(&r, &c), 0);
+    CHECK(r->stubs > 0);
+    CHECK_EQ_U64(r->stats.stub_loads, 0);
+    CHECK(r->log.bytes_read < 16u * 1024u);
+    CHECK_EQ_U64(nodes_of(r, "k"), nodes);
+
+    /* XADDs touch the tail node only, and the next checkpoint names the
+     * runs again rather than writing them */
+    for (i = 0; i < 50; i++) {
+        fv[1] = S("after");
+        wl_now_ms++;
+        a.key = S("k");
+        CHECK_EQ_INT(runnel_xadd(r, &a, &stub_ids[n_k + i]), 1);
+    }
+    CHECK_EQ_U64(r->stats.stub_loads, 0);
+    appended = r->stats.bytes_appended;
+    CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
+    second_ckpt = r->stats.bytes_appended - appended;
+    printf("    %u nodes of one stream: the checkpoint writing its runs takes %lu B, the "
+           "next one %lu B (%u runs named again; the rest is the nodes below the horizon)\n", (unsigned)nodes,
+           (unsigned long)first_ckpt, (unsigned long)second_ckpt, (unsigned)r->stubs);
+    /* no run written: the floor is still the first checkpoint's runs */
+    CHECK_EQ_U64(r->ckpt_floor, floor1);
+    CHECK(second_ckpt < first_ckpt);
+    CHECK_EQ_INT(runnel_commit(r), 0);
+
+    /* a damaged run, in a block before its checkpoint's BEGIN (the search
+     * for the newest checkpoint reads the runs of the BEGIN's block): the
+     * mount uses the same checkpoint, and only the reads that need the run
+     * fail */
+    CHECK_EQ_INT(runnel_mount(&r, &c), 0);
+    ckpt = r->ckpt_pos;
+    CHECK_EQ_INT(runnel__find(r, 0, S("k"), &sidx), 0);
+    for (i = 0; i < r->nodes_used && run == RUNNEL__NO_POS; i++) {
+        const struct runnel__node *n = &r->nodes[r->node_order[i]];
+        if (n->stub && n->sidx == sidx && n->last_pos / 4096u < ckpt / 4096u) {
+            run = n->last_pos;
+            in_run = n->first;
+        }
+    }
+    CHECK(run != RUNNEL__NO_POS);
+    if (run == RUNNEL__NO_POS)
+        return;
+    byte = runnel_ram_bd_data(&rb, (uint32_t)(run / 4096u % 64u), (uint32_t)(run % 4096u + 8u));
+    *byte ^= 0x10u;
+    CHECK_EQ_INT(runnel_mount(&r, &c), 0);
+    CHECK_EQ_U64(r->ckpt_pos, ckpt);
+    CHECK_EQ_INT(runnel_xrange(r, S("k"), in_run, in_run, -1, false, NULL, NULL),
+                 RUNNEL_ERR_CORRUPT);
+    CHECK(range_is(r, n_k + 20u, n_k + 49u));
+    CHECK_EQ_INT(runnel_xlen(r, S("k"), &deleted), 0);
+    CHECK_EQ_U64(deleted, n_k + 50u);
+    *byte ^= 0x10u;
+    CHECK_EQ_INT(runnel_mount(&r, &c), 0);
+    CHECK_EQ_U64(r->ckpt_floor, floor1);
+
+
+    /* reads, an XDEL inside a run, an exact trim through one */
+    CHECK(range_is(r, 6500, 6520));
+    CHECK(range_is(r, 10, 40));
+    CHECK(range_is(r, n_k + 20u, n_k + 49u));
+    CHECK_EQ_INT(runnel_xdel(r, S("k"), &stub_ids[5222], 1, &deleted), 0);
+    CHECK_EQ_U64(deleted, 1);
+    CHECK(!range_is(r, 5221, 5223));
+    memset(&t, 0, sizeof t);
+    t.strategy = RUNNEL_TRIM_MAXLEN;
+    t.maxlen = n_k + 50u - 1001u;                   /* the first 1,000 go */
+    CHECK_EQ_INT(runnel_xtrim(r, S("k"), &t, &deleted), 0);
+    CHECK_EQ_U64(deleted, 1000);
+    CHECK(range_is(r, 1000, 1010));
+    fp_k = stream_fp(r, "k");
+    fp_short = stream_fp(r, "short");
+    CHECK(fp_k > 1u && fp_short > 1u);
+    CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
+    CHECK_EQ_INT(runnel_commit(r), 0);
+    CHECK_EQ_INT(runnel_mount(&r, &c), 0);
+    CHECK_EQ_U64(stream_fp(r, "k"), fp_k);
+    CHECK_EQ_U64(stream_fp(r, "short"), fp_short);
+
 }
 
 /* ---- ghost nodes ---- */
@@ -404,4 +643,5 @@ TEST_MAIN(
     RUN(test_reserve);
     RUN(test_restarts);
     RUN(test_ghost_first);
+    RUN(test_stubs);
 )
