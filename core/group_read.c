@@ -135,8 +135,14 @@ int grp_apply_readgroup(runnel_t *r, uint32_t sidx, uint32_t gslot, runnel_str_t
         runnel_id_t start = grp_id_next(g->groups[gslot].last_id, &ovf);
         if (ovf)
             return 0;
-        delivered = runnel__entries(r, sidx, start, RUNNEL_ID_MAX, count <= 0 ? -1 : count,
-                                    false, deliver_new_cb, &d);
+        /* Mount's replay needs the IDs only (nothing is sent): it reads
+         * each entry's first bytes, not the entry */
+        if (r->replaying && fn == NULL)
+            delivered = runnel__entry_ids(r, sidx, start, RUNNEL_ID_MAX,
+                                          count <= 0 ? -1 : count, deliver_new_cb, &d);
+        else
+            delivered = runnel__entries(r, sidx, start, RUNNEL_ID_MAX, count <= 0 ? -1 : count,
+                                        false, deliver_new_cb, &d);
         if (delivered < 0)
             return delivered;
     } else {
