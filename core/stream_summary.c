@@ -155,6 +155,26 @@ static void emit_all(runnel_t *r)
             emit(r, &r->sum.runs[i]);
 }
 
+/* The runs a pointed record must come after: a TRIM reads and changes
+ * only its own stream's nodes (its append dooms them, reclaim.c), so only
+ * that stream's run is closed and the others go on - an XADD with MAXLEN
+ * writes a TRIM after nearly every entry, and closing every run there
+ * made a summary of ten trimmed streams a sixth of its block; any other
+ * record closes every run (FORMAT.md "Block summaries"). */
+static void emit_before(runnel_t *r, uint8_t type)
+{
+    const struct runnel__doom *d = &r->doom;
+    uint32_t i;
+
+    if (type != RUNNEL_REC_TRIM || !d->active || d->flush >= 0 || d->sidx >= r->streams_cap) {
+        emit_all(r);
+        return;
+    }
+    for (i = 0; i < r->sum.runs_cap; i++)
+        if (r->sum.runs[i].used && r->sum.runs[i].sidx == d->sidx)
+            emit(r, &r->sum.runs[i]);
+}
+
 void runnel__summary_start(runnel_t *r, uint64_t seq, bool valid)
 {
     struct runnel__summary *s = &r->sum;
@@ -231,7 +251,7 @@ void runnel__summary_note(void *ctx, uint8_t type, runnel_pos_t pos)
         s->valid = false;
         return;
     }
-    emit_all(r);
+    emit_before(r, type);
     o.p = s->buf;
     o.cap = s->cap;
     o.len = s->len;
