@@ -847,7 +847,7 @@ static int load_node(runnel_t *r, runnel__reader_t *c, node_base_t *base,
     return 0;
 }
 
-/* CKPT_NODES (0x32), formats 2 and 3: plain descriptors. No writer of format 4
+/* CKPT_NODES (0x32), formats 2 and 3: plain descriptors. No writer of format 4 or 5
  * makes them, but images upgraded by hand (the fuzzer's regress seeds)
  * still hold them. */
 static int load_nodes_plain(runnel_t *r, runnel__reader_t *c)
