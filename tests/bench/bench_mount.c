@@ -82,7 +82,7 @@ typedef struct mount_samples {
     uint32_t every;             /* blocks erased between samples, 0: off */
     uint64_t next;              /* blocks_erased of the next sample */
     uint32_t n;
-    double kib_sum, kib_max, replay_sum, replay_max;
+    double kib_sum, kib_max, replay_sum, replay_max, stubs_sum;
     void *arena;
 } mount_samples_t;
 
@@ -104,6 +104,7 @@ static void sample_mount(bench_store_t *b, mount_samples_t *ms)
     ms->n++;
     ms->kib_sum += kib;
     ms->replay_sum += replay;
+    ms->stubs_sum += (double)m->stats.stub_loads;
     if (kib > ms->kib_max)
         ms->kib_max = kib;
     if (replay > ms->replay_max)
@@ -221,9 +222,11 @@ static void shape(uint32_t mib, uint32_t streams, uint32_t ckpt_blocks)
            (double)(r->log.bytes_read - bytes0) / 1024.0, (unsigned long)st.pending_used);
     if (ms.n > 0) {
         fprintf(stderr, "samples (%u MiB, %u streams, checkpoint_blocks %s): %u mounts, "
-                "KiB mean %.1f max %.1f, of it replay mean %.1f max %.1f\n",
+                "KiB mean %.1f max %.1f, of it replay mean %.1f max %.1f; node runs loaded "
+                "mean %.1f\n",
                 (unsigned)mib, (unsigned)streams, ckpt_col, (unsigned)ms.n,
-                ms.kib_sum / ms.n, ms.kib_max, ms.replay_sum / ms.n, ms.replay_max);
+                ms.kib_sum / ms.n, ms.kib_max, ms.replay_sum / ms.n, ms.replay_max,
+                ms.stubs_sum / ms.n);
         free(ms.arena);
     }
     bench_close(&b);
