@@ -333,6 +333,22 @@ static int apply_record(runnel_t *r, replay_state_t *st, const runnel__rec_t *re
     return 0;
 }
 
+/* A record the replay applies: its body into r->replay (CRC checked),
+ * counted as mount's. */
+static int read_replayed(runnel_t *r, const runnel__rec_t *rec)
+{
+    int err;
+
+    if (rec->len > r->scratch_cap)
+        return RUNNEL_ERR_CORRUPT;
+    err = runnel__log_read_body(&r->log, rec, r->replay, r->scratch_cap);
+    if (err < 0)
+        return err;
+    r->mount_records++;
+    r->mount_bytes_read += rec->next - rec->pos;
+    return 0;
+}
+
 /* The summary of block b (the first record of b + 1, FORMAT.md "Block
  * summaries") into r->sum.buf: its length, or 0 when there is none to use
  * (none written, cut short, another block's). */
@@ -406,14 +422,11 @@ static int summary_block(runnel_t *r, replay_state_t *st, uint64_t b)
             err = runnel__log_header(&r->log, blk + off, &rec);
             if (err < 0)
                 return err;
-            if (!runnel__summary_points_at(rec.type) || rec.len > r->scratch_cap ||
-                rec.next > blk + r->log.block_size)
+            if (!runnel__summary_points_at(rec.type) || rec.next > blk + r->log.block_size)
                 return RUNNEL_ERR_CORRUPT;
-            err = runnel__log_read_body(&r->log, &rec, r->replay, r->scratch_cap);
+            err = read_replayed(r, &rec);
             if (err < 0)
                 return err;
-            r->mount_records++;
-            r->mount_bytes_read += rec.next - rec.pos;
             err = drop_pending(r, st, tag == RUNNEL__SUM_PTR_FIRST && first ? &rec : NULL,
                                r->replay);
             if (err == 0)
@@ -469,13 +482,9 @@ static int replay(runnel_t *r, runnel_pos_t from, bool from_checkpoint, uint64_t
         }
         runnel__log_window_block(&r->log, b);
         pos = rec.next;
-        if (rec.len > r->scratch_cap)
-            return RUNNEL_ERR_CORRUPT;
-        err = runnel__log_read_body(&r->log, &rec, r->replay, r->scratch_cap);
+        err = read_replayed(r, &rec);
         if (err < 0)
             return err;
-        r->mount_records++;
-        r->mount_bytes_read += rec.next - rec.pos;
         if (b != st.block) {
             err = enter_block(r, &st, b);
             if (err < 0)
