@@ -415,7 +415,7 @@ int runnel__checkpoint_write(runnel_t *r)
     uint8_t b[4 * RUNNEL_VARINT_MAX];
     runnel_pos_t begin, runs = RUNNEL__NO_POS, head, floor = RUNNEL__NO_POS;
     uint64_t seq = r->ckpt_seq + 1u;
-    uint32_t sidx, ignored = 0;
+    uint32_t sidx, runs_named = 0;
     size_t n = 0;
 
     memset(&w, 0, sizeof w);
@@ -437,7 +437,7 @@ int runnel__checkpoint_write(runnel_t *r)
      * stay on flash until something needs them (checkpoint_stub.c); the
      * first of them opens the block as the BEGIN would. */
     if (w.err == 0)
-        w.err = runnel__stub_write_runs(r, &runs, &ignored);
+        w.err = runnel__stub_write_runs(r, &runs, &runs_named);
     if (w.err == 0)
         w.err = runnel__append(r, RUNNEL_REC_CKPT_BEGIN, b, n, &begin);
     if (w.err < 0 && sealed && r->log.seal && r->log.head == head)
@@ -445,8 +445,10 @@ int runnel__checkpoint_write(runnel_t *r)
     for (sidx = 0; sidx < r->streams_cap && w.err == 0; sidx++)
         if (r->streams[sidx].used)
             write_stream(&w, sidx);
-    if (w.err == 0 && (runs != RUNNEL__NO_POS || r->stubs > 0))
+    if (w.err == 0 && (runs_named > 0 || r->stubs > 0))
         w.err = runnel__stub_write_dir(r, runs, &w.records, &floor);
+    else if (w.err == 0)
+        r->dirs_n = 0;          /* it names no DIR record */
     write_nodes(&w);
     for (sidx = 0; sidx < r->streams_cap && w.err == 0; sidx++)
         if (r->streams[sidx].used)
@@ -971,6 +973,8 @@ int runnel__checkpoint_load(runnel_t *r, const runnel__rec_t *rec, const uint8_t
         return load_nodes(r, &c, NULL);
     case RUNNEL_REC_CKPT_NODE_DIR:
         return runnel__stub_dir_load(r, rec, body);
+    case RUNNEL_REC_CKPT_DIR_REF:
+        return runnel__stub_dir_ref_load(r, rec, body);
     case RUNNEL_REC_CKPT_PEL_RUN:
         return load_pel_run(r, &c);
     case RUNNEL_REC_CKPT_NODES:

@@ -10,11 +10,10 @@
  * trimming) and the ones a replayed XREADGROUP read. So a checkpoint
  * writes the nodes of a long stream (more than STUB_MIN_NODES), all but
  * its tail node, as CKPT_NODE_RUN records ahead of its BEGIN, and inside
- * the checkpoint only a CKPT_NODE_DIR naming each run: its stream, node
- * count, ID range, lowest node position, record position and length, and
- * the sums of the counters its nodes carry (about 20 bytes for a run of
- * 60-80 nodes). Mount turns each named run into one stub node slot
- * (struct runnel__node says which fields mean what) and reads no run.
+ * the checkpoint only a directory naming each run (checkpoint_dir.c:
+ * about 20 bytes for a run of 60-80 nodes). Mount turns each named run
+ * into one stub node slot (struct runnel__node says which fields mean
+ * what) and reads no run.
  *
  * A stub is loaded - its run read, its CRC and its sums checked, its nodes
  * put in its place - by whatever needs its nodes: a read or a seek by ID,
@@ -40,37 +39,14 @@
  */
 #include <string.h>
 
-#include "store.h"
+#include "checkpoint_stub_impl.h"
 
 /* A stream with more nodes than this gets runs; a shorter one is written
  * whole in the checkpoint's body (it costs little to read). */
 #define STUB_MIN_NODES 2u
 
-/* CKPT_NODE_DIR entry flags (FORMAT.md "Checkpoints") */
-#define DIR_UNORDERED   0x01u   /* one of the run's nodes is unordered */
-#define DIR_SAME_STREAM 0x02u   /* the stream of the entry before */
-#define DIR_FIRST_ABS   0x04u   /* first is absolute (else after the last before) */
-#define DIR_LAST_BELOW  0x08u   /* last < first: last is absolute */
-#define DIR_DEAD        0x10u   /* count - live follows */
-#define DIR_ENTRY_MAX   (1u + 13u * RUNNEL_VARINT_MAX)
 /* What a DIR entry usually takes, for the reserve's measure. */
 #define DIR_ENTRY_TYPICAL 24u
-
-/* A run as a DIR entry names it and a stub holds it. */
-typedef struct run_desc {
-    uint32_t sidx, nodes, len;
-    runnel_id_t first, last;
-    runnel_pos_t low, high, run_pos;    /* lowest / highest node first_pos */
-    uint64_t count, live, lp;
-    bool unordered;
-} run_desc_t;
-
-typedef struct dir_prev {
-    bool any;
-    uint32_t sidx;
-    runnel_id_t last;
-    runnel_pos_t run_pos;
-} dir_prev_t;
 
 /* How many blocks the tail may move before the next checkpoint: its
  * interval (at least four times the reserve, checkpoint.c), the reserve
@@ -140,6 +116,32 @@ bool runnel__stub_inline(const runnel_t *r, uint32_t nslot)
  *   - every other stub is named again by the DIR, its run left where it is:
  *     a checkpoint writes again only what changed or what the ring reaches.
  */
+/* How far apart (log positions) the first nodes of one run may start: an
+ * eighth of the ring. The horizon moves over a run's nodes as the tail
+ * does, and each checkpoint that finds it straddling the horizon loads
+ * it, keeps the nodes below in its body and writes the rest as a new run:
+ * with 16 streams a stream's 1 KiB run spanned the whole of a 4 MiB ring,
+ * so every checkpoint wrote every stream's run again (the writes cost
+ * 1.567 programmed bytes per payload byte past the ring's first pass;
+ * 1.527 with runs an eighth of the ring wide, for a directory of a few
+ * more entries). */
+static uint64_t run_span(const runnel_t *r)
+{
+    uint32_t blocks = r->log.block_count / 8u;
+
+    if (r->log.block_count / 4u < reach_blocks(r))
+        return UINT64_MAX;      /* a small ring: the horizon is capped, and
+                                   narrower runs only mean more of them */
+    return (uint64_t)(blocks > 0 ? blocks : 1u) * r->log.block_size;
+}
+
+/* May node b follow node a (same stream) in one run, by position? */
+static bool spans_one_run(const runnel_t *r, const struct runnel__node *a,
+                          const struct runnel__node *b)
+{
+    return b->first_pos - a->first_pos < run_span(r);
+}
+
 /* A stub of less than half a run followed by nodes that go in a new run:
  * loaded, so that they make one run together. Without it a stream that
  * gains a node or two between checkpoints (many streams) would get a run,
@@ -151,7 +153,8 @@ static bool merges(const runnel_t *r, uint32_t p)
     if (n->first_size >= r->stub_cap / 2u || p + 1u >= r->nodes_used)
         return false;
     next = &r->nodes[r->node_order[p + 1u]];
-    return next->sidx == n->sidx && !next->stub && !keep_inline(r, r->node_order[p + 1u]);
+    return next->sidx == n->sidx && !next->stub && !keep_inline(r, r->node_order[p + 1u]) &&
+           spans_one_run(r, n, next);
 }
 
 int runnel__stub_plan(runnel_t *r)
@@ -199,7 +202,7 @@ uint64_t runnel__stub_measure(const runnel_t *r, uint32_t nslot)
  * after it, its body encoded into b (NULL: measured only) and its length.
  * A run holds nodes of one stream - never a stub, never one kept in the
  * body - in at most stub_cap bytes, so that stub_buf holds it. */
-static uint32_t next_run(const runnel_t *r, uint32_t p, uint8_t *b, size_t *len)
+uint32_t runnel__stub_next_run(const runnel_t *r, uint32_t p, uint8_t *b, size_t *len)
 {
     uint32_t sidx = r->nodes[r->node_order[p]].sidx, q;
     size_t n = 0, max = runnel__ckpt_node_max(r);
@@ -210,12 +213,119 @@ static uint32_t next_run(const runnel_t *r, uint32_t p, uint8_t *b, size_t *len)
         uint32_t nslot = r->node_order[q];
 
         if (r->nodes[nslot].sidx != sidx || r->nodes[nslot].stub || keep_inline(r, nslot) ||
-            n + max > r->stub_cap)
+            n + max > r->stub_cap || (q > p && r->nodes[nslot].run_reused) ||
+            !spans_one_run(r, &r->nodes[r->node_order[p]], &r->nodes[nslot]))
             break;
         n += runnel__ckpt_node_encode(r, nslot, &base, b != NULL ? b + n : NULL);
     }
     *len = n;
     return q;
+}
+
+/*
+ * Runs named again after a load. A read (or anything else) that loads a
+ * stub leaves its nodes in RAM until the next checkpoint, which would
+ * write them as a new run: a consumer reading history - the forwarder
+ * catching up after the link was down - made every checkpoint rewrite
+ * what it read. So the nodes of a loaded run remember the run
+ * (from_run, run_origin), and a checkpoint that would write exactly the
+ * run's bytes again names the run where it is instead. Only bytes are
+ * compared: the descriptors decode on their own (absolute positions,
+ * checkpoint.c), so equal bytes are equal nodes, and an origin that no
+ * longer fits - the run's first nodes trimmed, one XDEL'ed, RELOCATE
+ * moved them, a position that wrapped its 32 bits - only costs the
+ * rewrite. A run the ring reaches before the next checkpoint (below the
+ * horizon), and a short one that new nodes of its stream follow
+ * (merges), is written again as before.
+ */
+
+/* The loaded nodes from p that came from the same run: [p, q). */
+uint32_t runnel__stub_origin_end(const runnel_t *r, uint32_t p)
+{
+    const struct runnel__node *f = &r->nodes[r->node_order[p]];
+    uint32_t q;
+
+    for (q = p + 1u; q < r->nodes_used; q++) {
+        uint32_t nslot = r->node_order[q];
+        const struct runnel__node *n = &r->nodes[nslot];
+
+        if (n->sidx != f->sidx || n->stub || !n->from_run || n->run_origin != f->run_origin ||
+            keep_inline(r, nslot))
+            break;
+    }
+    return q;
+}
+
+/* The newest position at or below the head whose low 32 bits are lo. */
+runnel_pos_t runnel__stub_origin_pos(const runnel_t *r, uint32_t lo)
+{
+    uint32_t back = (uint32_t)r->log.head - lo;
+
+    return back > r->log.head ? RUNNEL__NO_POS : r->log.head - back;
+}
+
+/* May the run the loaded nodes at p came from be named again as it is?
+ * Reads it (into stub_buf) and encodes the nodes (into scratch). */
+static bool reusable(runnel_t *r, uint32_t p)
+{
+    uint32_t nslot = r->node_order[p], q = runnel__stub_origin_end(r, p), k;
+    const struct runnel__node *f = &r->nodes[nslot], *prev;
+    runnel_pos_t at = runnel__stub_origin_pos(r, f->run_origin);
+    runnel__node_base_t base;
+    runnel__rec_t rec;
+    size_t n = 0, max = runnel__ckpt_node_max(r);
+
+    /* not one the tail reaches before the next checkpoint either: on a
+     * ring shorter than four intervals the horizon is capped below that,
+     * and naming such a run again would only keep its block from the
+     * full-ring policy until it is written anyway (RELOCATE refused sooner
+     * on the power-cut rig's small rings) */
+    if (!f->from_run || f->stub || keep_inline(r, nslot) || at == RUNNEL__NO_POS ||
+        at < r->log.tail || at < r->stub_horizon || at < past_tail(r, reach_blocks(r)))
+        return false;
+    if (p > 0) {        /* the run's first node is gone: its bytes differ */
+        prev = &r->nodes[r->node_order[p - 1u]];
+        if (prev->sidx == f->sidx && prev->from_run && prev->run_origin == f->run_origin)
+            return false;
+    }
+    if (runnel__log_header(&r->log, at, &rec) < 0 || rec.type != RUNNEL_REC_CKPT_NODE_RUN ||
+        rec.len > r->stub_cap || rec.next > r->log.head)
+        return false;
+    if (q < r->nodes_used && rec.len < r->stub_cap / 2u) {
+        /* merges(): a short run goes with the new nodes after it */
+        const struct runnel__node *next = &r->nodes[r->node_order[q]];
+        if (next->sidx == f->sidx && !next->stub && !next->from_run &&
+            !keep_inline(r, r->node_order[q]) && spans_one_run(r, f, next))
+            return false;
+    }
+    if (runnel__log_read_body(&r->log, &rec, r->stub_buf, r->stub_cap) < 0)
+        return false;
+    memset(&base, 0, sizeof base);
+    for (k = p; k < q; k++) {
+        if (n + max > r->stub_cap || n + max > r->scratch_cap)
+            return false;
+        n += runnel__ckpt_node_encode(r, r->node_order[k], &base, r->scratch + n);
+    }
+    return n == rec.len && memcmp(r->scratch, r->stub_buf, n) == 0;
+}
+
+/* Marks (run_reused, on each run's first node) the loaded runs this
+ * checkpoint names again: before write_runs, which must leave their
+ * nodes out of the runs it writes, as write_dir does. */
+static void mark_reused(runnel_t *r)
+{
+    uint32_t p;
+
+    for (p = 0; p < r->nodes_used; p++)
+        r->nodes[r->node_order[p]].run_reused = false;
+    for (p = 0; p < r->nodes_used; p++) {
+        struct runnel__node *n = &r->nodes[r->node_order[p]];
+
+        if (n->from_run && reusable(r, p)) {
+            n->run_reused = true;
+            p = runnel__stub_origin_end(r, p) - 1u;
+        }
+    }
 }
 
 int runnel__stub_write_runs(runnel_t *r, runnel_pos_t *first, uint32_t *records)
@@ -226,6 +336,7 @@ int runnel__stub_write_runs(runnel_t *r, runnel_pos_t *first, uint32_t *records)
     int err;
 
     *first = RUNNEL__NO_POS;
+    mark_reused(r);
     while (p < r->nodes_used) {
         uint32_t q, nslot = r->node_order[p];
 
@@ -233,7 +344,12 @@ int runnel__stub_write_runs(runnel_t *r, runnel_pos_t *first, uint32_t *records)
             p++;
             continue;
         }
-        q = next_run(r, p, r->scratch, &len);
+        if (r->nodes[nslot].run_reused) {
+            p = runnel__stub_origin_end(r, p);       /* named where it is (write_dir) */
+            (*records)++;
+            continue;
+        }
+        q = runnel__stub_next_run(r, p, r->scratch, &len);
         err = runnel__append(r, RUNNEL_REC_CKPT_NODE_RUN, r->scratch, len, &at);
         if (err < 0)
             return err;
@@ -245,20 +361,9 @@ int runnel__stub_write_runs(runnel_t *r, runnel_pos_t *first, uint32_t *records)
     return 0;
 }
 
-static size_t vput(uint8_t *b, size_t k, uint64_t v)
-{
-    return k + runnel__varint_put(b + k, v);
-}
-
-static uint64_t zigzag(runnel_pos_t to, runnel_pos_t from)
-{
-    uint64_t d = to - from;     /* two's complement difference */
-    return (d << 1) ^ (0u - (d >> 63));
-}
-
 /* The run [p, q) of nodes, written at run_pos with len body bytes. */
-static void desc_of_nodes(const runnel_t *r, uint32_t p, uint32_t q, runnel_pos_t run_pos,
-                          size_t len, run_desc_t *d)
+void runnel__stub_desc_of_nodes(const runnel_t *r, uint32_t p, uint32_t q, runnel_pos_t run_pos,
+                                size_t len, run_desc_t *d)
 {
     const struct runnel__node *f = &r->nodes[r->node_order[p]];
     uint32_t i;
@@ -282,7 +387,7 @@ static void desc_of_nodes(const runnel_t *r, uint32_t p, uint32_t q, runnel_pos_
     }
 }
 
-static void desc_of_stub(const struct runnel__node *n, run_desc_t *d)
+void runnel__stub_desc_of_stub(const struct runnel__node *n, run_desc_t *d)
 {
     d->sidx = n->sidx;
     d->nodes = n->fields_hash;
@@ -300,7 +405,7 @@ static void desc_of_stub(const struct runnel__node *n, run_desc_t *d)
 
 /* A stub in a free slot and the node order (the slots of its nodes are
  * reserved: r->stub_extra). */
-static void stub_place(runnel_t *r, uint32_t nslot, const run_desc_t *d)
+void runnel__stub_place(runnel_t *r, uint32_t nslot, const run_desc_t *d)
 {
     struct runnel__node *n = &r->nodes[nslot];
 
@@ -325,7 +430,7 @@ static void stub_place(runnel_t *r, uint32_t nslot, const run_desc_t *d)
 /* The nodes [p, q) of a run this checkpoint wrote give their slots back
  * to a stub: the next checkpoint names the run again instead of writing
  * it, and whatever needs them loads them (node_stub.c). */
-static void evict(runnel_t *r, uint32_t p, uint32_t q, const run_desc_t *d)
+void runnel__stub_evict(runnel_t *r, uint32_t p, uint32_t q, const run_desc_t *d)
 {
     uint32_t i, nslot;
 
@@ -333,201 +438,24 @@ static void evict(runnel_t *r, uint32_t p, uint32_t q, const run_desc_t *d)
         runnel__node_remove(r, r->node_order[i - 1u]);
     nslot = runnel__node_alloc(r);      /* q - p slots were just freed */
     if (nslot != RUNNEL__NONE)
-        stub_place(r, nslot, d);
+        runnel__stub_place(r, nslot, d);
 }
 
-static size_t dir_entry(const run_desc_t *d, dir_prev_t *prev, uint8_t *b)
+/* The nodes just loaded from the run at run_pos remember it (reusable). */
+static void mark_origin(runnel_t *r, const runnel__run_sum_t *sum, runnel_pos_t run_pos)
 {
-    runnel_id_t from = prev->any && prev->sidx == d->sidx ? prev->last : RUNNEL_ID_MIN;
-    uint8_t flags = d->unordered ? DIR_UNORDERED : 0u;
-    size_t k = 1;
+    uint32_t lo, hi, p, k;
 
-    flags |= prev->any && prev->sidx == d->sidx ? DIR_SAME_STREAM : 0u;
-    if (runnel_id_cmp(d->first, from) < 0) {
-        flags |= DIR_FIRST_ABS;
-        from = RUNNEL_ID_MIN;
+    runnel__stream_nodes(r, sum->sidx, &lo, &hi);
+    for (p = lo; p < hi; p++)
+        if (runnel_id_cmp(r->nodes[r->node_order[p]].first, sum->first) == 0)
+            break;
+    for (k = 0; k < sum->nodes && p + k < hi; k++) {
+        struct runnel__node *n = &r->nodes[r->node_order[p + k]];
+
+        n->from_run = true;
+        n->run_origin = (uint32_t)run_pos;
     }
-    flags |= runnel_id_cmp(d->last, d->first) < 0 ? DIR_LAST_BELOW : 0u;
-    flags |= d->live < d->count ? DIR_DEAD : 0u;
-    b[0] = flags;
-    if (!(flags & DIR_SAME_STREAM))
-        k = vput(b, k, d->sidx);
-    k = vput(b, k, d->nodes);
-    k = runnel__ckpt_put_id(b, k, d->first, from);
-    k = runnel__ckpt_put_id(b, k, d->last, (flags & DIR_LAST_BELOW) ? RUNNEL_ID_MIN : d->first);
-    k = vput(b, k, zigzag(d->run_pos, prev->any ? prev->run_pos : 0u));
-    k = vput(b, k, d->run_pos - d->low);
-    k = vput(b, k, d->high - d->low);
-    k = vput(b, k, d->len);
-    k = vput(b, k, d->count);
-    if (flags & DIR_DEAD)
-        k = vput(b, k, d->count - d->live);
-    k = vput(b, k, d->lp);
-    prev->any = true;
-    prev->sidx = d->sidx;
-    prev->last = d->last;
-    prev->run_pos = d->run_pos;
-    return k;
-}
-
-typedef struct dir_out {
-    uint8_t *b;
-    size_t n, cap;
-    dir_prev_t prev;
-    uint32_t *records;
-    runnel_pos_t floor;         /* the lowest run named */
-} dir_out_t;
-
-static int dir_put(runnel_t *r, dir_out_t *o, const run_desc_t *d)
-{
-    int err;
-
-    if (o->n + DIR_ENTRY_MAX > o->cap) {
-        err = runnel__append(r, RUNNEL_REC_CKPT_NODE_DIR, o->b, o->n, NULL);
-        if (err < 0)
-            return err;
-        (*o->records)++;
-        o->n = 0;
-        o->prev.any = false;    /* each record decodes on its own */
-    }
-    o->n += dir_entry(d, &o->prev, o->b + o->n);
-    if (d->run_pos < o->floor)
-        o->floor = d->run_pos;
-    return 0;
-}
-
-int runnel__stub_write_dir(runnel_t *r, runnel_pos_t first, uint32_t *records,
-                           runnel_pos_t *floor)
-{
-    runnel_pos_t pos = first;
-    runnel__rec_t rec;
-    run_desc_t d;
-    dir_out_t o;
-    uint32_t p = 0, q;
-    size_t len;
-    int err;
-
-    memset(&o, 0, sizeof o);
-    o.b = r->scratch;
-    /* a quarter block, as the other checkpoint records, or one entry */
-    o.cap = r->log.block_size / 4u > DIR_ENTRY_MAX ? r->log.block_size / 4u : DIR_ENTRY_MAX;
-    if (o.cap > runnel__log_max_body(&r->log))
-        o.cap = runnel__log_max_body(&r->log);
-    if (o.cap > r->scratch_cap)
-        o.cap = r->scratch_cap;
-    o.records = records;
-    o.floor = RUNNEL__NO_POS;
-    *floor = RUNNEL__NO_POS;
-    if (o.cap < DIR_ENTRY_MAX)
-        return r->stubs == 0 && first == RUNNEL__NO_POS ? 0 : RUNNEL_ERR_INVAL;
-    while (p < r->nodes_used) {
-        uint32_t nslot = r->node_order[p];
-
-        if (r->nodes[nslot].stub) {     /* its run is named again */
-            desc_of_stub(&r->nodes[nslot], &d);
-            err = dir_put(r, &o, &d);
-            if (err < 0)
-                return err;
-            p++;
-            continue;
-        }
-        if (keep_inline(r, nslot)) {
-            p++;
-            continue;
-        }
-        q = next_run(r, p, NULL, &len);
-        /* where write_runs put it: the runs are the records from `first`
-         * on, in this order, with nothing between them */
-        err = pos == RUNNEL__NO_POS ? RUNNEL_ERR_CORRUPT : runnel__log_next(&r->log, pos, &rec);
-        if (err < 0)
-            return err;
-        if (err == 0 || rec.type != RUNNEL_REC_CKPT_NODE_RUN || rec.len != len)
-            return RUNNEL_ERR_CORRUPT;
-        pos = rec.next;
-        desc_of_nodes(r, p, q, rec.pos, len, &d);
-        err = dir_put(r, &o, &d);
-        if (err < 0)
-            return err;
-        evict(r, p, q, &d);
-        p++;                    /* past the stub now at p */
-    }
-    *floor = o.floor;
-    if (o.n == 0)
-        return 0;
-    err = runnel__append(r, RUNNEL_REC_CKPT_NODE_DIR, o.b, o.n, NULL);
-    if (err == 0)
-        (*records)++;
-    return err;
-}
-
-/* One DIR entry as a stub in a free slot and the node order. */
-static int dir_stub(runnel_t *r, runnel__reader_t *c, dir_prev_t *prev, runnel_pos_t dir_pos)
-{
-    uint8_t flags = runnel__rd_u8(c);
-    uint64_t slot, nodes, dpos, back, spread, len, count, dead = 0, lp;
-    run_desc_t d;
-    uint32_t nslot;
-
-    if ((flags & ~0x1Fu) || ((flags & DIR_SAME_STREAM) && !prev->any))
-        return RUNNEL_ERR_CORRUPT;
-    memset(&d, 0, sizeof d);
-    slot = (flags & DIR_SAME_STREAM) ? prev->sidx : runnel__rd_varint(c);
-    nodes = runnel__rd_varint(c);
-    d.first = runnel__ckpt_rd_id(c, (flags & (DIR_SAME_STREAM | DIR_FIRST_ABS)) == DIR_SAME_STREAM
-                           ? prev->last : RUNNEL_ID_MIN);
-    d.last = runnel__ckpt_rd_id(c, (flags & DIR_LAST_BELOW) ? RUNNEL_ID_MIN : d.first);
-    dpos = runnel__rd_varint(c);
-    back = runnel__rd_varint(c);
-    spread = runnel__rd_varint(c);
-    len = runnel__rd_varint(c);
-    count = runnel__rd_varint(c);
-    if (flags & DIR_DEAD)
-        dead = runnel__rd_varint(c);
-    lp = runnel__rd_varint(c);
-    d.run_pos = (prev->any ? prev->run_pos : 0u) + ((dpos >> 1) ^ (0u - (dpos & 1u)));
-    if (c->bad || slot >= r->streams_cap || !r->streams[slot].used || nodes == 0 ||
-        nodes > count || count > nodes * r->cfg.node_entries_cap || dead > count ||
-        lp > UINT32_MAX || len == 0 || len > r->stub_cap || back > d.run_pos || spread > back ||
-        d.run_pos < r->log.tail || d.run_pos >= dir_pos || len >= dir_pos - d.run_pos)
-        return RUNNEL_ERR_CORRUPT;
-    if ((uint64_t)r->nodes_used + r->stub_extra + nodes > r->nodes_cap)
-        return RUNNEL_ERR_POOL_NODES;
-    nslot = runnel__node_alloc(r);
-    if (nslot == RUNNEL__NONE)
-        return RUNNEL_ERR_POOL_NODES;
-    d.sidx = (uint32_t)slot;
-    d.nodes = (uint32_t)nodes;
-    d.len = (uint32_t)len;
-    d.low = d.run_pos - back;
-    d.high = d.low + spread;
-    d.count = count;
-    d.live = count - dead;
-    d.lp = lp;
-    d.unordered = (flags & DIR_UNORDERED) != 0;
-    stub_place(r, nslot, &d);
-    if (r->ckpt_floor == RUNNEL__NO_POS || d.run_pos < r->ckpt_floor)
-        r->ckpt_floor = d.run_pos;
-    prev->any = true;
-    prev->sidx = d.sidx;
-    prev->last = d.last;
-    prev->run_pos = d.run_pos;
-    return 0;
-}
-
-int runnel__stub_dir_load(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body)
-{
-    runnel__reader_t c;
-    dir_prev_t prev;
-    int err;
-
-    runnel__reader_init(&c, body, rec->len);
-    memset(&prev, 0, sizeof prev);
-    while (c.off < c.len) {
-        err = dir_stub(r, &c, &prev, rec->pos);
-        if (err < 0)
-            return err;
-    }
-    return 0;
 }
 
 int runnel__stub_fault(runnel_t *r, uint32_t nslot)
@@ -561,5 +489,8 @@ int runnel__stub_fault(runnel_t *r, uint32_t nslot)
         return RUNNEL_ERR_CORRUPT;
     runnel__node_remove(r, nslot);      /* gives its reserved slots back */
     r->stats.stub_loads++;
-    return runnel__ckpt_run_load(r, r->stub_buf, rec.len, NULL);
+    err = runnel__ckpt_run_load(r, r->stub_buf, rec.len, NULL);
+    if (err == 0)
+        mark_origin(r, &sum, rec.pos);
+    return err;
 }

@@ -337,6 +337,7 @@ static void sec_runnel(info_t *in)
     kv_u64(in, "runnel_relocated_entries", st.relocated_entries);
     kv_u64(in, "runnel_relocated_bytes", st.relocated_bytes);
     kv_u64(in, "runnel_node_runs_loaded", st.stub_loads);
+    kv_u64(in, "runnel_node_runs_named_again", st.stub_reuses);
     kv_str(in, "runnel_full_policy",
            cfg->full_policy == RUNNEL_FULL_DROP_OLDEST ? "drop-oldest"
            : cfg->full_policy == RUNNEL_FULL_RELOCATE  ? "relocate"

@@ -67,7 +67,7 @@ static bool is_ckpt_type(uint8_t t)
 {
     return (t >= RUNNEL_REC_CKPT_BEGIN && t <= RUNNEL_REC_CKPT_GROUP) ||
            t == RUNNEL_REC_CKPT_NODE_RUN || t == RUNNEL_REC_CKPT_PEL_RUN ||
-           t == RUNNEL_REC_CKPT_NODE_DIR;
+           t == RUNNEL_REC_CKPT_NODE_DIR || t == RUNNEL_REC_CKPT_DIR_REF;
 }
 
 /* The number a CKPT_BEGIN or CKPT_END carries (its first varint). */

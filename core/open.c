@@ -166,7 +166,13 @@ static int layout(runnel_t *r, runnel__arena_t *a)
          * blocks, a large node_entries_cap) writes no run. */
         r->stub_cap = bs / 2u < 1024u ? bs / 2u : 1024u;
         r->stub_buf = runnel__arena_take(a, r->stub_cap, 8);
-        if (!r->stub_buf)
+        /* The DIR records a checkpoint may name again (checkpoint_dir.c):
+         * a record names about 40 runs of at least one node each, so
+         * max_nodes / 32 of them, and 16 for short ones, hold any
+         * directory; one not remembered is only written again. */
+        r->dirs_cap = c->max_nodes / 32u + 16u;
+        r->dirs = runnel__arena_take(a, sizeof(runnel_pos_t) * (size_t)r->dirs_cap, 8);
+        if (!r->stub_buf || !r->dirs)
             return RUNNEL_ERR_NOMEM;
     }
     if (!r->streams || !r->names || !r->hash || !r->nodes || !r->bitmaps || !r->node_order ||

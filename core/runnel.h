@@ -680,6 +680,9 @@ typedef struct runnel_stats {
     /* Node runs mount left on flash (a checkpoint's CKPT_NODE_DIR) that
      * were read since, when something needed their nodes. */
     uint64_t stub_loads;
+    /* Of those, runs a checkpoint named again where they were, their
+     * nodes unchanged, instead of writing them anew. */
+    uint64_t stub_reuses;
 } runnel_stats_t;
 
 void runnel_stats(runnel_t *r, runnel_stats_t *out);

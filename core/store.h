@@ -85,6 +85,7 @@ enum { RUNNEL__MOUNT_LOG, RUNNEL__MOUNT_FIND, RUNNEL__MOUNT_LOAD, RUNNEL__MOUNT_
 #define RUNNEL_REC_BLOCK_SUMMARY    0x37u /* what the block before did
                                              (stream_summary.c) */
 #define RUNNEL_REC_CKPT_NODE_DIR    0x38u /* where runs written ahead are */
+#define RUNNEL_REC_CKPT_DIR_REF     0x39u /* older CKPT_NODE_DIRs named again */
 #define RUNNEL_REC_CKPT_END         0x33u /* {seq, records}: complete */
 #define RUNNEL_REC_CKPT_GROUP       0x34u /* {type, body}: a group snapshot
                                              record, wrapped so that it can
@@ -168,6 +169,17 @@ struct runnel__node {
      * is). Only readers of whole descriptors may
      * see one: everything else loads it first (runnel__stub_load). */
     bool stub;
+    /* A node loaded from a stub's run (checkpoint_stub.c): the run's
+     * position, its low 32 bits, so that a checkpoint that finds the run's
+     * nodes unchanged names that run again instead of writing it (the
+     * fields fill the struct's padding: 88 bytes on x86-64 and Cortex-M
+     * as before; reuse is decided by comparing bytes, so a stale or
+     * ambiguous origin only costs the rewrite). */
+    bool from_run;
+    bool run_reused;            /* this checkpoint names the run again as
+                                   it is: a loaded run's first node, or a
+                                   stub whose DIR record it names again */
+    uint32_t run_origin;
 };
 
 /* Nodes a slot stands for: a stub's run, else 1 (radix-tree-keys). */
@@ -262,6 +274,12 @@ struct runnel {
     uint32_t stub_cap;          /* its size, the longest run written ahead */
     runnel_pos_t stub_horizon;  /* the checkpoint being written keeps the
                                    nodes starting below it in its body */
+    /* The CKPT_NODE_DIR records the newest checkpoint named (written or
+     * named again): the next one names again those whose every entry
+     * still holds (checkpoint_dir.c). Past dirs_cap a record is not
+     * remembered, and its entries are written again. */
+    runnel_pos_t *dirs;
+    uint32_t dirs_n, dirs_cap;
 
     /* scratch */
     uint8_t *scratch;           /* one record body */
@@ -358,6 +376,7 @@ struct runnel {
     struct runnel__summary sum; /* the head block's summary (stream_summary.c) */
     bool mount_no_summaries;    /* tests: mount replays every record */
     uint64_t mount_summaries;   /* closed blocks mount applied by summary */
+    uint64_t mount_dir_refs;    /* DIR records mount read through a DIR_REF */
 
     struct runnel__stream_hooks hooks;  /* into the group half (internal.h) */
     struct runnel_groups groups;
@@ -495,11 +514,14 @@ int runnel__ckpt_run_load(runnel_t *r, const uint8_t *body, uint32_t len,
 /* No free node slot for a new node (stubs' nodes count as used). */
 bool runnel__nodes_full(const runnel_t *r);
 /* Writes the node runs a checkpoint keeps out of its body, ahead of its
- * BEGIN; *first is the first one's position (NO_POS: none written). */
+ * BEGIN; *first is the first one's position (NO_POS: none written), and
+ * *records counts the runs written and the loaded ones it names again
+ * unchanged (either needs a directory). */
 int runnel__stub_write_runs(runnel_t *r, runnel_pos_t *first, uint32_t *records);
-/* Writes the CKPT_NODE_DIRs: every stub's run named again, and the runs
- * written from `first`, whose nodes then become stubs; *floor is the
- * lowest run named. */
+/* Writes the directory (checkpoint_dir.c): the DIR_REFs naming the last
+ * checkpoint's DIR records that still hold, entries for the other stubs
+ * and the loaded runs named again, and for the runs written from `first`,
+ * whose nodes then become stubs; *floor is the lowest run named. */
 int runnel__stub_write_dir(runnel_t *r, runnel_pos_t first, uint32_t *records,
                            runnel_pos_t *floor);
 /* Does the checkpoint write node nslot in its body (not in a run)? Plan
@@ -509,8 +531,10 @@ int runnel__stub_plan(runnel_t *r);
 /* Bytes the next checkpoint may write for stub nslot (checkpoint.c's
  * reserve). */
 uint64_t runnel__stub_measure(const runnel_t *r, uint32_t nslot);
-/* Mount: the stubs a CKPT_NODE_DIR names. */
+/* Mount: the stubs a CKPT_NODE_DIR names; those of the older DIR records
+ * a CKPT_DIR_REF names. */
 int runnel__stub_dir_load(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body);
+int runnel__stub_dir_ref_load(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body);
 /* Loads a stub's nodes in its place (the first at its position): through
  * the durability hook (node_stub.c), which is runnel__stub_fault. */
 int runnel__stub_load(runnel_t *r, uint32_t nslot);

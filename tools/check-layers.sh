@@ -89,7 +89,7 @@ layer_of() {
         commit) echo commit ;;
         stream_* | node | node_stub | trim | keyspace | reclaim | relocate) echo stream ;;
         group | group_*) echo group ;;
-        open | checkpoint | checkpoint_stub | mount) echo engine ;;
+        open | checkpoint | checkpoint_stub | checkpoint_dir | mount) echo engine ;;
         resp_*) echo resp ;;
         cmd | cmd_*) echo cmd ;;
         sync | sync_*) echo sync ;;

@@ -25,8 +25,10 @@
  *   stubs      a long stream's older nodes in node runs a checkpoint names
  *              (checkpoint_stub.c): reads, XDEL and trims load only the
  *              runs they need, a second checkpoint names the unchanged
- *              ones again, mount reads none, a damaged one fails only the
- *              reads that need it.
+ *              ones again (also those reads loaded), mount reads none, a
+ *              damaged one fails only the reads that need it.
+ *   dir_refs   a checkpoint names the last one's directory records again
+ *              (CKPT_DIR_REF) when none of their runs changed.
  * Power cuts are test_powercut.c's.
  */
 #include <stdio.h>
@@ -390,6 +392,39 @@ static uint64_t nodes_of(runnel_t *r, const char *key)
     return runnel_stream_info(r, S(key), &si) == 0 ? si.nodes : UINT64_MAX;
 }
 
+/* The store of the node-run tests: 64 blocks of 4 KiB (NOR) that get a
+ * checkpoint only when a test writes one, max_streams if not 0, and XADD
+ * arguments of one field "v" (its value set by the caller) with IDs
+ * from the clock. */
+/* After the fill: checkpoints every 8 blocks from now on, as a store
+ * has them (the tests write fewer blocks than that between theirs). A
+ * loaded run is named again only beyond where the tail reaches before the
+ * next checkpoint, which without an interval is everywhere. */
+static void stub_interval(runnel_config_t *c, runnel_t *r)
+{
+    c->checkpoint_blocks = 8;
+    r->cfg.checkpoint_blocks = 8;
+}
+
+static void stub_store(runnel_ram_bd_t *rb, runnel_bd_t *bd, runnel_config_t *c, runnel_t **r,
+                       uint32_t max_streams, runnel_xadd_args_t *a, runnel_str_t fv[2])
+{
+    runnel_bd_geometry_t g = { 1, 1, 4096, 64, 0xFF, 0 };
+
+    CHECK_EQ_INT(runnel_ram_bd_init(rb, bd, &g, storage, NULL), 0);
+    wl_config(c, bd, arena_a, sizeof arena_a, 512, 64);
+    if (max_streams > 0)
+        c->max_streams = max_streams;
+    c->checkpoint_blocks = UINT32_MAX;  /* none while the test fills it */
+    CHECK_EQ_INT(runnel_format(r, c), 0);
+    wl_now_ms = 1700000000000ull;
+    memset(a, 0, sizeof *a);
+    a->fv = fv;
+    a->nfields = 1;
+    a->id_mode = RUNNEL_XADD_AUTO;
+    fv[0] = S("v");
+}
+
 /* A long stream's older nodes go into node runs a checkpoint names (its
  * CKPT_NODE_DIR) and leave RAM; mount reads none of them; a read, an XDEL,
  * a trim loads only the runs they need; a later checkpoint names the
@@ -399,7 +434,6 @@ static void test_stubs(void)
 {
     runnel_ram_bd_t rb;
     runnel_bd_t bd;
-    runnel_bd_geometry_t g = { 1, 1, 4096, 64, 0xFF, 0 };
     runnel_config_t c;
     runnel_t *r = NULL;
     runnel_stats_t st, st2;
@@ -407,22 +441,14 @@ static void test_stubs(void)
     runnel_xadd_args_t a;
     runnel_trim_t t;
     char val[24];
-    uint64_t nodes, fp_k, fp_short, first_ckpt, second_ckpt, appended, loads, deleted;
+    uint64_t nodes, fp_k, fp_short, first_ckpt, second_ckpt, third_ckpt, appended, loads, deleted;
+    uint64_t reuses;
     uint32_t i, n_k, sidx = 0;
     runnel_pos_t run = RUNNEL__NO_POS, ckpt, floor1;
     runnel_id_t in_run = RUNNEL_ID_MIN;
     uint8_t *byte;
 
-    CHECK_EQ_INT(runnel_ram_bd_init(&rb, &bd, &g, storage, NULL), 0);
-    wl_config(&c, &bd, arena_a, sizeof arena_a, 512, 64);
-    c.checkpoint_blocks = UINT32_MAX;   /* only the ones written below */
-    CHECK_EQ_INT(runnel_format(&r, &c), 0);
-    wl_now_ms = 1700000000000ull;
-    memset(&a, 0, sizeof a);
-    a.fv = fv;
-    a.nfields = 1;
-    a.id_mode = RUNNEL_XADD_AUTO;
-    fv[0] = S("v");
+    stub_store(&rb, &bd, &c, &r, 0, &a, fv);
     for (i = 0; i < STUB_ENTRIES; i++) {
         snprintf(val, sizeof val, "%u", (unsigned)(i * 7919u));
         fv[1] = S(val);
@@ -436,6 +462,7 @@ static void test_stubs(void)
             stub_ids[n_k++] = stub_ids[i];
     nodes = nodes_of(r, "k");
     CHECK(nodes > 300u);
+    stub_interval(&c, r);
     runnel_stats(r, &st);
 
     /* the first checkpoint writes the runs, and their nodes leave RAM */
@@ -512,7 +539,26 @@ static void test_stubs(void)
     CHECK_EQ_U64(r->ckpt_floor, floor1);
 
 
-    /* reads, an XDEL inside a run, an exact trim through one */
+    /* runs that reads loaded are named again where they are, their nodes
+     * unchanged: the next checkpoint writes none of them (a consumer
+     * reading history does not make checkpoints rewrite it) */
+    loads = r->stats.stub_loads;
+    reuses = r->stats.stub_reuses;
+    CHECK(range_is(r, 6500, 6520));
+    CHECK(range_is(r, 10, 40));
+    CHECK(range_is(r, n_k + 20u, n_k + 49u));
+    CHECK(r->stats.stub_loads - loads >= 2u);
+    appended = r->stats.bytes_appended;
+    CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
+    third_ckpt = r->stats.bytes_appended - appended;
+    CHECK_EQ_U64(r->stats.stub_reuses - reuses, r->stats.stub_loads - loads);
+    CHECK_EQ_U64(r->ckpt_floor, floor1);
+    CHECK(third_ckpt <= second_ckpt + 64u);
+    printf("    after reads loaded %lu runs, the checkpoint names them again: %lu B\n",
+           (unsigned long)(r->stats.stub_loads - loads), (unsigned long)third_ckpt);
+
+    /* reads, an XDEL inside a run, an exact trim through one: those runs
+     * change, and are written again */
     CHECK(range_is(r, 6500, 6520));
     CHECK(range_is(r, 10, 40));
     CHECK(range_is(r, n_k + 20u, n_k + 49u));
@@ -530,10 +576,146 @@ static void test_stubs(void)
     CHECK(fp_k > 1u && fp_short > 1u);
     CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
     CHECK_EQ_INT(runnel_commit(r), 0);
+    reuses = r->stats.stub_reuses;
+    CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
+    CHECK(r->stats.stub_reuses == reuses);          /* its runs were just written */
+    CHECK_EQ_INT(runnel_commit(r), 0);
+    CHECK_EQ_INT(runnel_mount(&r, &c), 0);
+    CHECK(!range_is(r, 5221, 5223));
+    CHECK(range_is(r, 1000, 1010));
+    CHECK_EQ_U64(stream_fp(r, "k"), fp_k);
+    CHECK_EQ_U64(stream_fp(r, "short"), fp_short);
+    /* everything loaded (a mount counts from 0) and unchanged: named again */
+    CHECK_EQ_U64(r->stats.stub_reuses, 0);
+    CHECK(r->stats.stub_loads > 2u);
+    CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
+    CHECK_EQ_U64(r->stats.stub_reuses, r->stats.stub_loads);
+    CHECK_EQ_INT(runnel_commit(r), 0);
     CHECK_EQ_INT(runnel_mount(&r, &c), 0);
     CHECK_EQ_U64(stream_fp(r, "k"), fp_k);
     CHECK_EQ_U64(stream_fp(r, "short"), fp_short);
 
+}
+
+/* Records of one type in the newest checkpoint, BEGIN to END: how many,
+ * and their bytes in *bytes. */
+static uint32_t ckpt_records(runnel_t *r, uint8_t type, uint64_t *bytes)
+{
+    runnel__rec_t rec;
+    runnel_pos_t p = r->ckpt_pos;
+    uint32_t n = 0;
+
+    *bytes = 0;
+    while (p != RUNNEL__NO_POS && runnel__log_next(&r->log, p, &rec) == 1) {
+        if (rec.type == type) {
+            n++;
+            *bytes += rec.next - rec.pos;
+        }
+        p = rec.type == RUNNEL_REC_CKPT_END ? RUNNEL__NO_POS : rec.next;
+    }
+    return n;
+}
+
+/* A checkpoint names again the directory records of the last one whose
+ * every entry still names a run as it was (CKPT_DIR_REF) instead of
+ * writing their entries again; a record one of whose runs changed is
+ * written again; a mount after either loads the same stubs. */
+static void test_dir_refs(void)
+{
+    runnel_ram_bd_t rb;
+    runnel_bd_t bd;
+    runnel_config_t c;
+    runnel_t *r = NULL;
+    runnel_str_t fv[2];
+    runnel_xadd_args_t a;
+    runnel_id_t ids[40][90];
+    char key[8], val[16], big[200];
+    uint64_t fp[40], dir1, dir2, bytes, deleted;
+    uint32_t i, k, stubs;
+
+    stub_store(&rb, &bd, &c, &r, 48, &a, fv);
+    /* 20 blocks first, past the horizon (a quarter of the ring from the
+     * tail: its nodes stay in the checkpoint's body) */
+    memset(big, 'f', sizeof big);
+    a.key = S("fill");
+    fv[1].p = big;
+    fv[1].len = sizeof big;
+    for (i = 0; i < 400; i++) {
+        wl_now_ms++;
+        CHECK_EQ_INT(runnel_xadd(r, &a, NULL), 1);
+    }
+    /* 40 streams of 5 nodes: 4 of each in a run, 40 DIR entries, and a
+     * tail node with room (a new node after a short run would have the
+     * run loaded to merge them) */
+    for (i = 0; i < 90; i++)
+        for (k = 0; k < 40; k++) {
+            snprintf(key, sizeof key, "d%u", (unsigned)k);
+            snprintf(val, sizeof val, "%u", (unsigned)(i * 40u + k));
+            a.key = S(key);
+            fv[1] = S(val);
+            wl_now_ms++;
+            CHECK_EQ_INT(runnel_xadd(r, &a, &ids[k][i]), 1);
+        }
+    stub_interval(&c, r);
+    CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
+    CHECK(ckpt_records(r, RUNNEL_REC_CKPT_NODE_DIR, &dir1) >= 1u);
+    CHECK_EQ_U64(ckpt_records(r, RUNNEL_REC_CKPT_DIR_REF, &bytes), 0);
+    CHECK(dir1 > 512u);                 /* at least half a record: reusable */
+    stubs = r->stubs;
+    CHECK(stubs >= 40u);
+
+    /* entries into tail nodes only: the directory is named again */
+    for (k = 0; k < 40; k += 8) {
+        snprintf(key, sizeof key, "d%u", (unsigned)k);
+        a.key = S(key);
+        fv[1] = S("x");
+        wl_now_ms++;
+        CHECK_EQ_INT(runnel_xadd(r, &a, NULL), 1);
+    }
+    CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
+    CHECK(ckpt_records(r, RUNNEL_REC_CKPT_DIR_REF, &bytes) >= 1u);
+    CHECK(bytes < 32u);
+    (void)ckpt_records(r, RUNNEL_REC_CKPT_NODE_DIR, &dir2);
+    CHECK(dir2 < dir1 / 4u);
+    printf("    40 streams: the first checkpoint's directory %lu B, the next one names it "
+           "again in %lu B (and writes %lu B of entries)\n", (unsigned long)dir1,
+           (unsigned long)bytes, (unsigned long)dir2);
+    for (k = 0; k < 40; k++) {
+        snprintf(key, sizeof key, "d%u", (unsigned)k);
+        fp[k] = stream_fp(r, key);      /* loads every run */
+    }
+    /* runs that reads loaded, unchanged, keep their DIR record named */
+    CHECK(r->stubs <= 1u);              /* "fill"'s, not read */
+    CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
+    CHECK(ckpt_records(r, RUNNEL_REC_CKPT_DIR_REF, &bytes) >= 1u);
+    (void)ckpt_records(r, RUNNEL_REC_CKPT_NODE_DIR, &dir2);
+    CHECK(dir2 < dir1 / 4u);
+    CHECK_EQ_U64(r->stubs, stubs);
+    CHECK_EQ_INT(runnel_commit(r), 0);
+
+    /* mount loads the stubs through the DIR_REF; all equal */
+    CHECK_EQ_INT(runnel_mount(&r, &c), 0);
+    CHECK_EQ_U64(r->stubs, stubs);
+    for (k = 0; k < 40; k++) {
+        snprintf(key, sizeof key, "d%u", (unsigned)k);
+        CHECK_EQ_U64(stream_fp(r, key), fp[k]);
+    }
+    CHECK_EQ_INT(runnel_mount(&r, &c), 0);
+
+    /* an XDEL inside one run: its DIR record is written again, and the
+     * deleted entry stays deleted across a mount */
+    CHECK_EQ_INT(runnel_xdel(r, S("d5"), &ids[5][10], 1, &deleted), 0);
+    CHECK_EQ_U64(deleted, 1);
+    fp[5] = stream_fp(r, "d5");
+    CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
+    CHECK(ckpt_records(r, RUNNEL_REC_CKPT_NODE_DIR, &dir2) >= 1u);
+    CHECK(dir2 > 64u);                  /* d5's record, written again */
+    CHECK_EQ_INT(runnel_commit(r), 0);
+    CHECK_EQ_INT(runnel_mount(&r, &c), 0);
+    for (k = 0; k < 40; k++) {
+        snprintf(key, sizeof key, "d%u", (unsigned)k);
+        CHECK_EQ_U64(stream_fp(r, key), fp[k]);
+    }
 }
 
 /* ---- ghost nodes ---- */
@@ -644,4 +826,5 @@ TEST_MAIN(
     RUN(test_restarts);
     RUN(test_ghost_first);
     RUN(test_stubs);
+    RUN(test_dir_refs);
 )

@@ -196,6 +196,8 @@ static uint64_t by_summary;     /* closed blocks the cut mounts applied
                                    through their summaries (FORMAT.md) */
 static uint64_t stubs_made;     /* node runs the cut mounts left on flash
                                    (checkpoint_stub.c), summed */
+static uint64_t dir_refs;       /* directory records the cut mounts read
+                                   through a DIR_REF (checkpoint_dir.c) */
 
 static int mount_checked(void)
 {
@@ -209,6 +211,7 @@ static int mount_checked(void)
     if (rc == 0) {
         by_summary += store->mount_summaries;
         stubs_made += store->stubs + store->stats.stub_loads;
+        dir_refs += store->mount_dir_refs;
     }
     if (rc == 0 && (eb.bytes_read - bytes0 > 4u * image_bytes() ||
                     eb.read_calls - calls0 > 64u * geo->count + 200000u))
@@ -470,6 +473,7 @@ static void exhaustive(const geo_t *g, uint32_t seed, uint32_t calls)
     cuts = failures = 0;
     by_summary = 0;
     stubs_made = 0;
+    dir_refs = 0;
     memset(seen, 0, sizeof seen);
     if (stride == 0)
         return;                 /* RUNNEL_POWERCUT_STRIDE=0: random runs only */
@@ -507,12 +511,14 @@ static void exhaustive(const geo_t *g, uint32_t seed, uint32_t calls)
     printf("powercut: %s: %lu cuts, %lu failures (exhaustive: %lu calls, %lu program/erase "
            "operations, every %lu-th cut x 4 models, %lu.%lu ring passes, %lu nodes "
            "relocated; mount showed the state before %lu, after %lu, untrimmed %lu, ring "
-           "turned %lu times; %lu blocks mounted by summary, %lu node runs left on flash)\n",
+           "turned %lu times; %lu blocks mounted by summary, %lu node runs left on flash, "
+           "%lu directory records named again)\n",
            run_name(g), (unsigned long)cuts, (unsigned long)failures, (unsigned long)calls,
            (unsigned long)ops_total, (unsigned long)stride, (unsigned long)(erases / g->count),
            (unsigned long)(erases * 10u / g->count % 10u), (unsigned long)relocated,
            (unsigned long)seen[0], (unsigned long)seen[1], (unsigned long)seen[2],
-           (unsigned long)seen[3], (unsigned long)by_summary, (unsigned long)stubs_made);
+           (unsigned long)seen[3], (unsigned long)by_summary, (unsigned long)stubs_made,
+           (unsigned long)dir_refs);
     printf("powercut: %s: spanning XADDs stored: %lu of about 1 block, %lu of 2, %lu of 3; "
            "%lu refused (ENTRY_TOO_LARGE or full ring)\n",
            run_name(g), (unsigned long)spans[1], (unsigned long)spans[2],
@@ -539,6 +545,7 @@ static void random_runs(const geo_t *g, uint32_t first_seed, uint32_t runs)
     cuts = failures = relocated = 0;
     by_summary = 0;
     stubs_made = 0;
+    dir_refs = 0;
     for (run = 0; run < runs; run++) {
         /* a mount starts the store's counters again: what they held
          * before a cut's mount, and since it, is added up */
@@ -579,10 +586,10 @@ static void random_runs(const geo_t *g, uint32_t first_seed, uint32_t runs)
     }
     printf("powercut: %s: %lu cuts, %lu failures (random: %lu runs of up to 3 cuts, seeds "
            "%lu.., %lu nodes relocated, %lu blocks mounted by summary, %lu node runs left "
-           "on flash)\n",
+           "on flash, %lu directory records named again)\n",
            run_name(g), (unsigned long)cuts, (unsigned long)failures, (unsigned long)runs,
            (unsigned long)first_seed, (unsigned long)relocated, (unsigned long)by_summary,
-           (unsigned long)stubs_made);
+           (unsigned long)stubs_made, (unsigned long)dir_refs);
     CHECK_EQ_U64(failures, 0);
     if (policy == RUNNEL_FULL_RELOCATE && runs >= 3u)
         CHECK(relocated > 0);
