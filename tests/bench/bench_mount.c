@@ -25,7 +25,8 @@
  * tenth of the fill and prints, on stderr, the mean and the largest.
  * `--intervals` runs the 4 MiB one-stream shape with checkpoint_blocks
  * 8 .. 256 (with BENCH_MOUNT_SAMPLES): what mount costs against what the
- * checkpoints cost to write.
+ * checkpoints cost to write. `--catch-up` measures what a reader going
+ * through old entries costs the writes (catch_up below).
  * Anchors from the issue: FlashDB reads 66 KB to open 4 MiB and grows with
  * the sectors; littlefs 7.5-14 KB, then 19-106 KB on its first write.
  * Benchmarks are not tests: nothing here fails on a number.
@@ -232,10 +233,117 @@ static void shape(uint32_t mib, uint32_t streams, uint32_t ckpt_blocks)
     bench_close(&b);
 }
 
+/* runnel_xrange callback of the catch-up reader: the last ID read. */
+static int last_cb(void *ctx, const runnel_entry_t *e)
+{
+    *(runnel_id_t *)ctx = e->id;
+    return 0;
+}
+
+/*
+ * `--catch-up`: what readers of old entries cost the writes. The 16-stream
+ * store is filled until the ring turned; then a quarter ring more of XADDs
+ * with one of three readers:
+ *   none     to compare with;
+ *   catch-up a forwarder after its link came back: it goes through s0
+ *            from its oldest entry, 4 entries for each one written to s0,
+ *            until it has caught up;
+ *   scan     all of s0 read (XRANGE - +) every 64 blocks written, about
+ *            once between two checkpoints.
+ * The runs their reads load are what the checkpoints would otherwise
+ * write again.
+ */
+enum reader_kind { READER_NONE, READER_CATCH_UP, READER_SCAN };
+
+static void catch_up(uint32_t mib, uint32_t streams, enum reader_kind reader)
+{
+    static const char *const names[] = { "none", "catch-up, 4 x s0's rate",
+                                         "scan of s0 every 64 blocks" };
+    uint64_t next_scan = 0;
+    uint32_t ckpt = 0;
+    bench_store_t b;
+    runnel_stats_t st, st0;
+    runnel_xadd_args_t a;
+    runnel_str_t fv[2];
+    runnel_id_t id, cursor = RUNNEL_ID_MIN;
+    char val[31], key[16];
+    uint64_t n = 0, payload = 0, read = 0, end = 0;
+    bool started = false;
+    int rc;
+
+    bench_open(&b, mib, NULL, tune, &ckpt);
+    bench_entry(&a, fv, val);
+    for (;;) {
+        runnel_stats(b.r, &st);
+        if (!started && st.blocks_erased > b.blocks) {
+            started = true;
+            st0 = st;
+            payload = 0;
+            end = st.blocks_erased + b.blocks / 4u;
+        }
+        if (started && st.blocks_erased >= end)
+            break;
+        snprintf(key, sizeof key, "s%u", (unsigned)(n % streams));
+        a.key = str(key);
+        if (n % 64u == 0)
+            clock_ms++;
+        if ((rc = runnel_xadd(b.r, &a, &id)) < 0)
+            die("xadd", rc);
+        payload += 32u;
+        if (started && reader == READER_SCAN && st.blocks_erased >= next_scan) {
+            next_scan = st.blocks_erased + 64u;
+            rc = runnel_xrange(b.r, str("s0"), RUNNEL_ID_MIN, RUNNEL_ID_MAX, -1, false, NULL,
+                               NULL);
+            if (rc < 0)
+                die("xrange", rc);
+            read += (uint64_t)rc;
+        }
+        if (started && reader == READER_CATCH_UP && n % streams == 0) {
+            runnel_id_t from = cursor, last = cursor;
+
+            if (from.seq == UINT64_MAX) {
+                from.ms++;
+                from.seq = 0;
+            } else if (runnel_id_cmp(from, RUNNEL_ID_MIN) != 0) {
+                from.seq++;
+            }
+            rc = runnel_xrange(b.r, str("s0"), from, RUNNEL_ID_MAX, 4, false, last_cb, &last);
+            if (rc < 0)
+                die("xrange", rc);
+            read += (uint64_t)rc;
+            cursor = last;
+        }
+        n++;
+    }
+    if ((rc = runnel_commit(b.r)) < 0)
+        die("commit", rc);
+    runnel_stats(b.r, &st);
+    printf("| %3u MiB | %2u | %s | %5.3f | %6.1f | %8lu | %5lu | %5lu |\n", (unsigned)mib,
+           (unsigned)streams, names[reader],
+           (double)(st.bytes_programmed - st0.bytes_programmed) / (double)payload,
+           (double)(st.blocks_erased - st0.blocks_erased) / ((double)payload / 1048576.0),
+           (unsigned long)read, (unsigned long)(st.stub_loads - st0.stub_loads),
+           (unsigned long)(st.stub_reuses - st0.stub_reuses));
+    bench_close(&b);
+}
+
 int main(int argc, char **argv)
 {
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     int intervals = argc > 1 && strcmp(argv[1], "--intervals") == 0;
+
+    if (argc > 1 && strcmp(argv[1], "--catch-up") == 0) {
+        bench_name = "bench_mount";
+        printf("bench_mount --catch-up: a quarter ring of XADDs after the ring turned, with and "
+               "without readers of s0's old entries (NOR, 4 KiB blocks, 32 B entries)\n\n");
+        printf("| store | streams | reader | programmed / payload B | erases / MiB | entries read "
+               "| node runs loaded | named again |\n");
+        printf("|---:|---:|---|---:|---:|---:|---:|---:|\n");
+        for (int mib = 4; mib <= 64; mib *= 16)
+            for (int k = READER_NONE; k <= READER_SCAN; k++)
+                catch_up((uint32_t)mib, 16, (enum reader_kind)k);
+        return 0;
+    }
 
     bench_name = "bench_mount";
 
