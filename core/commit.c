@@ -182,12 +182,18 @@ int runnel__after_mutation(runnel_t *r)
     }
 }
 
-int runnel__journal(runnel_t *r, uint8_t type, const void *body, size_t len)
+int runnel__journal_at(runnel_t *r, uint8_t type, const void *body, size_t len,
+                       runnel_pos_t *pos)
 {
-    int err = runnel__append(r, type, body, len, NULL);
+    int err = runnel__append(r, type, body, len, pos);
     if (err < 0)
         return err;
     return runnel__after_mutation(r);
+}
+
+int runnel__journal(runnel_t *r, uint8_t type, const void *body, size_t len)
+{
+    return runnel__journal_at(r, type, body, len, NULL);
 }
 
 int runnel_commit(runnel_t *r)

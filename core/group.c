@@ -91,8 +91,12 @@ int runnel__groups_init(runnel_t *r, runnel__arena_t *arena)
     t.groups_cap = cfg->max_groups ? cfg->max_groups : 16;
     t.consumers_cap = cfg->max_consumers ? cfg->max_consumers : 64;
     t.pel_cap = cfg->max_pending ? cfg->max_pending : 1024;
-    /* db, key, group, consumer, a few ids and numbers, then room for ids. */
-    t.rec_cap = 3u * (t.name_max + 10u) + 16u * 10u + 256u;
+    /* db, key, group, consumer, a few ids and numbers, then room for ids:
+     * a DELIVERY lists what it delivers when that fits (group_read.c), and
+     * the IDs of a read that keeps up cost a byte or two each
+     * (group_idlist.c), so two bytes per PEL slot, up to 1,024 of them. */
+    t.rec_cap = 3u * (t.name_max + 10u) + 16u * 10u + 256u +
+                2u * (t.pel_cap < 1024u ? t.pel_cap : 1024u);
 
     t.groups = runnel__arena_take(arena, sizeof(*t.groups) * t.groups_cap, 8);
     t.group_names = runnel__arena_take(arena, (size_t)t.groups_cap * t.name_max, 1);

@@ -346,10 +346,11 @@ int runnel_xclaim(runnel_t *r, const runnel_xclaim_args_t *a, runnel_entry_fn fn
     i = 0;
     do {
         grp_rec_t w;
+        runnel_id_t prev = RUNNEL_ID_MIN;
         size_t start = i;
         grp_rec_claim(r, &w, sidx, a->group, a->consumer, &p);
-        while (i < a->nids && grp_rec_room(&w) >= 2u * RUNNEL_VARINT_MAX)
-            grp_rec_id(&w, a->ids[i++]);
+        while (i < a->nids && grp_rec_room(&w) >= GRP_ID_CODED_MAX)
+            grp_rec_list_id(&w, &prev, a->ids[i++]);
         rc = grp_rec_commit(r, &w, RUNNEL_REC_CLAIM);
         if (rc < 0)
             goto out;

@@ -1,6 +1,5 @@
 /*
- * group_read.c - XREADGROUP (new entries with ">" and history reads) and
- * XACK.
+ * group_read.c - XREADGROUP (new entries with ">" and history reads).
  *
  * XREADGROUP ">" with a PEL that cannot take every entry the read would
  * deliver: we deliver the longest prefix whose new NACKs fit, and stop
@@ -9,10 +8,11 @@
  * even one entry fits, the call fails with RUNNEL_ERR_POOL_PEL and changes
  * nothing. Redis has no such limit; this keeps every state consistent.
  *
- * Order of work: plan (how many entries, which pools) -> journal one
- * DELIVERY record holding the arguments -> apply. The apply step is the
- * same function mount replay runs, and it cannot fail for lack of room
- * because the plan checked first.
+ * Order of work: plan (how many entries, which pools, and for ">" the IDs
+ * themselves) -> journal one DELIVERY record holding the arguments (and
+ * the IDs, when they fit) -> apply. The apply step is the same function
+ * mount replay runs, and it cannot fail for lack of room because the plan
+ * checked first; a listed delivery replays without reading an entry.
  */
 #include <string.h>
 
@@ -20,12 +20,17 @@
 
 /* ---- planning a ">" read ---- */
 
+/* The planning pass walks the IDs the read will deliver: how many the PEL
+ * can take, and - while they fit the record - the IDs themselves, listed
+ * in it so that mount replays the delivery without reading the entries. */
 typedef struct plan_ctx {
     struct runnel_groups *g;
     uint32_t gslot;
     bool noack;
     uint32_t free_nacks;
     int64_t n;
+    grp_rec_t *w;           /* the DELIVERY record, NULL once the list overflowed */
+    runnel_id_t prev;       /* the ID listed last */
 } plan_ctx_t;
 
 #define PLAN_STOP (-1000000)
@@ -37,6 +42,12 @@ static int plan_cb(void *vctx, const runnel_entry_t *e)
         if (p->free_nacks == 0)
             return PLAN_STOP;
         p->free_nacks--;
+    }
+    if (p->w != NULL) {
+        if (grp_rec_room(p->w) >= GRP_ID_CODED_MAX)
+            grp_rec_list_id(p->w, &p->prev, e->id);
+        else
+            p->w = NULL;
     }
     p->n++;
     return 0;
@@ -104,31 +115,101 @@ static int deliver_history_cb(void *vctx, const runnel_entry_t *e)
     return 0;
 }
 
+/* What every delivery does first: the consumer (created if new) is seen
+ * now. */
+static int deliver_begin(runnel_t *r, uint32_t sidx, uint32_t gslot, runnel_str_t consumer,
+                         bool noack, uint64_t now, runnel_entry_fn fn, void *ctx,
+                         deliver_ctx_t *d)
+{
+    struct runnel_groups *g = grp_tables(r);
+    uint32_t cpos;
+
+    memset(d, 0, sizeof *d);
+    d->g = g;
+    d->gslot = gslot;
+    d->noack = noack;
+    d->now = now;
+    d->fn = fn;
+    d->ctx = ctx;
+    runnel__stream_state(r, sidx, &d->st);
+
+    d->cslot = grp_consumer_find(g, gslot, consumer, &cpos);
+    if (d->cslot == RUNNEL__FREE) {
+        d->cslot = grp_consumer_add(g, cpos, gslot, consumer, now);
+        if (d->cslot == RUNNEL__FREE)
+            return RUNNEL_ERR_POOL_CONSUMERS;
+    }
+    g->consumers[d->cslot].seen_time = now;
+    return 0;
+}
+
+/* A delivery's result: a pool error of replay, the user callback's
+ * first error, or how many entries were delivered. */
+static int deliver_end(const deliver_ctx_t *d, int delivered)
+{
+    if (d->pool_err)
+        return d->pool_err;
+    if (d->user_err)
+        return d->user_err;
+    return delivered;
+}
+
+int grp_apply_listed(runnel_t *r, uint32_t sidx, uint32_t gslot, runnel_str_t consumer,
+                     bool noack, const uint8_t *list, size_t len, uint64_t now,
+                     runnel_entry_fn fn, void *ctx)
+{
+    deliver_ctx_t d;
+    runnel_id_t prev;
+    size_t off = 0;
+    int delivered = 0, rc;
+
+    rc = deliver_begin(r, sidx, gslot, consumer, noack, now, fn, ctx, &d);
+    if (rc < 0)
+        return rc;
+    prev = d.g->groups[gslot].last_id;
+    while (off < len) {
+        runnel_entry_t e;
+        runnel_id_t id;
+        int n = grp_idlist_get(list + off, len - off, &prev, &id);
+        /* each ID above the one before, the first above the group's last
+         * ID: what a walk forward from it delivers */
+        if (n < 0 || runnel_id_cmp(id, d.g->groups[gslot].last_id) <= 0)
+            return RUNNEL_ERR_CORRUPT;
+        off += (size_t)n;
+        rc = 0;
+        if (fn != NULL) {
+            rc = runnel__entry_get(r, sidx, id, deliver_new_cb, &d);
+            if (rc < 0)
+                return rc;
+        }
+        if (rc == 0) {
+            /* Replay, or an entry the log dropped between the planning
+             * pass and now (the record's own append reclaimed its block):
+             * it is delivered as the record says, as a pending entry
+             * whose entry is gone (as after XDEL), not handed to fn. */
+            runnel_entry_fn keep = d.fn;
+            memset(&e, 0, sizeof e);
+            e.id = id;
+            d.fn = NULL;
+            (void)deliver_new_cb(&d, &e);
+            d.fn = keep;
+        }
+        delivered++;
+    }
+    return deliver_end(&d, delivered);
+}
+
 int grp_apply_readgroup(runnel_t *r, uint32_t sidx, uint32_t gslot, runnel_str_t consumer,
                         bool new_entries, runnel_id_t after, int64_t count, bool noack,
                         uint64_t now, runnel_entry_fn fn, void *ctx)
 {
     struct runnel_groups *g = grp_tables(r);
     deliver_ctx_t d;
-    uint32_t cpos;
-    int delivered = 0;
+    int delivered = 0, rc;
 
-    memset(&d, 0, sizeof d);
-    d.g = g;
-    d.gslot = gslot;
-    d.noack = noack;
-    d.now = now;
-    d.fn = fn;
-    d.ctx = ctx;
-    runnel__stream_state(r, sidx, &d.st);
-
-    d.cslot = grp_consumer_find(g, gslot, consumer, &cpos);
-    if (d.cslot == RUNNEL__FREE) {
-        d.cslot = grp_consumer_add(g, cpos, gslot, consumer, now);
-        if (d.cslot == RUNNEL__FREE)
-            return RUNNEL_ERR_POOL_CONSUMERS;
-    }
-    g->consumers[d.cslot].seen_time = now;
+    rc = deliver_begin(r, sidx, gslot, consumer, noack, now, fn, ctx, &d);
+    if (rc < 0)
+        return rc;
 
     if (new_entries) {
         bool ovf;
@@ -156,10 +237,11 @@ int grp_apply_readgroup(runnel_t *r, uint32_t sidx, uint32_t gslot, runnel_str_t
         for (; pos < end && (count <= 0 || delivered < count); pos++) {
             uint32_t nslot = g->pel_order[pos];
             struct runnel__nack *n = &g->nacks[nslot];
-            int rc;
             if (n->consumer != d.cslot)
                 continue;
-            rc = runnel__entry_get(r, sidx, n->id, deliver_history_cb, &d);
+            /* replay asks only whether the entry is there: its ID, not
+             * its payload, is read */
+            rc = runnel__entry_get(r, sidx, n->id, fn != NULL ? deliver_history_cb : NULL, &d);
             if (rc < 0)
                 return rc;
             if (rc == 1) {
@@ -177,11 +259,56 @@ int grp_apply_readgroup(runnel_t *r, uint32_t sidx, uint32_t gslot, runnel_str_t
             delivered++;
         }
     }
-    if (d.pool_err)
-        return d.pool_err;
-    if (d.user_err)
-        return d.user_err;
-    return delivered;
+    return deliver_end(&d, delivered);
+}
+
+/* Builds the DELIVERY record of a ">" read: walks the IDs it will deliver
+ * (the planning pass) and lists them after the record's fields, at
+ * *list_at. Returns 1 when they fit the record; else 0, and the record is
+ * the unlisted form, whose count (*count, the planned number: COUNT, or
+ * fewer when the PEL has no room for COUNT) replay walks again.
+ *
+ * Only a store that mounts (cfg.durable) lists: elsewhere nothing ever
+ * replays the record, and when the PEL has room for COUNT the walk is
+ * skipped too (the record carries COUNT; the apply finds the entries). */
+static int plan_delivery(runnel_t *r, uint32_t sidx, uint32_t gslot,
+                         const runnel_xreadgroup_args_t *a, uint64_t now, grp_rec_t *w,
+                         int64_t *count, size_t *list_at)
+{
+    struct runnel_groups *g = grp_tables(r);
+    bool list = r->cfg.durable != NULL;
+    plan_ctx_t p;
+    bool ovf;
+    runnel_id_t start = grp_id_next(g->groups[gslot].last_id, &ovf);
+    int rc;
+
+    if (!list && *count > 0 && (a->noack || grp_pel_free(g) >= (uint64_t)*count)) {
+        grp_rec_delivery(r, w, sidx, a->group, a->consumer, true, a->noack, false, a->after,
+                         *count, now);
+        return 0;
+    }
+    grp_rec_delivery(r, w, sidx, a->group, a->consumer, true, a->noack, list, a->after, 0, now);
+    *list_at = w->len;
+    memset(&p, 0, sizeof p);
+    p.g = g;
+    p.gslot = gslot;
+    p.noack = a->noack;
+    p.free_nacks = grp_pel_free(g);
+    p.w = list ? w : NULL;
+    p.prev = g->groups[gslot].last_id;
+    if (!ovf) {
+        rc = runnel__entry_ids(r, sidx, start, RUNNEL_ID_MAX, *count, plan_cb, &p);
+        if (rc < 0 && rc != PLAN_STOP)
+            return rc;
+    }
+    if (p.n == 0)
+        return RUNNEL_ERR_POOL_PEL;
+    *count = p.n;
+    if (p.w != NULL && !w->overflow)
+        return 1;
+    grp_rec_delivery(r, w, sidx, a->group, a->consumer, true, a->noack, false, a->after,
+                     *count, now);
+    return 0;
 }
 
 int runnel_xreadgroup(runnel_t *r, const runnel_xreadgroup_args_t *a, runnel_entry_fn fn,
@@ -193,6 +320,9 @@ int runnel_xreadgroup(runnel_t *r, const runnel_xreadgroup_args_t *a, runnel_ent
     uint32_t sidx, gslot, cslot, cpos;
     int64_t count;
     uint64_t now;
+    runnel_pos_t tail, at = 0;
+    size_t list_at = 0;
+    bool listed = false;
     int rc;
 
     if (r == NULL || a == NULL)
@@ -212,40 +342,21 @@ int runnel_xreadgroup(runnel_t *r, const runnel_xreadgroup_args_t *a, runnel_ent
         goto out;
     }
     count = a->count <= 0 ? -1 : a->count;
-
+    now = runnel__now(r);
     if (a->new_entries) {
-        plan_ctx_t p;
-        bool ovf;
-        runnel_id_t start;
-
         runnel__stream_state(r, sidx, &st);
         if (runnel_id_cmp(st.last_valid_id, g->groups[gslot].last_id) <= 0) {
             rc = 0; /* not served: no consumer is created */
             goto out;
         }
-        start = grp_id_next(g->groups[gslot].last_id, &ovf);
-        /* The planning pass finds how many entries the PEL can take. When
-         * it has room for COUNT entries (or NOACK adds none) the answer is
-         * COUNT itself, and the pass - a walk over the entries' IDs - is
-         * skipped: the record then carries COUNT, which replay applies to
-         * the same entries with the same result. */
-        if (count <= 0 || (!a->noack && grp_pel_free(g) < (uint64_t)count)) {
-            memset(&p, 0, sizeof p);
-            p.g = g;
-            p.gslot = gslot;
-            p.noack = a->noack;
-            p.free_nacks = grp_pel_free(g);
-            rc = runnel__entry_ids(r, sidx, start, RUNNEL_ID_MAX, count, plan_cb, &p);
-            if (rc < 0 && rc != PLAN_STOP)
-                goto out;
-            if (p.n == 0) {
-                rc = RUNNEL_ERR_POOL_PEL;
-                goto out;
-            }
-            count = p.n;
-        }
+        rc = plan_delivery(r, sidx, gslot, a, now, &w, &count, &list_at);
+        if (rc < 0)
+            goto out;
+        listed = rc == 1;
+    } else {
+        grp_rec_delivery(r, &w, sidx, a->group, a->consumer, false, a->noack, false, a->after,
+                         count, now);
     }
-
     cslot = grp_consumer_find(g, gslot, a->consumer, &cpos);
     if (cslot == RUNNEL__FREE) {
         if (a->consumer.len > g->name_max) {
@@ -257,99 +368,31 @@ int runnel_xreadgroup(runnel_t *r, const runnel_xreadgroup_args_t *a, runnel_ent
             goto out;
         }
     }
-
-    now = runnel__now(r);
-    grp_rec_delivery(r, &w, sidx, a->group, a->consumer, a->new_entries, a->noack, a->after,
-                     count, now);
-    rc = grp_rec_commit(r, &w, RUNNEL_REC_DELIVERY);
+    tail = r->log.tail;
+    rc = grp_rec_commit_at(r, &w, RUNNEL_REC_DELIVERY, &at);
     if (rc < 0)
         goto out;
-    rc = grp_apply_readgroup(r, sidx, gslot, a->consumer, a->new_entries, a->after, count,
-                             a->noack, now, fn, ctx);
-out:
-    grp_unlock(r);
-    return rc;
-}
-
-/* ---- XACK ---- */
-
-uint64_t grp_apply_ack(runnel_t *r, uint32_t gslot, const runnel_id_t *ids, size_t n)
-{
-    struct runnel_groups *g = grp_tables(r);
-    uint64_t acked = 0;
-    uint32_t first = UINT32_MAX;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        uint32_t pos;
-        uint32_t slot = grp_pel_find(g, gslot, ids[i], &pos);
-        /* A duplicate ID finds its already-marked entry: it counts once,
-         * as in Redis. */
-        if (slot != RUNNEL__FREE && g->nacks[slot].consumer != GRP_NACK_REMOVED) {
-            grp_pel_mark_removed(g, pos);
-            if (pos < first)
-                first = pos;
-            acked++;
-        }
-    }
-    if (acked > 0)
-        grp_pel_compact(g, first);
-    return acked;
-}
-
-/* IDs that are really pending are journalled in batches that fit one
- * record; each batch is applied right after its record is accepted. A
- * NOSPC on a later batch therefore leaves the earlier batches acked (and
- * durable), which is harmless: XACK is idempotent and the caller sees the
- * error and retries. */
-int runnel_xack(runnel_t *r, runnel_str_t key, runnel_str_t group, const runnel_id_t *ids,
-                size_t n, uint64_t *acked)
-{
-    struct runnel_groups *g;
-    uint32_t sidx, gslot;
-    uint64_t total = 0;
-    size_t i = 0;
-    int rc;
-
-    if (acked)
-        *acked = 0;
-    if (r == NULL || (ids == NULL && n))
-        return RUNNEL_ERR_INVAL;
-    grp_lock(r);
-    g = grp_tables(r);
-    rc = runnel__lookup(r, key, &sidx);
-    if (rc < 0) {
-        if (rc == RUNNEL_ERR_NO_SUCH_KEY)
-            rc = 0;
-        goto out;
-    }
-    gslot = grp_find(g, sidx, group, NULL);
-    if (gslot == RUNNEL__FREE)
-        goto out;
-    while (i < n) {
-        grp_rec_t w;
-        size_t start;
-        /* Skip IDs that are not pending: they change nothing. */
-        while (i < n && grp_pel_find(g, gslot, ids[i], NULL) == RUNNEL__FREE)
-            i++;
-        if (i == n)
-            break;
-        start = i;
-        grp_rec_begin(r, &w, sidx, group);
-        while (i < n && grp_rec_room(&w) >= 2u * RUNNEL_VARINT_MAX) {
-            if (grp_pel_find(g, gslot, ids[i], NULL) != RUNNEL__FREE)
-                grp_rec_id(&w, ids[i]);
-            i++;
-        }
-        rc = grp_rec_commit(r, &w, RUNNEL_REC_ACK);
-        if (rc < 0)
+    /* The walk delivers the planned IDs again - unless the record's own
+     * append reclaimed blocks, which may have dropped some: then the list
+     * says what was delivered, read back from the record (a checkpoint
+     * written ahead of it used the buffer it was built in). */
+    if (listed && r->log.tail != tail) {
+        runnel__rec_t rec;
+        if (runnel__log_next(&r->log, at, &rec) != 1 || rec.pos != at ||
+            rec.type != RUNNEL_REC_DELIVERY || rec.len != w.len ||
+            rec.len > w.cap) {
+            rc = RUNNEL_ERR_CORRUPT;
             goto out;
-        total += grp_apply_ack(r, gslot, ids + start, i - start);
+        }
+        rc = runnel__log_read_body(&r->log, &rec, w.buf, (uint32_t)w.cap);
+        if (rc == 0)
+            rc = grp_apply_listed(r, sidx, gslot, a->consumer, a->noack, w.buf + list_at,
+                                  w.len - list_at, now, fn, ctx);
+    } else {
+        rc = grp_apply_readgroup(r, sidx, gslot, a->consumer, a->new_entries, a->after, count,
+                                 a->noack, now, fn, ctx);
     }
-    rc = 0;
 out:
-    if (acked)
-        *acked = total;
     grp_unlock(r);
     return rc;
 }

@@ -5,7 +5,8 @@
  *
  * Every body starts with the stream and group it concerns:
  *     db:varint  key_len:varint key  group_len:varint group
- * followed by the fields of the type. IDs are two varints (ms, seq);
+ * followed by the fields of the type. IDs are two varints (ms, seq), and
+ * lists of IDs are coded each against the one before (group_idlist.c);
  * signed values are stored plus one. Mutations are journalled as their
  * arguments plus the time they ran with, so group_replay.c can re-run the
  * same apply functions; that decoder must read exactly what these write.
@@ -47,6 +48,20 @@ void grp_rec_id(grp_rec_t *w, runnel_id_t id)
     rec_u64(w, id.seq);
 }
 
+void grp_rec_u64(grp_rec_t *w, uint64_t v)
+{
+    rec_u64(w, v);
+}
+
+void grp_rec_list_id(grp_rec_t *w, runnel_id_t *prev, runnel_id_t id)
+{
+    if (w->overflow || w->cap - w->len < GRP_ID_CODED_MAX) {
+        w->overflow = true;
+        return;
+    }
+    w->len += grp_idlist_put(w->buf + w->len, prev, id);
+}
+
 void grp_rec_begin(runnel_t *r, grp_rec_t *w, uint32_t sidx, runnel_str_t group)
 {
     struct runnel_groups *g = grp_tables(r);
@@ -67,13 +82,18 @@ size_t grp_rec_room(const grp_rec_t *w)
     return w->overflow ? 0 : w->cap - w->len;
 }
 
-int grp_rec_commit(runnel_t *r, grp_rec_t *w, uint8_t type)
+int grp_rec_commit_at(runnel_t *r, grp_rec_t *w, uint8_t type, runnel_pos_t *pos)
 {
     if (w->overflow)
         return RUNNEL_ERR_INVAL;
     if (grp_tables(r)->replaying)
         return 0;
-    return runnel__journal(r, type, w->buf, w->len);
+    return runnel__journal_at(r, type, w->buf, w->len, pos);
+}
+
+int grp_rec_commit(runnel_t *r, grp_rec_t *w, uint8_t type)
+{
+    return grp_rec_commit_at(r, w, type, NULL);
 }
 
 /* ---- one builder per body (the header comes from grp_rec_begin) ---- */
@@ -101,11 +121,11 @@ void grp_rec_consumer_create(runnel_t *r, grp_rec_t *w, uint32_t sidx, runnel_st
 }
 
 void grp_rec_delivery(runnel_t *r, grp_rec_t *w, uint32_t sidx, runnel_str_t group,
-                      runnel_str_t consumer, bool new_entries, bool noack, runnel_id_t after,
-                      int64_t count, uint64_t now)
+                      runnel_str_t consumer, bool new_entries, bool noack, bool listed,
+                      runnel_id_t after, int64_t count, uint64_t now)
 {
     grp_rec_consumer(r, w, sidx, group, consumer);
-    rec_u64(w, (new_entries ? 1u : 0u) | (noack ? 2u : 0u));
+    rec_u64(w, (new_entries ? 1u : 0u) | (noack ? 2u : 0u) | (listed ? 4u : 0u));
     grp_rec_id(w, after);
     rec_u64(w, (uint64_t)(count < 0 ? 0 : count));
     rec_u64(w, now);

@@ -64,6 +64,22 @@ static runnel_id_t rd_id(grp_reader_t *rd)
     return id;
 }
 
+/* One ID of a list, coded against *prev (group_idlist.c). */
+static runnel_id_t rd_list_id(grp_reader_t *rd, runnel_id_t *prev)
+{
+    runnel_id_t id = RUNNEL_ID_MIN;
+    int n;
+    if (rd->bad)
+        return id;
+    n = grp_idlist_get(rd->p + rd->off, rd->len - rd->off, prev, &id);
+    if (n < 0) {
+        rd->bad = true;
+        return id;
+    }
+    rd->off += (size_t)n;
+    return id;
+}
+
 static bool rd_more(const grp_reader_t *rd)
 {
     return !rd->bad && rd->off < rd->len;
@@ -83,6 +99,7 @@ static int replay_claim(runnel_t *r, uint32_t sidx, uint32_t gslot, grp_reader_t
 {
     grp_claim_params_t p;
     runnel_str_t consumer;
+    runnel_id_t prev = RUNNEL_ID_MIN;
     uint64_t flags;
     int rc;
 
@@ -101,7 +118,7 @@ static int replay_claim(runnel_t *r, uint32_t sidx, uint32_t gslot, grp_reader_t
         return RUNNEL_ERR_CORRUPT;
     rc = grp_apply_claim(r, sidx, gslot, consumer, &p, NULL, 0, NULL, NULL);
     while (rc >= 0 && rd_more(rd)) {
-        runnel_id_t id = rd_id(rd);
+        runnel_id_t id = rd_list_id(rd, &prev);
         if (!rd->bad)
             rc = grp_apply_claim(r, sidx, gslot, consumer, &p, &id, 1, NULL, NULL);
     }
@@ -216,8 +233,14 @@ int runnel__groups_replay(runnel_t *r, uint8_t type, const uint8_t *body, size_t
         after = rd_id(&rd);
         count = rd_u64(&rd);
         now = rd_u64(&rd);
-        if (rd.bad || count > INT64_MAX) {
+        if (rd.bad || count > INT64_MAX || flags > 7u || flags == 4u || flags == 6u) {
             rc = RUNNEL_ERR_CORRUPT;
+            break;
+        }
+        if (flags & 4u) {
+            /* a listed ">" delivery: its IDs, without reading an entry */
+            rc = grp_apply_listed(r, sidx, gslot, consumer, (flags & 2u) != 0, rd.p + rd.off,
+                                  rd.len - rd.off, now, NULL, NULL);
             break;
         }
         rc = grp_apply_readgroup(r, sidx, gslot, consumer, (flags & 1u) != 0, after,
@@ -225,15 +248,29 @@ int runnel__groups_replay(runnel_t *r, uint8_t type, const uint8_t *body, size_t
                                  NULL);
         break;
     }
-    case RUNNEL_REC_ACK:
-        while (rd_more(&rd)) {
-            runnel_id_t id = rd_id(&rd);
-            if (!rd.bad)
-                (void)grp_apply_ack(r, gslot, &id, 1);
+    case RUNNEL_REC_ACK: {
+        runnel_id_t prev = RUNNEL_ID_MIN;
+        uint64_t coding = rd_u64(&rd);
+        uint32_t first = UINT32_MAX;
+        if (coding > 1u)
+            rd.bad = true;
+        while (rc == 0 && rd_more(&rd)) {
+            runnel_id_t id = rd_list_id(&rd, &prev);
+            if (coding == 0u) {
+                if (!rd.bad)
+                    (void)grp_apply_ack(r, gslot, &id, 1);
+            } else {
+                uint64_t run = rd_u64(&rd);
+                if (!rd.bad)
+                    rc = grp_apply_ack_run(r, gslot, id, run, &first);
+            }
         }
+        if (first != UINT32_MAX)
+            grp_pel_compact(g, first);
         if (rd.bad)
             rc = RUNNEL_ERR_CORRUPT;
         break;
+    }
     case RUNNEL_REC_CLAIM:
         rc = replay_claim(r, sidx, gslot, &rd);
         break;

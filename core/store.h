@@ -389,6 +389,9 @@ void runnel__unlock(runnel_t *r);
 /* Appends a record without committing (NOSPC, ENTRY_TOO_LARGE, IO). */
 int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len,
                    runnel_pos_t *pos);
+/* runnel__journal, telling where the record went (*pos). */
+int runnel__journal_at(runnel_t *r, uint8_t type, const void *body, size_t len,
+                       runnel_pos_t *pos);
 /* Appends a record larger than a block as a spanning record (log_span.c),
  * after the same hooks as runnel__append; its body comes from src. */
 int runnel__append_span(runnel_t *r, uint8_t type, uint64_t total, runnel__span_src_fn src,

@@ -10,6 +10,7 @@
 
 #include "stream_fixture.h"
 #include "group.h"
+#include "group_impl.h"   /* the ID-list codec (group_idlist.c) */
 
 /* ---- fixture: the shared one (stream_fixture.h), NOR-ish geometry with a
  * 16-byte program unit, pools sized per test ---- */
@@ -727,6 +728,63 @@ static int pending_count_fn(void *ctx, const runnel_pending_t *p)
     return 0;
 }
 
+/* The ID lists of group records (group_idlist.c): any sequence of IDs
+ * comes back exactly; IDs that keep increasing cost a byte each; tags that
+ * would step by nothing or past 2^64 - 1, and cut varints, are refused. */
+static void test_idlist(void)
+{
+    static const runnel_id_t ids[] = {
+        { 1, 0 }, { 1, 1 }, { 1, 5 }, { 3, 0 }, { 3, 7 }, { 2, 0 }, { 2, 0 },
+        { UINT64_MAX, UINT64_MAX }, { 0, 0 }, { UINT64_MAX, 0 }, { 5, 0 },
+        { 5, (1ull << 63) + 9u }, { 5, UINT64_MAX }, { (1ull << 62) + 7u, 1 },
+        { 1700000000000ull, 0 }, { 1700000000001ull, 0 }, { 1700000000001ull, 1 },
+    };
+    uint8_t buf[sizeof ids / sizeof ids[0] * GRP_ID_CODED_MAX], bad[4];
+    size_t n = 0, k;
+    runnel_id_t prev = RUNNEL_ID_MIN, out, base;
+    int used;
+
+    for (k = 0; k < sizeof ids / sizeof ids[0]; k++)
+        n += grp_idlist_put(buf + n, &prev, ids[k]);
+    prev = RUNNEL_ID_MIN;
+    for (k = 0, used = 0; k < sizeof ids / sizeof ids[0]; k++) {
+        int m = grp_idlist_get(buf + used, n - (size_t)used, &prev, &out);
+        CHECK(m > 0);
+        if (m <= 0)
+            return;
+        used += m;
+        CHECK(runnel_id_cmp(out, ids[k]) == 0);
+    }
+    CHECK_EQ_U64((uint64_t)used, n);
+
+    /* a consumer's IDs: the next seq, or the next ms with seq 0 */
+    prev = ID(1700000000000ull, 3);
+    CHECK_EQ_U64(grp_idlist_put(buf, &prev, ID(1700000000000ull, 4)), 1);
+    CHECK_EQ_U64(grp_idlist_put(buf, &prev, ID(1700000000009ull, 0)), 1);
+    CHECK_EQ_U64(grp_idlist_put(buf, &prev, ID(1700000000009ull, 2)), 1);
+
+    /* refused: a step of no ms, past the top, a cut varint */
+    base = ID(7, 0);
+    bad[0] = 2;                                 /* ms + 0, seq 0 */
+    CHECK_EQ_INT(grp_idlist_get(bad, 1, &base, &out), -1);
+    bad[0] = 0;                                 /* in full, seq missing */
+    bad[1] = 0;
+    CHECK_EQ_INT(grp_idlist_get(bad, 2, &base, &out), -1);
+    bad[2] = 9;                                 /* in full: 0-9 */
+    CHECK_EQ_INT(grp_idlist_get(bad, 3, &base, &out), 3);
+    CHECK(runnel_id_cmp(out, ID(0, 9)) == 0);
+    base = ID(UINT64_MAX, UINT64_MAX);
+    bad[0] = 1;                                 /* seq + 1 */
+    CHECK_EQ_INT(grp_idlist_get(bad, 1, &base, &out), -1);
+    bad[0] = 6;                                 /* ms + 1, seq 0 */
+    CHECK_EQ_INT(grp_idlist_get(bad, 1, &base, &out), -1);
+    bad[0] = 0x80;                              /* a varint cut short */
+    CHECK_EQ_INT(grp_idlist_get(bad, 1, &base, &out), -1);
+    bad[0] = 4;                                 /* ms + 1, seq missing */
+    base = ID(7, 0);
+    CHECK_EQ_INT(grp_idlist_get(bad, 1, &base, &out), -1);
+}
+
 static void test_xack_batch(void)
 {
     runnel_t *r = open_store(4, 8, 256);
@@ -784,4 +842,5 @@ TEST_MAIN(
     RUN(test_pools);
     RUN(test_snapshot_replay);
     RUN(test_xack_batch);
+    RUN(test_idlist);
 )

@@ -730,30 +730,41 @@ static void test_dir_refs(void)
  * seed 100141 before block summaries: 22 / lag 21 where the run had 36 /
  * 7). A ghost whose entry 0 is live gives its node's own first ID, which
  * RAM keeps. */
+/* A NOR store of `blocks` 4 KiB blocks (DROP_OLDEST, the clock at its
+ * start) and an XADD of one field "f" "v" to key k, auto IDs. */
+static runnel_t *entry_store(runnel_ram_bd_t *rb, runnel_bd_t *bd, runnel_config_t *c,
+                             uint32_t blocks, runnel_xadd_args_t *a, runnel_str_t fv[2])
+{
+    runnel_bd_geometry_t g = { 1, 1, 4096, 0, 0xFF, 0 };
+    runnel_t *r = NULL;
+
+    g.block_count = blocks;
+    CHECK_EQ_INT(runnel_ram_bd_init(rb, bd, &g, storage, NULL), 0);
+    config_for(c, bd, RUNNEL_FULL_DROP_OLDEST);
+    CHECK_EQ_INT(runnel_format(&r, c), 0);
+    wl_now_ms = 1700000000000ull;
+    memset(a, 0, sizeof *a);
+    a->key = S("k");
+    a->fv = fv;
+    a->nfields = 1;
+    a->id_mode = RUNNEL_XADD_AUTO;
+    fv[0] = S("f");
+    fv[1] = S("v");
+    return r;
+}
+
 static void test_ghost_first(void)
 {
     runnel_ram_bd_t rb;
     runnel_bd_t bd;
-    runnel_bd_geometry_t g = { 1, 1, 4096, 16, 0xFF, 0 };
     runnel_config_t c;
-    runnel_t *r = NULL;
     runnel_id_t id, first = RUNNEL_ID_MIN, second_node = RUNNEL_ID_MIN;
     runnel_str_t fv[2];
     runnel_xadd_args_t a;
+    runnel_t *r = entry_store(&rb, &bd, &c, 16, &a, fv);
     runnel_pos_t tail;
     uint32_t i, sidx, lo, hi;
 
-    CHECK_EQ_INT(runnel_ram_bd_init(&rb, &bd, &g, storage, NULL), 0);
-    config_for(&c, &bd, RUNNEL_FULL_DROP_OLDEST);
-    CHECK_EQ_INT(runnel_format(&r, &c), 0);
-    wl_now_ms = 1700000000000ull;
-    memset(&a, 0, sizeof a);
-    a.key = S("k");
-    a.fv = fv;
-    a.nfields = 1;
-    a.id_mode = RUNNEL_XADD_AUTO;
-    fv[0] = S("f");
-    fv[1] = S("v");
     for (i = 0; i < 60; i++) {      /* three nodes of 20 */
         wl_now_ms++;
         CHECK_EQ_INT(runnel_xadd(r, &a, &id), 1);
@@ -777,6 +788,216 @@ static void test_ghost_first(void)
     CHECK(runnel_id_cmp(id, first) == 0);
     r->replaying = false;
     r->log.tail = tail;
+}
+
+/* ---- deliveries that list their IDs ---- */
+
+static uint64_t pending_of(runnel_t *r, const char *key)
+{
+    uint64_t total = 0;
+    runnel_id_t lo, hi;
+    CHECK(runnel_xpending_summary(r, S(key), S("g"), &total, &lo, &hi, NULL, NULL) >= 0);
+    return total;
+}
+
+/* Commits, mounts again, and checks that everything observable is as it
+ * was. */
+static void remount_same(runnel_t **r, runnel_config_t *c)
+{
+    uint64_t fp;
+    CHECK_EQ_INT(runnel_commit(*r), 0);
+    fp = wl_fingerprint(*r);
+    CHECK_EQ_INT(runnel_mount(r, c), 0);
+    CHECK_EQ_U64(wl_fingerprint(*r), fp);
+}
+
+static int xreadgroup_new(runnel_t *r, const char *key, int64_t count, uint32_t *handed)
+{
+    runnel_xreadgroup_args_t ra;
+    memset(&ra, 0, sizeof ra);
+    ra.key = S(key);
+    ra.group = S("g");
+    ra.consumer = S("c");
+    ra.new_entries = true;
+    ra.count = count;
+    *handed = 0;
+    return runnel_xreadgroup(r, &ra, count_entry, handed);
+}
+
+/* A ">" read lists the IDs it delivers in its record (group_read.c), so
+ * mount replays it without reading the entries; one too long to list is
+ * walked again, as before. And when the record's own append drops the
+ * block holding the entries it planned (DROP_OLDEST, a consumer far
+ * behind), they stay pending as the record says - live and after mount. */
+static void test_listed_deliveries(void)
+{
+    runnel_ram_bd_t rb;
+    runnel_bd_t bd;
+    runnel_config_t c;
+    runnel_id_t id;
+    runnel_str_t fv[2];
+    runnel_xadd_args_t a;
+    runnel_t *r = entry_store(&rb, &bd, &c, 48, &a, fv);
+    uint64_t walked_bytes, listed_bytes;
+    runnel_pos_t tail;
+    uint32_t i, handed, bs = 4096;
+    int rc;
+
+    /* more nodes and pending entries, and no periodic checkpoint */
+    c.max_nodes = 2048;
+    c.max_pending = 4096;
+    c.checkpoint_blocks = 0;
+    CHECK_EQ_INT(runnel_format(&r, &c), 0);
+    for (i = 0; i < 600; i++) {
+        if (i % 3 == 0)
+            wl_now_ms++;
+        CHECK_EQ_INT(runnel_xadd(r, &a, &id), 1);
+    }
+    CHECK_EQ_INT(runnel_xgroup_create(r, S("k"), S("g"), RUNNEL_ID_MIN, false, false, -1), 0);
+    CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
+
+    /* 500 IDs listed: about a byte each */
+    CHECK_EQ_INT(xreadgroup_new(r, "k", 500, &handed), 500);
+    CHECK_EQ_U64(handed, 500);
+    remount_same(&r, &c);
+    CHECK_EQ_U64(pending_of(r, "k"), 500);
+    listed_bytes = r->mount_phase_bytes[RUNNEL__MOUNT_REPLAY];
+    printf("    a delivery of 500 listed: mount replays %lu B\n", (unsigned long)listed_bytes);
+    CHECK(listed_bytes < 500u * 4u);
+
+    /* without COUNT, 3,000 more: too many to list, so walked again */
+    for (i = 0; i < 3000; i++) {
+        if (i % 3 == 0)
+            wl_now_ms++;
+        CHECK_EQ_INT(runnel_xadd(r, &a, &id), 1);
+    }
+    CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
+    CHECK_EQ_INT(xreadgroup_new(r, "k", 0, &handed), (int)(100 + 3000));
+    remount_same(&r, &c);
+    CHECK_EQ_U64(pending_of(r, "k"), 3600);
+    walked_bytes = r->mount_phase_bytes[RUNNEL__MOUNT_REPLAY];
+    printf("    a delivery of 3,100 walked: mount replays %lu B\n", (unsigned long)walked_bytes);
+    CHECK(walked_bytes > 3100u * 4u);
+
+    /* A consumer far behind: a second group at the start of the ring. */
+    CHECK_EQ_INT(runnel_xgroup_destroy(r, S("k"), S("g")), 1);
+    for (i = 0; i < 8000; i++) {
+        if (i % 3 == 0)
+            wl_now_ms++;
+        CHECK_EQ_INT(runnel_xadd(r, &a, &id), 1);
+    }
+    CHECK_EQ_INT(runnel_xgroup_create(r, S("k"), S("g"), RUNNEL_ID_MIN, false, false, -1), 0);
+    /* fill the head block until the record cannot fit: its append switches
+     * blocks, and the ring, full, drops the oldest - k's first entries,
+     * the ones the read planned */
+    a.key = S("pad");
+    tail = r->log.tail;
+    rc = 1;
+    while (rc == 1 && r->log.tail == tail)  /* until a block switch drops the oldest */
+        rc = runnel_xadd(r, &a, &id);
+    while (rc == 1 && (bs - r->log.head % bs > 24u || bs - r->log.head % bs < 8u))
+        rc = runnel_xadd(r, &a, &id);
+    CHECK_EQ_INT(rc, 1);
+    tail = r->log.tail;
+    rc = xreadgroup_new(r, "k", 60, &handed);
+    CHECK(r->log.tail != tail);
+    printf("    a read whose record dropped its first entries: %d delivered, %u handed over\n",
+           rc, (unsigned)handed);
+    CHECK_EQ_INT(rc, 60);
+    CHECK(handed < 60u);
+    CHECK_EQ_U64(pending_of(r, "k"), 60);
+    remount_same(&r, &c);
+    CHECK_EQ_U64(pending_of(r, "k"), 60);
+}
+
+static int read_as(runnel_t *r, const char *group, const char *consumer, int64_t count)
+{
+    runnel_xreadgroup_args_t ra;
+    uint32_t handed = 0;
+    memset(&ra, 0, sizeof ra);
+    ra.key = S("k");
+    ra.group = S(group);
+    ra.consumer = S(consumer);
+    ra.new_entries = true;
+    ra.count = count;
+    return runnel_xreadgroup(r, &ra, count_entry, &handed);
+}
+
+/* XACK's record names runs of PEL neighbours (group_ack.c): acks in
+ * order cost a few bytes however many, and every shape of ack - runs
+ * across consumers, reversed, duplicated, not pending, next to another
+ * group's entries - leaves the same PEL after mount. */
+static void test_ack_runs(void)
+{
+    runnel_ram_bd_t rb;
+    runnel_bd_t bd;
+    runnel_config_t c;
+    runnel_id_t id, ids[128];
+    runnel_str_t fv[2];
+    runnel_xadd_args_t a;
+    runnel_t *r = entry_store(&rb, &bd, &c, 32, &a, fv);
+    uint64_t acked, before;
+    uint32_t i, n;
+
+    a.id_mode = RUNNEL_XADD_EXPLICIT;
+    for (i = 1; i <= 300; i++) {
+        a.id = (runnel_id_t){ 1000u + i / 4u, i % 4u };
+        CHECK_EQ_INT(runnel_xadd(r, &a, &id), 1);
+    }
+    CHECK_EQ_INT(runnel_xgroup_create(r, S("k"), S("g"), RUNNEL_ID_MIN, false, false, -1), 0);
+    CHECK_EQ_INT(runnel_xgroup_create(r, S("k"), S("h"), RUNNEL_ID_MIN, false, false, -1), 0);
+    CHECK_EQ_INT(read_as(r, "g", "c1", 100), 100);
+    CHECK_EQ_INT(read_as(r, "g", "c2", 100), 100);
+    CHECK_EQ_INT(read_as(r, "g", "c1", 100), 100);
+    CHECK_EQ_INT(read_as(r, "h", "c1", 300), 300);
+#define ACK_ID(k) ((runnel_id_t){ 1000u + (k) / 4u, (k) % 4u })
+    /* 1..100 in order: one run */
+    for (n = 0; n < 100; n++)
+        ids[n] = ACK_ID(n + 1u);
+    before = r->stats.bytes_appended;
+    CHECK_EQ_INT(runnel_xack(r, S("k"), S("g"), ids, n, &acked), 0);
+    CHECK_EQ_U64(acked, 100);
+    printf("    an XACK of 100 IDs in order: a %lu-byte record\n",
+           (unsigned long)(r->stats.bytes_appended - before));
+    CHECK(r->stats.bytes_appended - before < 40u);
+    /* reversed */
+    for (n = 0; n < 10; n++)
+        ids[n] = ACK_ID(130u - n);
+    CHECK_EQ_INT(runnel_xack(r, S("k"), S("g"), ids, n, &acked), 0);
+    CHECK_EQ_U64(acked, 10);
+    /* a run across consumers (c2's 131..200, c1's 201..210), duplicates,
+     * IDs not pending (acked, never delivered, above the stream) */
+    n = 0;
+    ids[n++] = ACK_ID(5u);
+    for (i = 131; i <= 210; i++)
+        ids[n++] = ACK_ID(i);
+    ids[n++] = ACK_ID(150u);
+    ids[n++] = ACK_ID(150u);
+    ids[n++] = (runnel_id_t){ 9999u, 0u };
+    ids[n++] = ACK_ID(211u);
+    CHECK_EQ_INT(runnel_xack(r, S("k"), S("g"), ids, n, &acked), 0);
+    CHECK_EQ_U64(acked, 81);
+    /* g's last entries: the run stops where h's part of the PEL begins */
+    for (n = 0; n < 80; n++)
+        ids[n] = ACK_ID(221u + n);
+    ids[n++] = ACK_ID(1u);
+    CHECK_EQ_INT(runnel_xack(r, S("k"), S("g"), ids, n, &acked), 0);
+    CHECK_EQ_U64(acked, 80);
+    /* h: every other ID (no runs), then the rest */
+    for (n = 0, i = 1; i <= 300 && n < 128; i += 3)
+        ids[n++] = ACK_ID(i);
+    CHECK_EQ_INT(runnel_xack(r, S("k"), S("h"), ids, n, &acked), 0);
+    CHECK_EQ_U64(acked, n);
+#undef ACK_ID
+    remount_same(&r, &c);
+    {
+        uint64_t total = 0;
+        runnel_id_t lo, hi;
+        CHECK(runnel_xpending_summary(r, S("k"), S("g"), &total, &lo, &hi, NULL, NULL) >= 0);
+        CHECK_EQ_U64(total, 300u - 100u - 10u - 81u - 80u);
+        CHECK(runnel_xpending_summary(r, S("k"), S("h"), &total, &lo, &hi, NULL, NULL) >= 0);
+        CHECK_EQ_U64(total, 200);
+    }
 }
 
 /* ---- errors ---- */
@@ -827,4 +1048,6 @@ TEST_MAIN(
     RUN(test_ghost_first);
     RUN(test_stubs);
     RUN(test_dir_refs);
+    RUN(test_listed_deliveries);
+    RUN(test_ack_runs);
 )
