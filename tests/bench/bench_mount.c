@@ -22,7 +22,12 @@
  * What one mount reads depends on where the newest checkpoint fell when
  * the fill stopped, so BENCH_MOUNT_SAMPLES=n also mounts a second
  * instance (its own arena, read-only) at n points spread over the last
- * tenth of the fill and prints, on stderr, the mean and the largest.
+ * tenth of the fill and prints, on stderr, the mean and the largest (and
+ * the largest one's reads per step).
+ * BENCH_MOUNT_CONSUME=1 adds a group on every stream whose consumer takes
+ * its new entries every 100 per stream and acknowledges them (a forwarder
+ * that keeps up): what a group's records cost to write and to replay.
+ * `--shape MIB STREAMS [CHECKPOINT_BLOCKS]` runs one shape.
  * `--intervals` runs the 4 MiB one-stream shape with checkpoint_blocks
  * 8 .. 256 (with BENCH_MOUNT_SAMPLES): what mount costs against what the
  * checkpoints cost to write. `--catch-up` measures what a reader going
@@ -41,8 +46,8 @@ static void tune(runnel_config_t *c, uint32_t blocks, const void *ctx)
 {
     c->max_streams = 32;
     c->max_nodes = blocks * 4u + 1024u;
-    c->max_groups = 4;
-    c->max_consumers = 8;
+    c->max_groups = 40;
+    c->max_consumers = 48;
     c->max_pending = 2048;
     c->full_policy = RUNNEL_FULL_DROP_OLDEST;
     c->checkpoint_blocks = *(const uint32_t *)ctx;
@@ -53,6 +58,45 @@ static int count_cb(void *ctx, const runnel_entry_t *e)
     (void)e;
     (*(uint64_t *)ctx)++;
     return 0;
+}
+
+/* BENCH_MOUNT_CONSUME: a group "w" on every stream takes its new entries
+ * every 100 per stream and acknowledges them, as a forwarding consumer
+ * that keeps up does. */
+typedef struct consumed {
+    runnel_id_t ids[128];
+    size_t n;
+} consumed_t;
+
+static int collect_cb(void *ctx, const runnel_entry_t *e)
+{
+    consumed_t *c = ctx;
+    if (c->n < sizeof c->ids / sizeof c->ids[0])
+        c->ids[c->n++] = e->id;
+    return 0;
+}
+
+static void consume_all(runnel_t *r, uint32_t streams)
+{
+    char key[16];
+    for (uint32_t s = 0; s < streams; s++) {
+        runnel_xreadgroup_args_t ra;
+        consumed_t got;
+        uint64_t acked;
+        int rc;
+        snprintf(key, sizeof key, "s%u", (unsigned)s);
+        memset(&ra, 0, sizeof ra);
+        ra.key = str(key);
+        ra.group = str("w");
+        ra.consumer = str("fwd");
+        ra.new_entries = true;
+        ra.count = 128;
+        got.n = 0;
+        if ((rc = runnel_xreadgroup(r, &ra, collect_cb, &got)) < 0)
+            die("consume xreadgroup", rc);
+        if (got.n > 0 && (rc = runnel_xack(r, str(key), str("w"), got.ids, got.n, &acked)) < 0)
+            die("consume xack", rc);
+    }
 }
 
 /* Record bytes of the newest checkpoint by type (BENCH_MOUNT_PHASES). */
@@ -84,6 +128,7 @@ typedef struct mount_samples {
     uint64_t next;              /* blocks_erased of the next sample */
     uint32_t n;
     double kib_sum, kib_max, replay_sum, replay_max, stubs_sum;
+    double max_phases[4];       /* KiB by mount phase of the largest sample */
     void *arena;
 } mount_samples_t;
 
@@ -106,8 +151,11 @@ static void sample_mount(bench_store_t *b, mount_samples_t *ms)
     ms->kib_sum += kib;
     ms->replay_sum += replay;
     ms->stubs_sum += (double)m->stats.stub_loads;
-    if (kib > ms->kib_max)
+    if (kib > ms->kib_max) {
         ms->kib_max = kib;
+        for (int k = 0; k < 4; k++)
+            ms->max_phases[k] = (double)m->mount_phase_bytes[k] / 1024.0;
+    }
     if (replay > ms->replay_max)
         ms->replay_max = replay;
 }
@@ -116,6 +164,7 @@ static void shape(uint32_t mib, uint32_t streams, uint32_t ckpt_blocks)
 {
     mount_samples_t ms;
     const char *samples = getenv("BENCH_MOUNT_SAMPLES");
+    bool consume = getenv("BENCH_MOUNT_CONSUME") != NULL;
     char ckpt_col[16];
     bench_store_t b;
     runnel_t *r;
@@ -143,6 +192,11 @@ static void shape(uint32_t mib, uint32_t streams, uint32_t ckpt_blocks)
             die("malloc", RUNNEL_ERR_NOMEM);
     }
     (void)runnel_xgroup_create(r, str("s0"), str("g"), RUNNEL_ID_MIN, false, true, -1);
+    if (consume)
+        for (uint32_t s = 0; s < streams; s++) {
+            snprintf(key, sizeof key, "s%u", (unsigned)s);
+            (void)runnel_xgroup_create(r, str(key), str("w"), RUNNEL_ID_MIN, false, true, -1);
+        }
     bench_entry(&a, fv, val);
     for (;;) {
         runnel_stats(r, &st);
@@ -160,6 +214,8 @@ static void shape(uint32_t mib, uint32_t streams, uint32_t ckpt_blocks)
             die("xadd", rc);
         payload += 32u;
         n++;
+        if (consume && n % (100u * streams) == 0)
+            consume_all(r, streams);
         /* 1,000 pending, read from the newest entries of s0 near the end */
         if (pending == 0 && st.blocks_erased >= blocks + blocks / 20u) {
             runnel_xreadgroup_args_t ra;
@@ -228,6 +284,8 @@ static void shape(uint32_t mib, uint32_t streams, uint32_t ckpt_blocks)
                 (unsigned)mib, (unsigned)streams, ckpt_col, (unsigned)ms.n,
                 ms.kib_sum / ms.n, ms.kib_max, ms.replay_sum / ms.n, ms.replay_max,
                 ms.stubs_sum / ms.n);
+        fprintf(stderr, "largest sample by phase (KiB): log %.1f find %.1f load %.1f replay %.1f\n",
+                ms.max_phases[0], ms.max_phases[1], ms.max_phases[2], ms.max_phases[3]);
         free(ms.arena);
     }
     bench_close(&b);
@@ -352,6 +410,12 @@ int main(int argc, char **argv)
     printf("| store | streams | checkpoint_blocks | entries | programmed / payload B | erases / MiB | "
            "mount reads | mount KiB | mount ms | 1st XADD reads | 1st XADD KiB | pending |\n");
     printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    if (argc > 3 && strcmp(argv[1], "--shape") == 0) {
+        /* one shape: --shape MIB STREAMS [CHECKPOINT_BLOCKS] */
+        shape((uint32_t)atoi(argv[2]), (uint32_t)atoi(argv[3]),
+              argc > 4 ? (uint32_t)atoi(argv[4]) : 0u);
+        return 0;
+    }
     if (intervals) {
         static const uint32_t each[] = { 8, 16, 32, 64, 128, 256 };
         for (size_t k = 0; k < sizeof each / sizeof each[0]; k++)
