@@ -474,6 +474,7 @@ int runnel__checkpoint_write(runnel_t *r)
         r->ckpt_floor = floor < begin ? floor : begin;
         r->ckpt_seq = seq;
         r->pin_floor = RUNNEL__NO_POS;  /* every pin was older */
+        r->replay_debt = 0;
     }
     r->log.use_reserve = false;
     r->in_checkpoint = false;
@@ -581,6 +582,32 @@ static uint64_t state_items(const runnel_t *r)
            r->groups.consumers_used + r->groups.pel_used;
 }
 
+/* Bytes of entry reads a mount may replay before a checkpoint is due
+ * (runnel_t.replay_debt): a few KiB, what replaying a few blocks'
+ * records costs anyway. */
+#define REPLAY_DEBT_MAX (8u * 1024u)
+
+/* A delivery too long to list its IDs is replayed by reading every
+ * entry's head again: past REPLAY_DEBT_MAX of such reads the next append
+ * writes a checkpoint (not lazily), so that one XREADGROUP without COUNT
+ * does not leave every mount until the periodic one reading a head per
+ * entry it delivered. Checked when a record adds debt (through the
+ * maintain hook) and before every append (a mount's replay finds the
+ * debt its records left). */
+static void debt_due(runnel_t *r, uint32_t free_blocks)
+{
+    bool room;
+
+    if (r->replay_debt <= REPLAY_DEBT_MAX || (r->ckpt_due && !r->ckpt_due_lazy))
+        return;
+    room = free_blocks > 2u * r->log.reserve + 1u;
+    if (room || r->cfg.full_policy != RUNNEL_FULL_REFUSE) {
+        r->ckpt_due = true;
+        r->ckpt_due_lazy = false;
+        r->ckpt_due_release = !room;
+    }
+}
+
 void runnel__checkpoint_maybe(runnel_t *r)
 {
     uint32_t bs = r->log.block_size, used = runnel__log_blocks_used(&r->log);
@@ -620,6 +647,7 @@ void runnel__checkpoint_maybe(runnel_t *r)
     interval = r->cfg.checkpoint_blocks;
     if (interval != 0 && interval < 4u * (uint64_t)r->log.reserve)
         interval = 4u * (uint64_t)r->log.reserve;
+    debt_due(r, free_blocks);
     if (interval != 0 && head_blk - ck_blk >= interval) {
         bool room = free_blocks > 2u * r->log.reserve + 1u;
         /* Written before the next append, not now: maintain runs when a
@@ -671,6 +699,7 @@ void runnel__checkpoint_before_append(runnel_t *r, size_t len, const void **body
 
     if (r->replaying || r->in_checkpoint || len > UINT32_MAX)
         return;
+    debt_due(r, log->block_count - runnel__log_blocks_used(log));
     at = runnel__log_place(log, (uint32_t)len);
     if (r->ckpt_due && (!r->ckpt_due_lazy || at / bs != (log->head - 1u) / bs)) {
         write_ahead(r, len, body, r->ckpt_due_release);

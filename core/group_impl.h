@@ -79,6 +79,11 @@ runnel_id_t grp_id_next(runnel_id_t id, bool *overflow);
 void grp_advance(struct runnel__group *grp, const runnel__stream_state_t *s, runnel_id_t id);
 bool grp_lag(const struct runnel__group *grp, const runnel__stream_state_t *s, uint64_t *lag);
 
+/* What mount reads, about, to replay one entry of a delivery it walks
+ * again: a ">" read's entry head (about 23 bytes measured), a history
+ * read's seek by ID (runnel_t.replay_debt). */
+#define DELIVERY_REPLAY_READ 32u
+
 /* ---- apply functions (shared by the commands and replay) ---- */
 int grp_apply_readgroup(runnel_t *r, uint32_t sidx, uint32_t gslot, runnel_str_t consumer,
                         bool new_entries, runnel_id_t after, int64_t count, bool noack,

@@ -391,6 +391,10 @@ int runnel_xreadgroup(runnel_t *r, const runnel_xreadgroup_args_t *a, runnel_ent
     } else {
         rc = grp_apply_readgroup(r, sidx, gslot, a->consumer, a->new_entries, a->after, count,
                                  a->noack, now, fn, ctx);
+        /* replay will read what this read found again: an entry's head,
+         * or a seek's few steps, for each (DELIVERY_REPLAY_READ) */
+        if (rc > 0 && !listed)
+            runnel__replay_debt(r, (uint64_t)rc * DELIVERY_REPLAY_READ);
     }
 out:
     grp_unlock(r);

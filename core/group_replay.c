@@ -246,6 +246,9 @@ int runnel__groups_replay(runnel_t *r, uint8_t type, const uint8_t *body, size_t
         rc = grp_apply_readgroup(r, sidx, gslot, consumer, (flags & 1u) != 0, after,
                                  count ? (int64_t)count : -1, (flags & 2u) != 0, now, NULL,
                                  NULL);
+        /* the debt this record left stays until a checkpoint pays it */
+        if (rc > 0)
+            r->replay_debt += (uint64_t)rc * DELIVERY_REPLAY_READ;
         break;
     }
     case RUNNEL_REC_ACK: {

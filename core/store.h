@@ -347,6 +347,11 @@ struct runnel {
     bool ckpt_due;              /* write one before the next append */
     bool ckpt_due_release;      /* ... into the reserve, then a block switch */
     bool ckpt_due_lazy;         /* ... at the next block switch (periodic) */
+    uint64_t replay_debt;       /* bytes mount would read, beyond the records
+                                   themselves, to replay those since the
+                                   newest checkpoint: deliveries it walks
+                                   again (group_read.c); past a budget a
+                                   checkpoint is due (checkpoint.c) */
     uint64_t ckpt_sized_items;  /* state_items() then (checkpoint.c) */
     uint64_t ckpt_sized_blk;    /* 1 + the head block the reserve was last
                                    sized in (checkpoint.c), 0 = never */
@@ -389,6 +394,10 @@ void runnel__unlock(runnel_t *r);
 /* Appends a record without committing (NOSPC, ENTRY_TOO_LARGE, IO). */
 int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len,
                    runnel_pos_t *pos);
+/* A record just journalled will cost mount `bytes` of reads beyond its
+ * own to replay (runnel_t.replay_debt): the durability hook may make a
+ * checkpoint due before the next append. */
+void runnel__replay_debt(runnel_t *r, uint64_t bytes);
 /* runnel__journal, telling where the record went (*pos). */
 int runnel__journal_at(runnel_t *r, uint8_t type, const void *body, size_t len,
                        runnel_pos_t *pos);
