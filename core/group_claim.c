@@ -357,6 +357,8 @@ int runnel_xclaim(runnel_t *r, const runnel_xclaim_args_t *a, runnel_entry_fn fn
         rc = grp_apply_claim(r, sidx, gslot, a->consumer, &p, a->ids + start, i - start, fn, ctx);
         if (rc < 0)
             goto out;
+        /* replay seeks each ID again, to see whether its entry is there */
+        runnel__replay_debt(r, (uint64_t)(i - start) * DELIVERY_REPLAY_READ);
         total += rc;
     } while (i < a->nids);
     rc = total;
@@ -494,6 +496,10 @@ int runnel_xautoclaim(runnel_t *r, const runnel_xautoclaim_args_t *a, runnel_id_
         goto out;
     rc = grp_apply_autoclaim(r, sidx, gslot, a->consumer, now, a->min_idle_ms, a->start,
                              a->count, a->justid, next, a->deleted, ndeleted, fn, ctx);
+    /* replay seeks each entry it claimed or found deleted again */
+    if (rc > 0 || (ndeleted != NULL && *ndeleted > 0))
+        runnel__replay_debt(r, ((uint64_t)(rc > 0 ? rc : 0) + (ndeleted ? *ndeleted : 0u)) *
+                                   DELIVERY_REPLAY_READ);
 out:
     grp_unlock(r);
     return rc;

@@ -80,8 +80,8 @@ void grp_advance(struct runnel__group *grp, const runnel__stream_state_t *s, run
 bool grp_lag(const struct runnel__group *grp, const runnel__stream_state_t *s, uint64_t *lag);
 
 /* What mount reads, about, to replay one entry of a delivery it walks
- * again: a ">" read's entry head (about 23 bytes measured), a history
- * read's seek by ID (runnel_t.replay_debt). */
+ * again or of a claim that looks its entry up: a ">" read's entry head
+ * (about 23 bytes measured), a seek by ID (runnel_t.replay_debt). */
 #define DELIVERY_REPLAY_READ 32u
 
 /* ---- apply functions (shared by the commands and replay) ---- */

@@ -121,6 +121,7 @@ static int replay_claim(runnel_t *r, uint32_t sidx, uint32_t gslot, grp_reader_t
         runnel_id_t id = rd_list_id(rd, &prev);
         if (!rd->bad)
             rc = grp_apply_claim(r, sidx, gslot, consumer, &p, &id, 1, NULL, NULL);
+        r->replay_debt += DELIVERY_REPLAY_READ;
     }
     return rd->bad ? RUNNEL_ERR_CORRUPT : rc;
 }
@@ -292,6 +293,8 @@ int runnel__groups_replay(runnel_t *r, uint8_t type, const uint8_t *body, size_t
         }
         rc = grp_apply_autoclaim(r, sidx, gslot, consumer, now, min_idle, start, count,
                                  justid != 0, NULL, NULL, NULL, NULL, NULL);
+        if (rc > 0)
+            r->replay_debt += (uint64_t)rc * DELIVERY_REPLAY_READ;
         break;
     }
     case RUNNEL_REC_NACK_STATE:
