@@ -31,6 +31,8 @@ typedef struct plan_ctx {
     int64_t n;
     grp_rec_t *w;           /* the DELIVERY record, NULL once the list overflowed */
     runnel_id_t prev;       /* the ID listed last */
+    bool counting;          /* the PEL may not take COUNT (or no COUNT):
+                               the walk must count to the end */
 } plan_ctx_t;
 
 #define PLAN_STOP (-1000000)
@@ -44,10 +46,13 @@ static int plan_cb(void *vctx, const runnel_entry_t *e)
         p->free_nacks--;
     }
     if (p->w != NULL) {
-        if (grp_rec_room(p->w) >= GRP_ID_CODED_MAX)
+        if (grp_rec_room(p->w) >= GRP_ID_CODED_MAX) {
             grp_rec_list_id(p->w, &p->prev, e->id);
-        else
+        } else {
             p->w = NULL;
+            if (!p->counting)
+                return PLAN_STOP;   /* the read is COUNT, unlisted */
+        }
     }
     p->n++;
     return 0;
@@ -269,20 +274,23 @@ int grp_apply_readgroup(runnel_t *r, uint32_t sidx, uint32_t gslot, runnel_str_t
  * fewer when the PEL has no room for COUNT) replay walks again.
  *
  * Only a store that mounts (cfg.durable) lists: elsewhere nothing ever
- * replays the record, and when the PEL has room for COUNT the walk is
- * skipped too (the record carries COUNT; the apply finds the entries). */
+ * replays the record. When the PEL has room for COUNT (or NOACK adds
+ * none), an unlisted record carries COUNT itself, which replay applies to
+ * the same entries with the same result: the walk stops where the list
+ * overflowed, or is skipped when nothing is listed. */
 static int plan_delivery(runnel_t *r, uint32_t sidx, uint32_t gslot,
                          const runnel_xreadgroup_args_t *a, uint64_t now, grp_rec_t *w,
                          int64_t *count, size_t *list_at)
 {
     struct runnel_groups *g = grp_tables(r);
     bool list = r->cfg.durable != NULL;
+    bool counting = *count <= 0 || (!a->noack && grp_pel_free(g) < (uint64_t)*count);
     plan_ctx_t p;
     bool ovf;
     runnel_id_t start = grp_id_next(g->groups[gslot].last_id, &ovf);
     int rc;
 
-    if (!list && *count > 0 && (a->noack || grp_pel_free(g) >= (uint64_t)*count)) {
+    if (!list && !counting) {
         grp_rec_delivery(r, w, sidx, a->group, a->consumer, true, a->noack, false, a->after,
                          *count, now);
         return 0;
@@ -296,6 +304,7 @@ static int plan_delivery(runnel_t *r, uint32_t sidx, uint32_t gslot,
     p.free_nacks = grp_pel_free(g);
     p.w = list ? w : NULL;
     p.prev = g->groups[gslot].last_id;
+    p.counting = counting;
     if (!ovf) {
         rc = runnel__entry_ids(r, sidx, start, RUNNEL_ID_MAX, *count, plan_cb, &p);
         if (rc < 0 && rc != PLAN_STOP)
@@ -303,9 +312,12 @@ static int plan_delivery(runnel_t *r, uint32_t sidx, uint32_t gslot,
     }
     if (p.n == 0)
         return RUNNEL_ERR_POOL_PEL;
-    *count = p.n;
-    if (p.w != NULL && !w->overflow)
+    if (p.w != NULL && !w->overflow) {
+        *count = p.n;
         return 1;
+    }
+    if (counting)
+        *count = p.n;
     grp_rec_delivery(r, w, sidx, a->group, a->consumer, true, a->noack, false, a->after,
                      *count, now);
     return 0;
