@@ -591,9 +591,8 @@ static uint64_t state_items(const runnel_t *r)
  * entry's head again: past REPLAY_DEBT_MAX of such reads the next append
  * writes a checkpoint (not lazily), so that one XREADGROUP without COUNT
  * does not leave every mount until the periodic one reading a head per
- * entry it delivered. Checked when a record adds debt (through the
- * maintain hook) and before every append (a mount's replay finds the
- * debt its records left). */
+ * entry it delivered. Checked before every append, so the debt a record
+ * added, or a mount's replay found, is paid before the next record. */
 static void debt_due(runnel_t *r, uint32_t free_blocks)
 {
     bool room;
@@ -647,7 +646,6 @@ void runnel__checkpoint_maybe(runnel_t *r)
     interval = r->cfg.checkpoint_blocks;
     if (interval != 0 && interval < 4u * (uint64_t)r->log.reserve)
         interval = 4u * (uint64_t)r->log.reserve;
-    debt_due(r, free_blocks);
     if (interval != 0 && head_blk - ck_blk >= interval) {
         bool room = free_blocks > 2u * r->log.reserve + 1u;
         /* Written before the next append, not now: maintain runs when a

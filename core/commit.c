@@ -184,10 +184,8 @@ int runnel__after_mutation(runnel_t *r)
 
 void runnel__replay_debt(runnel_t *r, uint64_t bytes)
 {
-    if (r->hooks.maintain == NULL)
-        return;                 /* nothing mounts this store */
-    r->replay_debt += bytes;
-    r->hooks.maintain(r);
+    if (r->hooks.maintain != NULL)  /* else nothing mounts this store */
+        r->replay_debt += bytes;
 }
 
 int runnel__journal_at(runnel_t *r, uint8_t type, const void *body, size_t len,

@@ -395,8 +395,8 @@ void runnel__unlock(runnel_t *r);
 int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len,
                    runnel_pos_t *pos);
 /* A record just journalled will cost mount `bytes` of reads beyond its
- * own to replay (runnel_t.replay_debt): the durability hook may make a
- * checkpoint due before the next append. */
+ * own to replay (runnel_t.replay_debt): past a budget the durability hook
+ * writes a checkpoint before the next append. */
 void runnel__replay_debt(runnel_t *r, uint64_t bytes);
 /* runnel__journal, telling where the record went (*pos). */
 int runnel__journal_at(runnel_t *r, uint8_t type, const void *body, size_t len,
