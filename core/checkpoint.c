@@ -280,6 +280,47 @@ static uint64_t zigzag(runnel_pos_t to, runnel_pos_t from)
     return (d << 1) ^ (0u - (d >> 63));
 }
 
+/* What the node before, of the same stream, predicts for the next one
+ * (FORMAT.md "Checkpoints"): that it starts one entry spacing after the
+ * node before's last record, spans as many bytes per entry, and holds as
+ * many listpack bytes per entry. A stream's nodes are alike, and 16
+ * streams written in turn put a stream's nodes some 65 KB apart, which
+ * as plain numbers take three bytes each. 0 when there is no such node;
+ * all modulo 2^64 (a damaged record decodes to some numbers, which are
+ * checked). */
+typedef struct node_pred {
+    uint64_t gap, extent, lp_rest;
+} node_pred_t;
+
+static void node_predict(const node_base_t *base, bool same, uint64_t count, node_pred_t *p)
+{
+    uint64_t gaps;
+
+    memset(p, 0, sizeof *p);
+    if (!same || base->count == 0)
+        return;
+    p->lp_rest = count * (base->lp_rest / base->count);
+    if (base->count < 2u)
+        return;
+    gaps = base->count - 1u;    /* spacings the node before spans */
+    p->gap = base->extent + base->extent / gaps;
+    p->extent = (base->extent / gaps) * (count - 1u) + (base->extent % gaps) * (count - 1u) / gaps;
+}
+
+static void node_base_set(node_base_t *base, uint32_t sidx, uint32_t fields_hash,
+                          runnel_id_t first, runnel_pos_t first_pos, runnel_pos_t last_pos,
+                          uint64_t count, uint64_t lp_rest)
+{
+    base->any = true;
+    base->sidx = sidx;
+    base->fields_hash = fields_hash;
+    base->first = first;
+    base->first_pos = first_pos;
+    base->extent = last_pos - first_pos;
+    base->count = count;
+    base->lp_rest = lp_rest;
+}
+
 /* One descriptor; returns its length (b NULL: only counts it). */
 static size_t encode_node(const runnel_t *r, uint32_t nslot, node_base_t *base, uint8_t *b)
 {
@@ -287,9 +328,11 @@ static size_t encode_node(const runnel_t *r, uint32_t nslot, node_base_t *base, 
     uint32_t bm = (n->count + 7u) / 8u;
     bool same = base->any && base->sidx == n->sidx;
     runnel_id_t from = same ? base->first : RUNNEL_ID_MIN;
+    node_pred_t p;
     uint8_t flags = 0;
     size_t k = 1;
 
+    node_predict(base, same, n->count, &p);
     flags |= n->unordered ? NODE_UNORDERED : 0u;
     flags |= n->live < n->count ? NODE_BITMAP | NODE_DEAD : 0u;
     flags |= same ? NODE_SAME_STREAM : 0u;
@@ -306,13 +349,13 @@ static size_t encode_node(const runnel_t *r, uint32_t nslot, node_base_t *base, 
         k = vput(b, k, n->sidx);
     k = put_id_from(b, k, n->first, from);
     k = put_id_from(b, k, n->last, (flags & NODE_LAST_BELOW) ? RUNNEL_ID_MIN : n->first);
-    k = vput(b, k, zigzag(n->first_pos, base->any ? base->first_pos : 0u));
-    k = vput(b, k, n->last_pos - n->first_pos);
+    k = vput(b, k, zigzag(n->first_pos, (base->any ? base->first_pos : 0u) + p.gap));
+    k = vput(b, k, zigzag(n->last_pos - n->first_pos, p.extent));
     k = vput(b, k, n->first_size);
     k = vput(b, k, n->count);
     if (flags & NODE_DEAD)
         k = vput(b, k, n->count - n->live);
-    k = vput(b, k, n->lp_rest);
+    k = vput(b, k, zigzag(n->lp_rest, p.lp_rest));
     if (!(flags & NODE_SAME_FIELDS))
         k = vput(b, k, n->fields_hash);
     if (flags & NODE_BITMAP) {
@@ -320,11 +363,8 @@ static size_t encode_node(const runnel_t *r, uint32_t nslot, node_base_t *base, 
             memcpy(b + k, r->bitmaps + (size_t)nslot * r->bitmap_bytes, bm);
         k += bm;
     }
-    base->any = true;
-    base->sidx = n->sidx;
-    base->fields_hash = n->fields_hash;
-    base->first = n->first;
-    base->first_pos = n->first_pos;
+    node_base_set(base, n->sidx, n->fields_hash, n->first, n->first_pos, n->last_pos, n->count,
+                  n->lp_rest);
     return k;
 }
 
@@ -840,13 +880,16 @@ static int load_node(runnel_t *r, runnel__reader_t *c, node_base_t *base,
                      runnel__run_sum_t *dry)
 {
     uint8_t flags = runnel__rd_u8(c);
-    uint64_t dpos, dlast, dead = 0;
+    uint64_t dpos, dlast, dlp, dead = 0;
     node_fields_t f;
+    node_pred_t p;
+    bool same;
     int err;
 
     if ((flags & (NODE_SAME_STREAM | NODE_SAME_FIELDS)) && !base->any)
         return RUNNEL_ERR_CORRUPT;
-    f.sidx = (flags & NODE_SAME_STREAM) ? base->sidx : runnel__rd_varint(c);
+    same = (flags & NODE_SAME_STREAM) != 0;
+    f.sidx = same ? base->sidx : runnel__rd_varint(c);
     f.first = runnel__ckpt_rd_id(c, (flags & (NODE_SAME_STREAM | NODE_FIRST_ABS)) == NODE_SAME_STREAM
                                 ? base->first : RUNNEL_ID_MIN);
     f.last = runnel__ckpt_rd_id(c, (flags & NODE_LAST_BELOW) ? RUNNEL_ID_MIN : f.first);
@@ -856,10 +899,12 @@ static int load_node(runnel_t *r, runnel__reader_t *c, node_base_t *base,
     f.count = runnel__rd_varint(c);
     if (flags & NODE_DEAD)
         dead = runnel__rd_varint(c);
-    f.lp_rest = runnel__rd_varint(c);
+    dlp = runnel__rd_varint(c);
     f.fields_hash = (flags & NODE_SAME_FIELDS) ? base->fields_hash : runnel__rd_varint(c);
-    f.first_pos = (base->any ? base->first_pos : 0u) + ((dpos >> 1) ^ (0u - (dpos & 1u)));
-    f.last_pos = f.first_pos + dlast;
+    node_predict(base, same, f.count, &p);
+    f.first_pos = (base->any ? base->first_pos : 0u) + p.gap + ((dpos >> 1) ^ (0u - (dpos & 1u)));
+    f.last_pos = f.first_pos + p.extent + ((dlast >> 1) ^ (0u - (dlast & 1u)));
+    f.lp_rest = p.lp_rest + ((dlp >> 1) ^ (0u - (dlp & 1u)));
     f.live = f.count - dead;
     f.unordered = (flags & NODE_UNORDERED) != 0;
     f.bitmap = (flags & NODE_BITMAP) != 0;
@@ -868,11 +913,8 @@ static int load_node(runnel_t *r, runnel__reader_t *c, node_base_t *base,
     err = place_node(r, c, &f, dry);
     if (err < 0)
         return err;
-    base->any = true;
-    base->sidx = (uint32_t)f.sidx;
-    base->fields_hash = (uint32_t)f.fields_hash;
-    base->first = f.first;
-    base->first_pos = f.first_pos;
+    node_base_set(base, (uint32_t)f.sidx, (uint32_t)f.fields_hash, f.first, f.first_pos,
+                  f.last_pos, f.count, f.lp_rest);
     return 0;
 }
 

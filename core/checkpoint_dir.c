@@ -21,17 +21,20 @@
 /* CKPT_NODE_DIR entry flags (FORMAT.md "Checkpoints") */
 #define DIR_UNORDERED   0x01u   /* one of the run's nodes is unordered */
 #define DIR_SAME_STREAM 0x02u   /* the stream of the entry before */
-#define DIR_FIRST_ABS   0x04u   /* first is absolute (else after the last before) */
 #define DIR_LAST_BELOW  0x08u   /* last < first: last is absolute */
 #define DIR_DEAD        0x10u   /* count - live follows */
 #define DIR_ENTRY_MAX   (1u + 13u * RUNNEL_VARINT_MAX)
 
-/* What the entry before, in the same record, leaves for the next. */
+/* What the entry before, in the same record, leaves for the next: the
+ * next one's fields are coded against it (any stream: a checkpoint's
+ * directory names about one new run per stream, each of another stream,
+ * all of about the same time and shape). */
 typedef struct dir_prev {
     bool any;
-    uint32_t sidx;
-    runnel_id_t last;
+    uint32_t sidx, nodes;
+    runnel_id_t first;
     runnel_pos_t run_pos;
+    uint64_t spread, len, count, lp;
 } dir_prev_t;
 
 static size_t vput(uint8_t *b, size_t k, uint64_t v)
@@ -39,43 +42,80 @@ static size_t vput(uint8_t *b, size_t k, uint64_t v)
     return k + runnel__varint_put(b + k, v);
 }
 
-static uint64_t zigzag(runnel_pos_t to, runnel_pos_t from)
+static uint64_t zigzag(uint64_t to, uint64_t from)
 {
     uint64_t d = to - from;     /* two's complement difference */
     return (d << 1) ^ (0u - (d >> 63));
 }
 
+static uint64_t unzigzag(uint64_t z, uint64_t base)
+{
+    return base + ((z >> 1) ^ (0u - (z & 1u)));
+}
+
+/* What the entry before predicts for a run of `nodes` nodes holding
+ * `count` entries: its spread, record length, entry count and listpack
+ * bytes at the entry before's rate (0 for a record's first entry). All
+ * modulo 2^64: a damaged entry decodes to some numbers, which are checked. */
+typedef struct dir_pred {
+    uint64_t spread, len, count, lp;
+} dir_pred_t;
+
+static void dir_predict(const dir_prev_t *prev, uint64_t nodes, dir_pred_t *p)
+{
+    memset(p, 0, sizeof *p);
+    if (!prev->any || prev->nodes == 0)
+        return;
+    p->spread = prev->nodes > 1 && nodes > 1 ? (nodes - 1u) * (prev->spread / (prev->nodes - 1u))
+                                             : 0u;
+    p->len = nodes * (prev->len / prev->nodes);
+    p->count = nodes * (prev->count / prev->nodes);
+}
+
+static uint64_t dir_predict_lp(const dir_prev_t *prev, uint64_t count)
+{
+    return prev->any && prev->count > 0 ? count * (prev->lp / prev->count) : 0u;
+}
+
+static void dir_prev_set(dir_prev_t *prev, const run_desc_t *d)
+{
+    prev->any = true;
+    prev->sidx = d->sidx;
+    prev->nodes = d->nodes;
+    prev->first = d->first;
+    prev->run_pos = d->run_pos;
+    prev->spread = d->high - d->low;
+    prev->len = d->len;
+    prev->count = d->count;
+    prev->lp = d->lp;
+}
+
 static size_t dir_entry(const run_desc_t *d, dir_prev_t *prev, uint8_t *b)
 {
-    runnel_id_t from = prev->any && prev->sidx == d->sidx ? prev->last : RUNNEL_ID_MIN;
     uint8_t flags = d->unordered ? DIR_UNORDERED : 0u;
+    dir_pred_t p;
     size_t k = 1;
 
+    dir_predict(prev, d->nodes, &p);
     flags |= prev->any && prev->sidx == d->sidx ? DIR_SAME_STREAM : 0u;
-    if (runnel_id_cmp(d->first, from) < 0) {
-        flags |= DIR_FIRST_ABS;
-        from = RUNNEL_ID_MIN;
-    }
     flags |= runnel_id_cmp(d->last, d->first) < 0 ? DIR_LAST_BELOW : 0u;
     flags |= d->live < d->count ? DIR_DEAD : 0u;
     b[0] = flags;
     if (!(flags & DIR_SAME_STREAM))
         k = vput(b, k, d->sidx);
     k = vput(b, k, d->nodes);
-    k = runnel__ckpt_put_id(b, k, d->first, from);
+    k = vput(b, k, zigzag(d->first.ms, prev->any ? prev->first.ms : 0u));
+    k = vput(b, k, d->first.seq);
     k = runnel__ckpt_put_id(b, k, d->last, (flags & DIR_LAST_BELOW) ? RUNNEL_ID_MIN : d->first);
     k = vput(b, k, zigzag(d->run_pos, prev->any ? prev->run_pos : 0u));
     k = vput(b, k, d->run_pos - d->low);
-    k = vput(b, k, d->high - d->low);
-    k = vput(b, k, d->len);
-    k = vput(b, k, d->count);
+    k = vput(b, k, zigzag(d->high - d->low, p.spread));
+    k = vput(b, k, zigzag(d->len, p.len));
+    k = vput(b, k, zigzag(d->count, p.count));
     if (flags & DIR_DEAD)
         k = vput(b, k, d->count - d->live);
-    k = vput(b, k, d->lp);
-    prev->any = true;
-    prev->sidx = d->sidx;
-    prev->last = d->last;
-    prev->run_pos = d->run_pos;
+    k = vput(b, k, zigzag(d->lp, dir_predict_lp(prev, d->count)));
+    dir_prev_set(prev, d);
     return k;
 }
 
@@ -432,29 +472,33 @@ static int dir_entry_read(const runnel_t *r, runnel__reader_t *c, dir_prev_t *pr
 {
     uint8_t flags = runnel__rd_u8(c);
     uint64_t slot, nodes, dpos, back, spread, len, count, dead = 0, lp;
+    dir_pred_t p;
     run_desc_t d;
 
-    if ((flags & ~0x1Fu) || ((flags & DIR_SAME_STREAM) && !prev->any))
+    if ((flags & ~(DIR_UNORDERED | DIR_SAME_STREAM | DIR_LAST_BELOW | DIR_DEAD)) ||
+        ((flags & DIR_SAME_STREAM) && !prev->any))
         return RUNNEL_ERR_CORRUPT;
     memset(&d, 0, sizeof d);
     slot = (flags & DIR_SAME_STREAM) ? prev->sidx : runnel__rd_varint(c);
     nodes = runnel__rd_varint(c);
-    d.first = runnel__ckpt_rd_id(c, (flags & (DIR_SAME_STREAM | DIR_FIRST_ABS)) == DIR_SAME_STREAM
-                           ? prev->last : RUNNEL_ID_MIN);
+    dir_predict(prev, nodes, &p);
+    d.first.ms = unzigzag(runnel__rd_varint(c), prev->any ? prev->first.ms : 0u);
+    d.first.seq = runnel__rd_varint(c);
     d.last = runnel__ckpt_rd_id(c, (flags & DIR_LAST_BELOW) ? RUNNEL_ID_MIN : d.first);
     dpos = runnel__rd_varint(c);
     back = runnel__rd_varint(c);
-    spread = runnel__rd_varint(c);
-    len = runnel__rd_varint(c);
-    count = runnel__rd_varint(c);
+    spread = unzigzag(runnel__rd_varint(c), p.spread);
+    len = unzigzag(runnel__rd_varint(c), p.len);
+    count = unzigzag(runnel__rd_varint(c), p.count);
     if (flags & DIR_DEAD)
         dead = runnel__rd_varint(c);
-    lp = runnel__rd_varint(c);
+    lp = unzigzag(runnel__rd_varint(c), dir_predict_lp(prev, count));
     d.run_pos = (prev->any ? prev->run_pos : 0u) + ((dpos >> 1) ^ (0u - (dpos & 1u)));
     if (c->bad || slot >= r->streams_cap || !r->streams[slot].used || nodes == 0 ||
         nodes > count || count > nodes * r->cfg.node_entries_cap || dead > count ||
         lp > UINT32_MAX || len == 0 || len > r->stub_cap || back > d.run_pos || spread > back ||
-        d.run_pos < r->log.tail || d.run_pos >= dir_pos || len >= dir_pos - d.run_pos)
+        d.run_pos < r->log.tail || d.run_pos >= dir_pos || len >= dir_pos - d.run_pos ||
+        ((flags & DIR_LAST_BELOW) != 0) != (runnel_id_cmp(d.last, d.first) < 0))
         return RUNNEL_ERR_CORRUPT;
     d.sidx = (uint32_t)slot;
     d.nodes = (uint32_t)nodes;
@@ -465,10 +509,7 @@ static int dir_entry_read(const runnel_t *r, runnel__reader_t *c, dir_prev_t *pr
     d.live = count - dead;
     d.lp = lp;
     d.unordered = (flags & DIR_UNORDERED) != 0;
-    prev->any = true;
-    prev->sidx = d.sidx;
-    prev->last = d.last;
-    prev->run_pos = d.run_pos;
+    dir_prev_set(prev, &d);
     *out = d;
     return 0;
 }

@@ -101,7 +101,9 @@ int runnel__append_cancel(runnel_t *r)
     return 0;
 }
 
-int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len, runnel_pos_t *pos)
+/* runnel__append, and runnel__append_at when `at` is not RUNNEL__NO_POS. */
+static int append_planned(runnel_t *r, uint8_t type, const void *body, size_t len,
+                          runnel_pos_t at, runnel_pos_t *pos)
 {
     runnel__iov_t iov;
     runnel_pos_t ignored;
@@ -116,12 +118,25 @@ int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len, runn
      * records in the buffers the body may sit in, so the hooks move the
      * body aside when they write. */
     before_append(r, len, &body);
+    if (at != RUNNEL__NO_POS && runnel__log_place(&r->log, (uint32_t)len) != at)
+        return RUNNEL_ERR_AGAIN;
     iov.p = body;
     iov.len = len;
     err = runnel__log_append(&r->log, type, &iov, 1, pos != NULL ? pos : &ignored);
     if (err == 0)
         r->journalled = true;
     return err;
+}
+
+int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len, runnel_pos_t *pos)
+{
+    return append_planned(r, type, body, len, RUNNEL__NO_POS, pos);
+}
+
+int runnel__append_at(runnel_t *r, uint8_t type, const void *body, size_t len, runnel_pos_t at,
+                      runnel_pos_t *pos)
+{
+    return append_planned(r, type, body, len, at, pos);
 }
 
 int runnel__append_span(runnel_t *r, uint8_t type, uint64_t total, runnel__span_src_fn src,

@@ -60,6 +60,7 @@ static bool is_group_type(uint8_t t)
 
 static bool is_stream_type(uint8_t t)
 {
+    t = runnel__entry_type_base(t);   /* relocated copies too */
     return t >= 0x10u && t <= 0x1Fu;
 }
 
@@ -388,7 +389,7 @@ static int summary_block(runnel_t *r, replay_state_t *st, uint64_t b)
     runnel_pos_t blk = b * r->log.block_size;
     runnel__reader_t rd;
     runnel__rec_t rec;
-    uint32_t len;
+    uint32_t len, last_off = 0;
     bool first = true;
     int err, k;
 
@@ -407,10 +408,10 @@ static int summary_block(runnel_t *r, replay_state_t *st, uint64_t b)
     while (rd.off < rd.len) {
         uint8_t tag = runnel__rd_u8(&rd);
 
-        if (tag == RUNNEL__SUM_NODE) {
+        if ((tag & 0xF0u) == RUNNEL__SUM_NODE || (tag & 0xE0u) == RUNNEL__SUM_GROWN) {
             err = drop_pending(r, st, NULL, NULL);
             if (err == 0)
-                err = runnel__summary_apply_node(r, &rd, blk);
+                err = runnel__summary_apply_node(r, &rd, blk, tag, &last_off);
             if (err < 0)
                 return err;
             st->created = RUNNEL__NONE;

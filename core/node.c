@@ -321,6 +321,48 @@ uint32_t runnel__node_links(uint32_t i)
     return k;
 }
 
+/*
+ * Link k of entry i (i - 2^k entries back) as the record stores it
+ * (FORMAT.md "Entries", since version 5): the difference from the distance
+ * the node's spacing predicts, zigzagged. `span` is the distance from the
+ * node's first record to entry i's; the entries before i lie about
+ * span / i apart on average. So link k is expected 2^k spacings back,
+ * but link 1 link 0 plus one spacing (decoded after link 0, which says
+ * whether a block switch - a header, a summary, an unused end - lies
+ * between the record and entry i - 1: 16 streams in turn put one in
+ * about every sixth spacing, and link 1 then mostly takes one byte
+ * instead of two), and the link to entry 0 exactly span. A
+ * stream written among others at a steady rate (16 sensors in turn) has
+ * its records hundreds of bytes apart, which as plain distances take two
+ * or three bytes a link; the differences mostly take one. Everything used
+ * is known to a reader arriving at the record (its position, the node's
+ * first position, the index it expects, link 0), and the arithmetic is
+ * modulo 2^64 so any stored value decodes to some distance, which the
+ * readers check.
+ */
+static uint64_t link_predicted(uint64_t span, uint64_t link0, uint32_t i, uint32_t k)
+{
+    uint64_t steps = ((uint64_t)1u << k) - (k == 1 ? 1u : 0u);
+
+    if (k > 0 && ((uint64_t)1u << k) == i)
+        return span;            /* entry 0: the node's first record */
+    /* floor(span * steps / i) without overflow: steps <= i, and the
+     * remainder's product stays below i^2 */
+    return (k == 1 ? link0 : 0u) + (span / i) * steps + ((span % i) * steps) / i;
+}
+
+uint64_t runnel__link_code(uint64_t link, uint64_t link0, uint64_t span, uint32_t i, uint32_t k)
+{
+    uint64_t d = link - link_predicted(span, link0, i, k);
+
+    return (d << 1) ^ (0u - (d >> 63));
+}
+
+uint64_t runnel__link_decode(uint64_t code, uint64_t link0, uint64_t span, uint32_t i, uint32_t k)
+{
+    return link_predicted(span, link0, i, k) + ((code >> 1) ^ (0u - (code & 1u)));
+}
+
 /* What a reader learns from the front of an entry record: its header, the
  * entry's ID, the index the record claims and its links (distances back
  * to entries idx - 2^k), and where the entry's fields start. */
@@ -333,8 +375,10 @@ struct entry_head {
     uint64_t link[RUNNEL__LINKS_MAX];
 };
 
+/* A relocated copy (runnel__entry_type_base) reads as the record it copies. */
 static bool is_entry_type(uint8_t type)
 {
+    type = runnel__entry_type_base(type);
     return type == RUNNEL_REC_ENTRY_NODE_START || type == RUNNEL_REC_RELOC_MASTER ||
            type == RUNNEL_REC_ENTRY ||
            type == RUNNEL_REC_ENTRY_SAME_FIELDS || type == RUNNEL_REC_ENTRY_SEQ0 ||
@@ -344,12 +388,14 @@ static bool is_entry_type(uint8_t type)
 /* Values only: the field names are the node master's. */
 static bool is_same_fields_type(uint8_t type)
 {
+    type = runnel__entry_type_base(type);
     return type == RUNNEL_REC_ENTRY_SAME_FIELDS || type == RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0;
 }
 
 /* The seq is 0 and not stored (the common case of a new millisecond). */
 static bool is_seq0_type(uint8_t type)
 {
+    type = runnel__entry_type_base(type);
     return type == RUNNEL_REC_ENTRY_SEQ0 || type == RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0;
 }
 
@@ -414,6 +460,8 @@ static int decode_head(const struct runnel__node *n, const uint8_t *b, uint32_t 
             if (got <= 0)
                 return have < h->rec.len ? RUNNEL_ERR_AGAIN : RUNNEL_ERR_CORRUPT;
             off += (uint32_t)got;
+            h->link[k] = runnel__link_decode(h->link[k], h->link[0], h->rec.pos - n->first_pos,
+                                             h->idx, k);
         }
     }
     h->body_off = off;

@@ -146,7 +146,8 @@ static int copy_entry(runnel_t *r, uint32_t nslot, uint32_t i)
     uint32_t ls = 0, le = 0, nl, k, lb = 0, tries;
     uint64_t link0;
     runnel_id_t id;
-    runnel_pos_t at, pos;
+    runnel_pos_t at, pos, head;
+    bool sealed = false;
     uint8_t type;
     int err;
 
@@ -178,8 +179,9 @@ static int copy_entry(runnel_t *r, uint32_t nslot, uint32_t i)
         iov[0].len = rec.len;
         err = runnel__log_append(log, type, iov, 1, &pos);
     } else {
-        type = rec.type;
-        err = links_offset(type, r->scratch, rec.len, &ls);
+        /* a copy's own type (store.h): its link 0 is coded for its place */
+        type = (uint8_t)(runnel__entry_type_base(rec.type) | RUNNEL_REC_RELOC_ENTRY_BIT);
+        err = links_offset(runnel__entry_type_base(rec.type), r->scratch, rec.len, &ls);
         if (err < 0 || ls > le)
             return RUNNEL_ERR_CORRUPT;
         nl = runnel__node_links(i);
@@ -194,9 +196,20 @@ static int copy_entry(runnel_t *r, uint32_t nslot, uint32_t i)
                 runnel_pos_t target = r->scan[i - (1u << k)].pos;
                 if (target == 0 || target >= at)
                     return RUNNEL_ERR_CORRUPT;
-                lb += (uint32_t)runnel__varint_put(links + lb, at - target);
+                lb += (uint32_t)runnel__varint_put(
+                    links + lb, runnel__link_code(at - target, at - r->scan[i - 1u].pos,
+                                                  at - r->scan[0].pos, i, k));
             }
             again = runnel__log_place(log, ls + lb + (rec.len - le));
+            if (again < at && !log->seal) {
+                /* links coded for the next block can make the copy short
+                 * enough for this one (as in stream_add.c's plan): it
+                 * opens the next block, where they were planned */
+                log->seal = true;
+                sealed = true;
+                again = runnel__log_place(log, ls + lb + (rec.len - le));
+                log->seal = false;      /* set again for the append */
+            }
             if (again == at)
                 break;
             if (tries == 3)
@@ -209,7 +222,12 @@ static int copy_entry(runnel_t *r, uint32_t nslot, uint32_t i)
         iov[1].len = lb;
         iov[2].p = r->scratch + le;
         iov[2].len = rec.len - le;
+        head = log->head;
+        if (sealed)
+            log->seal = true;
         err = runnel__log_append(log, type, iov, 3, &pos);
+        if (err < 0 && sealed && log->head == head)
+            log->seal = false;          /* refused: the log stays as it was */
         if (err == 0 && pos != at)
             err = RUNNEL_ERR_CORRUPT;   /* log_place mirrors the append */
     }
@@ -305,11 +323,16 @@ static int relocate_node(runnel_t *r, uint32_t nslot)
  * does. */
 
 /* Bytes the copies of node nslot take at most, and their largest record:
- * each record as long as its original, plus a byte for its length and two
- * per link (the copies' links span other distances), and its RELOC_DONE. */
+ * each record as long as its original, plus a byte for its length and, per
+ * link, as many bytes as the largest link code the copies can need: a
+ * copy's link and the distance its code is against (runnel__link_code)
+ * both lie within the copies' own span, so a code stays below twice that
+ * span (the copies' links span other distances than the originals'), and
+ * the RELOC_DONE. */
 static int copies_bytes(runnel_t *r, uint32_t nslot, uint64_t *bytes, uint64_t *largest)
 {
-    uint32_t count = r->nodes[nslot].count, i;
+    uint32_t count = r->nodes[nslot].count, i, nl, links = 0, most_links = 0;
+    uint64_t base = 0, big = 0, per_link, span, bs = r->log.block_size;
     int err = runnel__node_fill(r, nslot, 0, count);
 
     for (i = 0; err == 0 && i < count; i++) {
@@ -322,12 +345,22 @@ static int copies_bytes(runnel_t *r, uint32_t nslot, uint64_t *bytes, uint64_t *
             err = runnel__log_header(&r->log, r->scan[i].pos, &rec);
             size = rec.next - rec.pos;
         }
-        if (i > 0)
-            size += 1u + 2u * runnel__node_links(i);
-        *bytes += size;
-        if (size > *largest)
-            *largest = size;
+        nl = i > 0 ? runnel__node_links(i) : 0u;
+        base += size + (i > 0 ? 1u : 0u);
+        links += nl;
+        if (size + 1u > big)
+            big = size + 1u;
+        if (nl > most_links)
+            most_links = nl;
     }
+    /* the copies' span: their bytes, and what each block switch among
+     * them leaves out (the rest of a block, a header, a summary) */
+    span = base + (uint64_t)links * RUNNEL_VARINT_MAX;
+    span += (span / (bs / 2u) + 1u) * bs;
+    per_link = runnel__varint_len(2u * span + 1u);
+    *bytes += base + links * per_link;
+    if (big + most_links * per_link > *largest)
+        *largest = big + most_links * per_link;
     *bytes += 1u + 1u + 4u + 5u * RUNNEL_VARINT_MAX;
     return err;
 }

@@ -56,6 +56,31 @@
  * 0x10 body unchanged), and the record that moves the node to its copies. */
 #define RUNNEL_REC_RELOC_MASTER     0x1Du /* as 0x10: a relocated master */
 #define RUNNEL_REC_RELOC_DONE       0x1Eu /* {slot, master id, first_pos, span} */
+/* A relocated copy of entry i >= 1 (format 5): the type of the entry
+ * record it copies (0x11, 0x19, 0x1B, 0x1C) with this bit set, and its
+ * body with links coded for the copy's place. Entry records code link 0
+ * against the node's spacing (runnel__link_code), so a copy decoded as
+ * another node's next entry could land on that node's last record: its
+ * own type keeps a replay from mistaking it for an XADD. */
+#define RUNNEL_REC_RELOC_ENTRY_BIT  0x40u
+
+/* The entry record type a relocated copy stands for; any other type as it is. */
+static inline uint8_t runnel__entry_type_base(uint8_t type)
+{
+    uint8_t base = (uint8_t)(type & ~RUNNEL_REC_RELOC_ENTRY_BIT);
+
+    if ((type & RUNNEL_REC_RELOC_ENTRY_BIT) != 0 &&
+        (base == RUNNEL_REC_ENTRY || base == RUNNEL_REC_ENTRY_SAME_FIELDS ||
+         base == RUNNEL_REC_ENTRY_SEQ0 || base == RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0))
+        return base;
+    return type;
+}
+
+/* A relocated copy of a node's entry i >= 1 (0x51, 0x59, 0x5B, 0x5C). */
+static inline bool runnel__is_reloc_entry_type(uint8_t type)
+{
+    return runnel__entry_type_base(type) != type;
+}
 
 /* A node's first record: written by XADD, or copied by RELOCATE. */
 static inline bool runnel__is_master_type(uint8_t type)
@@ -215,7 +240,11 @@ struct runnel__doom {
 /* Block summaries (stream_summary.c, FORMAT.md "Block summaries"). */
 #define RUNNEL__SUM_PTR       0x01u   /* item: a record mount reads */
 #define RUNNEL__SUM_PTR_FIRST 0x02u   /* ... the block's first after the summary */
-#define RUNNEL__SUM_NODE      0x03u   /* item: a node after a run of XADDs */
+#define RUNNEL__SUM_NODE      0x10u   /* item: a node after a run of XADDs,
+                                         its flags in the tag's low 4 bits */
+#define RUNNEL__SUM_GROWN     0x20u   /* item: a NODE item with no flags of a
+                                         stream slot < 32, the slot in the
+                                         tag's low 5 bits (0x20-0x3F) */
 #define RUNNEL__SUM_NEW       0x01u   /* NODE flags: the run started it */
 #define RUNNEL__SUM_UNORDERED 0x02u
 #define RUNNEL__SUM_FIRST     0x04u   /* the stream's first entry is here */
@@ -229,6 +258,10 @@ struct runnel__sum_run {
     uint32_t sidx;
     uint32_t added;             /* entries in the run */
     uint32_t above;             /* ... above the stream's sync cursor */
+    /* the node before the run's first entry (not is_new), what a NODE
+     * item is coded against: its count, listpack bytes and last ID */
+    uint32_t base_count, base_lp;
+    runnel_id_t base_last;
     bool used, is_new, has_first, tracked;
 };
 
@@ -239,6 +272,8 @@ struct runnel__summary {
     uint32_t runs_cap, evict;
     uint64_t seq;               /* the block it describes */
     uint32_t pointed;           /* bytes of the records it points at */
+    uint32_t last_off;          /* the last NODE item's last_off, what the
+                                   next one is coded against */
     bool valid;                 /* false: no summary for this block */
     bool any;                   /* a record was appended to the block */
 };
@@ -352,6 +387,9 @@ struct runnel {
                                    newest checkpoint: deliveries it walks
                                    again (group_read.c); past a budget a
                                    checkpoint is due (checkpoint.c) */
+    uint64_t link_seals;        /* entries that opened a block where their
+                                   links were planned (stream_add.c's
+                                   plan; tests count them) */
     uint64_t ckpt_sized_items;  /* state_items() then (checkpoint.c) */
     uint64_t ckpt_sized_blk;    /* 1 + the head block the reserve was last
                                    sized in (checkpoint.c), 0 = never */
@@ -394,6 +432,11 @@ void runnel__unlock(runnel_t *r);
 /* Appends a record without committing (NOSPC, ENTRY_TOO_LARGE, IO). */
 int runnel__append(runnel_t *r, uint8_t type, const void *body, size_t len,
                    runnel_pos_t *pos);
+/* runnel__append of a record whose body was planned for position `at`:
+ * AGAIN, with nothing appended, when the hooks before it (a checkpoint,
+ * RELOCATE's copies) leave it to land elsewhere. */
+int runnel__append_at(runnel_t *r, uint8_t type, const void *body, size_t len, runnel_pos_t at,
+                      runnel_pos_t *pos);
 /* A record just journalled will cost mount `bytes` of reads beyond its
  * own to replay (runnel_t.replay_debt): past a budget the durability hook
  * writes a checkpoint before the next append. */
@@ -428,16 +471,21 @@ int runnel__mount_no_summaries(runnel_t **out, const runnel_config_t *cfg);
 /* ---- block summaries (stream_summary.c) ---- */
 /* Starts the summary of block seq (valid false: none will be written). */
 void runnel__summary_start(runnel_t *r, uint64_t seq, bool valid);
-/* XADD wrote an entry of stream sidx (new_node: it started the tail node). */
-void runnel__summary_entry(runnel_t *r, uint32_t sidx, bool new_node, runnel_id_t id);
+/* XADD wrote an entry of stream sidx (new_node: it started the tail node;
+ * else `before` is the tail node as it was before the entry). */
+void runnel__summary_entry(runnel_t *r, uint32_t sidx, bool new_node, runnel_id_t id,
+                           const struct runnel__node *before);
 /* The log owner's callbacks (log.h). */
 void runnel__summary_note(void *ctx, uint8_t type, runnel_pos_t pos);
 uint32_t runnel__summary_first(void *ctx, uint64_t closing, const uint8_t **body);
 void runnel__summary_opened(void *ctx, uint64_t seq, bool summarised);
 /* Records of this type are pointed at by a summary (mount reads them). */
 bool runnel__summary_points_at(uint8_t type);
-/* Applies one NODE item (after its tag) of a summary of the block at blk. */
-int runnel__summary_apply_node(runnel_t *r, runnel__reader_t *b, runnel_pos_t blk);
+/* Applies one NODE item (after its tag, a RUNNEL__SUM_NODE or _GROWN one)
+ * of a summary of the block at blk; *last_off is the item before's
+ * last_off (0 before the first), and becomes this one's. */
+int runnel__summary_apply_node(runnel_t *r, runnel__reader_t *b, runnel_pos_t blk, uint8_t tag,
+                               uint32_t *last_off);
 
 /* ---- replay of the stream half's records (stream_replay.c) ---- */
 /* Applies one record of types 0x10..0x1E to RAM exactly as the command
@@ -498,6 +546,7 @@ typedef struct runnel__node_base {
     uint32_t sidx, fields_hash;
     runnel_id_t first;
     runnel_pos_t first_pos;
+    uint64_t extent, count, lp_rest;   /* last_pos - first_pos, entries */
 } runnel__node_base_t;
 /* What a run of descriptors decoded to without placing them (dry). */
 typedef struct runnel__run_sum {
@@ -625,6 +674,11 @@ int runnel__entry_prefix(const runnel_t *r, uint32_t nslot, uint32_t idx,
 int runnel__node_entry(runnel_t *r, uint32_t nslot, uint32_t i, runnel_entry_t *e);
 /* ctz(i) + 1 for i > 0: how many links entry i of a node carries. */
 uint32_t runnel__node_links(uint32_t i);
+/* Link k of entry i >= 1 as stored, and back (node.c says how): `span` is
+ * the record's position minus its node's first position, link0 the
+ * entry's link 0 (the distance, decoded first; unused for k = 0). */
+uint64_t runnel__link_code(uint64_t link, uint64_t link0, uint64_t span, uint32_t i, uint32_t k);
+uint64_t runnel__link_decode(uint64_t code, uint64_t link0, uint64_t span, uint32_t i, uint32_t k);
 /* Makes r->master the body of the entry record just appended as the first
  * record of node nslot (its descriptor set up): the next XADDs to that node
  * compare their field names against RAM, and readers need not load it. */

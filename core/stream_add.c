@@ -110,7 +110,8 @@ static uint8_t form_type(enum entry_form form, runnel_id_t id, runnel_id_t maste
 }
 
 /* Where entry `idx` of the tail node links to: the positions of entries
- * idx - 2^k, k < n; `dist` is filled for a planned record position. */
+ * idx - 2^k, k < n; `dist` is filled for a planned record position, with
+ * the distances as the record stores them (runnel__link_code). */
 struct entry_links {
     uint32_t idx, n;
     runnel_pos_t target[RUNNEL__LINKS_MAX];
@@ -302,28 +303,43 @@ static void links_advance(runnel_t *r, uint32_t sidx, uint32_t idx, runnel_pos_t
 /* Plans the entry as record body of the tail node's next entry: its links
  * depend on the position the record will get, and that on the body's
  * length (a record that does not fit the current block starts the next),
- * and the length on the links' varints, so it is settled in rounds: a
- * longer body can only move the record into the next block, never back,
- * so the rounds settle. *at receives the position the plan assumes; the
+ * and the length on the links' varints, so it is settled in rounds. A
+ * link is coded against the distance the node's spacing predicts
+ * (runnel__link_code), so a record moved into the next block can come out
+ * shorter, short enough to fit where it did not: then *seal says the
+ * record must open the next block anyway (the log's seal), where its
+ * links were planned. *at receives the position the plan assumes; the
  * caller checks the append landed there. Returns the body length. */
 static size_t plan_entry(runnel_t *r, uint32_t tail, enum entry_form form, runnel_id_t id,
-                         const runnel_xadd_args_t *a, struct entry_links *l, runnel_pos_t *at)
+                         const runnel_xadd_args_t *a, struct entry_links *l, runnel_pos_t *at,
+                         bool *seal)
 {
     const struct runnel__node *n = &r->nodes[tail];
-    runnel_pos_t p = r->log.head;
+    runnel_pos_t p = r->log.head, q;
     size_t len = 0;
     uint32_t k;
     int round;
 
+    *seal = false;
     for (round = 0; round < 4; round++) {
         for (k = 0; k < l->n; k++)
-            l->dist[k] = p - l->target[k];
+            l->dist[k] = runnel__link_code(p - l->target[k], p - l->target[0], p - n->first_pos,
+                                           l->idx, k);
         len = encode_entry(NULL, n->sidx, form, id, n->first, l, a);
         if (len > UINT32_MAX)
             break;
-        if (runnel__log_place(&r->log, (uint32_t)len) == p)
+        q = runnel__log_place(&r->log, (uint32_t)len);
+        if (q < p && !r->log.seal) {
+            /* fits behind p only as planned for p: measured sealed (the
+             * log's place is all that reads the flag here) */
+            *seal = true;
+            r->log.seal = true;
+            q = runnel__log_place(&r->log, (uint32_t)len);
+            r->log.seal = false;
+        }
+        if (q == p)
             break;
-        p = runnel__log_place(&r->log, (uint32_t)len);
+        p = q;
     }
     *at = p;
     return len;
@@ -598,7 +614,8 @@ static int append_entry(runnel_t *r, uint32_t sidx, uint32_t tail, enum entry_fo
                         runnel_id_t id, const runnel_xadd_args_t *a, struct entry_links *l,
                         runnel_pos_t *pos, size_t *body_len, bool *new_node)
 {
-    runnel_pos_t at = 0, planned_first = 0;
+    runnel_pos_t at = 0, planned_first = 0, head;
+    bool seal = false, was_sealed;
     size_t len;
     int err;
 
@@ -612,7 +629,7 @@ static int append_entry(runnel_t *r, uint32_t sidx, uint32_t tail, enum entry_fo
         }
         len = encode_entry(r->scratch, sidx, *form, id, id, NULL, a);
     } else {
-        len = plan_entry(r, tail, *form, id, a, l, &at);
+        len = plan_entry(r, tail, *form, id, a, l, &at, &seal);
         (void)encode_entry(r->scratch, sidx, *form, id, r->nodes[tail].first, l, a);
         planned_first = r->nodes[tail].first_pos;
         /* Its links lead to the node's records where they are now: a
@@ -622,20 +639,47 @@ static int append_entry(runnel_t *r, uint32_t sidx, uint32_t tail, enum entry_fo
          * run writes the entry again as a node start. */
         r->appending_to = tail;
     }
-    err = runnel__append(r, form_type(*form, id, tail == RUNNEL__NONE ? id : r->nodes[tail].first),
-                         r->scratch, len, pos);
+    head = r->log.head;
+    was_sealed = r->log.seal;
+    if (seal)
+        r->log.seal = true;
+    if (*form == FORM_NODE_START)
+        err = runnel__append(r, form_type(*form, id, id), r->scratch, len, pos);
+    else
+        err = runnel__append_at(r, form_type(*form, id, r->nodes[tail].first), r->scratch, len,
+                                at, pos);
     r->appending_to = RUNNEL__NONE;
+    if (err < 0 && seal && !was_sealed && r->log.head == head)
+        r->log.seal = false;    /* not appended: the log's seal as it was */
+    if (err == RUNNEL_ERR_AGAIN) {
+        /* The hooks before the append (a checkpoint, RELOCATE's copies of
+         * other nodes) moved the head, so the links planned for `at`
+         * would be wrong where the record goes. Written where it lands,
+         * with wrong links, it would be an orphan that a replay could not
+         * always tell from the node's next entry: its link 0 is coded
+         * against the node's spacing and can decode to the node's last
+         * record (for entry 1 it always does). So it starts a node, which
+         * needs no links (the size check covered this form). */
+        *new_node = true;
+        *form = FORM_NODE_START;
+        len = encode_entry(r->scratch, sidx, *form, id, id, NULL, a);
+        err = runnel__append(r, form_type(*form, id, id), r->scratch, len, pos);
+        *body_len = len;
+        return err;
+    }
     if (err < 0)
         return err;
+    if (seal && *pos == at)
+        r->link_seals++;
     if (*form != FORM_NODE_START &&
         (r->nodes[tail].sidx != sidx || r->streams[sidx].tail_node != tail || *pos != at ||
          r->nodes[tail].first_pos != planned_first)) {
         /* The append reclaimed a block and the full-ring policy dropped the
-         * very node the record was written for (or, which cannot happen
-         * while log_place mirrors the append and XADD's prepare_append made
-         * the room, it did not land where its links were planned for, or
-         * RELOCATE moved the node, so its links lead to the old records).
-         * The entry starts a node after all, and a
+         * very node the record was written for (a replay drops it too, so
+         * no tail node can take the record for its own; the record not
+         * landing where its links were planned, and RELOCATE moving the
+         * node, cannot happen here: runnel__append_at refuses both before
+         * appending). The entry starts a node after all, and a
          * node starts with a node-start record, so it is written again as
          * one; the orphan before it belongs to no node, and no link or
          * descriptor leads to it. The size check covered this form. */
@@ -694,7 +738,7 @@ static void added(runnel_t *r, uint32_t sidx, uint32_t tail, runnel_id_t id, run
                   const struct entry_links *l)
 {
     struct runnel__stream *w = &r->streams[sidx];
-    struct runnel__node *n;
+    struct runnel__node *n, before;
 
     if (tail == RUNNEL__NONE) {
         node_start(r, sidx, id, pos, body_len, hash, a);
@@ -705,6 +749,7 @@ static void added(runnel_t *r, uint32_t sidx, uint32_t tail, runnel_id_t id, run
                                       RUNNEL_REC_ENTRY_NODE_START);
     } else {
         n = &r->nodes[tail];
+        before = *n;
         /* The listpack model keeps its own rule (the hash), as before. */
         n->lp_rest += lp_entry_bytes(a, id, n->first, n->fields_hash == hash);
         if (runnel_id_cmp(id, n->last) <= 0)
@@ -724,7 +769,8 @@ static void added(runnel_t *r, uint32_t sidx, uint32_t tail, runnel_id_t id, run
         w->first_id = id;
         w->first_stale = false;
     }
-    runnel__summary_entry(r, sidx, tail == RUNNEL__NONE, id);   /* the block's summary */
+    runnel__summary_entry(r, sidx, tail == RUNNEL__NONE, id,   /* the block's summary */
+                          tail == RUNNEL__NONE ? NULL : &before);
 }
 
 static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *out_id)
@@ -737,7 +783,7 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
     runnel_id_t id;
     runnel_pos_t pos;
     size_t body_len;
-    bool create = false, new_node;
+    bool create = false, new_node, sealed_plan;
     enum entry_form form = FORM_NODE_START;
     int err;
 
@@ -807,7 +853,7 @@ static int xadd_locked(runnel_t *r, const runnel_xadd_args_t *a, runnel_id_t *ou
             l.target[k] = stream_links(r, sidx)[k];
         form = r->nodes[tail].fields_hash == hash && tail_same_fields(r, sidx, tail, a)
                    ? FORM_SAME_FIELDS : FORM_ENTRY;
-        need = plan_entry(r, tail, FORM_ENTRY, id, a, &l, &at);
+        need = plan_entry(r, tail, FORM_ENTRY, id, a, &l, &at, &sealed_plan);
         if (need > runnel__log_max_body(&r->log) || need > r->scratch_cap) {
             /* its links do not fit the block: it starts a node, where it
              * needs none (a node start of this size fits, see above) */
@@ -995,13 +1041,17 @@ int runnel__replay_entry(runnel_t *r, const runnel__rec_t *rec, const uint8_t *b
             return 1;                   /* orphan: its node was dropped */
         n = &r->nodes[tail];
         idx = n->count;
+        /* Link 0 is coded against the node's spacing (runnel__link_code),
+         * so a record written for another place, decoded as this node's
+         * next entry, could land on its last record by chance. Relocated
+         * copies have types of their own (store.h) and never come here;
+         * an orphan's node is gone (no tail); and an entry not above the
+         * stream's last ID is no XADD's, whatever its link says. */
         if (idx >= r->cfg.node_entries_cap ||
             runnel__entry_prefix(r, tail, idx, rec, body, &id, &link0, &off) < 0 ||
-            link0 != rec->pos - n->last_pos)
+            link0 != rec->pos - n->last_pos || runnel_id_cmp(id, w->last_id) <= 0)
             return 1;                   /* not this node's: an orphan (or a
                                            relocated copy, relocate.c) */
-        if (runnel_id_cmp(id, w->last_id) <= 0)
-            return RUNNEL_ERR_CORRUPT;  /* XADD never goes below its last ID */
         if (same) {
             uint32_t i;
             got = replay_strings(body, rec->len, &off, r->fv, 1, 2, r->cfg.max_fields);

@@ -168,6 +168,10 @@ int runnel__stream_replay(runnel_t *r, const runnel__rec_t *rec, const uint8_t *
     case RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0:
         return runnel__replay_entry(r, rec, body);
     case RUNNEL_REC_RELOC_MASTER:
+    case RUNNEL_REC_ENTRY | RUNNEL_REC_RELOC_ENTRY_BIT:
+    case RUNNEL_REC_ENTRY_SAME_FIELDS | RUNNEL_REC_RELOC_ENTRY_BIT:
+    case RUNNEL_REC_ENTRY_SEQ0 | RUNNEL_REC_RELOC_ENTRY_BIT:
+    case RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0 | RUNNEL_REC_RELOC_ENTRY_BIT:
         return 1;       /* a copy: RELOC_DONE moves its node, if it came */
     case RUNNEL_REC_RELOC_DONE:
         err = runnel__relocate_replay(r, rec, body);

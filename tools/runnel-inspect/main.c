@@ -76,6 +76,10 @@ static const char *type_name(unsigned t)
     case 0x1C: return "ENTRY_SAME_FIELDS_SEQ0";
     case 0x1D: return "RELOC_MASTER";
     case 0x1E: return "RELOC_DONE";
+    case 0x51: return "RELOC_ENTRY";
+    case 0x59: return "RELOC_ENTRY_SAME_FIELDS";
+    case 0x5B: return "RELOC_ENTRY_SEQ0";
+    case 0x5C: return "RELOC_ENTRY_SAME_FIELDS_SEQ0";
     case 0x20: return "GROUP_CREATE";
     case 0x21: return "GROUP_SETID";
     case 0x22: return "GROUP_DESTROY";

@@ -67,9 +67,11 @@ static bool known_type(uint8_t t)
 {
     /* 0x03/0x04: a spanning record's head and pieces (format 4); 0x38 a
      * checkpoint's directory of node runs, 0x39 older directory records
-     * it names again (format 5) */
+     * it names again, 0x51/0x59/0x5B/0x5C relocated copies of entries
+     * (format 5) */
     return t == REC_FENCE || t == 0x03 || t == 0x04 || (t >= 0x10 && t <= 0x1E && t != 0x1A) ||
-           (t >= 0x20 && t <= 0x29) || (t >= 0x30 && t <= 0x39) || t == 0x40;
+           (t >= 0x20 && t <= 0x29) || (t >= 0x30 && t <= 0x39) || t == 0x40 || t == 0x51 ||
+           t == 0x59 || t == 0x5B || t == 0x5C;
 }
 
 static bool is_unused(uint8_t t, uint8_t erase)
@@ -175,15 +177,14 @@ static const char *summary_check(const uint8_t *p, uint32_t len, uint64_t seq, u
             off += (uint32_t)k;
             continue;
         }
-        if (tag != 0x03 || off >= len)
+        if ((tag & 0xF0u) != 0x10u && (tag & 0xE0u) != 0x20u)
             return "an item of unknown kind";
-        uint8_t flags = p[off++];
-        if (flags & 0xF0u)
-            return "a NODE item with unknown flags";
-        /* slot, [master ms seq first_off first_size], count lp_rest
+        /* a NODE item's flags are in its tag; 0x20-0x3F: none, and the slot */
+        uint8_t flags = (tag & 0xF0u) == 0x10u ? tag & 0x0Fu : 0u;
+        /* [slot], [master ms seq first_off first_size], count (added) lp_rest
          * dlast_ms last_seq last_off, [first: 2], [above] */
-        fields = 1u + ((flags & 1u) ? 4u : 0u) + 5u + ((flags & 4u) ? 2u : 0u) +
-                 ((flags & 8u) ? 1u : 0u);
+        fields = ((tag & 0xF0u) == 0x10u ? 1u : 0u) + ((flags & 1u) ? 4u : 0u) + 5u +
+                 ((flags & 4u) ? 2u : 0u) + ((flags & 8u) ? 1u : 0u);
         for (i = 0; i < fields; i++) {
             if (i == 5u && (flags & 1u)) {
                 if (len - off < 4u)
