@@ -44,7 +44,6 @@
 
 static size_t vput(uint8_t *b, size_t k, uint64_t v);
 static size_t put_id_from(uint8_t *b, size_t k, runnel_id_t id, runnel_id_t base);
-static uint64_t zigzag(runnel_pos_t to, runnel_pos_t from);
 static size_t nodes_cap(const runnel_t *r);
 
 typedef struct ckpt_writer {
@@ -165,7 +164,7 @@ static bool pel_add(ckpt_writer_t *w, const uint8_t *body, size_t len)
         k += f.consumer.len;
     }
     k = put_id_from(b, k, f.id, (flags & PEL_ID_ABS) ? RUNNEL_ID_MIN : w->pel_prev_id);
-    k = vput(b, k, zigzag(f.time, w->pel_prev_time));
+    k = vput(b, k, runnel__zigzag(f.time, w->pel_prev_time));
     k = vput(b, k, f.count);
     w->pel_len = k;
     w->pel_count++;
@@ -274,12 +273,6 @@ size_t runnel__ckpt_put_id(uint8_t *b, size_t k, runnel_id_t id, runnel_id_t bas
     return put_id_from(b, k, id, base);
 }
 
-static uint64_t zigzag(runnel_pos_t to, runnel_pos_t from)
-{
-    uint64_t d = to - from;     /* two's complement difference */
-    return (d << 1) ^ (0u - (d >> 63));
-}
-
 /* What the node before, of the same stream, predicts for the next one
  * (FORMAT.md "Checkpoints"): that it starts one entry spacing after the
  * node before's last record, spans as many bytes per entry, and holds as
@@ -349,13 +342,13 @@ static size_t encode_node(const runnel_t *r, uint32_t nslot, node_base_t *base, 
         k = vput(b, k, n->sidx);
     k = put_id_from(b, k, n->first, from);
     k = put_id_from(b, k, n->last, (flags & NODE_LAST_BELOW) ? RUNNEL_ID_MIN : n->first);
-    k = vput(b, k, zigzag(n->first_pos, (base->any ? base->first_pos : 0u) + p.gap));
-    k = vput(b, k, zigzag(n->last_pos - n->first_pos, p.extent));
+    k = vput(b, k, runnel__zigzag(n->first_pos, (base->any ? base->first_pos : 0u) + p.gap));
+    k = vput(b, k, runnel__zigzag(n->last_pos - n->first_pos, p.extent));
     k = vput(b, k, n->first_size);
     k = vput(b, k, n->count);
     if (flags & NODE_DEAD)
         k = vput(b, k, n->count - n->live);
-    k = vput(b, k, zigzag(n->lp_rest, p.lp_rest));
+    k = vput(b, k, runnel__zigzag(n->lp_rest, p.lp_rest));
     if (!(flags & NODE_SAME_FIELDS))
         k = vput(b, k, n->fields_hash);
     if (flags & NODE_BITMAP) {
@@ -561,7 +554,7 @@ static int count_group_rec(void *ctx, uint8_t type, const void *body, size_t len
         m->prev_time = 0;
     }
     k = put_id_from(b, 0, f.id, runnel_id_cmp(f.id, m->prev_id) < 0 ? RUNNEL_ID_MIN : m->prev_id);
-    k = vput(b, k, zigzag(f.time, m->prev_time));
+    k = vput(b, k, runnel__zigzag(f.time, m->prev_time));
     k = vput(b, k, f.count);
     k += 1u + runnel__varint_len(f.consumer.len) + f.consumer.len;
     m->run_len += k;
@@ -902,9 +895,9 @@ static int load_node(runnel_t *r, runnel__reader_t *c, node_base_t *base,
     dlp = runnel__rd_varint(c);
     f.fields_hash = (flags & NODE_SAME_FIELDS) ? base->fields_hash : runnel__rd_varint(c);
     node_predict(base, same, f.count, &p);
-    f.first_pos = (base->any ? base->first_pos : 0u) + p.gap + ((dpos >> 1) ^ (0u - (dpos & 1u)));
-    f.last_pos = f.first_pos + p.extent + ((dlast >> 1) ^ (0u - (dlast & 1u)));
-    f.lp_rest = p.lp_rest + ((dlp >> 1) ^ (0u - (dlp & 1u)));
+    f.first_pos = runnel__unzigzag(dpos, (base->any ? base->first_pos : 0u) + p.gap);
+    f.last_pos = runnel__unzigzag(dlast, f.first_pos + p.extent);
+    f.lp_rest = runnel__unzigzag(dlp, p.lp_rest);
     f.live = f.count - dead;
     f.unordered = (flags & NODE_UNORDERED) != 0;
     f.bitmap = (flags & NODE_BITMAP) != 0;
@@ -1007,7 +1000,7 @@ static int load_pel_run(runnel_t *r, runnel__reader_t *c)
         id = runnel__ckpt_rd_id(c, (flags & PEL_ID_ABS) ? RUNNEL_ID_MIN : prev);
         dt = runnel__rd_varint(c);
         count = runnel__rd_varint(c);
-        time += (dt >> 1) ^ (0u - (dt & 1u));
+        time = runnel__unzigzag(dt, time);
         if (c->bad || plen + cons.len + 5u * RUNNEL_VARINT_MAX > r->scratch_cap)
             return RUNNEL_ERR_CORRUPT;
         memcpy(b, prefix, plen);

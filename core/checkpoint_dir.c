@@ -42,17 +42,6 @@ static size_t vput(uint8_t *b, size_t k, uint64_t v)
     return k + runnel__varint_put(b + k, v);
 }
 
-static uint64_t zigzag(uint64_t to, uint64_t from)
-{
-    uint64_t d = to - from;     /* two's complement difference */
-    return (d << 1) ^ (0u - (d >> 63));
-}
-
-static uint64_t unzigzag(uint64_t z, uint64_t base)
-{
-    return base + ((z >> 1) ^ (0u - (z & 1u)));
-}
-
 /* What the entry before predicts for a run of `nodes` nodes holding
  * `count` entries: its spread, record length, entry count and listpack
  * bytes at the entry before's rate (0 for a record's first entry). All
@@ -104,17 +93,17 @@ static size_t dir_entry(const run_desc_t *d, dir_prev_t *prev, uint8_t *b)
     if (!(flags & DIR_SAME_STREAM))
         k = vput(b, k, d->sidx);
     k = vput(b, k, d->nodes);
-    k = vput(b, k, zigzag(d->first.ms, prev->any ? prev->first.ms : 0u));
+    k = vput(b, k, runnel__zigzag(d->first.ms, prev->any ? prev->first.ms : 0u));
     k = vput(b, k, d->first.seq);
     k = runnel__ckpt_put_id(b, k, d->last, (flags & DIR_LAST_BELOW) ? RUNNEL_ID_MIN : d->first);
-    k = vput(b, k, zigzag(d->run_pos, prev->any ? prev->run_pos : 0u));
+    k = vput(b, k, runnel__zigzag(d->run_pos, prev->any ? prev->run_pos : 0u));
     k = vput(b, k, d->run_pos - d->low);
-    k = vput(b, k, zigzag(d->high - d->low, p.spread));
-    k = vput(b, k, zigzag(d->len, p.len));
-    k = vput(b, k, zigzag(d->count, p.count));
+    k = vput(b, k, runnel__zigzag(d->high - d->low, p.spread));
+    k = vput(b, k, runnel__zigzag(d->len, p.len));
+    k = vput(b, k, runnel__zigzag(d->count, p.count));
     if (flags & DIR_DEAD)
         k = vput(b, k, d->count - d->live);
-    k = vput(b, k, zigzag(d->lp, dir_predict_lp(prev, d->count)));
+    k = vput(b, k, runnel__zigzag(d->lp, dir_predict_lp(prev, d->count)));
     dir_prev_set(prev, d);
     return k;
 }
@@ -307,7 +296,7 @@ static int dir_refs_write(runnel_t *r, dir_out_t *o)
             (*o->records)++;
             k = 0;
         }
-        k = vput(o->b, k, k == 0 ? r->dirs[i] : zigzag(r->dirs[i], prev));
+        k = vput(o->b, k, k == 0 ? r->dirs[i] : runnel__zigzag(r->dirs[i], prev));
         prev = r->dirs[i];
         r->dirs_n++;            /* the same slot: the list is compacted */
     }
@@ -332,7 +321,7 @@ int runnel__stub_dir_ref_load(runnel_t *r, const runnel__rec_t *rec, const uint8
     while (c.off < c.len) {
         uint64_t v = runnel__rd_varint(&c);
 
-        pos = first ? v : pos + ((v >> 1) ^ (0u - (v & 1u)));
+        pos = first ? v : runnel__unzigzag(v, pos);
         first = false;
         if (c.bad || pos < r->log.tail || pos >= rec->pos)
             return RUNNEL_ERR_CORRUPT;
@@ -482,18 +471,18 @@ static int dir_entry_read(const runnel_t *r, runnel__reader_t *c, dir_prev_t *pr
     slot = (flags & DIR_SAME_STREAM) ? prev->sidx : runnel__rd_varint(c);
     nodes = runnel__rd_varint(c);
     dir_predict(prev, nodes, &p);
-    d.first.ms = unzigzag(runnel__rd_varint(c), prev->any ? prev->first.ms : 0u);
+    d.first.ms = runnel__unzigzag(runnel__rd_varint(c), prev->any ? prev->first.ms : 0u);
     d.first.seq = runnel__rd_varint(c);
     d.last = runnel__ckpt_rd_id(c, (flags & DIR_LAST_BELOW) ? RUNNEL_ID_MIN : d.first);
     dpos = runnel__rd_varint(c);
     back = runnel__rd_varint(c);
-    spread = unzigzag(runnel__rd_varint(c), p.spread);
-    len = unzigzag(runnel__rd_varint(c), p.len);
-    count = unzigzag(runnel__rd_varint(c), p.count);
+    spread = runnel__unzigzag(runnel__rd_varint(c), p.spread);
+    len = runnel__unzigzag(runnel__rd_varint(c), p.len);
+    count = runnel__unzigzag(runnel__rd_varint(c), p.count);
     if (flags & DIR_DEAD)
         dead = runnel__rd_varint(c);
-    lp = unzigzag(runnel__rd_varint(c), dir_predict_lp(prev, count));
-    d.run_pos = (prev->any ? prev->run_pos : 0u) + ((dpos >> 1) ^ (0u - (dpos & 1u)));
+    lp = runnel__unzigzag(runnel__rd_varint(c), dir_predict_lp(prev, count));
+    d.run_pos = runnel__unzigzag(dpos, prev->any ? prev->run_pos : 0u);
     if (c->bad || slot >= r->streams_cap || !r->streams[slot].used || nodes == 0 ||
         nodes > count || count > nodes * r->cfg.node_entries_cap || dead > count ||
         lp > UINT32_MAX || len == 0 || len > r->stub_cap || back > d.run_pos || spread > back ||

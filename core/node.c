@@ -353,14 +353,12 @@ static uint64_t link_predicted(uint64_t span, uint64_t link0, uint32_t i, uint32
 
 uint64_t runnel__link_code(uint64_t link, uint64_t link0, uint64_t span, uint32_t i, uint32_t k)
 {
-    uint64_t d = link - link_predicted(span, link0, i, k);
-
-    return (d << 1) ^ (0u - (d >> 63));
+    return runnel__zigzag(link, link_predicted(span, link0, i, k));
 }
 
 uint64_t runnel__link_decode(uint64_t code, uint64_t link0, uint64_t span, uint32_t i, uint32_t k)
 {
-    return link_predicted(span, link0, i, k) + ((code >> 1) ^ (0u - (code & 1u)));
+    return runnel__unzigzag(code, link_predicted(span, link0, i, k));
 }
 
 /* What a reader learns from the front of an entry record: its header, the
@@ -397,13 +395,6 @@ static bool is_seq0_type(uint8_t type)
 {
     type = runnel__entry_type_base(type);
     return type == RUNNEL_REC_ENTRY_SEQ0 || type == RUNNEL_REC_ENTRY_SAME_FIELDS_SEQ0;
-}
-
-/* The inverse of stream_add.c's zigzag: IDs of a node are stored relative
- * to its master ID, modulo 2^64, so any pair of IDs round-trips. */
-static uint64_t unzigzag(uint64_t z)
-{
-    return (z >> 1) ^ (0u - (z & 1u));
 }
 
 /*
@@ -448,11 +439,11 @@ static int decode_head(const struct runnel__node *n, const uint8_t *b, uint32_t 
         h->nlinks = runnel__node_links(h->idx);
         if (h->nlinks > need)
             h->nlinks = need;
-        h->id.ms = n->first.ms + unzigzag(v[1]);
+        h->id.ms = runnel__unzigzag(v[1], n->first.ms);
         if (want == 2)
             h->id.seq = 0;
         else if (h->id.ms == n->first.ms)
-            h->id.seq = n->first.seq + unzigzag(v[2]);
+            h->id.seq = runnel__unzigzag(v[2], n->first.seq);
         else
             h->id.seq = v[2];
         for (k = 0; k < h->nlinks; k++) {

@@ -118,13 +118,6 @@ struct entry_links {
     uint64_t dist[RUNNEL__LINKS_MAX];
 };
 
-/* Zigzag of a difference taken modulo 2^64: small in either direction, and
- * node.c's inverse gives the exact ID back for any pair of IDs. */
-static uint64_t zigzag(uint64_t d)
-{
-    return (d << 1) ^ (0u - (d >> 63));
-}
-
 static size_t put_varint(uint8_t *b, size_t n, uint64_t v)
 {
     return b != NULL ? runnel__varint_put(b + n, v) : runnel__varint_len(v);
@@ -144,9 +137,9 @@ static size_t encode_entry(uint8_t *b, uint32_t sidx, enum entry_form form, runn
         n += put_varint(b, n, id.ms);
         n += put_varint(b, n, id.seq);
     } else {
-        n += put_varint(b, n, zigzag(id.ms - master.ms));
+        n += put_varint(b, n, runnel__zigzag(id.ms, master.ms));
         if (!seq_implied(id, master))
-            n += put_varint(b, n, id.ms == master.ms ? zigzag(id.seq - master.seq) : id.seq);
+            n += put_varint(b, n, id.ms == master.ms ? runnel__zigzag(id.seq, master.seq) : id.seq);
         for (i = 0; i < l->n; i++)
             n += put_varint(b, n, l->dist[i]);
     }

@@ -41,18 +41,6 @@
 
 /* ---- encoding ---- */
 
-static uint64_t zigzag(uint64_t a, uint64_t base)
-{
-    int64_t d = (int64_t)(a - base);
-    return ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
-}
-
-static uint64_t unzigzag(uint64_t z, uint64_t base)
-{
-    uint64_t d = (z >> 1) ^ (0u - (z & 1u));
-    return base + d;
-}
-
 typedef struct sum_out {
     uint8_t *p;
     uint32_t cap, len;
@@ -135,18 +123,18 @@ static void put_run(sum_out_t *o, const runnel_t *r, const struct runnel__sum_ru
         put_u8(o, (uint8_t)(n->fields_hash >> 24));
         put_varint(o, n->count);
         put_varint(o, n->lp_rest);
-        put_varint(o, zigzag(n->last.ms, n->first.ms));
+        put_varint(o, runnel__zigzag(n->last.ms, n->first.ms));
     } else {
         put_varint(o, n->count - run->base_count);
-        put_varint(o, zigzag(n->lp_rest,
+        put_varint(o, runnel__zigzag(n->lp_rest,
                              lp_predicted(run->base_lp, run->base_count, n->count - run->base_count)));
-        put_varint(o, zigzag(n->last.ms, run->base_last.ms));
+        put_varint(o, runnel__zigzag(n->last.ms, run->base_last.ms));
     }
     put_varint(o, n->last.seq);
-    put_varint(o, zigzag(off, *last_off));
+    put_varint(o, runnel__zigzag(off, *last_off));
     *last_off = off;
     if (run->has_first) {
-        put_varint(o, zigzag(run->first_entry.ms, n->first.ms));
+        put_varint(o, runnel__zigzag(run->first_entry.ms, n->first.ms));
         put_varint(o, run->first_entry.seq);
     }
     if (above)
@@ -410,7 +398,7 @@ int runnel__summary_apply_node(runnel_t *r, runnel__reader_t *b, runnel_pos_t bl
             return RUNNEL_ERR_CORRUPT;
         added = v;
         v = runnel__rd_varint(b);
-        d.last.ms = unzigzag(runnel__rd_varint(b), d.first.ms);
+        d.last.ms = runnel__unzigzag(runnel__rd_varint(b), d.first.ms);
     } else {
         err = runnel__stub_tail(r, (uint32_t)sidx);
         if (err < 0)
@@ -422,8 +410,8 @@ int runnel__summary_apply_node(runnel_t *r, runnel__reader_t *b, runnel_pos_t bl
         added = runnel__rd_varint(b);
         if (added == 0 || added > r->cfg.node_entries_cap - n->count)
             return RUNNEL_ERR_CORRUPT;
-        v = unzigzag(runnel__rd_varint(b), lp_predicted(n->lp_rest, n->count, added));
-        d.last.ms = unzigzag(runnel__rd_varint(b), n->last.ms);
+        v = runnel__unzigzag(runnel__rd_varint(b), lp_predicted(n->lp_rest, n->count, added));
+        d.last.ms = runnel__unzigzag(runnel__rd_varint(b), n->last.ms);
     }
     if (v > UINT32_MAX)
         return RUNNEL_ERR_CORRUPT;
@@ -431,13 +419,13 @@ int runnel__summary_apply_node(runnel_t *r, runnel__reader_t *b, runnel_pos_t bl
     d.count = (n != NULL ? n->count : 0u) + (uint32_t)added;
     d.live = (n != NULL ? n->live : 0u) + (uint32_t)added;
     d.last.seq = runnel__rd_varint(b);
-    v = unzigzag(runnel__rd_varint(b), *last_off);
+    v = runnel__unzigzag(runnel__rd_varint(b), *last_off);
     d.last_pos = blk + v;
     *last_off = (uint32_t)v;
     if (flags & RUNNEL__SUM_UNORDERED)
         d.unordered = true;
     if (flags & RUNNEL__SUM_FIRST) {
-        fe.ms = unzigzag(runnel__rd_varint(b), d.first.ms);
+        fe.ms = runnel__unzigzag(runnel__rd_varint(b), d.first.ms);
         fe.seq = runnel__rd_varint(b);
     }
     if (flags & RUNNEL__SUM_ABOVE)

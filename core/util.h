@@ -58,4 +58,11 @@ size_t runnel__varint_len(uint64_t v);
  * a CRC over the bytes is a CRC over the value. */
 int runnel__varint_get(const uint8_t *p, size_t avail, uint64_t *out);
 
+/* Zigzag, for a signed difference in an unsigned varint: to - from, taken
+ * modulo 2^64, as (d << 1) ^ (d >> 63) (arithmetic shift), small in either
+ * direction; runnel__unzigzag gives base plus the difference back, so any
+ * pair of 64-bit values round-trips. */
+uint64_t runnel__zigzag(uint64_t to, uint64_t from);
+uint64_t runnel__unzigzag(uint64_t z, uint64_t base);
+
 #endif /* RUNNEL_UTIL_H */

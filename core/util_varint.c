@@ -54,3 +54,15 @@ int runnel__varint_get(const uint8_t *p, size_t avail, uint64_t *out)
     }
     return RUNNEL_ERR_CORRUPT; /* unreachable: the 10th byte always ends it */
 }
+
+uint64_t runnel__zigzag(uint64_t to, uint64_t from)
+{
+    uint64_t d = to - from;     /* two's complement difference */
+
+    return (d << 1) ^ (0u - (d >> 63));
+}
+
+uint64_t runnel__unzigzag(uint64_t z, uint64_t base)
+{
+    return base + ((z >> 1) ^ (0u - (z & 1u)));
+}
