@@ -732,12 +732,12 @@ int runnel__log_fence_flush(runnel_log_t *log)
 /* Where a record of `need` bytes goes when the head is at `head`: there,
  * or after the next block's header (the rule of ensure_room). */
 static runnel_pos_t place_at(const runnel_log_t *log, runnel_pos_t head, uint64_t need,
-                             bool first)
+                             bool first, bool sealed)
 {
     runnel_pos_t next_start = block_start(log, head - 1) + log->block_size;
     const uint8_t *ignored;
 
-    if (head + need <= next_start && !log->seal)
+    if (head + need <= next_start && !sealed)
         return head;
     return next_start + log->hdr_size +
            (first && need <= log->block_size
@@ -752,19 +752,29 @@ runnel_pos_t runnel__log_place(const runnel_log_t *log, uint32_t body_len)
     return runnel__log_place_one(log, body_len);
 }
 
-runnel_pos_t runnel__log_place_one(const runnel_log_t *log, uint32_t body_len)
+/* Mirrors append: a pending fence first, then type byte, length varint,
+ * CRC, body; `sealed` as the log's seal (the record opens a block). */
+static runnel_pos_t place_one(const runnel_log_t *log, uint32_t body_len, bool sealed)
 {
-    /* Mirrors append: a pending fence first, then type byte, length
-     * varint, CRC, body. */
     uint64_t need = 1u + (uint64_t)runnel__varint_len(body_len) + 4u + body_len;
     runnel_pos_t head = log->head;
 
     if (log->fence_pending) {
         uint8_t f[FENCE_MAX];
         uint32_t fl = fence_encode(log, f);
-        head = place_at(log, head, fl, false) + fl;
+        head = place_at(log, head, fl, false, sealed) + fl;
     }
-    return place_at(log, head, need, true);
+    return place_at(log, head, need, true, sealed);
+}
+
+runnel_pos_t runnel__log_place_one(const runnel_log_t *log, uint32_t body_len)
+{
+    return place_one(log, body_len, log->seal);
+}
+
+runnel_pos_t runnel__log_place_sealed(const runnel_log_t *log, uint32_t body_len)
+{
+    return place_one(log, body_len, true);
 }
 
 /* A flush programs the partial page as a commit does (padded with PAD

@@ -186,6 +186,10 @@ runnel_pos_t runnel__log_place(const runnel_log_t *log, uint32_t body_len);
 /* The position a single record (never a span) of body_len bytes would get. */
 runnel_pos_t runnel__log_place_one(const runnel_log_t *log, uint32_t body_len);
 
+/* runnel__log_place_one as if the log's seal were set: the record opens
+ * the next block (a record whose body was planned for there). */
+runnel_pos_t runnel__log_place_sealed(const runnel_log_t *log, uint32_t body_len);
+
 /* ---- spanning records (log_span.c; FORMAT.md "Spanning records") ---- */
 
 /* Fills dst with n bytes of a spanning record's body from offset off.

@@ -201,14 +201,12 @@ static int copy_entry(runnel_t *r, uint32_t nslot, uint32_t i)
                                                   at - r->scan[0].pos, i, k));
             }
             again = runnel__log_place(log, ls + lb + (rec.len - le));
-            if (again < at && !log->seal) {
+            if (again < at && !log->seal && !log->fence_pending) {
                 /* links coded for the next block can make the copy short
                  * enough for this one (as in stream_add.c's plan): it
                  * opens the next block, where they were planned */
-                log->seal = true;
                 sealed = true;
-                again = runnel__log_place(log, ls + lb + (rec.len - le));
-                log->seal = false;      /* set again for the append */
+                again = runnel__log_place_sealed(log, ls + lb + (rec.len - le));
             }
             if (again == at)
                 break;

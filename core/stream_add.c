@@ -322,13 +322,9 @@ static size_t plan_entry(runnel_t *r, uint32_t tail, enum entry_form form, runne
         if (len > UINT32_MAX)
             break;
         q = runnel__log_place(&r->log, (uint32_t)len);
-        if (q < p && !r->log.seal) {
-            /* fits behind p only as planned for p: measured sealed (the
-             * log's place is all that reads the flag here) */
-            *seal = true;
-            r->log.seal = true;
-            q = runnel__log_place(&r->log, (uint32_t)len);
-            r->log.seal = false;
+        if (q < p && !r->log.seal && !r->log.fence_pending) {
+            *seal = true;       /* fits behind p only as planned for p */
+            q = runnel__log_place_sealed(&r->log, (uint32_t)len);
         }
         if (q == p)
             break;
