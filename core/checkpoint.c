@@ -961,8 +961,6 @@ int runnel__ckpt_run_load(runnel_t *r, const uint8_t *body, uint32_t len,
     runnel__reader_t c;
 
     runnel__reader_init(&c, body, len);
-    if (dry != NULL)
-        memset(dry, 0, sizeof *dry);
     return load_nodes(r, &c, dry);
 }
 

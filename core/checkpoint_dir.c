@@ -8,7 +8,9 @@
  * An entry is about 20 bytes for a run of 60-80 nodes: its stream, node
  * count, ID range, lowest node position, record position and length, and
  * the sums of the counters its nodes carry, each coded against the entry
- * before it in the same record (a record decodes on its own).
+ * before it in the same record (a record decodes on its own). A run of
+ * several records (parts, checkpoint_stub.c) adds where its first record
+ * is and how many there are.
  *
  * Order of a checkpoint's directory: the DIR_REFs, then entries for the
  * runs named again where they are (the stubs no DIR_REF covers, the loaded
@@ -21,9 +23,10 @@
 /* CKPT_NODE_DIR entry flags (FORMAT.md "Checkpoints") */
 #define DIR_UNORDERED   0x01u   /* one of the run's nodes is unordered */
 #define DIR_SAME_STREAM 0x02u   /* the stream of the entry before */
+#define DIR_PARTS       0x04u   /* run_pos - floor and parts - 2 follow */
 #define DIR_LAST_BELOW  0x08u   /* last < first: last is absolute */
 #define DIR_DEAD        0x10u   /* count - live follows */
-#define DIR_ENTRY_MAX   (1u + 13u * RUNNEL_VARINT_MAX)
+#define DIR_ENTRY_MAX   (1u + 15u * RUNNEL_VARINT_MAX)
 
 /* What the entry before, in the same record, leaves for the next: the
  * next one's fields are coded against it (any stream: a checkpoint's
@@ -89,6 +92,7 @@ static size_t dir_entry(const run_desc_t *d, dir_prev_t *prev, uint8_t *b)
     flags |= prev->any && prev->sidx == d->sidx ? DIR_SAME_STREAM : 0u;
     flags |= runnel_id_cmp(d->last, d->first) < 0 ? DIR_LAST_BELOW : 0u;
     flags |= d->live < d->count ? DIR_DEAD : 0u;
+    flags |= d->parts > 1u ? DIR_PARTS : 0u;
     b[0] = flags;
     if (!(flags & DIR_SAME_STREAM))
         k = vput(b, k, d->sidx);
@@ -98,6 +102,10 @@ static size_t dir_entry(const run_desc_t *d, dir_prev_t *prev, uint8_t *b)
     k = runnel__ckpt_put_id(b, k, d->last, (flags & DIR_LAST_BELOW) ? RUNNEL_ID_MIN : d->first);
     k = vput(b, k, runnel__zigzag(d->run_pos, prev->any ? prev->run_pos : 0u));
     k = vput(b, k, d->run_pos - d->low);
+    if (flags & DIR_PARTS) {
+        k = vput(b, k, d->run_pos - d->floor);
+        k = vput(b, k, d->parts - 2u);
+    }
     k = vput(b, k, runnel__zigzag(d->high - d->low, p.spread));
     k = vput(b, k, runnel__zigzag(d->len, p.len));
     k = vput(b, k, runnel__zigzag(d->count, p.count));
@@ -147,8 +155,8 @@ static int dir_put(runnel_t *r, dir_out_t *o, const run_desc_t *d)
             return err;
     }
     o->n += dir_entry(d, &o->prev, o->b + o->n);
-    if (d->run_pos < o->floor)
-        o->floor = d->run_pos;
+    if (d->floor < o->floor)
+        o->floor = d->floor;
     return 0;
 }
 
@@ -174,6 +182,7 @@ static bool desc_equal(const run_desc_t *a, const run_desc_t *b)
     return a->sidx == b->sidx && a->nodes == b->nodes && a->len == b->len &&
            runnel_id_cmp(a->first, b->first) == 0 && runnel_id_cmp(a->last, b->last) == 0 &&
            a->low == b->low && a->high == b->high && a->run_pos == b->run_pos &&
+           a->floor == b->floor && a->parts == b->parts &&
            a->count == b->count && a->live == b->live && a->lp == b->lp &&
            a->unordered == b->unordered;
 }
@@ -201,12 +210,18 @@ static uint32_t named_at(const runnel_t *r, const run_desc_t *d, bool marked)
     for (; lo < end && runnel_id_cmp(r->nodes[r->node_order[lo]].first, d->first) == 0; lo++) {
         const struct runnel__node *n = &r->nodes[r->node_order[lo]];
 
+        if (n->stub && n->run_grows)
+            continue;           /* this checkpoint names it grown */
         if (n->stub && n->run_reused == marked)
             runnel__stub_desc_of_stub(n, &s);
-        else if (!n->stub && !marked && n->from_run && n->run_reused)
+        else if (!n->stub && !marked && n->from_run && n->run_reused) {
+            /* its records are as reusable() read them: their number is
+             * checked, where they start and their length taken as d says */
             runnel__stub_desc_of_nodes(r, lo, runnel__stub_origin_end(r, lo),
                                        runnel__stub_origin_pos(r, n->run_origin), d->len, &s);
-        else
+            s.floor = d->floor;
+            s.parts = n->run_parts;
+        } else
             continue;
         if (desc_equal(&s, d))
             return lo;
@@ -350,7 +365,6 @@ int runnel__stub_dir_ref_load(runnel_t *r, const runnel__rec_t *rec, const uint8
  * all, are the ones the next checkpoints write again. */
 static int dir_name_older(runnel_t *r, dir_out_t *o)
 {
-    runnel__rec_t rec;
     run_desc_t d;
     uint32_t p = 0, q;
     int err;
@@ -361,8 +375,11 @@ static int dir_name_older(runnel_t *r, dir_out_t *o)
 
         if (n->stub && n->run_reused) {
             /* named by an older DIR record the DIR_REF names again */
-            if (n->last_pos < o->floor)
-                o->floor = n->last_pos;
+            runnel__stub_desc_of_stub(n, &d);
+            if (d.floor < o->floor)
+                o->floor = d.floor;
+        } else if (n->stub && n->run_grows) {
+            /* named with its new part (dir_name_written) */
         } else if (n->stub) {
             runnel__stub_desc_of_stub(n, &d);
             err = dir_put(r, o, &d);
@@ -370,12 +387,15 @@ static int dir_name_older(runnel_t *r, dir_out_t *o)
                 return err;
         } else if (n->run_reused && !runnel__stub_inline(r, nslot)) {
             runnel_pos_t at = runnel__stub_origin_pos(r, n->run_origin);
+            run_desc_t shape;
 
             q = runnel__stub_origin_end(r, p);
-            err = runnel__log_header(&r->log, at, &rec);
+            err = runnel__stub_run_shape(r, at, &shape);
             if (err < 0)
                 return err;
-            runnel__stub_desc_of_nodes(r, p, q, at, rec.len, &d);
+            runnel__stub_desc_of_nodes(r, p, q, at, shape.len, &d);
+            d.floor = shape.floor;
+            d.parts = shape.parts;
             err = dir_put(r, o, &d);
             if (err < 0)
                 return err;
@@ -387,14 +407,33 @@ static int dir_name_older(runnel_t *r, dir_out_t *o)
     return 0;
 }
 
+/* Stub g's run grown by the part `part` (its nodes, written at
+ * part->run_pos). */
+static void desc_grow(const struct runnel__node *g, const run_desc_t *part, run_desc_t *d)
+{
+    runnel__stub_desc_of_stub(g, d);
+    d->nodes += part->nodes;
+    d->len += part->len;
+    d->parts++;
+    d->last = part->last;
+    d->low = part->low < d->low ? part->low : d->low;
+    d->high = part->high > d->high ? part->high : d->high;
+    d->run_pos = part->run_pos;
+    d->count += part->count;
+    d->live += part->live;
+    d->lp += part->lp;
+    d->unordered |= part->unordered;
+}
+
 /* The DIR entries of the runs write_runs wrote, from `first` on, in this
- * order with nothing between them; their nodes leave RAM for a stub. */
+ * order with nothing between them; their nodes leave RAM for a stub, or
+ * for the stub whose run they are the next part of. */
 static int dir_name_written(runnel_t *r, dir_out_t *o, runnel_pos_t first)
 {
     runnel_pos_t pos = first;
     runnel__rec_t rec;
-    run_desc_t d;
-    uint32_t p = 0, q;
+    run_desc_t d, part;
+    uint32_t p = 0, q, g;
     size_t len;
     int err;
 
@@ -405,19 +444,29 @@ static int dir_name_written(runnel_t *r, dir_out_t *o, runnel_pos_t first)
             p++;
             continue;
         }
+        g = runnel__stub_grown_by(r, p);
         q = runnel__stub_next_run(r, p, NULL, &len);
         err = pos == RUNNEL__NO_POS ? RUNNEL_ERR_CORRUPT : runnel__log_next(&r->log, pos, &rec);
         if (err < 0)
             return err;
-        if (err == 0 || rec.type != RUNNEL_REC_CKPT_NODE_RUN || rec.len != len)
+        if (err == 0 || rec.len != len ||
+            rec.type != (g != RUNNEL__NONE ? RUNNEL_REC_CKPT_NODE_MORE : RUNNEL_REC_CKPT_NODE_RUN))
             return RUNNEL_ERR_CORRUPT;
         pos = rec.next;
-        runnel__stub_desc_of_nodes(r, p, q, rec.pos, len, &d);
+        runnel__stub_desc_of_nodes(r, p, q, rec.pos, len, &part);
+        if (g != RUNNEL__NONE)
+            desc_grow(&r->nodes[g], &part, &d);
+        else
+            d = part;
         err = dir_put(r, o, &d);
         if (err < 0)
             return err;
-        runnel__stub_evict(r, p, q, &d);
-        p++;                    /* past the stub now at p */
+        if (g != RUNNEL__NONE) {
+            runnel__stub_grow(r, g, p, q, &d);      /* at p - 1 still */
+        } else {
+            runnel__stub_evict(r, p, q, &d);
+            p++;                /* past the stub now at p */
+        }
     }
     return 0;
 }
@@ -460,11 +509,11 @@ static int dir_entry_read(const runnel_t *r, runnel__reader_t *c, dir_prev_t *pr
                           runnel_pos_t dir_pos, run_desc_t *out)
 {
     uint8_t flags = runnel__rd_u8(c);
-    uint64_t slot, nodes, dpos, back, spread, len, count, dead = 0, lp;
+    uint64_t slot, nodes, dpos, back, spread, len, count, dead = 0, lp, dfloor = 0, parts = 1;
     dir_pred_t p;
     run_desc_t d;
 
-    if ((flags & ~(DIR_UNORDERED | DIR_SAME_STREAM | DIR_LAST_BELOW | DIR_DEAD)) ||
+    if ((flags & ~(DIR_UNORDERED | DIR_SAME_STREAM | DIR_PARTS | DIR_LAST_BELOW | DIR_DEAD)) ||
         ((flags & DIR_SAME_STREAM) && !prev->any))
         return RUNNEL_ERR_CORRUPT;
     memset(&d, 0, sizeof d);
@@ -476,6 +525,10 @@ static int dir_entry_read(const runnel_t *r, runnel__reader_t *c, dir_prev_t *pr
     d.last = runnel__ckpt_rd_id(c, (flags & DIR_LAST_BELOW) ? RUNNEL_ID_MIN : d.first);
     dpos = runnel__rd_varint(c);
     back = runnel__rd_varint(c);
+    if (flags & DIR_PARTS) {
+        dfloor = runnel__rd_varint(c);
+        parts = runnel__rd_varint(c) + 2u;
+    }
     spread = runnel__unzigzag(runnel__rd_varint(c), p.spread);
     len = runnel__unzigzag(runnel__rd_varint(c), p.len);
     count = runnel__unzigzag(runnel__rd_varint(c), p.count);
@@ -486,12 +539,17 @@ static int dir_entry_read(const runnel_t *r, runnel__reader_t *c, dir_prev_t *pr
     if (c->bad || slot >= r->streams_cap || !r->streams[slot].used || nodes == 0 ||
         nodes > count || count > nodes * r->cfg.node_entries_cap || dead > count ||
         lp > UINT32_MAX || len == 0 || len > r->stub_cap || back > d.run_pos || spread > back ||
-        d.run_pos < r->log.tail || d.run_pos >= dir_pos || len >= dir_pos - d.run_pos ||
+        d.run_pos < r->log.tail || d.run_pos >= dir_pos || len >= dir_pos - d.run_pos + dfloor ||
+        ((flags & DIR_PARTS) && (dfloor == 0 || dfloor > UINT32_MAX || dfloor > d.run_pos ||
+                                 d.run_pos - dfloor < r->log.tail || parts < 2u ||
+                                 parts > RUNNEL__RUN_PARTS_MAX || parts > nodes)) ||
         ((flags & DIR_LAST_BELOW) != 0) != (runnel_id_cmp(d.last, d.first) < 0))
         return RUNNEL_ERR_CORRUPT;
     d.sidx = (uint32_t)slot;
     d.nodes = (uint32_t)nodes;
     d.len = (uint32_t)len;
+    d.parts = (uint32_t)parts;
+    d.floor = d.run_pos - dfloor;
     d.low = d.run_pos - back;
     d.high = d.low + spread;
     d.count = count;
@@ -518,8 +576,8 @@ static int dir_stub(runnel_t *r, runnel__reader_t *c, dir_prev_t *prev, runnel_p
     if (nslot == RUNNEL__NONE)
         return RUNNEL_ERR_POOL_NODES;
     runnel__stub_place(r, nslot, &d);
-    if (r->ckpt_floor == RUNNEL__NO_POS || d.run_pos < r->ckpt_floor)
-        r->ckpt_floor = d.run_pos;
+    if (r->ckpt_floor == RUNNEL__NO_POS || d.floor < r->ckpt_floor)
+        r->ckpt_floor = d.floor;
     return 0;
 }
 

@@ -31,6 +31,18 @@
  * Runs of a checkpoint cut short before its END belong to no checkpoint,
  * and replay skips them as it skips every checkpoint record.
  *
+ * A run grows in parts. A stream of many interleaved with others gains a
+ * few nodes between checkpoints, and its newest run was written again
+ * with them each time until it was half full: at 64 MiB with 16 streams
+ * each descriptor was written about 9 times, 0.036 programmed bytes per
+ * payload byte. Now the checkpoint writes the new nodes as a
+ * CKPT_NODE_MORE part that names the run's newest record before it, and
+ * its DIR entry names the newest part and the first (the floor the
+ * reclaim policy keeps). A run grows so to at most RUNNEL__RUN_PARTS_MAX
+ * records and stub_cap bytes in all; loading it reads every part, and a
+ * run of several parts whose nodes were loaded is written again as one
+ * run (it is never named again: reusable compares one record's bytes).
+ *
  * The slots a stub's nodes will take are reserved (r->stub_extra): a new
  * node is refused when they would not all fit (runnel__nodes_full), so
  * loading a stub never fails for want of a slot. Only a durable program
@@ -77,6 +89,12 @@ static bool doom_counts(const runnel_t *r, uint32_t sidx)
     const struct runnel__doom *d = &r->doom;
 
     return d->active && d->flush < 0 && !d->all && d->sidx == sidx;
+}
+
+/* The position of a stub's first record: its blocks are kept from there. */
+static runnel_pos_t stub_floor(const struct runnel__node *n)
+{
+    return n->last_pos - n->run_origin;
 }
 
 /* Is node nslot (a node or a stub) one the checkpoint keeps in its body? */
@@ -142,19 +160,38 @@ static bool spans_one_run(const runnel_t *r, const struct runnel__node *a,
     return b->first_pos - a->first_pos < run_span(r);
 }
 
-/* A stub of less than half a run followed by nodes that go in a new run:
- * loaded, so that they make one run together. Without it a stream that
- * gains a node or two between checkpoints (many streams) would get a run,
- * and a DIR entry, that small each time. */
-static bool merges(const runnel_t *r, uint32_t p)
+/* Does the stub at p come right before nodes of its stream that this
+ * checkpoint writes in a run (new ones, when `fresh`: not from a run)? */
+static bool followed_by_run(const runnel_t *r, uint32_t p, bool fresh)
 {
     const struct runnel__node *n = &r->nodes[r->node_order[p]], *next;
 
-    if (n->first_size >= r->stub_cap / 2u || p + 1u >= r->nodes_used)
+    if (p + 1u >= r->nodes_used)
         return false;
     next = &r->nodes[r->node_order[p + 1u]];
-    return next->sidx == n->sidx && !next->stub && !keep_inline(r, r->node_order[p + 1u]) &&
-           spans_one_run(r, n, next);
+    return next->sidx == n->sidx && !next->stub && !(fresh && next->from_run) &&
+           !keep_inline(r, r->node_order[p + 1u]) && spans_one_run(r, n, next);
+}
+
+/* May the stub at p take a part of the new nodes after it? Room for its
+ * position and one descriptor, a part left, and its first record still
+ * within 32 bits of the new part (run_origin). */
+static bool may_grow(const runnel_t *r, uint32_t p)
+{
+    const struct runnel__node *n = &r->nodes[r->node_order[p]];
+
+    return n->run_parts < RUNNEL__RUN_PARTS_MAX &&
+           (uint64_t)n->first_size + RUNNEL_VARINT_MAX + runnel__ckpt_node_max(r) <= r->stub_cap &&
+           r->log.head - stub_floor(n) < UINT32_MAX / 2u && followed_by_run(r, p, true);
+}
+
+/* A stub of less than half a run followed by nodes that go in a new run,
+ * where it cannot grow: loaded, so that they make one run together.
+ * Without it a stream that gains a node or two between checkpoints (many
+ * streams) would get a run, and a DIR entry, that small each time. */
+static bool merges(const runnel_t *r, uint32_t p)
+{
+    return r->nodes[r->node_order[p]].first_size < r->stub_cap / 2u && followed_by_run(r, p, false);
 }
 
 int runnel__stub_plan(runnel_t *r)
@@ -172,11 +209,17 @@ int runnel__stub_plan(runnel_t *r)
             (void)runnel__first_id(r, sidx);    /* as write_stream would */
     r->stub_horizon = past_tail(r, reach < quarter ? reach : quarter);
     rewrite = r->stub_horizon;
+    for (p = 0; p < r->nodes_used; p++)
+        r->nodes[r->node_order[p]].run_grows = false;
+    p = 0;
     while (r->stubs > 0 && p < r->nodes_used) {
         uint32_t nslot = r->node_order[p];
-        const struct runnel__node *n = &r->nodes[nslot];
+        struct runnel__node *n = &r->nodes[nslot];
 
-        if (n->stub && (keep_inline(r, nslot) || n->last_pos < rewrite || merges(r, p))) {
+        if (n->stub && !keep_inline(r, nslot) && stub_floor(n) >= rewrite && may_grow(r, p)) {
+            n->run_grows = true;        /* its next part: write_runs */
+        } else if (n->stub &&
+                   (keep_inline(r, nslot) || stub_floor(n) < rewrite || merges(r, p))) {
             err = runnel__stub_load(r, nslot);
             if (err < 0)
                 return err;
@@ -193,7 +236,7 @@ uint64_t runnel__stub_measure(const runnel_t *r, uint32_t nslot)
     runnel_pos_t near = past_tail(r, 2u * reach_blocks(r));
 
     /* one the next checkpoint may write again (a frame is at most 6 B) */
-    if (n->first_pos < near || n->last_pos < near)
+    if (n->first_pos < near || stub_floor(n) < near)
         return (uint64_t)n->first_size + 6u + DIR_ENTRY_TYPICAL;
     return DIR_ENTRY_TYPICAL;
 }
@@ -202,19 +245,38 @@ uint64_t runnel__stub_measure(const runnel_t *r, uint32_t nslot)
  * after it, its body encoded into b (NULL: measured only) and its length.
  * A run holds nodes of one stream - never a stub, never one kept in the
  * body - in at most stub_cap bytes, so that stub_buf holds it. */
+uint32_t runnel__stub_grown_by(const runnel_t *r, uint32_t p)
+{
+    uint32_t g;
+
+    if (p == 0 || r->nodes[r->node_order[p]].stub)
+        return RUNNEL__NONE;
+    g = r->node_order[p - 1u];
+    return r->nodes[g].stub && r->nodes[g].run_grows &&
+                   r->nodes[g].sidx == r->nodes[r->node_order[p]].sidx
+               ? g
+               : RUNNEL__NONE;
+}
+
 uint32_t runnel__stub_next_run(const runnel_t *r, uint32_t p, uint8_t *b, size_t *len)
 {
-    uint32_t sidx = r->nodes[r->node_order[p]].sidx, q;
-    size_t n = 0, max = runnel__ckpt_node_max(r);
+    uint32_t sidx = r->nodes[r->node_order[p]].sidx, q, g = runnel__stub_grown_by(r, p);
+    const struct runnel__node *from = &r->nodes[r->node_order[p]];
+    size_t n = 0, max = runnel__ckpt_node_max(r), cap = r->stub_cap;
     runnel__node_base_t base;
 
+    if (g != RUNNEL__NONE) {    /* a part: the stub's newest record first */
+        from = &r->nodes[g];
+        n = b != NULL ? runnel__varint_put(b, from->last_pos) : runnel__varint_len(from->last_pos);
+        cap -= from->first_size;        /* may_grow: it leaves room */
+    }
     memset(&base, 0, sizeof base);
     for (q = p; q < r->nodes_used; q++) {
         uint32_t nslot = r->node_order[q];
 
         if (r->nodes[nslot].sidx != sidx || r->nodes[nslot].stub || keep_inline(r, nslot) ||
-            n + max > r->stub_cap || (q > p && r->nodes[nslot].run_reused) ||
-            !spans_one_run(r, &r->nodes[r->node_order[p]], &r->nodes[nslot]))
+            n + max > cap || (q > p && r->nodes[nslot].run_reused) ||
+            !spans_one_run(r, from, &r->nodes[nslot]))
             break;
         n += runnel__ckpt_node_encode(r, nslot, &base, b != NULL ? b + n : NULL);
     }
@@ -264,16 +326,100 @@ runnel_pos_t runnel__stub_origin_pos(const runnel_t *r, uint32_t lo)
     return back > r->log.head ? RUNNEL__NO_POS : r->log.head - back;
 }
 
+/* A run's records read back into stub_buf, oldest first (read_run). */
+typedef struct run_read {
+    uint32_t parts, total;              /* records; their body bytes */
+    runnel_pos_t floor;                 /* the first, a CKPT_NODE_RUN */
+    runnel_pos_t pos[RUNNEL__RUN_PARTS_MAX];
+    uint32_t off[RUNNEL__RUN_PARTS_MAX], len[RUNNEL__RUN_PARTS_MAX];
+    uint32_t skip[RUNNEL__RUN_PARTS_MAX];       /* a part's position of the one before */
+} run_read_t;
+
+/* Reads the run whose newest record is at `at`: that record, then each
+ * record the CKPT_NODE_MOREs name, each below the one after and not
+ * below the tail, down to the CKPT_NODE_RUN; at most RUN_PARTS_MAX
+ * records and stub_cap bytes (what a writer makes). */
+static int read_run(runnel_t *r, runnel_pos_t at, run_read_t *rr)
+{
+    uint32_t k = 0, used = 0, i;
+    runnel__rec_t rec;
+    int err;
+
+    for (;;) {
+        runnel__reader_t c;
+
+        if (k == RUNNEL__RUN_PARTS_MAX)
+            return RUNNEL_ERR_CORRUPT;
+        err = runnel__log_header(&r->log, at, &rec);
+        if (err < 0)
+            return err;
+        if ((rec.type != RUNNEL_REC_CKPT_NODE_RUN && rec.type != RUNNEL_REC_CKPT_NODE_MORE) ||
+            rec.len > r->stub_cap - used)
+            return RUNNEL_ERR_CORRUPT;
+        err = runnel__log_read_body(&r->log, &rec, r->stub_buf + used, r->stub_cap - used);
+        if (err < 0)
+            return err;
+        rr->pos[k] = rec.pos;
+        rr->off[k] = used;
+        rr->len[k] = rec.len;
+        rr->skip[k] = 0;
+        used += rec.len;
+        k++;
+        if (rec.type == RUNNEL_REC_CKPT_NODE_RUN)
+            break;
+        runnel__reader_init(&c, r->stub_buf + rr->off[k - 1u], rec.len);
+        at = runnel__rd_varint(&c);
+        if (c.bad || at >= rec.pos || at < r->log.tail)
+            return RUNNEL_ERR_CORRUPT;
+        rr->skip[k - 1u] = c.off;
+    }
+    for (i = 0; i < k / 2u; i++) {      /* oldest first */
+        uint32_t j = k - 1u - i, t;
+        runnel_pos_t tp = rr->pos[i];
+
+        rr->pos[i] = rr->pos[j];
+        rr->pos[j] = tp;
+        t = rr->off[i], rr->off[i] = rr->off[j], rr->off[j] = t;
+        t = rr->len[i], rr->len[i] = rr->len[j], rr->len[j] = t;
+        t = rr->skip[i], rr->skip[i] = rr->skip[j], rr->skip[j] = t;
+    }
+    rr->parts = k;
+    rr->total = used;
+    rr->floor = rr->pos[0];
+    return 0;
+}
+
+/* Part i's descriptors, checked and summed on their own. */
+static int part_sum(runnel_t *r, const run_read_t *rr, uint32_t i, runnel__run_sum_t *sum)
+{
+    return runnel__ckpt_run_load(r, r->stub_buf + rr->off[i] + rr->skip[i],
+                                 rr->len[i] - rr->skip[i], sum);
+}
+
+int runnel__stub_run_shape(runnel_t *r, runnel_pos_t at, run_desc_t *d)
+{
+    run_read_t rr;
+    int err = read_run(r, at, &rr);
+
+    if (err < 0)
+        return err;
+    d->floor = rr.floor;
+    d->parts = rr.parts;
+    d->len = rr.total;
+    return 0;
+}
+
 /* May the run the loaded nodes at p came from be named again as it is?
- * Reads it (into stub_buf) and encodes the nodes (into scratch). */
+ * Reads it (into stub_buf) and encodes the nodes (into scratch), part by
+ * part as its records split them. */
 static bool reusable(runnel_t *r, uint32_t p)
 {
-    uint32_t nslot = r->node_order[p], q = runnel__stub_origin_end(r, p), k;
-    const struct runnel__node *f = &r->nodes[nslot], *prev;
+    uint32_t nslot = r->node_order[p], q = runnel__stub_origin_end(r, p), k = p, i;
+    struct runnel__node *f = &r->nodes[nslot];
+    const struct runnel__node *prev;
     runnel_pos_t at = runnel__stub_origin_pos(r, f->run_origin);
-    runnel__node_base_t base;
-    runnel__rec_t rec;
-    size_t n = 0, max = runnel__ckpt_node_max(r);
+    size_t max = runnel__ckpt_node_max(r);
+    run_read_t rr;
 
     /* not one the tail reaches before the next checkpoint either: on a
      * ring shorter than four intervals the horizon is capped below that,
@@ -288,25 +434,39 @@ static bool reusable(runnel_t *r, uint32_t p)
         if (prev->sidx == f->sidx && prev->from_run && prev->run_origin == f->run_origin)
             return false;
     }
-    if (runnel__log_header(&r->log, at, &rec) < 0 || rec.type != RUNNEL_REC_CKPT_NODE_RUN ||
-        rec.len > r->stub_cap || rec.next > r->log.head)
+    if (at >= r->log.head || read_run(r, at, &rr) < 0 || rr.floor < r->stub_horizon ||
+        rr.floor < past_tail(r, reach_blocks(r)))
         return false;
-    if (q < r->nodes_used && rec.len < r->stub_cap / 2u) {
+    if (q < r->nodes_used && rr.total < r->stub_cap / 2u) {
         /* merges(): a short run goes with the new nodes after it */
         const struct runnel__node *next = &r->nodes[r->node_order[q]];
         if (next->sidx == f->sidx && !next->stub && !next->from_run &&
             !keep_inline(r, r->node_order[q]) && spans_one_run(r, f, next))
             return false;
     }
-    if (runnel__log_read_body(&r->log, &rec, r->stub_buf, r->stub_cap) < 0)
-        return false;
-    memset(&base, 0, sizeof base);
-    for (k = p; k < q; k++) {
-        if (n + max > r->stub_cap || n + max > r->scratch_cap)
+    for (i = 0; i < rr.parts; i++) {
+        runnel__node_base_t base;
+        runnel__run_sum_t sum;
+        size_t n = rr.skip[i];
+
+        memset(&sum, 0, sizeof sum);
+        if (part_sum(r, &rr, i, &sum) < 0 || sum.nodes > q - k || n > r->scratch_cap)
             return false;
-        n += runnel__ckpt_node_encode(r, r->node_order[k], &base, r->scratch + n);
+        if (i > 0)
+            (void)runnel__varint_put(r->scratch, rr.pos[i - 1u]);
+        memset(&base, 0, sizeof base);
+        for (; sum.nodes > 0; sum.nodes--, k++) {
+            if (n + max > r->scratch_cap)
+                return false;
+            n += runnel__ckpt_node_encode(r, r->node_order[k], &base, r->scratch + n);
+        }
+        if (n != rr.len[i] || memcmp(r->scratch, r->stub_buf + rr.off[i], n) != 0)
+            return false;
     }
-    return n == rec.len && memcmp(r->scratch, r->stub_buf, n) == 0;
+    if (k != q)
+        return false;
+    f->run_parts = (uint8_t)rr.parts;   /* for named_at */
+    return true;
 }
 
 /* Marks (run_reused, on each run's first node) the loaded runs this
@@ -350,7 +510,10 @@ int runnel__stub_write_runs(runnel_t *r, runnel_pos_t *first, uint32_t *records)
             continue;
         }
         q = runnel__stub_next_run(r, p, r->scratch, &len);
-        err = runnel__append(r, RUNNEL_REC_CKPT_NODE_RUN, r->scratch, len, &at);
+        err = runnel__append(r,
+                             runnel__stub_grown_by(r, p) != RUNNEL__NONE ? RUNNEL_REC_CKPT_NODE_MORE
+                                                                         : RUNNEL_REC_CKPT_NODE_RUN,
+                             r->scratch, len, &at);
         if (err < 0)
             return err;
         if (*first == RUNNEL__NO_POS)
@@ -375,7 +538,8 @@ void runnel__stub_desc_of_nodes(const runnel_t *r, uint32_t p, uint32_t q, runne
     d->first = f->first;
     d->last = r->nodes[r->node_order[q - 1u]].last;
     d->low = d->high = f->first_pos;
-    d->run_pos = run_pos;
+    d->run_pos = d->floor = run_pos;
+    d->parts = 1;
     for (i = p; i < q; i++) {
         const struct runnel__node *n = &r->nodes[r->node_order[i]];
         d->count += n->count;
@@ -397,6 +561,8 @@ void runnel__stub_desc_of_stub(const struct runnel__node *n, run_desc_t *d)
     d->low = n->first_pos;
     d->high = n->read_at;
     d->run_pos = n->last_pos;
+    d->floor = stub_floor(n);
+    d->parts = n->run_parts;
     d->count = n->count;
     d->live = n->live;
     d->lp = n->lp_rest;
@@ -421,6 +587,9 @@ void runnel__stub_place(runnel_t *r, uint32_t nslot, const run_desc_t *d)
     n->lp_rest = (uint32_t)d->lp;
     n->fields_hash = d->nodes;
     n->unordered = d->unordered;
+    n->run_parts = (uint8_t)d->parts;
+    n->run_origin = (uint32_t)(d->run_pos - d->floor);
+    n->run_grows = false;
     n->stub = true;
     runnel__node_insert(r, nslot);
     r->stubs++;
@@ -437,6 +606,18 @@ void runnel__stub_evict(runnel_t *r, uint32_t p, uint32_t q, const run_desc_t *d
     for (i = q; i > p; i--)
         runnel__node_remove(r, r->node_order[i - 1u]);
     nslot = runnel__node_alloc(r);      /* q - p slots were just freed */
+    if (nslot != RUNNEL__NONE)
+        runnel__stub_place(r, nslot, d);
+}
+
+void runnel__stub_grow(runnel_t *r, uint32_t gslot, uint32_t p, uint32_t q, const run_desc_t *d)
+{
+    uint32_t i, nslot;
+
+    for (i = q; i > p; i--)
+        runnel__node_remove(r, r->node_order[i - 1u]);
+    runnel__node_remove(r, gslot);
+    nslot = runnel__node_alloc(r);      /* slots were just freed */
     if (nslot != RUNNEL__NONE)
         runnel__stub_place(r, nslot, d);
 }
@@ -462,35 +643,38 @@ int runnel__stub_fault(runnel_t *r, uint32_t nslot)
 {
     struct runnel__node *n = &r->nodes[nslot];
     runnel__run_sum_t sum;
-    runnel__rec_t rec;
+    runnel_pos_t run_pos;
+    run_read_t rr;
+    uint32_t i;
     int err;
 
     if (!n->stub)
         return 0;
-    err = runnel__log_header(&r->log, n->last_pos, &rec);
-    if (err < 0)
-        return err;
-    if (rec.type != RUNNEL_REC_CKPT_NODE_RUN || rec.len != n->first_size ||
-        rec.len > r->stub_cap)
-        return RUNNEL_ERR_CORRUPT;
-    err = runnel__log_read_body(&r->log, &rec, r->stub_buf, r->stub_cap);
+    err = read_run(r, n->last_pos, &rr);
     if (err < 0)
         return err;
     /* The run must be what the directory said, or the stream's counters
      * (set from the same checkpoint) would not match its nodes. */
-    err = runnel__ckpt_run_load(r, r->stub_buf, rec.len, &sum);
-    if (err < 0)
-        return err;
+    if (rr.parts != n->run_parts || rr.floor != stub_floor(n) || rr.total != n->first_size)
+        return RUNNEL_ERR_CORRUPT;
+    memset(&sum, 0, sizeof sum);
+    for (i = 0; i < rr.parts; i++) {
+        err = part_sum(r, &rr, i, &sum);
+        if (err < 0)
+            return err;
+    }
     if (sum.sidx != n->sidx || sum.nodes != n->fields_hash ||
         runnel_id_cmp(sum.first, n->first) != 0 || runnel_id_cmp(sum.last, n->last) != 0 ||
         sum.count != n->count || sum.live != n->live || sum.lp_rest != n->lp_rest ||
         sum.min_first_pos != n->first_pos || sum.max_first_pos != n->read_at ||
         sum.unordered != n->unordered)
         return RUNNEL_ERR_CORRUPT;
+    run_pos = n->last_pos;
     runnel__node_remove(r, nslot);      /* gives its reserved slots back */
     r->stats.stub_loads++;
-    err = runnel__ckpt_run_load(r, r->stub_buf, rec.len, NULL);
+    for (i = 0; i < rr.parts && err == 0; i++)
+        err = part_sum(r, &rr, i, NULL);
     if (err == 0)
-        mark_origin(r, &sum, rec.pos);
+        mark_origin(r, &sum, run_pos);
     return err;
 }

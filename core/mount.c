@@ -67,8 +67,15 @@ static bool is_stream_type(uint8_t t)
 static bool is_ckpt_type(uint8_t t)
 {
     return (t >= RUNNEL_REC_CKPT_BEGIN && t <= RUNNEL_REC_CKPT_GROUP) ||
-           t == RUNNEL_REC_CKPT_NODE_RUN || t == RUNNEL_REC_CKPT_PEL_RUN ||
+           t == RUNNEL_REC_CKPT_NODE_RUN || t == RUNNEL_REC_CKPT_NODE_MORE ||
+           t == RUNNEL_REC_CKPT_PEL_RUN ||
            t == RUNNEL_REC_CKPT_NODE_DIR || t == RUNNEL_REC_CKPT_DIR_REF;
+}
+
+/* A record of a node run a checkpoint writes ahead of its BEGIN. */
+static bool is_run_type(uint8_t t)
+{
+    return t == RUNNEL_REC_CKPT_NODE_RUN || t == RUNNEL_REC_CKPT_NODE_MORE;
 }
 
 /* The number a CKPT_BEGIN or CKPT_END carries (its first varint). */
@@ -165,7 +172,7 @@ static int find_checkpoint_fast(runnel_t *r, runnel_pos_t *begin, uint64_t *numb
         }
         if (err != 0 && err != RUNNEL_ERR_CORRUPT)
             return err;
-        if (err == 0 && rec.type == RUNNEL_REC_CKPT_NODE_RUN && rec.pos / bs == b) {
+        if (err == 0 && is_run_type(rec.type) && rec.pos / bs == b) {
             /* A checkpoint's node runs open its first block (checkpoint_
              * stub.c) and its BEGIN follows the last of them: walk the
              * runs' headers (a few per block) to what comes after. */
@@ -173,7 +180,7 @@ static int find_checkpoint_fast(runnel_t *r, runnel_pos_t *begin, uint64_t *numb
             int got2;
 
             while ((got2 = runnel__log_next(&r->log, pos, &rec)) == 1 && rec.pos / bs == b &&
-                   rec.type == RUNNEL_REC_CKPT_NODE_RUN)
+                   is_run_type(rec.type))
                 pos = rec.next;
             if (got2 < 0 && got2 != RUNNEL_ERR_CORRUPT)
                 return got2;

@@ -111,6 +111,9 @@ enum { RUNNEL__MOUNT_LOG, RUNNEL__MOUNT_FIND, RUNNEL__MOUNT_LOAD, RUNNEL__MOUNT_
                                              (stream_summary.c) */
 #define RUNNEL_REC_CKPT_NODE_DIR    0x38u /* where runs written ahead are */
 #define RUNNEL_REC_CKPT_DIR_REF     0x39u /* older CKPT_NODE_DIRs named again */
+#define RUNNEL_REC_CKPT_NODE_MORE   0x3Au /* {previous part's position,
+                                             descriptors}: a run's next
+                                             part (checkpoint_stub.c) */
 #define RUNNEL_REC_CKPT_END         0x33u /* {seq, records}: complete */
 #define RUNNEL_REC_CKPT_GROUP       0x34u /* {type, body}: a group snapshot
                                              record, wrapped so that it can
@@ -180,7 +183,7 @@ struct runnel__node {
                                    newest checkpoint, its replay reads them
                                    again, so their block is not given back
                                    until a newer checkpoint (reclaim.c) */
-    bool unordered;             /* an entry below an earlier one was
+    bool unordered : 1;         /* an entry below an earlier one was
                                    appended (XSETID rewind): IDs do not
                                    rise with the index, so readers scan
                                    the node instead of seeking (node.c) */
@@ -188,22 +191,29 @@ struct runnel__node {
      * left on flash, in one slot until something needs them. Its fields
      * then describe the run: first (first node's master ID), last (last
      * node's last ID), first_pos (the lowest first_pos of its nodes),
-     * last_pos (the CKPT_NODE_RUN record holding them), read_at (the
-     * highest first_pos of its nodes), count, live and lp_rest (sums over
-     * its nodes), fields_hash (how many nodes), unordered (any of them
-     * is). Only readers of whole descriptors may
-     * see one: everything else loads it first (runnel__stub_load). */
-    bool stub;
+     * last_pos (the run's newest record: a CKPT_NODE_RUN, or the
+     * CKPT_NODE_MORE of its last part), read_at (the highest first_pos of
+     * its nodes), first_size (the body bytes of all its records), count,
+     * live and lp_rest (sums over its nodes), fields_hash (how many
+     * nodes), unordered (any of them is), run_parts (its records) and
+     * run_origin (last_pos minus the position of its first record, the
+     * CKPT_NODE_RUN: the blocks from there on hold it). Only readers of
+     * whole descriptors may see one: everything else loads it first
+     * (runnel__stub_load). */
+    bool stub : 1;
     /* A node loaded from a stub's run (checkpoint_stub.c): the run's
      * position, its low 32 bits, so that a checkpoint that finds the run's
      * nodes unchanged names that run again instead of writing it (the
      * fields fill the struct's padding: 88 bytes on x86-64 and Cortex-M
      * as before; reuse is decided by comparing bytes, so a stale or
      * ambiguous origin only costs the rewrite). */
-    bool from_run;
-    bool run_reused;            /* this checkpoint names the run again as
+    bool from_run : 1;
+    bool run_reused : 1;        /* this checkpoint names the run again as
                                    it is: a loaded run's first node, or a
                                    stub whose DIR record it names again */
+    bool run_grows : 1;         /* a stub this checkpoint extends with a
+                                   part holding its stream's new nodes */
+    uint8_t run_parts;          /* a stub's records (1 to 16) */
     uint32_t run_origin;
 };
 
@@ -566,8 +576,9 @@ size_t runnel__ckpt_node_encode(const runnel_t *r, uint32_t nslot, runnel__node_
                                 uint8_t *b);
 /* Most bytes one descriptor takes. */
 size_t runnel__ckpt_node_max(const runnel_t *r);
-/* A CKPT_NODE_RUN body: its nodes placed, or (dry != NULL) only checked
- * and summed into *dry. */
+/* A CKPT_NODE_RUN body (or a CKPT_NODE_MORE's descriptors): its nodes
+ * placed, or (dry != NULL) only checked and added to *dry, which the
+ * caller zeroes before a run's first record and passes on to the next. */
 int runnel__ckpt_run_load(runnel_t *r, const uint8_t *body, uint32_t len,
                           runnel__run_sum_t *dry);
 

@@ -77,7 +77,7 @@ bool runnel__summary_points_at(uint8_t t)
 {
     if (is_entry_type(t) || t == RUNNEL_REC_RELOC_MASTER || t == RUNNEL_REC_BLOCK_SUMMARY)
         return false;
-    if (t >= RUNNEL_REC_CKPT_BEGIN && t <= RUNNEL_REC_CKPT_DIR_REF)
+    if (t >= RUNNEL_REC_CKPT_BEGIN && t <= RUNNEL_REC_CKPT_NODE_MORE)
         return false;
     return t >= 0x10u;   /* below: the log's own records */
 }

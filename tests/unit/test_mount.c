@@ -78,7 +78,8 @@ static uint32_t begins_inside_blocks(runnel_t *r, uint32_t *begins)
             (*begins)++;
             bad += only_runs ? 0u : 1u;
         }
-        only_runs = only_runs && rec.type == RUNNEL_REC_CKPT_NODE_RUN;
+        only_runs = only_runs && (rec.type == RUNNEL_REC_CKPT_NODE_RUN ||
+                                 rec.type == RUNNEL_REC_CKPT_NODE_MORE);
         pos = rec.next;
     }
     CHECK_EQ_INT(got, 0);
@@ -547,7 +548,7 @@ static void test_stubs(void)
     CHECK(range_is(r, 6500, 6520));
     CHECK(range_is(r, 10, 40));
     CHECK(range_is(r, n_k + 20u, n_k + 49u));
-    CHECK(r->stats.stub_loads - loads >= 2u);
+    CHECK(r->stats.stub_loads - loads >= 1u);    /* the last run grew in parts */
     appended = r->stats.bytes_appended;
     CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
     third_ckpt = r->stats.bytes_appended - appended;
@@ -883,6 +884,128 @@ static void test_sealed_links(void)
     remount_same(&r, &c);
 }
 
+/* ---- node runs that grow in parts ---- */
+
+/* The key and stub of a run of at least `parts` records, if any. */
+static bool stub_of_parts(runnel_t *r, uint32_t parts, char key[8], const struct runnel__node **out)
+{
+    uint32_t i, k, sidx;
+
+    for (i = 0; i < r->nodes_used; i++) {
+        const struct runnel__node *n = &r->nodes[r->node_order[i]];
+
+        if (!n->stub || n->run_parts < parts)
+            continue;
+        for (k = 0; k < 8u; k++) {
+            snprintf(key, 8, "s%u", (unsigned)k);
+            if (runnel__find(r, 0, S(key), &sidx) == 0 && sidx == n->sidx) {
+                *out = n;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Streams written in turn gain a node or two each between checkpoints:
+ * the newest run of each grows by a part (CKPT_NODE_MORE, naming the
+ * record before it) instead of being written again whole, so every
+ * descriptor is written about once. Mounts see the same state; a read
+ * loads every part of its run, and the next checkpoint names that run
+ * again where it is; a damaged part fails the reads that need it and
+ * nothing else. */
+static void test_run_parts(void)
+{
+    runnel_ram_bd_t rb;
+    runnel_bd_t bd;
+    runnel_config_t c;
+    runnel_t *r = NULL;
+    runnel_str_t fv[2];
+    runnel_xadd_args_t a;
+    runnel_id_t id;
+    runnel__rec_t rec;
+    runnel_pos_t pos, part;
+    const struct runnel__node *n;
+    char key[8], val[24];
+    uint64_t written = 0, named = 0, loads, reuses, len;
+    uint32_t i, more = 0, parts_max = 0;
+    bool in_body = false;
+    runnel_id_t first, last;
+    uint8_t *byte;
+
+    stub_store(&rb, &bd, &c, &r, 0, &a, fv);
+    stub_interval(&c, r);
+    for (i = 0; i < 6000u; i++) {
+        snprintf(key, sizeof key, "s%u", (unsigned)(i % 8u));
+        snprintf(val, sizeof val, "%u", (unsigned)(i * 7919u));
+        a.key = S(key);
+        fv[1] = S(val);
+        wl_now_ms += 1u + i % 2u;
+        CHECK_EQ_INT(runnel_xadd(r, &a, &id), 1);
+        if (i % 400u == 399u)   /* about 3 blocks apart */
+            CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
+    }
+    CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
+    CHECK(r->log.tail < r->log.block_size);         /* nothing reclaimed yet */
+    for (pos = r->log.tail; runnel__log_next(&r->log, pos, &rec) == 1; pos = rec.next) {
+        /* runs ahead of a BEGIN (a checkpoint's body holds CKPT_NODE_RUNs
+         * of its own nodes too) */
+        in_body = rec.type == RUNNEL_REC_CKPT_BEGIN ? true
+                  : rec.type == RUNNEL_REC_CKPT_END ? false : in_body;
+        more += rec.type == RUNNEL_REC_CKPT_NODE_MORE ? 1u : 0u;
+        if (rec.type == RUNNEL_REC_CKPT_NODE_MORE ||
+            (rec.type == RUNNEL_REC_CKPT_NODE_RUN && !in_body))
+            written += rec.len;
+    }
+    for (i = 0; i < r->nodes_used; i++) {
+        n = &r->nodes[r->node_order[i]];
+        if (n->stub) {
+            named += n->first_size;
+            parts_max = n->run_parts > parts_max ? n->run_parts : parts_max;
+        }
+    }
+    printf("    8 streams in turn: %u parts written; %lu B of runs written for %lu B the last "
+           "checkpoint names, %u parts in the longest run\n", (unsigned)more,
+           (unsigned long)written, (unsigned long)named, (unsigned)parts_max);
+    CHECK(more >= 16u);
+    CHECK(parts_max >= 3u);
+    CHECK(written < named * 2u);
+
+    /* the same after a mount (which loads every run to compare), and a
+     * read loads every part of a run; the checkpoint names it again */
+    remount_same(&r, &c);
+    CHECK_EQ_INT(runnel_mount(&r, &c), 0);
+    CHECK(stub_of_parts(r, 3, key, &n));
+    first = n->first;
+    last = n->last;
+    loads = r->stats.stub_loads;
+    reuses = r->stats.stub_reuses;
+    CHECK(runnel_xrange(r, S(key), first, last, -1, false, NULL, NULL) > 0);
+    CHECK_EQ_U64(r->stats.stub_loads - loads, 1);
+    CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
+    CHECK(r->stats.stub_reuses - reuses >= 1u);
+    remount_same(&r, &c);
+
+    /* a damaged part: mount is the same, reads of its run fail */
+    CHECK_EQ_INT(runnel_mount(&r, &c), 0);
+    CHECK(stub_of_parts(r, 2, key, &n));
+    part = n->last_pos;
+    first = n->first;
+    last = n->last;
+    CHECK_EQ_INT(runnel__log_header(&r->log, part, &rec), 0);
+    CHECK_EQ_INT(rec.type, RUNNEL_REC_CKPT_NODE_MORE);
+    byte = runnel_ram_bd_data(&rb, (uint32_t)(rec.pos / 4096u % 64u),
+                              (uint32_t)(rec.next - rec.len / 2u - 1u) % 4096u);
+    CHECK_EQ_INT(runnel_xlen(r, S(key), &len), 0);
+    *byte ^= 0x10u;
+    CHECK_EQ_INT(runnel_mount(&r, &c), 0);
+    CHECK_EQ_INT(runnel_xrange(r, S(key), first, last, -1, false, NULL, NULL), RUNNEL_ERR_CORRUPT);
+    CHECK_EQ_INT(runnel_xlen(r, S(key), &named), 0);
+    CHECK_EQ_U64(named, len);
+    *byte ^= 0x10u;
+    remount_same(&r, &c);
+}
+
 /* A ">" read lists the IDs it delivers in its record (group_read.c), so
  * mount replays it without reading the entries; one too long to list is
  * walked again, as before. And when the record's own append drops the
@@ -1155,6 +1278,7 @@ TEST_MAIN(
     RUN(test_restarts);
     RUN(test_ghost_first);
     RUN(test_sealed_links);
+    RUN(test_run_parts);
     RUN(test_stubs);
     RUN(test_dir_refs);
     RUN(test_listed_deliveries);

@@ -98,6 +98,7 @@ static const char *type_name(unsigned t)
     case 0x37: return "BLOCK_SUMMARY";
     case 0x38: return "CKPT_NODE_DIR";
     case 0x39: return "CKPT_DIR_REF";
+    case 0x3A: return "CKPT_NODE_MORE";
     case 0x33: return "CKPT_END";
     case 0x34: return "CKPT_GROUP";
     case 0x40: return "SYNC_CURSOR";

@@ -25,7 +25,7 @@
  *          fences every block it leaves with bytes a reader would parse.
  *        - the tail block of a full ring whose records stop early: the
  *          erase that was reclaiming it when power went (FORMAT.md 6.2).
- *   4. Checkpoints (0x30..0x39): the newest complete one (a BEGIN and an
+ *   4. Checkpoints (0x30..0x3A): the newest complete one (a BEGIN and an
  *      END with the same number) and how much the mount replays after it.
  *
  * SPDX-License-Identifier: BSD-3-Clause
@@ -67,10 +67,10 @@ static bool known_type(uint8_t t)
 {
     /* 0x03/0x04: a spanning record's head and pieces (format 4); 0x38 a
      * checkpoint's directory of node runs, 0x39 older directory records
-     * it names again, 0x51/0x59/0x5B/0x5C relocated copies of entries
-     * (format 5) */
+     * it names again, 0x3A a node run's later part, 0x51/0x59/0x5B/0x5C
+     * relocated copies of entries (format 5) */
     return t == REC_FENCE || t == 0x03 || t == 0x04 || (t >= 0x10 && t <= 0x1E && t != 0x1A) ||
-           (t >= 0x20 && t <= 0x29) || (t >= 0x30 && t <= 0x39) || t == 0x40 || t == 0x51 ||
+           (t >= 0x20 && t <= 0x29) || (t >= 0x30 && t <= 0x3A) || t == 0x40 || t == 0x51 ||
            t == 0x59 || t == 0x5B || t == 0x5C;
 }
 
