@@ -564,14 +564,28 @@ static int count_group_rec(void *ctx, uint8_t type, const void *body, size_t len
     return 0;
 }
 
-/* Blocks a checkpoint of today's state takes: its records measured as they
- * would be encoded, each with its frame, and a record's worth of unused
- * tail per block (records do not straddle blocks). O(state): called only
- * when the ring is close to needing one. */
-static uint32_t measure_blocks(runnel_t *r)
+/* Blocks the records of `bytes` node descriptors and `other` other
+ * bytes take: each with its frame, and a record's worth of unused tail per
+ * block (records do not straddle blocks); records of at most a quarter
+ * block (write_nodes) waste at most that much at a block's end, others
+ * are small. */
+static uint32_t blocks_for(const runnel_t *r, uint64_t nodes, uint64_t other)
 {
-    uint64_t bytes = 64u, nodes = 0;
-    uint32_t usable = r->log.block_size - RUNNEL_LOG_HDR_SIZE, sidx, p;
+    uint32_t usable = r->log.block_size - RUNNEL_LOG_HDR_SIZE;
+    uint64_t bytes = other + nodes + (nodes / (usable / 4u) + 1u) * 10u;
+
+    return (uint32_t)(bytes / (usable / 4u * 3u) + 1u);
+}
+
+/* Blocks a checkpoint of today's state takes, its records measured as they
+ * would be encoded; and (*later) what the reserve must hold until it is
+ * measured again: also the node runs the checkpoints after this one may
+ * write again by then (runnel__stub_measure). O(state): called only when
+ * the ring is close to needing one. */
+static uint32_t measure_blocks(runnel_t *r, uint32_t *later)
+{
+    uint64_t bytes = 64u, nodes = 0, more = 0;
+    uint32_t sidx, p;
     size_t cap = nodes_cap(r), run, k;
     node_base_t base;
     ckpt_measure_t m;
@@ -589,7 +603,9 @@ static uint32_t measure_blocks(runnel_t *r)
     memset(&base, 0, sizeof base);
     for (p = 0, run = 0; p < r->nodes_used; p++) {
         if (r->nodes[r->node_order[p]].stub) {
-            nodes += runnel__stub_measure(r, r->node_order[p]);
+            k = runnel__stub_measure(r, r->node_order[p], false);
+            nodes += k;
+            more += runnel__stub_measure(r, r->node_order[p], true) - k;
             continue;
         }
         if (run + node_max(r) > cap) {
@@ -600,11 +616,9 @@ static uint32_t measure_blocks(runnel_t *r)
         run += k;
         nodes += k;
     }
-    bytes += nodes + (nodes / (usable / 4u) + 1u) * 10u;
     bytes += runnel__cursor_snapshot_bytes(r);
-    /* records of at most a quarter block (write_nodes) waste at most that
-     * much at a block's end; others are small */
-    return (uint32_t)(bytes / (usable / 4u * 3u) + 1u);
+    *later = blocks_for(r, nodes + more, bytes);
+    return blocks_for(r, nodes, bytes);
 }
 
 /* What a checkpoint's size follows, counted in O(1): streams, nodes,
@@ -661,9 +675,10 @@ void runnel__checkpoint_maybe(runnel_t *r)
     sig = state_items(r);
     if (r->ckpt_sized_blk == 0 || sig > r->ckpt_sized_items + r->ckpt_sized_items / 16u + 8u ||
         head_blk + 1u - r->ckpt_sized_blk >= 1u + used / 16u) {
-        uint32_t need = measure_blocks(r);
+        uint32_t need, now = measure_blocks(r, &need);
         r->log.reserve = need + need / 8u + 2u;
         r->ckpt_need = need;
+        r->ckpt_reserve_now = now + now / 8u + 2u;
         r->ckpt_sized_blk = head_blk + 1u;
         r->ckpt_sized_items = sig;
     }
@@ -676,9 +691,7 @@ void runnel__checkpoint_maybe(runnel_t *r)
      * that one, and the block switch after it drops (or relocates out of)
      * enough of the oldest blocks to restore the reserve (REFUSE could
      * not, so it waits for room). */
-    interval = r->cfg.checkpoint_blocks;
-    if (interval != 0 && interval < 4u * (uint64_t)r->log.reserve)
-        interval = 4u * (uint64_t)r->log.reserve;
+    interval = r->cfg.checkpoint_blocks != 0 ? runnel__checkpoint_interval(r) : 0;
     if (interval != 0 && head_blk - ck_blk >= interval) {
         bool room = free_blocks > 2u * r->log.reserve + 1u;
         /* Written before the next append, not now: maintain runs when a
@@ -693,6 +706,18 @@ void runnel__checkpoint_maybe(runnel_t *r)
             r->ckpt_due_release = !room;
         }
     }
+}
+
+/* The interval grows with the checkpoint, not with the runs that later
+ * ones may write again (the reserve holds those too): a reserve that
+ * counted them made checkpoints of 64 MiB with 16 streams a third further
+ * apart, and what mount replays as much longer. */
+uint64_t runnel__checkpoint_interval(const runnel_t *r)
+{
+    uint64_t floor4 = 4u * (uint64_t)(r->ckpt_reserve_now != 0 ? r->ckpt_reserve_now
+                                                                : r->log.reserve);
+
+    return r->cfg.checkpoint_blocks < floor4 ? floor4 : r->cfg.checkpoint_blocks;
 }
 
 /* Would the block switch an append of len bytes needs have to reclaim a

@@ -11,7 +11,7 @@
  * writes the nodes of a long stream (more than STUB_MIN_NODES), all but
  * its tail node, as CKPT_NODE_RUN records ahead of its BEGIN, and inside
  * the checkpoint only a directory naming each run (checkpoint_dir.c:
- * about 20 bytes for a run of 60-80 nodes). Mount turns each named run
+ * about 20 bytes a run, whatever its length). Mount turns each named run
  * into one stub node slot (struct runnel__node says which fields mean
  * what) and reads no run.
  *
@@ -65,11 +65,7 @@
  * and two blocks of slack (runnel__stub_plan). */
 static uint64_t reach_blocks(const runnel_t *r)
 {
-    uint64_t blocks = r->cfg.checkpoint_blocks;
-
-    if (blocks < 4u * (uint64_t)r->log.reserve)
-        blocks = 4u * (uint64_t)r->log.reserve;
-    return blocks + r->log.reserve + 2u;
+    return runnel__checkpoint_interval(r) + r->log.reserve + 2u;
 }
 
 /* Position `blocks` blocks past the tail's block, at most the head. */
@@ -173,25 +169,43 @@ static bool followed_by_run(const runnel_t *r, uint32_t p, bool fresh)
            !keep_inline(r, r->node_order[p + 1u]) && spans_one_run(r, n, next);
 }
 
-/* May the stub at p take a part of the new nodes after it? Room for its
- * position and one descriptor, a part left, and its first record still
- * within 32 bits of the new part (run_origin). */
+/* The bytes node nslot's descriptor takes coded against base (which is
+ * left as it was). */
+static size_t desc_size(const runnel_t *r, uint32_t nslot, const runnel__node_base_t *base)
+{
+    runnel__node_base_t trial = *base;
+
+    return runnel__ckpt_node_encode(r, nslot, &trial, NULL);
+}
+
+/* May the stub at p take a part of the new nodes after it? A part left,
+ * its first record still within 32 bits of the new part (run_origin), and
+ * room for its position and the first new node's descriptor. */
 static bool may_grow(const runnel_t *r, uint32_t p)
 {
     const struct runnel__node *n = &r->nodes[r->node_order[p]];
+    runnel__node_base_t none;
 
-    return n->run_parts < RUNNEL__RUN_PARTS_MAX &&
-           (uint64_t)n->first_size + RUNNEL_VARINT_MAX + runnel__ckpt_node_max(r) <= r->stub_cap &&
-           r->log.head - stub_floor(n) < UINT32_MAX / 2u && followed_by_run(r, p, true);
+    if (n->run_parts >= RUNNEL__RUN_PARTS_MAX || r->log.head - stub_floor(n) >= UINT32_MAX / 2u ||
+        !followed_by_run(r, p, true))
+        return false;
+    memset(&none, 0, sizeof none);
+    return (uint64_t)n->first_size + runnel__varint_len(n->last_pos) +
+               desc_size(r, r->node_order[p + 1u], &none) <= r->stub_cap;
 }
 
 /* A stub of less than half a run followed by nodes that go in a new run,
- * where it cannot grow: loaded, so that they make one run together.
+ * where it cannot grow (but not for want of parts: its records are many
+ * and small, and writing them again as one would cost what the parts
+ * saved): loaded, so that they make one run together.
  * Without it a stream that gains a node or two between checkpoints (many
  * streams) would get a run, and a DIR entry, that small each time. */
 static bool merges(const runnel_t *r, uint32_t p)
 {
-    return r->nodes[r->node_order[p]].first_size < r->stub_cap / 2u && followed_by_run(r, p, false);
+    const struct runnel__node *n = &r->nodes[r->node_order[p]];
+
+    return n->first_size < r->stub_cap / 2u && n->run_parts < RUNNEL__RUN_PARTS_MAX &&
+           followed_by_run(r, p, false);
 }
 
 int runnel__stub_plan(runnel_t *r)
@@ -230,12 +244,22 @@ int runnel__stub_plan(runnel_t *r)
     return 0;
 }
 
-uint64_t runnel__stub_measure(const runnel_t *r, uint32_t nslot)
+uint64_t runnel__stub_measure(const runnel_t *r, uint32_t nslot, bool later)
 {
     const struct runnel__node *n = &r->nodes[nslot];
-    runnel_pos_t near = past_tail(r, 2u * reach_blocks(r));
+    /* The reserve holds the checkpoints written until it is measured
+     * again, up to a sixteenth of the blocks in use later
+     * (runnel__checkpoint_maybe): a run the horizon reaches by then may
+     * have to be written again by one of them. Streams written in turn
+     * start their runs together, and their floors reach the horizon
+     * together: with runs of up to 2 KiB (tried), 16 of them in one
+     * checkpoint on 64 MiB, which a reserve measured while they were
+     * further off did not hold (the checkpoint failed, and every append
+     * after it). */
+    runnel_pos_t near = past_tail(r, 2u * reach_blocks(r) +
+                                     (later ? runnel__log_blocks_used(&r->log) / 16u + 1u : 0u));
 
-    /* one the next checkpoint may write again (a frame is at most 6 B) */
+    /* one the next checkpoints may write again (a frame is at most 6 B) */
     if (n->first_pos < near || stub_floor(n) < near)
         return (uint64_t)n->first_size + 6u + DIR_ENTRY_TYPICAL;
     return DIR_ENTRY_TYPICAL;
@@ -262,20 +286,22 @@ uint32_t runnel__stub_next_run(const runnel_t *r, uint32_t p, uint8_t *b, size_t
 {
     uint32_t sidx = r->nodes[r->node_order[p]].sidx, q, g = runnel__stub_grown_by(r, p);
     const struct runnel__node *from = &r->nodes[r->node_order[p]];
-    size_t n = 0, max = runnel__ckpt_node_max(r), cap = r->stub_cap;
+    size_t n = 0, cap = r->stub_cap;
     runnel__node_base_t base;
 
     if (g != RUNNEL__NONE) {    /* a part: the stub's newest record first */
         from = &r->nodes[g];
         n = b != NULL ? runnel__varint_put(b, from->last_pos) : runnel__varint_len(from->last_pos);
-        cap -= from->first_size;        /* may_grow: it leaves room */
+        cap -= from->first_size;        /* may_grow: its first node fits */
     }
     memset(&base, 0, sizeof base);
     for (q = p; q < r->nodes_used; q++) {
         uint32_t nslot = r->node_order[q];
 
+        /* exact sizes, not the longest a descriptor may take: with small
+         * blocks that bound is most of a run, and runs could not grow */
         if (r->nodes[nslot].sidx != sidx || r->nodes[nslot].stub || keep_inline(r, nslot) ||
-            n + max > cap || (q > p && r->nodes[nslot].run_reused) ||
+            n + desc_size(r, nslot, &base) > cap || (q > p && r->nodes[nslot].run_reused) ||
             !spans_one_run(r, from, &r->nodes[nslot]))
             break;
         n += runnel__ckpt_node_encode(r, nslot, &base, b != NULL ? b + n : NULL);
@@ -326,19 +352,19 @@ runnel_pos_t runnel__stub_origin_pos(const runnel_t *r, uint32_t lo)
     return back > r->log.head ? RUNNEL__NO_POS : r->log.head - back;
 }
 
-/* A run's records read back into stub_buf, oldest first (read_run). */
+/* A run's records read back (read_run): their bodies lie in stub_buf
+ * oldest first with nothing between them, ending at its end. */
 typedef struct run_read {
     uint32_t parts, total;              /* records; their body bytes */
-    runnel_pos_t floor;                 /* the first, a CKPT_NODE_RUN */
-    runnel_pos_t pos[RUNNEL__RUN_PARTS_MAX];
-    uint32_t off[RUNNEL__RUN_PARTS_MAX], len[RUNNEL__RUN_PARTS_MAX];
-    uint32_t skip[RUNNEL__RUN_PARTS_MAX];       /* a part's position of the one before */
+    runnel_pos_t pos[RUNNEL__RUN_PARTS_MAX];    /* oldest first: pos[0] the floor */
+    uint32_t len[RUNNEL__RUN_PARTS_MAX];
 } run_read_t;
 
 /* Reads the run whose newest record is at `at`: that record, then each
  * record the CKPT_NODE_MOREs name, each below the one after and not
  * below the tail, down to the CKPT_NODE_RUN; at most RUN_PARTS_MAX
- * records and stub_cap bytes (what a writer makes). */
+ * records and stub_cap bytes (what a writer makes). Bodies are read
+ * newest first from stub_buf's end down, so that they end up in order. */
 static int read_run(runnel_t *r, runnel_pos_t at, run_read_t *rr)
 {
     uint32_t k = 0, used = 0, i;
@@ -347,6 +373,7 @@ static int read_run(runnel_t *r, runnel_pos_t at, run_read_t *rr)
 
     for (;;) {
         runnel__reader_t c;
+        uint8_t *body;
 
         if (k == RUNNEL__RUN_PARTS_MAX)
             return RUNNEL_ERR_CORRUPT;
@@ -356,44 +383,52 @@ static int read_run(runnel_t *r, runnel_pos_t at, run_read_t *rr)
         if ((rec.type != RUNNEL_REC_CKPT_NODE_RUN && rec.type != RUNNEL_REC_CKPT_NODE_MORE) ||
             rec.len > r->stub_cap - used)
             return RUNNEL_ERR_CORRUPT;
-        err = runnel__log_read_body(&r->log, &rec, r->stub_buf + used, r->stub_cap - used);
+        body = r->stub_buf + (r->stub_cap - used - rec.len);
+        err = runnel__log_read_body(&r->log, &rec, body, rec.len);
         if (err < 0)
             return err;
         rr->pos[k] = rec.pos;
-        rr->off[k] = used;
         rr->len[k] = rec.len;
-        rr->skip[k] = 0;
         used += rec.len;
         k++;
         if (rec.type == RUNNEL_REC_CKPT_NODE_RUN)
             break;
-        runnel__reader_init(&c, r->stub_buf + rr->off[k - 1u], rec.len);
+        /* the part before: below this one, not below the tail, its
+         * position as the writer puts it (part_skip) */
+        runnel__reader_init(&c, body, rec.len);
         at = runnel__rd_varint(&c);
-        if (c.bad || at >= rec.pos || at < r->log.tail)
+        if (c.bad || at >= rec.pos || at < r->log.tail || c.off != runnel__varint_len(at))
             return RUNNEL_ERR_CORRUPT;
-        rr->skip[k - 1u] = c.off;
     }
     for (i = 0; i < k / 2u; i++) {      /* oldest first */
-        uint32_t j = k - 1u - i, t;
+        uint32_t j = k - 1u - i, t = rr->len[i];
         runnel_pos_t tp = rr->pos[i];
 
         rr->pos[i] = rr->pos[j];
         rr->pos[j] = tp;
-        t = rr->off[i], rr->off[i] = rr->off[j], rr->off[j] = t;
-        t = rr->len[i], rr->len[i] = rr->len[j], rr->len[j] = t;
-        t = rr->skip[i], rr->skip[i] = rr->skip[j], rr->skip[j] = t;
+        rr->len[i] = rr->len[j];
+        rr->len[j] = t;
     }
     rr->parts = k;
     rr->total = used;
-    rr->floor = rr->pos[0];
     return 0;
 }
 
-/* Part i's descriptors, checked and summed on their own. */
-static int part_sum(runnel_t *r, const run_read_t *rr, uint32_t i, runnel__run_sum_t *sum)
+/* The bytes part i starts with that are not descriptors: the position of
+ * the part before. */
+static uint32_t part_skip(const run_read_t *rr, uint32_t i)
 {
-    return runnel__ckpt_run_load(r, r->stub_buf + rr->off[i] + rr->skip[i],
-                                 rr->len[i] - rr->skip[i], sum);
+    return i > 0 ? (uint32_t)runnel__varint_len(rr->pos[i - 1u]) : 0u;
+}
+
+/* Part i's descriptors, its body at stub_buf + off: checked and summed
+ * into *sum, or (NULL) placed. */
+static int part_sum(runnel_t *r, const run_read_t *rr, uint32_t i, uint32_t off,
+                    runnel__run_sum_t *sum)
+{
+    uint32_t skip = part_skip(rr, i);
+
+    return runnel__ckpt_run_load(r, r->stub_buf + off + skip, rr->len[i] - skip, sum);
 }
 
 int runnel__stub_run_shape(runnel_t *r, runnel_pos_t at, run_desc_t *d)
@@ -403,7 +438,7 @@ int runnel__stub_run_shape(runnel_t *r, runnel_pos_t at, run_desc_t *d)
 
     if (err < 0)
         return err;
-    d->floor = rr.floor;
+    d->floor = rr.pos[0];
     d->parts = rr.parts;
     d->len = rr.total;
     return 0;
@@ -414,7 +449,7 @@ int runnel__stub_run_shape(runnel_t *r, runnel_pos_t at, run_desc_t *d)
  * part as its records split them. */
 static bool reusable(runnel_t *r, uint32_t p)
 {
-    uint32_t nslot = r->node_order[p], q = runnel__stub_origin_end(r, p), k = p, i;
+    uint32_t nslot = r->node_order[p], q = runnel__stub_origin_end(r, p), k = p, i, off;
     struct runnel__node *f = &r->nodes[nslot];
     const struct runnel__node *prev;
     runnel_pos_t at = runnel__stub_origin_pos(r, f->run_origin);
@@ -434,23 +469,23 @@ static bool reusable(runnel_t *r, uint32_t p)
         if (prev->sidx == f->sidx && prev->from_run && prev->run_origin == f->run_origin)
             return false;
     }
-    if (at >= r->log.head || read_run(r, at, &rr) < 0 || rr.floor < r->stub_horizon ||
-        rr.floor < past_tail(r, reach_blocks(r)))
+    if (at >= r->log.head || read_run(r, at, &rr) < 0 || rr.pos[0] < r->stub_horizon ||
+        rr.pos[0] < past_tail(r, reach_blocks(r)))
         return false;
-    if (q < r->nodes_used && rr.total < r->stub_cap / 2u) {
+    if (q < r->nodes_used && rr.total < r->stub_cap / 2u && rr.parts < RUNNEL__RUN_PARTS_MAX) {
         /* merges(): a short run goes with the new nodes after it */
         const struct runnel__node *next = &r->nodes[r->node_order[q]];
         if (next->sidx == f->sidx && !next->stub && !next->from_run &&
             !keep_inline(r, r->node_order[q]) && spans_one_run(r, f, next))
             return false;
     }
-    for (i = 0; i < rr.parts; i++) {
+    for (i = 0, off = r->stub_cap - rr.total; i < rr.parts; off += rr.len[i++]) {
         runnel__node_base_t base;
         runnel__run_sum_t sum;
-        size_t n = rr.skip[i];
+        size_t n = part_skip(&rr, i);
 
         memset(&sum, 0, sizeof sum);
-        if (part_sum(r, &rr, i, &sum) < 0 || sum.nodes > q - k || n > r->scratch_cap)
+        if (part_sum(r, &rr, i, off, &sum) < 0 || sum.nodes > q - k || n > r->scratch_cap)
             return false;
         if (i > 0)
             (void)runnel__varint_put(r->scratch, rr.pos[i - 1u]);
@@ -460,7 +495,7 @@ static bool reusable(runnel_t *r, uint32_t p)
                 return false;
             n += runnel__ckpt_node_encode(r, r->node_order[k], &base, r->scratch + n);
         }
-        if (n != rr.len[i] || memcmp(r->scratch, r->stub_buf + rr.off[i], n) != 0)
+        if (n != rr.len[i] || memcmp(r->scratch, r->stub_buf + off, n) != 0)
             return false;
     }
     if (k != q)
@@ -645,7 +680,7 @@ int runnel__stub_fault(runnel_t *r, uint32_t nslot)
     runnel__run_sum_t sum;
     runnel_pos_t run_pos;
     run_read_t rr;
-    uint32_t i;
+    uint32_t i, off;
     int err;
 
     if (!n->stub)
@@ -655,11 +690,11 @@ int runnel__stub_fault(runnel_t *r, uint32_t nslot)
         return err;
     /* The run must be what the directory said, or the stream's counters
      * (set from the same checkpoint) would not match its nodes. */
-    if (rr.parts != n->run_parts || rr.floor != stub_floor(n) || rr.total != n->first_size)
+    if (rr.parts != n->run_parts || rr.pos[0] != stub_floor(n) || rr.total != n->first_size)
         return RUNNEL_ERR_CORRUPT;
     memset(&sum, 0, sizeof sum);
-    for (i = 0; i < rr.parts; i++) {
-        err = part_sum(r, &rr, i, &sum);
+    for (i = 0, off = r->stub_cap - rr.total; i < rr.parts; off += rr.len[i++]) {
+        err = part_sum(r, &rr, i, off, &sum);
         if (err < 0)
             return err;
     }
@@ -672,8 +707,8 @@ int runnel__stub_fault(runnel_t *r, uint32_t nslot)
     run_pos = n->last_pos;
     runnel__node_remove(r, nslot);      /* gives its reserved slots back */
     r->stats.stub_loads++;
-    for (i = 0; i < rr.parts && err == 0; i++)
-        err = part_sum(r, &rr, i, NULL);
+    for (i = 0, off = r->stub_cap - rr.total; i < rr.parts && err == 0; off += rr.len[i++])
+        err = part_sum(r, &rr, i, off, NULL);
     if (err == 0)
         mark_origin(r, &sum, run_pos);
     return err;

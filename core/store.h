@@ -406,6 +406,10 @@ struct runnel {
     uint32_t ckpt_need;         /* blocks the next checkpoint was then
                                    measured to take: the reserve beyond it
                                    is slack RELOCATE may borrow (relocate.c) */
+    uint32_t ckpt_reserve_now;  /* the reserve the next checkpoint alone
+                                   would need, without the runs later ones
+                                   may write again: four times it is the
+                                   shortest checkpoint interval */
     runnel_pos_t pin_floor;     /* lowest first_pos of a node removed after
                                    a journalled read since the newest
                                    checkpoint (its read_at goes with it, the
@@ -600,9 +604,12 @@ int runnel__stub_write_dir(runnel_t *r, runnel_pos_t first, uint32_t *records,
  * first: it sets the horizon and loads the stubs to write again. */
 bool runnel__stub_inline(const runnel_t *r, uint32_t nslot);
 int runnel__stub_plan(runnel_t *r);
-/* Bytes the next checkpoint may write for stub nslot (checkpoint.c's
- * reserve). */
-uint64_t runnel__stub_measure(const runnel_t *r, uint32_t nslot);
+/* Bytes the next checkpoint (later: every checkpoint until the reserve
+ * is measured again) may write for stub nslot (checkpoint.c's reserve). */
+uint64_t runnel__stub_measure(const runnel_t *r, uint32_t nslot, bool later);
+/* The shortest interval between periodic checkpoints, in blocks: the
+ * configured one, at least four times the reserve the next one needs. */
+uint64_t runnel__checkpoint_interval(const runnel_t *r);
 /* Mount: the stubs a CKPT_NODE_DIR names; those of the older DIR records
  * a CKPT_DIR_REF names. */
 int runnel__stub_dir_load(runnel_t *r, const runnel__rec_t *rec, const uint8_t *body);
