@@ -378,8 +378,12 @@ static int dir_name_older(runnel_t *r, dir_out_t *o)
             runnel__stub_desc_of_stub(n, &d);
             if (d.floor < o->floor)
                 o->floor = d.floor;
-        } else if (n->stub && n->run_grows) {
-            /* named with its new part (dir_name_written) */
+        } else if (n->stub && n->run_grows && p + 1u < r->nodes_used &&
+                   runnel__stub_grown_by(r, p + 1u) == nslot &&
+                   !runnel__stub_inline(r, r->node_order[p + 1u])) {
+            /* named with its new part (dir_name_written); one whose new
+             * nodes went since the plan (the ring dropped them while the
+             * checkpoint was written) is named as it is, below */
         } else if (n->stub) {
             runnel__stub_desc_of_stub(n, &d);
             err = dir_put(r, o, &d);
