@@ -31,17 +31,19 @@
  * Runs of a checkpoint cut short before its END belong to no checkpoint,
  * and replay skips them as it skips every checkpoint record.
  *
- * A run grows in parts. A stream of many interleaved with others gains a
- * few nodes between checkpoints, and its newest run was written again
- * with them each time until it was half full: at 64 MiB with 16 streams
- * each descriptor was written about 9 times, 0.036 programmed bytes per
+ * A run grows in parts. A stream written among others gains a few nodes
+ * between checkpoints, and its newest run was written again with them
+ * each time until it was half full: at 64 MiB with 16 streams each
+ * descriptor was written about 9 times, 0.036 programmed bytes per
  * payload byte. Now the checkpoint writes the new nodes as a
  * CKPT_NODE_MORE part that names the run's newest record before it, and
  * its DIR entry names the newest part and the first (the floor the
  * reclaim policy keeps). A run grows so to at most RUNNEL__RUN_PARTS_MAX
  * records and stub_cap bytes in all; loading it reads every part, and a
- * run of several parts whose nodes were loaded is written again as one
- * run (it is never named again: reusable compares one record's bytes).
+ * loaded run of several parts is named again when each part's bytes are
+ * its nodes encoded again (reusable). Past the ring's first pass a run of
+ * several parts is written once more, when the horizon reaches its first
+ * record: its later parts' nodes are still live then.
  *
  * The slots a stub's nodes will take are reserved (r->stub_extra): a new
  * node is refused when they would not all fit (runnel__nodes_full), so
