@@ -215,7 +215,7 @@ static uint32_t named_at(const runnel_t *r, const run_desc_t *d, bool marked)
         if (n->stub && n->run_reused == marked)
             runnel__stub_desc_of_stub(n, &s);
         else if (!n->stub && !marked && n->from_run && n->run_reused) {
-            /* its records are as reusable() read them: their number is
+            /* its records are as reusable_from read them: their number is
              * checked, where they start and their length taken as d says */
             runnel__stub_desc_of_nodes(r, lo, runnel__stub_origin_end(r, lo),
                                        runnel__stub_origin_pos(r, n->run_origin), d->len, &s);
@@ -394,7 +394,7 @@ static int dir_name_older(runnel_t *r, dir_out_t *o)
             run_desc_t shape;
 
             q = runnel__stub_origin_end(r, p);
-            err = runnel__stub_run_shape(r, at, &shape);
+            err = runnel__stub_run_shape(r, at, n->run_parts, &shape);
             if (err < 0)
                 return err;
             runnel__stub_desc_of_nodes(r, p, q, at, shape.len, &d);

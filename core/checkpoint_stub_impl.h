@@ -43,9 +43,10 @@ uint32_t runnel__stub_grown_by(const runnel_t *r, uint32_t p);
  * position of that run (RUNNEL__NO_POS if none fits). */
 uint32_t runnel__stub_origin_end(const runnel_t *r, uint32_t p);
 runnel_pos_t runnel__stub_origin_pos(const runnel_t *r, uint32_t lo);
-/* The records of the run whose newest record is at `at`, read back:
- * d->floor, d->parts and d->len as they are on flash (uses stub_buf). */
-int runnel__stub_run_shape(runnel_t *r, runnel_pos_t at, run_desc_t *d);
+/* The `parts` records of the run whose newest record is at `at`, read
+ * back: d->floor, d->parts and d->len as they are on flash (uses
+ * stub_buf). */
+int runnel__stub_run_shape(runnel_t *r, runnel_pos_t at, uint32_t parts, run_desc_t *d);
 
 /* A descriptor of the run [p, q) of nodes at run_pos (len body bytes),
  * or of stub n. */

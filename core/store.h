@@ -196,8 +196,9 @@ struct runnel__node {
      * its nodes), first_size (the body bytes of all its records), count,
      * live and lp_rest (sums over its nodes), fields_hash (how many
      * nodes), unordered (any of them is), run_parts (its records) and
-     * run_origin (last_pos minus the position of its first record, the
-     * CKPT_NODE_RUN: the blocks from there on hold it). Only readers of
+     * run_origin (last_pos minus the position of its first record, its
+     * floor: the blocks from there on hold it; a CKPT_NODE_RUN, or a
+     * CKPT_NODE_MORE whose part before is no longer the run's). Only readers of
      * whole descriptors may see one: everything else loads it first
      * (runnel__stub_load). */
     bool stub : 1;
@@ -213,6 +214,9 @@ struct runnel__node {
                                    stub whose DIR record it names again */
     bool run_grows : 1;         /* a stub this checkpoint extends with a
                                    part holding its stream's new nodes */
+    bool run_inline : 1;        /* a loaded run's node before the parts
+                                   this checkpoint names again: kept in
+                                   its body (checkpoint_stub.c) */
     uint8_t run_parts;          /* a stub's records (1 to 16) */
     uint32_t run_origin;
 };
