@@ -887,21 +887,29 @@ static void test_sealed_links(void)
 /* ---- node runs that grow in parts ---- */
 
 /* The key and stub of a run of at least `parts` records, if any. */
+/* The name "s0".."s7" of the stream in slot sidx. */
+static bool key_of(runnel_t *r, uint32_t sidx, char key[8])
+{
+    uint32_t k, found;
+
+    for (k = 0; k < 8u; k++) {
+        snprintf(key, 8, "s%u", (unsigned)k);
+        if (runnel__find(r, 0, S(key), &found) == 0 && found == sidx)
+            return true;
+    }
+    return false;
+}
+
 static bool stub_of_parts(runnel_t *r, uint32_t parts, char key[8], const struct runnel__node **out)
 {
-    uint32_t i, k, sidx;
+    uint32_t i;
 
     for (i = 0; i < r->nodes_used; i++) {
         const struct runnel__node *n = &r->nodes[r->node_order[i]];
 
-        if (!n->stub || n->run_parts < parts)
-            continue;
-        for (k = 0; k < 8u; k++) {
-            snprintf(key, 8, "s%u", (unsigned)k);
-            if (runnel__find(r, 0, S(key), &sidx) == 0 && sidx == n->sidx) {
-                *out = n;
-                return true;
-            }
+        if (n->stub && n->run_parts >= parts && key_of(r, n->sidx, key)) {
+            *out = n;
+            return true;
         }
     }
     return false;
@@ -1006,19 +1014,22 @@ static void test_run_parts(void)
     remount_same(&r, &c);
 }
 
-/* Stubs whose run starts at a CKPT_NODE_MORE: named from a later part. */
-static uint32_t stubs_cut(runnel_t *r)
+/* Is n a stub whose run starts at a CKPT_NODE_MORE (named from a later
+ * part)? */
+static bool stub_cut(runnel_t *r, const struct runnel__node *n)
 {
     runnel__rec_t rec;
+
+    return n->stub && runnel__log_header(&r->log, n->last_pos - n->run_origin, &rec) == 0 &&
+           rec.type == RUNNEL_REC_CKPT_NODE_MORE;
+}
+
+static uint32_t stubs_cut(runnel_t *r)
+{
     uint32_t i, cut = 0;
 
-    for (i = 0; i < r->nodes_used; i++) {
-        const struct runnel__node *n = &r->nodes[r->node_order[i]];
-
-        if (n->stub && runnel__log_header(&r->log, n->last_pos - n->run_origin, &rec) == 0 &&
-            rec.type == RUNNEL_REC_CKPT_NODE_MORE)
-            cut++;
-    }
+    for (i = 0; i < r->nodes_used; i++)
+        cut += stub_cut(r, &r->nodes[r->node_order[i]]) ? 1u : 0u;
     return cut;
 }
 
@@ -1028,18 +1039,16 @@ static uint32_t stubs_cut(runnel_t *r)
 static void check_cut_run(runnel_t **rp, runnel_config_t *c)
 {
     const struct runnel__node *n = NULL;
-    runnel__rec_t rec;
     runnel_id_t first, last;
     uint64_t loads, reuses;
     char key[8];
-    uint32_t i, k, sidx = 0;
+    uint32_t i;
 
     remount_same(rp, c);
     CHECK_EQ_INT(runnel_mount(rp, c), 0);      /* the fingerprint loaded every run */
     for (i = 0; i < (*rp)->nodes_used; i++) {
         n = &(*rp)->nodes[(*rp)->node_order[i]];
-        if (n->stub && runnel__log_header(&(*rp)->log, n->last_pos - n->run_origin, &rec) == 0 &&
-            rec.type == RUNNEL_REC_CKPT_NODE_MORE)
+        if (stub_cut(*rp, n))
             break;
     }
     CHECK(i < (*rp)->nodes_used);
@@ -1047,12 +1056,7 @@ static void check_cut_run(runnel_t **rp, runnel_config_t *c)
         return;
     first = n->first;
     last = n->last;
-    for (k = 0; k < 8u; k++) {
-        snprintf(key, sizeof key, "s%u", (unsigned)k);
-        if (runnel__find(*rp, 0, S(key), &sidx) == 0 && sidx == n->sidx)
-            break;
-    }
-    CHECK(k < 8u);
+    CHECK(key_of(*rp, n->sidx, key));
     loads = (*rp)->stats.stub_loads;
     reuses = (*rp)->stats.stub_reuses;
     CHECK(runnel_xrange(*rp, S(key), first, last, -1, false, NULL, NULL) > 0);
