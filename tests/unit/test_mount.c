@@ -407,10 +407,11 @@ static void stub_interval(runnel_config_t *c, runnel_t *r)
     r->cfg.checkpoint_blocks = 8;
 }
 
-static void stub_store(runnel_ram_bd_t *rb, runnel_bd_t *bd, runnel_config_t *c, runnel_t **r,
-                       uint32_t max_streams, runnel_xadd_args_t *a, runnel_str_t fv[2])
+static void stub_store_on(runnel_ram_bd_t *rb, runnel_bd_t *bd, runnel_config_t *c, runnel_t **r,
+                          uint32_t max_streams, runnel_xadd_args_t *a, runnel_str_t fv[2],
+                          uint32_t block, uint32_t count)
 {
-    runnel_bd_geometry_t g = { 1, 1, 4096, 64, 0xFF, 0 };
+    runnel_bd_geometry_t g = { 1, 1, block, count, 0xFF, 0 };
 
     CHECK_EQ_INT(runnel_ram_bd_init(rb, bd, &g, storage, NULL), 0);
     wl_config(c, bd, arena_a, sizeof arena_a, 512, 64);
@@ -424,6 +425,13 @@ static void stub_store(runnel_ram_bd_t *rb, runnel_bd_t *bd, runnel_config_t *c,
     a->nfields = 1;
     a->id_mode = RUNNEL_XADD_AUTO;
     fv[0] = S("v");
+}
+
+/* stub_store_on with 64 blocks of 4 KiB. */
+static void stub_store(runnel_ram_bd_t *rb, runnel_bd_t *bd, runnel_config_t *c, runnel_t **r,
+                       uint32_t max_streams, runnel_xadd_args_t *a, runnel_str_t fv[2])
+{
+    stub_store_on(rb, bd, c, r, max_streams, a, fv, 4096, 64);
 }
 
 /* A long stream's older nodes go into node runs a checkpoint names (its
@@ -915,6 +923,44 @@ static bool stub_of_parts(runnel_t *r, uint32_t parts, char key[8], const struct
     return false;
 }
 
+/* XADD number i of 8 streams written in turn (s0 .. s7), a value of its
+ * own, the clock a millisecond or two on. */
+static void xadd_in_turn(runnel_t *r, runnel_xadd_args_t *a, runnel_str_t fv[2], uint32_t i)
+{
+    char key[8], val[24];
+    runnel_id_t id;
+
+    snprintf(key, sizeof key, "s%u", (unsigned)(i % 8u));
+    snprintf(val, sizeof val, "%u", (unsigned)(i * 7919u));
+    a->key = S(key);
+    fv[1] = S(val);
+    wl_now_ms += 1u + i % 2u;
+    CHECK_EQ_INT(runnel_xadd(r, a, &id), 1);
+}
+
+/* Body bytes of the node runs written from `from` to the head: the
+ * CKPT_NODE_MOREs and the CKPT_NODE_RUNs ahead of a BEGIN (a checkpoint's
+ * body holds CKPT_NODE_RUNs of its own nodes too); *more counts the
+ * CKPT_NODE_MOREs (may be NULL). */
+static uint64_t runs_written(runnel_t *r, runnel_pos_t from, uint32_t *more)
+{
+    runnel__rec_t rec;
+    runnel_pos_t pos;
+    uint64_t bytes = 0;
+    bool in_body = false;
+
+    for (pos = from; runnel__log_next(&r->log, pos, &rec) == 1; pos = rec.next) {
+        in_body = rec.type == RUNNEL_REC_CKPT_BEGIN ? true
+                  : rec.type == RUNNEL_REC_CKPT_END ? false : in_body;
+        if (more != NULL && rec.type == RUNNEL_REC_CKPT_NODE_MORE)
+            (*more)++;
+        if (rec.type == RUNNEL_REC_CKPT_NODE_MORE ||
+            (rec.type == RUNNEL_REC_CKPT_NODE_RUN && !in_body))
+            bytes += rec.len;
+    }
+    return bytes;
+}
+
 /* Streams written in turn gain a node or two each between checkpoints:
  * the newest run of each grows by a part (CKPT_NODE_MORE, naming the
  * record before it) instead of being written again whole, so every
@@ -930,41 +976,25 @@ static void test_run_parts(void)
     runnel_t *r = NULL;
     runnel_str_t fv[2];
     runnel_xadd_args_t a;
-    runnel_id_t id;
     runnel__rec_t rec;
-    runnel_pos_t pos, part;
+    runnel_pos_t part;
     const struct runnel__node *n;
-    char key[8], val[24];
+    char key[8];
     uint64_t written = 0, named = 0, loads, reuses, len;
     uint32_t i, more = 0, parts_max = 0;
-    bool in_body = false;
     runnel_id_t first, last;
     uint8_t *byte;
 
     stub_store(&rb, &bd, &c, &r, 0, &a, fv);
     stub_interval(&c, r);
     for (i = 0; i < 6000u; i++) {
-        snprintf(key, sizeof key, "s%u", (unsigned)(i % 8u));
-        snprintf(val, sizeof val, "%u", (unsigned)(i * 7919u));
-        a.key = S(key);
-        fv[1] = S(val);
-        wl_now_ms += 1u + i % 2u;
-        CHECK_EQ_INT(runnel_xadd(r, &a, &id), 1);
+        xadd_in_turn(r, &a, fv, i);
         if (i % 400u == 399u)   /* about 3 blocks apart */
             CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
     }
     CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
     CHECK(r->log.tail < r->log.block_size);         /* nothing reclaimed yet */
-    for (pos = r->log.tail; runnel__log_next(&r->log, pos, &rec) == 1; pos = rec.next) {
-        /* runs ahead of a BEGIN (a checkpoint's body holds CKPT_NODE_RUNs
-         * of its own nodes too) */
-        in_body = rec.type == RUNNEL_REC_CKPT_BEGIN ? true
-                  : rec.type == RUNNEL_REC_CKPT_END ? false : in_body;
-        more += rec.type == RUNNEL_REC_CKPT_NODE_MORE ? 1u : 0u;
-        if (rec.type == RUNNEL_REC_CKPT_NODE_MORE ||
-            (rec.type == RUNNEL_REC_CKPT_NODE_RUN && !in_body))
-            written += rec.len;
-    }
+    written = runs_written(r, r->log.tail, &more);
     for (i = 0; i < r->nodes_used; i++) {
         n = &r->nodes[r->node_order[i]];
         if (n->stub) {
@@ -1079,50 +1109,24 @@ static void test_run_suffix(void)
     runnel_t *r = NULL;
     runnel_str_t fv[2];
     runnel_xadd_args_t a;
-    runnel_id_t id;
-    runnel__rec_t rec;
-    runnel_pos_t pos;
-    char key[8], val[24];
     uint64_t written = 0, named = 0, reuses = 0, runs = 0;
     uint32_t i, k, cut = 0, cut_max = 0;
-    bool in_body = false;
 
     /* 1 KiB blocks: a ring of 256 is four times the tail's reach between
      * checkpoints, so runs span an eighth of it (on 64 blocks of 4 KiB
      * the horizon is capped, and each checkpoint writes the runs it
      * reaches again whole: test_stubs) */
-    runnel_bd_geometry_t g = { 1, 1, 1024, 256, 0xFF, 0 };
-
-    CHECK_EQ_INT(runnel_ram_bd_init(&rb, &bd, &g, storage, NULL), 0);
-    wl_config(&c, &bd, arena_a, sizeof arena_a, 512, 64);
-    c.checkpoint_blocks = 8;
-    CHECK_EQ_INT(runnel_format(&r, &c), 0);
-    wl_now_ms = 1700000000000ull;
-    memset(&a, 0, sizeof a);
-    a.fv = fv;
-    a.nfields = 1;
-    a.id_mode = RUNNEL_XADD_AUTO;
-    fv[0] = S("v");
+    stub_store_on(&rb, &bd, &c, &r, 0, &a, fv, 1024, 256);
+    stub_interval(&c, r);
     for (i = 0; r->stats.blocks_erased < 256u * 3u; i++) {
-        snprintf(key, sizeof key, "s%u", (unsigned)(i % 8u));
-        snprintf(val, sizeof val, "%u", (unsigned)(i * 7919u));
-        a.key = S(key);
-        fv[1] = S(val);
-        wl_now_ms += 1u + i % 2u;
-        CHECK_EQ_INT(runnel_xadd(r, &a, &id), 1);
+        xadd_in_turn(r, &a, fv, i);
         if (i % 100u == 99u) {
             uint64_t before = r->stats.stub_reuses;
+            runnel_pos_t from = r->log.head;
 
-            pos = r->log.head;
             CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
-            for (; runnel__log_next(&r->log, pos, &rec) == 1 && r->stats.blocks_erased > 256u;
-                 pos = rec.next) {
-                in_body = rec.type == RUNNEL_REC_CKPT_BEGIN ? true
-                          : rec.type == RUNNEL_REC_CKPT_END ? false : in_body;
-                if (rec.type == RUNNEL_REC_CKPT_NODE_MORE ||
-                    (rec.type == RUNNEL_REC_CKPT_NODE_RUN && !in_body))
-                    runs += rec.len;
-            }
+            if (r->stats.blocks_erased > 256u)
+                runs += runs_written(r, from, NULL);
             k = stubs_cut(r);
             cut += k > 0 ? 1u : 0u;
             if (k > 0 && cut == 8u)
@@ -1134,13 +1138,7 @@ static void test_run_suffix(void)
     }
     CHECK_EQ_INT(runnel__checkpoint_write(r), 0);
     /* the runs the ring holds (one pass) against what the checkpoint names */
-    for (pos = r->log.tail; runnel__log_next(&r->log, pos, &rec) == 1; pos = rec.next) {
-        in_body = rec.type == RUNNEL_REC_CKPT_BEGIN ? true
-                  : rec.type == RUNNEL_REC_CKPT_END ? false : in_body;
-        if (rec.type == RUNNEL_REC_CKPT_NODE_MORE ||
-            (rec.type == RUNNEL_REC_CKPT_NODE_RUN && !in_body))
-            written += rec.len;
-    }
+    written = runs_written(r, r->log.tail, NULL);
     for (i = 0; i < r->nodes_used; i++)
         if (r->nodes[r->node_order[i]].stub)
             named += r->nodes[r->node_order[i]].first_size;
